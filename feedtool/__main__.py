@@ -1,0 +1,3 @@
+from feedtool.cli import main
+
+main()

@@ -1,0 +1,79 @@
+"""A build: ingest, then publish, under an exclusive lock on the store.
+
+The lock (filelock, a file beside the store) makes overlapping cron runs safe: the second one
+waits up to `lock_timeout` seconds, then gives up with LockHeld (exit 75), touching nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from feedtool.config import Config
+from feedtool.errors import ConfigError, LockHeld
+from feedtool.ingest import IngestReport, Progress, ingest
+from feedtool.publish import PublishReport, publish
+from feedtool.store import Store
+
+
+@dataclass
+class BuildReport:
+    ingest: IngestReport | None
+    publish: PublishReport | None
+    seconds: float
+
+    def summary(self) -> str:
+        parts = []
+        if self.ingest is not None:
+            c = self.ingest.counts
+            parts.append(f"{c.new} new, {c.updated} updated, {c.unchanged} unchanged, {c.rejected} rejected")
+        if self.publish is not None:
+            p = self.publish
+            parts.append(f"{len(p.written)} files written, {len(p.removed)} removed")
+        return "; ".join(parts) + f" in {self.seconds:.1f} s"
+
+
+@contextmanager
+def locked(config: Config) -> Iterator[None]:
+    from filelock import FileLock, Timeout
+
+    lock_path = config.store.with_name(config.store.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(lock_path, timeout=config.lock_timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise LockHeld(
+            f"another feedtool build holds the lock on {config.store} (waited {config.lock_timeout:g} s);"
+            " this run changed nothing, try again later"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def check_layout(config: Config) -> None:
+    """The store must never be published: it holds every source path of the archive."""
+    store, out = config.store.resolve(), config.output.resolve()
+    if store.is_relative_to(out):
+        raise ConfigError(f"the store {config.store} is inside the output folder {config.output}; move it out")
+
+
+def build(
+    config: Config,
+    *,
+    do_ingest: bool = True,
+    do_publish: bool = True,
+    ingest_progress: Progress | None = None,
+    publish_progress: Progress | None = None,
+    workers: int | None = None,
+) -> BuildReport:
+    started = time.monotonic()
+    check_layout(config)
+    with locked(config), Store(config.store) as store:
+        ingested = ingest(store, config, progress=ingest_progress, workers=workers) if do_ingest else None
+        published = publish(store, config, progress=publish_progress) if do_publish else None
+    return BuildReport(ingested, published, time.monotonic() - started)

@@ -1,0 +1,311 @@
+"""The click layer: options in, one library call, a line out. Nothing below this module imports click.
+
+Exit codes: 0 done; 1 the job failed (or, with --strict, dumps were rejected); 2 usage or
+config error; 75 another build holds the lock. Errors are one line on stderr; -v adds the
+traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from feedtool import __version__
+from feedtool.config import Config, find_config, load_config
+from feedtool.errors import FeedtoolError
+
+log = logging.getLogger("feedtool")
+
+
+@dataclass
+class Context:
+    verbose: bool
+    quiet: bool
+
+
+def _setup_logging(verbose: bool, quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("feedtool: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING)
+    log.propagate = False
+
+
+def _config(
+    config: Path | None,
+    inputs: tuple[Path, ...] = (),
+    output: Path | None = None,
+    state: Path | None = None,
+    base_url: str | None = None,
+) -> Config:
+    return load_config(find_config(config), inputs=inputs, output=output, store=state, base_url=base_url)
+
+
+@contextmanager
+def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr, only for a person watching a terminal (never for cron or -q)."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    bar: Any = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+config_option = click.option(
+    "-c", "--config", type=click.Path(path_type=Path, dir_okay=False),
+    help="Config file (default: $FEEDTOOL_CONFIG, else ./feedtool.toml when present).",
+)  # fmt: skip
+state_option = click.option(
+    "--state", type=click.Path(path_type=Path, dir_okay=False),
+    help="Store file (default: [store] path, else .feedtool/state.sqlite3 beside the config).",
+)  # fmt: skip
+output_option = click.option(
+    "-o", "--output", type=click.Path(path_type=Path, file_okay=False), help="Output folder (default: out/)."
+)
+input_option = click.option(
+    "-i", "--input", "inputs", multiple=True, type=click.Path(path_type=Path),
+    help="Folder of dumps; repeat for several (default: [build] inputs, else seeds/).",
+)  # fmt: skip
+verbosity = [
+    click.option("-q", "--quiet", is_flag=True, help="Print nothing when the run succeeds (for cron)."),
+    click.option("-v", "--verbose", is_flag=True, help="Per-file detail, and tracebacks on errors."),
+]
+
+
+def _verbosity(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(verbosity):
+        fn = option(fn)
+    return fn
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="feedtool")
+def cli() -> None:
+    """Turn folders of scraped news dumps into clean Atom, RSS and JSON feeds."""
+
+
+def _run_build(
+    *, config: Path | None, inputs: tuple[Path, ...], output: Path | None, state: Path | None,
+    base_url: str | None, quiet: bool, verbose: bool, strict: bool, do_ingest: bool, do_publish: bool,
+) -> None:  # fmt: skip
+    from feedtool.build import build
+
+    _setup_logging(verbose, quiet)
+    cfg = _config(config, inputs, output, state, base_url)
+    with _progress("reading dumps", quiet) as ingest_bar, _progress("writing feeds", quiet) as publish_bar:
+        report = build(
+            cfg,
+            do_ingest=do_ingest,
+            do_publish=do_publish,
+            ingest_progress=ingest_bar,
+            publish_progress=publish_bar,
+        )
+    rejected = report.ingest.counts.rejected if report.ingest else 0
+    if not quiet:
+        click.echo(f"feedtool: {report.summary()}")
+        if rejected:
+            click.echo(f"feedtool: {rejected} dumps rejected; 'feedtool rejects' lists them with reasons", err=True)
+    if report.ingest and verbose:
+        for rejection in report.ingest.rejections:
+            log.info("rejected %s: %s", rejection.path, rejection.reason)
+    if strict and rejected:
+        raise FeedtoolError(f"{rejected} dumps rejected (--strict); 'feedtool rejects' lists them")
+
+
+def _build_command(name: str, help_text: str, *, do_ingest: bool, do_publish: bool) -> click.Command:
+    """build, ingest and publish share their options; each runs the stages its name says."""
+
+    def command(**kwargs: Any) -> None:
+        kwargs.setdefault("inputs", ())
+        kwargs.setdefault("strict", False)
+        kwargs.setdefault("base_url", None)
+        _run_build(**kwargs, do_ingest=do_ingest, do_publish=do_publish)
+
+    params = [config_option, output_option, state_option, *verbosity]
+    if do_ingest:
+        params.append(input_option)
+        params.append(click.option("--strict", is_flag=True, help="Exit 1 when any dump is rejected."))
+    if do_publish:
+        params.append(click.option("--base-url", help="Absolute URL the output will be served from."))
+    for param in reversed(params):
+        command = param(command)
+    return cli.command(name, help=help_text)(command)
+
+
+_build_command(
+    "build",
+    "Ingest new and changed dumps, then publish every feed whose content changed.",
+    do_ingest=True,
+    do_publish=True,
+)
+_build_command(
+    "ingest", "Read new and changed dumps into the store; publish nothing.", do_ingest=True, do_publish=False
+)
+_build_command("publish", "Write the feeds from the store; read no dumps.", do_ingest=False, do_publish=True)
+
+
+@cli.command()
+@output_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@config_option
+@_verbosity
+def serve(output: Path | None, host: str, port: int, config: Path | None, quiet: bool, verbose: bool) -> None:
+    """Serve the output folder over HTTP for feed readers, with ETag and 304 responses."""
+    from feedtool.serve import make_server
+
+    _setup_logging(verbose, quiet)
+    folder = output or _config(config).output
+    server = make_server(folder, host, port, log_requests=verbose)
+    if not quiet:
+        click.echo(f"feedtool: serving {folder} on http://{host}:{server.server_address[1]}/ (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@cli.command()
+@output_option
+@config_option
+@_verbosity
+def check(output: Path | None, config: Path | None, quiet: bool, verbose: bool) -> None:
+    """Read every published document back and list problems; exit 1 when there are any."""
+    from feedtool.check import check_output
+
+    _setup_logging(verbose, quiet)
+    folder = output or _config(config).output
+    problems, checked = check_output(folder)
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        raise FeedtoolError(f"{len(problems)} problems in {checked} documents under {folder}")
+    if not quiet:
+        click.echo(f"feedtool: {checked} documents checked, no problems")
+
+
+@cli.command()
+@config_option
+@state_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def stats(config: Path | None, state: Path | None, as_json: bool) -> None:
+    """Entries per outlet and topic, newest dates, rejected dumps, store size."""
+    from feedtool.store import Store
+
+    _setup_logging(False, False)
+    cfg = _config(config, state=state)
+    with Store(cfg.store) as store:
+        data = store.stats()
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{data['entries']} entries from {data['files']} files, {data['rejected']} rejected")
+    click.echo(f"store: {cfg.store} ({data['store_bytes'] / 1e6:.1f} MB)")
+    for slug, row in data["outlets"].items():  # type: ignore[union-attr]
+        click.echo(f"  outlet {slug:<12} {row['entries']:>7}  newest {row['newest'][:16]}Z  {row['name']}")
+    for slug, count in data["topics"].items():  # type: ignore[union-attr]
+        click.echo(f"  topic  {slug:<12} {count:>7}")
+
+
+@cli.command()
+@config_option
+@state_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def rejects(config: Path | None, state: Path | None, as_json: bool) -> None:
+    """Every rejected dump with its reason."""
+    from feedtool.store import Store
+
+    _setup_logging(False, False)
+    cfg = _config(config, state=state)
+    with Store(cfg.store) as store:
+        rows = store.rejects()
+    if as_json:
+        click.echo(json.dumps([{"path": p, "reason": r} for p, r in rows], ensure_ascii=False, indent=2))
+        return
+    for path, reason in rows:
+        click.echo(f"{path}: {reason}")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False), default="feedtool.toml")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: Path, force: bool) -> None:
+    """Write a commented starter config (default ./feedtool.toml)."""
+    from importlib import resources
+
+    if path.exists() and not force:
+        raise FeedtoolError(f"{path} already exists; pass --force to overwrite it")
+    path.write_text(resources.files("feedtool").joinpath("starter.toml").read_text("utf-8"), "utf-8")
+    click.echo(f"feedtool: wrote {path}")
+
+
+@cli.command()
+@config_option
+@state_option
+@click.option("--before", type=click.DateTime(["%Y-%m-%d"]), help="Remove entries published before this day (UTC).")
+@click.option("--outlet", help="Remove entries of this outlet (slug).")
+@_verbosity
+def prune(config: Path | None, state: Path | None, before: Any, outlet: str | None, quiet: bool, verbose: bool) -> None:
+    """Remove entries from the store by age and/or outlet (dump files are not touched)."""
+    from datetime import UTC
+
+    from feedtool.build import locked
+    from feedtool.store import Store
+
+    _setup_logging(verbose, quiet)
+    if before is None and outlet is None:
+        raise click.UsageError("say what to prune: --before DAY and/or --outlet SLUG")
+    cfg = _config(config, state=state)
+    with locked(cfg), Store(cfg.store) as store, store.transaction():
+        removed = store.prune(before=before.replace(tzinfo=UTC) if before else None, outlet=outlet)
+    if not quiet:
+        click.echo(f"feedtool: removed {removed} entries; run 'feedtool publish' to update the feeds")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; every failure ends as one line and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    verbose = "-v" in args or "--verbose" in args
+    try:
+        cli.main(args, prog_name="feedtool", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("feedtool: aborted", err=True)
+        sys.exit(130)
+    except click.UsageError as exc:
+        where = f"feedtool {exc.ctx.info_name}" if exc.ctx and exc.ctx.parent else "feedtool"
+        click.echo(f"feedtool: error: {exc.format_message()} (see '{where} --help')", err=True)
+        sys.exit(2)
+    except FeedtoolError as exc:
+        if verbose:
+            log.exception("traceback:")
+        click.echo(f"feedtool: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        if verbose:
+            log.exception("traceback:")
+        click.echo(f"feedtool: internal error: {type(exc).__name__}: {exc} (run with -v for details)", err=True)
+        sys.exit(1)

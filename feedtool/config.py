@@ -1,0 +1,345 @@
+"""The config file: TOML read with tomllib, checked key by key, merged over the built-in registry.
+
+Every rule feedtool applies to dumps (what to strip, which hosts are one outlet, which query
+parameters are tracking) lives in `registry.toml` beside this module; a config file extends those
+tables with the same keys. Unknown keys are errors, so a typo never silently does nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from feedtool.errors import ConfigError
+
+DEFAULT_CONFIG_NAME = "feedtool.toml"
+CONFIG_ENV = "FEEDTOOL_CONFIG"
+FORMATS = ("atom", "rss", "json")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class Site:
+    title: str = "feedtool"
+    description: str = "News feeds rebuilt from scraped articles"
+    base_url: str = "http://127.0.0.1:8000/"
+    language: str = "zh-CN"
+
+
+@dataclass(frozen=True)
+class CleanRules:
+    remove: tuple[str, ...] = ()
+    remove_attr_prefixes: tuple[str, ...] = ()
+    remove_links: tuple[str, ...] = ()
+    remove_text: tuple[str, ...] = ()
+    lazy_src: tuple[str, ...] = ()
+    captions: tuple[str, ...] = ()
+    byline_labels: tuple[str, ...] = ()
+    dateline_formats: tuple[str, ...] = ()
+    url_dates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outlet:
+    slug: str
+    name: str
+    hosts: tuple[str, ...] = ()
+    homepage: str = ""
+    language: str = "zh-CN"
+    timezone: str = "UTC"
+    icon: str | None = None
+    aliases: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+    remove_text: tuple[str, ...] = ()
+    dateline_formats: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Topic:
+    slug: str
+    title: str
+    description: str = ""
+    any: tuple[str, ...] = ()
+    all: tuple[str, ...] = ()
+    none: tuple[str, ...] = ()
+    outlets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Everything the normaliser needs, small and picklable so worker processes get a copy."""
+
+    clean: CleanRules = field(default_factory=CleanRules)
+    outlets: tuple[Outlet, ...] = ()
+    tracking_params: tuple[str, ...] = ()
+    host_aliases: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    site: Site
+    inputs: tuple[Path, ...]
+    output: Path
+    store: Path
+    rules: Rules
+    topics: tuple[Topic, ...] = ()
+    max_items: int = 50
+    formats: tuple[str, ...] = FORMATS
+    opml_format: str = "atom"
+    lock_timeout: float = 30.0
+
+    def outlet(self, slug: str) -> Outlet | None:
+        return next((o for o in self.rules.outlets if o.slug == slug), None)
+
+
+# The schema: table -> key -> checker. A checker returns the value converted, or raises ValueError
+# with what was expected. Written out here rather than with a schema library because the messages
+# must name the file, the table and the key, and the whole schema is thirty lines.
+
+
+def _str(v: Any) -> str:
+    if not isinstance(v, str):
+        raise ValueError("a string")
+    return v
+
+
+def _strs(v: Any) -> tuple[str, ...]:
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise ValueError("a list of strings")
+    return tuple(v)
+
+
+def _positive_int(v: Any) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+        raise ValueError("a whole number of at least 1")
+    return v
+
+
+def _seconds(v: Any) -> float:
+    if not isinstance(v, int | float) or isinstance(v, bool) or v < 0:
+        raise ValueError("a number of seconds, 0 or more")
+    return float(v)
+
+
+def _str_map(v: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(v, dict) or not all(isinstance(x, str) for x in v.values()):
+        raise ValueError("a table of strings")
+    return tuple(sorted(v.items()))
+
+
+Checker = Callable[[Any], Any]
+_CLEAN_KEYS: dict[str, Checker] = {name: _strs for name in CleanRules.__dataclass_fields__}
+_SCHEMA: dict[str, dict[str, Checker]] = {
+    "site": {"title": _str, "description": _str, "base_url": _str, "language": _str},
+    "store": {"path": _str, "lock_timeout": _seconds},
+    "build": {"inputs": _strs, "output": _str},
+    "feeds": {"max_items": _positive_int, "formats": _strs, "opml_format": _str},
+    "urls": {"tracking_params": _strs, "host_aliases": _str_map},
+    "clean": _CLEAN_KEYS,
+    "outlet": {
+        "slug": _str, "name": _str, "hosts": _strs, "homepage": _str, "language": _str,
+        "timezone": _str, "icon": _str, "aliases": _strs, "remove": _strs, "remove_text": _strs,
+        "dateline_formats": _strs,
+    },
+    "topic": {
+        "slug": _str, "title": _str, "description": _str, "any": _strs, "all": _strs,
+        "none": _strs, "outlets": _strs,
+    },
+}  # fmt: skip
+_ARRAY_TABLES = {"outlet", "topic"}
+
+
+def _check(where: str, name: str, table: Any) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [{name}] must be a table")
+    spec = _SCHEMA[name]
+    checked = {}
+    for key, value in table.items():
+        if key not in spec:
+            known = ", ".join(sorted(spec))
+            raise ConfigError(f"{where}: unknown key '{key}' in [{name}] (known keys: {known})")
+        try:
+            checked[key] = spec[key](value)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: [{name}] {key} must be {exc}") from None
+    return checked
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+
+
+def _tables(where: str, doc: Mapping[str, Any]) -> dict[str, Any]:
+    """Check every table of a parsed document; return them by name (arrays as lists)."""
+    out: dict[str, Any] = {}
+    for name, value in doc.items():
+        if name not in _SCHEMA:
+            known = ", ".join(f"[{n}]" if n not in _ARRAY_TABLES else f"[[{n}]]" for n in _SCHEMA)
+            raise ConfigError(f"{where}: unknown table '{name}' (known: {known})")
+        if name in _ARRAY_TABLES:
+            if not isinstance(value, list):
+                raise ConfigError(f"{where}: {name} must be written [[{name}]]")
+            out[name] = [_check(f"{where}: [[{name}]] #{i + 1}", name, t) for i, t in
+                         enumerate(value)]  # fmt: skip
+        else:
+            out[name] = _check(where, name, value)
+    return out
+
+
+def _builtin() -> dict[str, Any]:
+    text = resources.files("feedtool").joinpath("registry.toml").read_text("utf-8")
+    return _tables("built-in registry", tomllib.loads(text))
+
+
+def _make_outlet(where: str, raw: dict[str, Any], base: Outlet | None) -> Outlet:
+    slug = raw.get("slug", base.slug if base else None)
+    if not slug or not SLUG_RE.match(slug):
+        raise ConfigError(f"{where}: slug must be lower-case letters, digits and '-', got {slug!r}")
+    if base is None and "name" not in raw:
+        raise ConfigError(f"{where}: outlet '{slug}' needs a name")
+    fields = {k: v for k, v in raw.items() if k != "slug"}
+    outlet = replace(base, **fields) if base else Outlet(slug=slug, **fields)
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(outlet.timezone)
+    except (KeyError, ValueError):
+        raise ConfigError(f"{where}: unknown timezone {outlet.timezone!r} for '{slug}'") from None
+    return replace(outlet, hosts=tuple(h.lower().strip(".") for h in outlet.hosts))
+
+
+def _make_topic(where: str, raw: dict[str, Any], outlets: set[str]) -> Topic:
+    slug = raw.get("slug", "")
+    if not SLUG_RE.match(slug):
+        raise ConfigError(f"{where}: slug must be lower-case letters, digits and '-', got {slug!r}")
+    if "title" not in raw:
+        raise ConfigError(f"{where}: topic '{slug}' needs a title")
+    if not raw.get("any"):
+        raise ConfigError(f"{where}: topic '{slug}' needs at least one term in any = [...]")
+    unknown = [o for o in raw.get("outlets", ()) if o not in outlets]
+    if unknown:
+        raise ConfigError(f"{where}: topic '{slug}' names unknown outlet(s): {', '.join(unknown)}")
+    return Topic(**raw)
+
+
+def _check_patterns(where: str, rules: CleanRules, outlets: tuple[Outlet, ...]) -> None:
+    """Fail at load time, naming the rule, rather than in a worker halfway through a build."""
+    regexes = [*rules.remove_links, *rules.remove_text, *rules.url_dates]
+    regexes += [p for o in outlets for p in o.remove_text]
+    for pattern in regexes:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(f"{where}: bad regular expression {pattern!r}: {exc}") from None
+    import soupsieve
+
+    for selector in [*rules.remove, *(s for o in outlets for s in o.remove)]:
+        try:
+            soupsieve.compile(selector)
+        except soupsieve.SelectorSyntaxError as exc:
+            msg = str(exc).splitlines()[0]
+            raise ConfigError(f"{where}: bad CSS selector {selector!r}: {msg}") from None
+
+
+def find_config(explicit: Path | None) -> Path | None:
+    """The config to use: the one named, else $FEEDTOOL_CONFIG, else ./feedtool.toml if present."""
+    if explicit is not None:
+        return explicit
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    default = Path(DEFAULT_CONFIG_NAME)
+    return default if default.is_file() else None
+
+
+def load_config(
+    path: Path | None,
+    *,
+    inputs: tuple[Path, ...] = (),
+    output: Path | None = None,
+    store: Path | None = None,
+    base_url: str | None = None,
+) -> Config:
+    """Read the config (or none) and apply command-line overrides, which win over the file.
+
+    Paths in the file are relative to the file's folder; paths from the command line are relative
+    to the working directory, as a shell user expects.
+    """
+    builtin = _builtin()
+    user = _tables(str(path), _read_toml(path)) if path else {}
+    where = str(path) if path else "config"
+    root = path.parent if path else Path(".")
+
+    by_slug = {o["slug"]: _make_outlet("built-in registry", o, None) for o in builtin["outlet"]}
+    for i, raw in enumerate(user.get("outlet", [])):
+        slug = raw.get("slug", "")
+        by_slug[slug] = _make_outlet(f"{where}: [[outlet]] #{i + 1}", raw, by_slug.get(slug))
+    outlets = tuple(by_slug.values())
+
+    user_clean = user.get("clean", {})
+    clean = CleanRules(**{k: v + user_clean.get(k, ()) for k, v in builtin["clean"].items()})
+    urls = user.get("urls", {})
+    tracking = builtin["urls"]["tracking_params"] + urls.get("tracking_params", ())
+    if user_clean or user.get("outlet"):
+        _check_patterns(where, clean, outlets)
+
+    topics = tuple(
+        _make_topic(f"{where}: [[topic]] #{i + 1}", raw, set(by_slug)) for i, raw in enumerate(user.get("topic", []))
+    )
+    seen: set[str] = set()
+    for topic in topics:
+        if topic.slug in seen:
+            raise ConfigError(f"{where}: two topics have the slug '{topic.slug}'")
+        seen.add(topic.slug)
+
+    site = Site(**user.get("site", {}))
+    if base_url is not None:
+        site = replace(site, base_url=base_url)
+    if not re.match(r"^https?://[^/\s]+", site.base_url):
+        raise ConfigError(f"{where}: [site] base_url must be an absolute http(s) URL")
+    site = replace(site, base_url=site.base_url.rstrip("/") + "/")
+
+    feeds = user.get("feeds", {})
+    formats = feeds.get("formats", FORMATS)
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise ConfigError(f"{where}: [feeds] formats must be some of {', '.join(FORMATS)}")
+    opml_format = feeds.get("opml_format", formats[0])
+    if opml_format not in formats:
+        raise ConfigError(f"{where}: [feeds] opml_format must be one of the formats published")
+
+    build = user.get("build", {})
+    store_table = user.get("store", {})
+    config_inputs = tuple(root / p for p in build.get("inputs", ())) or (root / "seeds",)
+    return Config(
+        path=path,
+        site=site,
+        inputs=inputs or config_inputs,
+        output=output or root / build.get("output", "out"),
+        store=store or root / store_table.get("path", ".feedtool/state.sqlite3"),
+        rules=Rules(
+            clean=clean,
+            outlets=outlets,
+            tracking_params=tracking,
+            host_aliases=urls.get("host_aliases", ()),
+        ),
+        topics=topics,
+        max_items=feeds.get("max_items", 50),
+        formats=tuple(formats),
+        opml_format=opml_format,
+        lock_timeout=store_table.get("lock_timeout", 30.0),
+    )

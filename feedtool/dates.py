@@ -1,0 +1,57 @@
+"""Dates written by people: an article's own date line, and a date inside its URL.
+
+Both are local times of the outlet (RFI writes `14/10/2023 - 15:41` in Paris time), so both are
+read in the outlet's time zone and turned to UTC. The formats and URL patterns are data
+(registry `dateline_formats`, `url_dates`, and per-outlet `timezone`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from functools import cache
+from zoneinfo import ZoneInfo
+
+_EARLIEST_YEAR, _LATEST_YEAR = 1990, 2100
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _local_to_utc(value: datetime, timezone: str) -> datetime | None:
+    if not _EARLIEST_YEAR <= value.year < _LATEST_YEAR:
+        return None
+    return value.replace(tzinfo=_zone(timezone)).astimezone(UTC)
+
+
+def parse_dateline(text: str, formats: tuple[str, ...], timezone: str) -> datetime | None:
+    """The text as a date line in one of the formats, in UTC; None when it is not a date line."""
+    text = text.strip()
+    if not text or len(text) > 40 or not text[0].isdigit():
+        return None
+    for fmt in formats:
+        try:
+            return _local_to_utc(datetime.strptime(text, fmt), timezone)
+        except ValueError:
+            continue
+    return None
+
+
+@cache
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p) for p in patterns)
+
+
+def date_from_url(url: str, patterns: tuple[str, ...], timezone: str) -> datetime | None:
+    """Midnight, local to the outlet, of the first valid date a pattern finds in the URL."""
+    for pattern in _compiled(patterns):
+        for match in pattern.finditer(url):
+            try:
+                day = datetime(int(match["y"]), int(match["m"]), int(match["d"]))
+            except ValueError:
+                continue
+            if (converted := _local_to_utc(day, timezone)) is not None:
+                return converted
+    return None

@@ -1,0 +1,191 @@
+"""One dump file -> a Dump: the parts of the file, decoded and split, nothing yet cleaned.
+
+A dump looks like this (the front matter is optional, so is the comment):
+
+    ---
+    title: "..."
+    date: 2022-11-01T00:41:00.000Z
+    from: https://...
+    ---
+    <!--1667263260000-->
+    [title](url)
+    ------
+    <div>the article HTML, as scraped</div>
+
+Every way a file can fail to be a dump raises Rejected with a reason a person understands.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from feedtool.errors import Rejected
+from feedtool.models import Dump
+from feedtool.urls import check_http_url
+
+# Characters XML 1.0 forbids (or discourages, like C1 controls); feeds must never carry them.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+_TIMESTAMP = re.compile(r"^<!--\s*(-?\d+|NaN)?\s*-->$")
+# The title is greedy, so the split falls on the last "](" whose remainder is one URL token:
+# titles may hold [ ] ( ) themselves, URLs hold no spaces.
+_LINK = re.compile(r"^\[(?P<title>.*)\]\((?P<url>\S*)\)$")
+_RULE = re.compile(r"^-{3,}$")
+_WHITESPACE = re.compile(r"\s+")
+# Millisecond timestamps outside these years are corrupt, not news.
+_EARLIEST, _LATEST = datetime(1990, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+# The header must start within this many non-blank lines; what comes later is article text.
+_HEADER_LINES = 6
+
+
+def strip_xml_illegal(text: str) -> str:
+    return _XML_ILLEGAL.sub("", text)
+
+
+def clean_text(text: str) -> str:
+    """Plain one-line text: entities decoded exactly once, whitespace collapsed, XML-safe."""
+    return _WHITESPACE.sub(" ", strip_xml_illegal(html.unescape(text))).strip()
+
+
+def decode(data: bytes) -> str:
+    """Dumps arrive as UTF-8 (with or without BOM), sometimes GB18030/GBK (a superset of GBK)."""
+    if not data.strip():
+        raise Rejected("empty file")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if "\x00" not in text:
+            return text.replace("\r\n", "\n").replace("\r", "\n")
+    raise Rejected("not text in UTF-8 or GB18030")
+
+
+def _as_utc(value: Any) -> datetime | None:
+    """A front matter date (YAML datetime, date, or ISO string) as an aware UTC datetime."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if not isinstance(value, datetime):
+        return None
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value if _EARLIEST <= value < _LATEST else None
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else [value] if value is not None else []
+    return tuple(t for t in (clean_text(str(i)) for i in items) if t)
+
+
+def _split_front_matter(text: str) -> tuple[dict[str, Any], str, list[str]]:
+    """(metadata, rest of the file, warnings). Broken YAML is a warning, not a rejection."""
+    if not text.startswith("---\n"):
+        return {}, text, []
+    import frontmatter
+    import yaml
+
+    try:
+        post = frontmatter.loads(text)
+    except (yaml.YAMLError, ValueError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        warning = f"front matter is not valid YAML{where}; used the [title](url) header instead"
+        end = text.find("\n---", 4)
+        rest = text[text.index("\n", end + 1) + 1 :] if end >= 0 and "\n" in text[end + 1 :] else ""
+        return {}, rest, [warning]
+    if not isinstance(post.metadata, dict):
+        return {}, post.content, ["front matter is not a table of keys; ignored it"]
+    return post.metadata, post.content, []
+
+
+def _split_header(rest: str) -> tuple[str | None, str | None, str | None, str]:
+    """(timestamp text, title, url, body) from what follows the front matter."""
+    lines = rest.split("\n")
+    stamp = title = url = None
+    seen = 0
+    for i, raw in enumerate(lines):
+        line = raw.strip()
+        if not line:
+            continue
+        seen += 1
+        if stamp is None and title is None and (m := _TIMESTAMP.match(line)):
+            stamp = m.group(1) or ""
+        elif title is None and (m := _LINK.match(line)):
+            title, url = m.group("title"), m.group("url")
+        elif _RULE.match(line):
+            return stamp, title, url, "\n".join(lines[i + 1 :])
+        else:
+            break
+        if seen >= _HEADER_LINES:
+            break
+    if title is not None:  # a link line but no rule: the body follows the link line
+        idx = next(i for i, raw in enumerate(lines) if _LINK.match(raw.strip()))
+        return stamp, title, url, "\n".join(lines[idx + 1 :])
+    return stamp, None, None, rest
+
+
+def _timestamp(text: str | None) -> datetime | None:
+    if not text or text == "NaN":
+        return None
+    try:
+        value = datetime.fromtimestamp(int(text) / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return value if _EARLIEST <= value < _LATEST else None
+
+
+def parse_dump(data: bytes, path: str) -> Dump:
+    """Parse one dump's bytes. Raises Rejected when the file cannot become an entry."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    meta, rest, warnings = _split_front_matter(decode(data))
+    stamp, link_title, link_url, body = _split_header(rest)
+
+    fm_url = meta.get("from")
+    fm_url = fm_url.strip() if isinstance(fm_url, str) and fm_url.strip() else None
+    if link_url is None and not (fm_url and meta.get("title")):
+        raise Rejected("no [title](url) line")
+    url = _pick_url(link_url, fm_url)
+
+    title = clean_text(str(meta.get("title") or link_title or ""))
+    if not title:
+        raise Rejected("no title")
+    author = meta.get("author")
+    return Dump(
+        path=path,
+        sha256=sha256,
+        url=url,
+        title=title,
+        html=strip_xml_illegal(body),
+        front_matter_date=_as_utc(meta.get("date")),
+        timestamp=_timestamp(stamp),
+        author=clean_text(author) if isinstance(author, str) and author.strip() else None,
+        tags=tuple(dict.fromkeys(_strings(meta.get("tags")) + _strings(meta.get("categories")))),
+        warnings=tuple(warnings),
+    )
+
+
+def _pick_url(link_url: str | None, fm_url: str | None) -> str:
+    """Front matter 'from' and the link line agree in practice; either serves when one is missing.
+
+    The first absolute http(s) one wins: scrapers sometimes write the link line relative to the site.
+    """
+    candidates = [u.strip() for u in (fm_url, link_url) if u]
+    reasons = []
+    for candidate in candidates:
+        try:
+            check_http_url(candidate)
+        except Rejected as exc:
+            reasons.append(exc)
+            continue
+        return candidate
+    if fm_url is None and not urlsplit(candidates[0]).scheme:
+        raise Rejected(f"relative URL and no front matter 'from': {candidates[0][:80]}")
+    raise reasons[0]

@@ -1,0 +1,41 @@
+"""Typed errors. Each carries a message a person can act on; the CLI maps the type to an exit code."""
+
+
+class FeedtoolError(Exception):
+    """Base class: the job failed (exit 1)."""
+
+    exit_code = 1
+
+
+class ConfigError(FeedtoolError):
+    """The config file or a command-line value is wrong (exit 2, like a usage error)."""
+
+    exit_code = 2
+
+
+class InputError(FeedtoolError):
+    """An input folder is missing or unreadable (exit 2: the command line names it)."""
+
+    exit_code = 2
+
+
+class LockHeld(FeedtoolError):
+    """Another build holds the store's lock (exit 75, EX_TEMPFAIL: cron may simply try again)."""
+
+    exit_code = 75
+
+
+class StoreError(FeedtoolError):
+    """The store cannot be opened or is from a newer feedtool."""
+
+
+class PublishError(FeedtoolError):
+    """An output file could not be written; what was published before is left intact."""
+
+
+class Rejected(Exception):
+    """A dump cannot become an entry. Not a FeedtoolError: a rejection never stops a run."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

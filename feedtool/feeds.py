@@ -1,0 +1,267 @@
+"""Stored entries -> feed documents: Atom 1.0 and RSS 2.0 through feedgen, JSON Feed 1.1 by hand.
+
+Each feed (one per outlet, one per topic, one for all outlets) is a subscription document with
+the newest `max_items` entries plus RFC 5005 archive documents, one per month, holding the rest:
+following the archive links from any feed reaches each of its entries exactly once, and a month's
+archive changes only when that month's entries (or its neighbours) change.
+
+Everything rendered is a function of the entries and the config only: dates come from the
+entries (never the clock), order is newest first with ties broken by id, so the bytes are stable.
+JSON Feed is written with json.dumps: no library is needed to write a JSON object, and the
+ones on PyPI lag behind version 1.1.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from posixpath import relpath
+from urllib.parse import urlsplit
+
+from feedgen.ext.base import BaseExtension
+from feedgen.feed import FeedGenerator
+from feedgen.util import xml_elem
+
+from feedtool import __version__
+from feedtool.config import Site
+from feedtool.models import StoredEntry
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+HISTORY_NS = "http://purl.org/syndication/history/1.0"
+FILENAMES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
+MEDIA_TYPES = {
+    "atom": "application/atom+xml",
+    "rss": "application/rss+xml",
+    "json": "application/feed+json",
+}
+GENERATOR_URI = "https://pypi.org/project/feedtool/"
+STYLESHEET = "feed.xsl"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class OutletInfo:
+    slug: str
+    name: str
+    homepage: str
+    language: str
+    icon: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    kind: str  # "all", "outlet" or "topic"
+    slug: str
+    title: str
+    description: str
+    home: str
+    language: str
+    icon: str | None = None
+
+    @property
+    def folder(self) -> str:
+        return "all" if self.kind == "all" else f"{self.kind}s/{self.slug}"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One document's worth of a feed: the subscription document (month None) or one month's archive."""
+
+    feed: FeedSpec
+    month: str | None
+    ids: tuple[str, ...]
+    prev_archive: str | None = None
+    next_archive: str | None = None
+
+    def path(self, fmt: str) -> str:
+        return document_path(self.feed, self.month, fmt)
+
+
+def document_path(feed: FeedSpec, month: str | None, fmt: str) -> str:
+    folder = feed.folder if month is None else f"{feed.folder}/archive/{month}"
+    return f"{folder}/{FILENAMES[fmt]}"
+
+
+def paginate(feed: FeedSpec, ordered: Sequence[tuple[str, str]], max_items: int) -> list[Page]:
+    """Split (id, published) pairs, newest first, into the subscription page and monthly archives."""
+    head = tuple(i for i, _ in ordered[:max_items])
+    months: dict[str, list[str]] = {}
+    for entry_id, published in ordered[max_items:]:
+        months.setdefault(published[:7], []).append(entry_id)
+    keys = list(months)  # newest month first, as `ordered` is
+    pages = [Page(feed, None, head, prev_archive=keys[0] if keys else None)]
+    for i, key in enumerate(keys):
+        pages.append(
+            Page(
+                feed,
+                key,
+                tuple(months[key]),
+                prev_archive=keys[i + 1] if i + 1 < len(keys) else None,
+                next_archive=keys[i - 1] if i > 0 else None,
+            )
+        )
+    return pages
+
+
+class _HistoryExtension(BaseExtension):
+    """RFC 5005 links and <fh:archive/>, for RSS as well as Atom (feedgen's RSS writes only 'self')."""
+
+    def __init__(self) -> None:
+        self.archive = False
+        self.links: list[tuple[str, str, str]] = []
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"fh": HISTORY_NS} if self.archive else {}
+
+    def _extend(self, parent):  # type: ignore[no-untyped-def]
+        for rel, href, media_type in self.links:
+            xml_elem(f"{{{ATOM_NS}}}link", parent, rel=rel, href=href, type=media_type)
+        if self.archive:
+            xml_elem(f"{{{HISTORY_NS}}}archive", parent)
+
+    def extend_atom(self, feed):  # type: ignore[no-untyped-def]
+        self._extend(feed)
+        return feed
+
+    def extend_rss(self, feed):  # type: ignore[no-untyped-def]
+        self._extend(feed[0])
+        return feed
+
+
+class _NoEntryExtension(BaseExtension):
+    pass
+
+
+@dataclass(frozen=True)
+class Renderer:
+    site: Site
+    outlets: dict[str, OutletInfo]
+    topic_titles: dict[str, str]
+
+    def url(self, path: str) -> str:
+        return self.site.base_url + path
+
+    def render(self, page: Page, entries: Sequence[StoredEntry], fmt: str) -> bytes:
+        if fmt == "json":
+            return self._json(page, entries)
+        return self._xml(page, entries, fmt)
+
+    def _categories(self, entry: StoredEntry) -> list[str]:
+        outlet = self.outlets[entry.outlet].name if entry.outlet in self.outlets else entry.outlet
+        topics = [self.topic_titles[t] for t in entry.topics if t in self.topic_titles]
+        return list(dict.fromkeys([outlet, *topics, *entry.tags]))
+
+    def _author(self, entry: StoredEntry) -> str:
+        if entry.author:
+            return entry.author
+        return self.outlets[entry.outlet].name if entry.outlet in self.outlets else entry.outlet
+
+    def _updated(self, entries: Sequence[StoredEntry]) -> datetime:
+        return max((e.updated for e in entries), default=EPOCH)
+
+    def _title(self, page: Page) -> str:
+        return page.feed.title if page.month is None else f"{page.feed.title} ({page.month})"
+
+    def _history(self, page: Page, fmt: str) -> list[tuple[str, str, str]]:
+        links = []
+        if page.month is not None:
+            links.append(("current", self.url(page.path(fmt)).rsplit("/archive/", 1)[0] + "/" + FILENAMES[fmt]))
+        if page.prev_archive:
+            links.append(("prev-archive", self.url(document_path(page.feed, page.prev_archive, fmt))))
+        if page.next_archive:
+            links.append(("next-archive", self.url(document_path(page.feed, page.next_archive, fmt))))
+        return [(rel, href, MEDIA_TYPES[fmt]) for rel, href in links]
+
+    def _xml(self, page: Page, entries: Sequence[StoredEntry], fmt: str) -> bytes:
+        feed = page.feed
+        fg = FeedGenerator()
+        fg.register_extension("history", _HistoryExtension, _NoEntryExtension)
+        fg.load_extension("media")
+        fg.load_extension("dc", atom=False, rss=True)
+        fg.history.archive = page.month is not None
+        fg.history.links = self._history(page, fmt)
+        self_url = self.url(page.path(fmt))
+        fg.id(self.url(document_path(feed, None, "atom")))
+        fg.title(self._title(page))
+        fg.subtitle(feed.description)
+        fg.language(feed.language)
+        fg.generator("feedtool", version=__version__, uri=GENERATOR_URI)
+        fg.author({"name": self.site.title if feed.kind != "outlet" else feed.title})
+        if feed.icon:
+            fg.icon(feed.icon)
+            fg.image(url=feed.icon, title=self._title(page), link=feed.home)
+        updated = self._updated(entries)
+        fg.updated(updated)
+        fg.lastBuildDate(updated)
+        # feedgen uses the last link added as RSS <link>: the alternate page must come last.
+        fg.link(href=self_url, rel="self", type=MEDIA_TYPES[fmt])
+        fg.link(href=feed.home, rel="alternate", type="text/html")
+        for entry in entries:
+            fe = fg.add_entry(order="append")
+            fe.id(entry.id)
+            fe.guid(entry.id, permalink=True)
+            fe.title(entry.title)
+            fe.link(href=entry.id, rel="alternate", type="text/html")
+            fe.published(entry.published)
+            fe.updated(entry.updated)
+            fe.author({"name": self._author(entry)})
+            fe.dc.dc_creator(self._author(entry))
+            fe.summary(entry.summary or entry.title)
+            fe.content(entry.content, type="html")
+            for category in self._categories(entry):
+                fe.category(term=category)
+            if entry.image:
+                media_type = mimetypes.guess_type(urlsplit(entry.image).path)[0] or "image/jpeg"
+                fe.media.content(url=entry.image, medium="image", type=media_type)
+                fe.media.thumbnail(url=entry.image)
+        data = fg.atom_str(pretty=True) if fmt == "atom" else fg.rss_str(pretty=True)
+        return _with_stylesheet(data, page.path(fmt))
+
+    def _json(self, page: Page, entries: Sequence[StoredEntry]) -> bytes:
+        feed = page.feed
+        doc: dict[str, object] = {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": self._title(page),
+            "home_page_url": feed.home,
+            "feed_url": self.url(page.path("json")),
+            "description": feed.description,
+            "language": feed.language,
+            "authors": [{"name": self.site.title if feed.kind != "outlet" else feed.title}],
+        }
+        if feed.icon:
+            doc["favicon"] = feed.icon
+        if page.prev_archive:
+            doc["next_url"] = self.url(document_path(feed, page.prev_archive, "json"))
+        items = []
+        for entry in entries:
+            item: dict[str, object] = {
+                "id": entry.id,
+                "url": entry.id,
+                "title": entry.title,
+                "content_html": entry.content,
+                "summary": entry.summary,
+                "date_published": _rfc3339(entry.published),
+                "date_modified": _rfc3339(entry.updated),
+                "authors": [{"name": self._author(entry)}],
+                "tags": self._categories(entry),
+                "language": entry.language,
+            }
+            if entry.image:
+                item["image"] = entry.image
+            items.append(item)
+        doc["items"] = items
+        return json.dumps(doc, ensure_ascii=False, indent=1).encode() + b"\n"
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _with_stylesheet(data: bytes, path: str) -> bytes:
+    """Browsers show a feed through the XSLT stylesheet; readers ignore the processing instruction."""
+    href = relpath(STYLESHEET, path.rsplit("/", 1)[0])
+    declaration, rest = data.split(b"?>", 1)
+    return declaration + b'?>\n<?xml-stylesheet type="text/xsl" href="' + href.encode() + b'"?>' + rest

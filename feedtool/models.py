@@ -1,0 +1,101 @@
+"""The records passed between stages. All frozen: a stage never edits what an earlier one produced."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+
+
+class DateSource(IntEnum):
+    """Where a published date came from, best first once sorted in reverse.
+
+    The store keeps the earliest date among those of the best rank, so a precise timestamp
+    from one scrape is never displaced by a day-only date guessed from another scrape's URL.
+    """
+
+    FIRST_SEEN = 0
+    URL = 1
+    DATELINE = 2
+    TIMESTAMP = 3
+    FRONT_MATTER = 4
+
+
+@dataclass(frozen=True)
+class Dump:
+    """One dump file, split into its parts but not yet cleaned or trusted."""
+
+    path: str
+    sha256: str
+    url: str
+    title: str
+    html: str
+    front_matter_date: datetime | None = None
+    timestamp: datetime | None = None
+    author: str | None = None
+    tags: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Article:
+    """What clean.py extracts from a dump's HTML."""
+
+    content: str
+    text: str
+    summary: str
+    author: str | None = None
+    image: str | None = None
+    dateline: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One clean article from one dump, ready to be merged into the store."""
+
+    id: str
+    url: str
+    title: str
+    outlet: str
+    outlet_name: str
+    outlet_homepage: str
+    language: str
+    content: str
+    summary: str
+    search_text: str
+    published: datetime | None
+    published_source: DateSource | None
+    author: str | None = None
+    image: str | None = None
+    tags: tuple[str, ...] = ()
+    source_path: str = ""
+    source_sha256: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A dump that could not become an entry, with the reason a person reads."""
+
+    path: str
+    sha256: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """An entry as the store merged it from every dump of the same article."""
+
+    id: str
+    url: str
+    title: str
+    outlet: str
+    language: str
+    content: str
+    summary: str
+    published: datetime
+    updated: datetime
+    author: str | None
+    image: str | None
+    tags: tuple[str, ...]
+    topics: tuple[str, ...] = field(default=())

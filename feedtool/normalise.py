@@ -1,0 +1,85 @@
+"""A Dump -> an Entry: every field taken from the best source the dump offers.
+
+This is the one place that knows the precedence between sources (front matter over the
+millisecond comment over the date line over the URL), so the rest of feedtool deals only in
+clean entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from functools import cached_property
+
+from feedtool.clean import Cleaner
+from feedtool.config import Rules
+from feedtool.dates import date_from_url
+from feedtool.dump import parse_dump
+from feedtool.errors import Rejected
+from feedtool.models import DateSource, Dump, Entry, Rejection
+from feedtool.outlets import OutletRegistry
+from feedtool.topics import fold
+from feedtool.urls import Canonicaliser
+
+
+class Normaliser:
+    """Holds the compiled rules; one per process (workers build their own)."""
+
+    def __init__(self, rules: Rules) -> None:
+        self.rules = rules
+        self.urls = Canonicaliser(rules)
+        self.outlets = OutletRegistry(rules)
+
+    @cached_property
+    def cleaner(self) -> Cleaner:
+        return Cleaner(self.rules.clean)
+
+    def entry(self, dump: Dump) -> Entry:
+        canonical = self.urls.canonicalise(dump.url)
+        outlet = self.outlets.for_url(canonical, dump.author)
+        article = self.cleaner.clean(dump.html, dump.url, outlet)
+        published, source = _best_date(
+            (dump.front_matter_date, DateSource.FRONT_MATTER),
+            (dump.timestamp, DateSource.TIMESTAMP),
+            (article.dateline, DateSource.DATELINE),
+            (date_from_url(canonical, self.rules.clean.url_dates, outlet.timezone), DateSource.URL),
+        )
+        tags = tuple(t for t in dump.tags if not self.outlets.confirms(outlet, t))
+        author = article.author
+        if author is None and dump.author and not self.outlets.confirms(outlet, dump.author):
+            # A front matter author that is not the outlet's own name is a person.
+            author = dump.author
+        return Entry(
+            id=canonical,
+            url=dump.url,
+            title=dump.title,
+            outlet=outlet.slug,
+            outlet_name=outlet.name,
+            outlet_homepage=outlet.homepage,
+            language=outlet.language,
+            content=article.content,
+            summary=article.summary,
+            search_text=fold(f"{dump.title}\n{article.text}"),
+            published=published,
+            published_source=source,
+            author=author,
+            image=article.image,
+            tags=tags,
+            source_path=dump.path,
+            source_sha256=dump.sha256,
+            warnings=dump.warnings,
+        )
+
+    def file(self, data: bytes, path: str) -> Entry | Rejection:
+        """The whole per-file stage; a rejection is a value here, never an exception."""
+        try:
+            return self.entry(parse_dump(data, path))
+        except Rejected as exc:
+            return Rejection(path=path, sha256=hashlib.sha256(data).hexdigest(), reason=exc.reason)
+
+
+def _best_date(*candidates: tuple[datetime | None, DateSource]) -> tuple[datetime | None, DateSource | None]:
+    for value, source in candidates:
+        if value is not None:
+            return value, source
+    return None, None

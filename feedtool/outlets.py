@@ -1,0 +1,55 @@
+"""Which outlet published an article, from its URL's host.
+
+Known outlets come from the registry and the config. An unknown host still yields an outlet,
+named after its registrable domain (found with tldextract and the public suffix list it ships,
+never fetched), so no article is ever dropped for coming from a site nobody listed yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from urllib.parse import urlsplit
+
+from feedtool.config import Outlet, Rules
+from feedtool.urls import host_matches
+
+
+@dataclass(frozen=True)
+class OutletRegistry:
+    rules: Rules
+
+    @cached_property
+    def _by_host(self) -> tuple[tuple[str, Outlet], ...]:
+        """(host suffix, outlet), longest suffix first: cn.nytimes.com wins over nytimes.com."""
+        pairs = [(h, o) for o in self.rules.outlets for h in o.hosts]
+        return tuple(sorted(pairs, key=lambda p: -len(p[0])))
+
+    @cached_property
+    def _extract(self):  # type: ignore[no-untyped-def]
+        import tldextract
+
+        # The snapshot bundled with tldextract: no network, no cache folder written.
+        return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+    def for_url(self, url: str, display_name: str | None = None) -> Outlet:
+        """The outlet of a canonical URL. display_name (front matter author) names unknown ones."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        for suffix, outlet in self._by_host:
+            if host_matches(host, suffix):
+                return outlet
+        ext = self._extract(host)
+        domain = ".".join(p for p in (ext.domain, ext.suffix) if p) or host
+        slug = domain.replace(".", "-").lower()
+        return Outlet(
+            slug=slug,
+            name=display_name or domain,
+            hosts=(domain,),
+            homepage=f"{parts.scheme}://{host}/",
+        )
+
+    def confirms(self, outlet: Outlet, name: str) -> bool:
+        """Whether a front matter author/category is just the outlet's own name, not a person or tag."""
+        folded = name.strip().casefold()
+        return folded in {n.casefold() for n in (outlet.name, outlet.slug, *outlet.aliases)}

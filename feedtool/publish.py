@@ -1,0 +1,236 @@
+"""The store -> files under out/, writing only what changed, each file whole or not at all.
+
+Every document has a fingerprint of all it is made from (its entries' revisions, its archive
+links, the site config). A document whose fingerprint is unchanged, and whose file still has
+the size and mtime recorded when it was written, is not rendered at all; a rendered document
+whose bytes equal the file on disk is not written. So a build over unchanged input writes
+nothing, not even an mtime, and web servers keep their ETag and Last-Modified.
+
+Files are written to a temporary name in the same folder and moved into place with os.replace:
+a reader never fetches a torn document. Temporary files a killed run left behind are removed by
+the next one, and never listed anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from feedtool import __version__
+from feedtool.config import Config
+from feedtool.errors import PublishError
+from feedtool.feeds import FeedSpec, OutletInfo, Page, Renderer, paginate
+from feedtool.site import NEWEST_SHOWN, FeedSummary, index_html, opml, static_files
+from feedtool.store import IndexRow, Store
+
+log = logging.getLogger("feedtool")
+
+TEMP_SUFFIX = ".feedtool-tmp"
+OPML_NAME = "feeds.opml"
+PAGES_PER_TRANSACTION = 100
+Progress = Callable[[int, int], None]
+INDEX_NAME = "index.html"
+
+
+@dataclass
+class PublishReport:
+    written: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What publication is made of: the feeds, their pages, and a fingerprint for each page."""
+
+    feeds: list[FeedSpec]
+    pages: list[tuple[Page, str]]
+    members: dict[str, list[IndexRow]]
+    base: str
+
+
+def feed_specs(config: Config, store: Store) -> list[FeedSpec]:
+    """The all-outlets feed, one per outlet with entries, one per configured topic; in that order."""
+    site = config.site
+    index_url = site.base_url + INDEX_NAME
+    feeds = [FeedSpec("all", "all", site.title, site.description, index_url, site.language)]
+    for slug, info in sorted(outlet_infos(config, store).items()):
+        feeds.append(
+            FeedSpec(
+                "outlet", slug, info.name, f"{info.name}: articles rebuilt from scraped pages",
+                info.homepage, info.language, info.icon,
+            )
+        )  # fmt: skip
+    for topic in config.topics:
+        description = topic.description or f"Articles about {topic.title}, from every outlet"
+        feeds.append(FeedSpec("topic", topic.slug, topic.title, description, index_url, site.language))
+    return feeds
+
+
+def outlet_infos(config: Config, store: Store) -> dict[str, OutletInfo]:
+    """Outlets as stored (names seen in dumps), with the config's registry taking precedence."""
+    infos = {}
+    for slug, (name, homepage, language) in store.outlets().items():
+        known = config.outlet(slug)
+        if known is not None:
+            name, homepage, language = known.name, known.homepage or homepage, known.language
+        infos[slug] = OutletInfo(slug, name, homepage, language, known.icon if known else None)
+    return infos
+
+
+def _plan(config: Config, store: Store, infos: dict[str, OutletInfo]) -> _Plan:
+    rows = store.index()
+    topics = store.topic_members()
+    entry_topics: dict[str, list[str]] = {}
+    for topic, ids in sorted(topics.items()):
+        for entry_id in ids:
+            entry_topics.setdefault(entry_id, []).append(topic)
+    feeds = feed_specs(config, store)
+    base = _digest(
+        [__version__, asdict(config.site), [asdict(i) for i in infos.values()],
+         [asdict(t) for t in config.topics]],
+    )  # fmt: skip
+    members: dict[str, list[IndexRow]] = {}
+    pages = []
+    for feed in feeds:
+        if feed.kind == "all":
+            chosen = rows
+        elif feed.kind == "outlet":
+            chosen = [r for r in rows if r.outlet == feed.slug]
+        else:
+            chosen = [r for r in rows if r.id in topics.get(feed.slug, ())]
+        members[feed.folder] = chosen
+        by_id = {r.id: r for r in chosen}
+        for page in paginate(feed, [(r.id, r.published) for r in chosen], config.max_items):
+            fingerprint = _digest(
+                [base, asdict(feed), page.month, page.prev_archive, page.next_archive,
+                 [(i, by_id[i].revision, entry_topics.get(i, [])) for i in page.ids]],
+            )  # fmt: skip
+            pages.append((page, fingerprint))
+    return _Plan(feeds, pages, members, base)
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha1(json.dumps(value, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def publish(store: Store, config: Config, *, progress: Progress | None = None) -> PublishReport:
+    out = config.output
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PublishError(f"cannot create the output folder {out}: {exc.strerror}") from None
+    _remove_temporaries(out)
+
+    infos = outlet_infos(config, store)
+    plan = _plan(config, store, infos)
+    renderer = Renderer(config.site, infos, {t.slug: t.title for t in config.topics})
+    state = store.documents()
+    report = PublishReport()
+    wanted: set[str] = set()
+
+    def needs(path: str, fingerprint: str) -> bool:
+        wanted.add(path)
+        known = state.get(path)
+        if known is None or known[0] != fingerprint:
+            return True
+        try:
+            st = (out / path).stat()
+        except OSError:
+            return True
+        return (st.st_size, st.st_mtime_ns) != known[1:]
+
+    # Documents are recorded in batches: a killed run re-checks at most one batch, by its bytes.
+    for start in range(0, len(plan.pages), PAGES_PER_TRANSACTION):
+        with store.transaction():
+            for page, fingerprint in plan.pages[start : start + PAGES_PER_TRANSACTION]:
+                stale = [fmt for fmt in config.formats if needs(page.path(fmt), fingerprint)]
+                report.unchanged += len(config.formats) - len(stale)
+                if stale:
+                    found = store.entries(page.ids)
+                    entries = [found[i] for i in page.ids]
+                    for fmt in stale:
+                        data = renderer.render(page, entries, fmt)
+                        _emit(store, out, page.path(fmt), fingerprint, data, report)
+        if progress:
+            progress(min(start + PAGES_PER_TRANSACTION, len(plan.pages)), len(plan.pages))
+    with store.transaction():
+        for path, fingerprint, render in _site_documents(config, store, plan):
+            if needs(path, fingerprint):
+                _emit(store, out, path, fingerprint, render(), report)
+            else:
+                report.unchanged += 1
+        for path in sorted(set(state) - wanted):
+            _remove(out, out / path)
+            report.removed.append(path)
+        store.forget_documents(report.removed)
+    return report
+
+
+def _site_documents(config: Config, store: Store, plan: _Plan) -> Iterator[tuple[str, str, Callable[[], bytes]]]:
+    tops = {folder: [r.id for r in rows[:NEWEST_SHOWN]] for folder, rows in plan.members.items()}
+    fingerprint = _digest(
+        [plan.base, [asdict(f) for f in plan.feeds], config.formats, config.opml_format,
+         {folder: [(r.id, r.revision) for r in rows[:NEWEST_SHOWN]] + [len(rows)]
+          for folder, rows in plan.members.items()}],
+    )  # fmt: skip
+
+    def summaries() -> list[FeedSummary]:
+        found = store.entries(sorted({i for ids in tops.values() for i in ids}))
+        return [
+            FeedSummary(f, len(plan.members[f.folder]), tuple(found[i] for i in tops[f.folder])) for f in plan.feeds
+        ]
+
+    yield OPML_NAME, fingerprint, lambda: opml(config.site, summaries(), config.opml_format)
+    yield INDEX_NAME, fingerprint, lambda: index_html(config.site, summaries(), config.formats, OPML_NAME)
+    for name, data in static_files().items():
+        yield name, _digest([__version__, name]), lambda data=data: data
+
+
+def _emit(store: Store, out: Path, path: str, fingerprint: str, data: bytes, report: PublishReport) -> None:
+    target = out / path
+    try:
+        same = target.read_bytes() == data
+    except OSError:
+        same = False
+    if not same:
+        write_atomic(target, data)
+        report.written.append(path)
+        log.info("wrote %s", path)
+    st = target.stat()
+    store.set_document(path, fingerprint, st.st_size, st.st_mtime_ns)
+
+
+def write_atomic(target: Path, data: bytes) -> None:
+    temporary = target.with_name(f".{target.name}.{os.getpid()}{TEMP_SUFFIX}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(temporary, "wb") as fh:
+            fh.write(data)
+        os.replace(temporary, target)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise PublishError(
+            f"cannot write {target}: {exc.strerror}; the files published before are left as they were"
+        ) from None
+
+
+def _remove(out: Path, target: Path) -> None:
+    target.unlink(missing_ok=True)
+    for parent in target.relative_to(out).parents[:-1]:
+        try:
+            (out / parent).rmdir()  # only succeeds once a folder is empty
+        except OSError:
+            break
+
+
+def _remove_temporaries(out: Path) -> None:
+    for folder, _, files in os.walk(out):
+        for name in files:
+            if name.endswith(TEMP_SUFFIX):
+                Path(folder, name).unlink(missing_ok=True)

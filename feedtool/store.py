@@ -1,0 +1,418 @@
+"""The store: one SQLite file that remembers every article, every dump file, every published document.
+
+Why SQLite: embedded, transactional (a `kill -9` leaves the last committed batch, never half of
+one), and fast enough to answer "which of these 100,000 files changed?" from an index.
+
+Merge rules when an article (a canonical URL) is seen again, so that the result does not depend
+on the order dumps are read in:
+- the scrape shown is the most recent one, by the dump file's mtime (then path);
+  fields it lacks (author, image, tags) are filled from what was stored, never blanked;
+- `published` is the earliest date among the best kind any scrape offers (front matter, then the
+  millisecond comment, then the date line, then the URL); with none, the earliest dump's mtime;
+- `updated` is `published` until scrapes disagree about the text, then the mtime of the scrape shown;
+- every source file is recorded against its entry, rejected files with their reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from feedtool.errors import StoreError
+from feedtool.models import DateSource, Entry, Rejection, StoredEntry
+
+SCHEMA_VERSION = 1
+
+# Each migration takes the store from version i to i + 1; never edit one that has shipped.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE outlets (
+        slug TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        homepage TEXT NOT NULL,
+        language TEXT NOT NULL
+    );
+    CREATE TABLE entries (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        outlet TEXT NOT NULL REFERENCES outlets(slug),
+        title TEXT NOT NULL,
+        author TEXT,
+        summary TEXT NOT NULL,
+        content TEXT NOT NULL,
+        image TEXT,
+        tags TEXT NOT NULL,
+        language TEXT NOT NULL,
+        search_text TEXT NOT NULL,
+        published TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        shown TEXT NOT NULL,
+        revision TEXT NOT NULL
+    );
+    CREATE INDEX entries_published ON entries(published);
+    CREATE TABLE sources (
+        path TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        entry_id TEXT REFERENCES entries(id) ON DELETE SET NULL,
+        text_hash TEXT,
+        published TEXT,
+        published_rank INTEGER,
+        rejected TEXT,
+        warnings TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE INDEX sources_sha256 ON sources(sha256);
+    CREATE INDEX sources_entry ON sources(entry_id);
+    CREATE TABLE entry_topics (
+        entry_id TEXT NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+        topic TEXT NOT NULL,
+        PRIMARY KEY (entry_id, topic)
+    ) WITHOUT ROWID;
+    CREATE TABLE documents (
+        path TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+)
+
+
+@dataclass(frozen=True)
+class FileStat:
+    path: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the store remembers of a file's content, so a copy under a new path is not re-parsed."""
+
+    entry_id: str | None
+    rejected: str | None
+    text_hash: str | None
+    published: str | None
+    published_rank: int | None
+    warnings: str
+
+
+@dataclass
+class Counts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    """The small part of an entry that decides which documents it belongs in, and whether they changed."""
+
+    id: str
+    outlet: str
+    published: str
+    revision: str
+
+
+def _iso(value: datetime) -> str:
+    """Fixed-width UTC text, so SQLite's string order is time order."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _from_iso(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def _shown_key(stat: FileStat) -> str:
+    return f"{stat.mtime_ns:020d} {stat.path}"
+
+
+def _text_hash(entry: Entry) -> str:
+    return hashlib.sha1(f"{entry.title}\0{entry.summary}\0{entry.content}".encode()).hexdigest()
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: cannot open the store: {exc}") from None
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot create the store: {exc.strerror}") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: the store is from a newer feedtool (schema {version}); upgrade feedtool")
+        for i in range(version, SCHEMA_VERSION):
+            self.db.executescript(f"BEGIN IMMEDIATE; {MIGRATIONS[i]}; PRAGMA user_version = {i + 1}; COMMIT;")
+
+    def transaction(self) -> _Transaction:
+        return _Transaction(self.db)
+
+    # -- meta ---------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # -- the file index -----------------------------------------------------------------------
+
+    def file_index(self) -> dict[str, tuple[int, int]]:
+        return {p: (s, m) for p, s, m in self.db.execute("SELECT path, size, mtime_ns FROM sources")}
+
+    def known(self, sha256: str) -> Known | None:
+        row = self.db.execute(
+            "SELECT entry_id, rejected, text_hash, published, published_rank, warnings"
+            " FROM sources WHERE sha256 = ? LIMIT 1",
+            (sha256,),
+        ).fetchone()
+        return Known(*row) if row else None
+
+    def add_copy(self, stat: FileStat, sha256: str, known: Known) -> None:
+        """The same bytes under another path: recorded against the same entry, not parsed again."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (stat.path, stat.size, stat.mtime_ns, sha256, known.entry_id, known.text_hash,
+             known.published, known.published_rank, known.rejected, known.warnings),
+        )  # fmt: skip
+
+    def add_rejection(self, stat: FileStat, rejection: Rejection) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO sources (path, size, mtime_ns, sha256, rejected) VALUES (?, ?, ?, ?, ?)",
+            (stat.path, stat.size, stat.mtime_ns, rejection.sha256, rejection.reason),
+        )
+
+    # -- merging entries ----------------------------------------------------------------------
+
+    def add_entry(self, stat: FileStat, entry: Entry, topics: Sequence[str]) -> str:
+        """Merge one scrape into the store; returns 'new', 'updated' or 'unchanged'."""
+        if entry.published is not None and entry.published_source is not None:
+            claim, rank = _iso(entry.published), int(entry.published_source)
+        else:
+            claim = _iso(datetime.fromtimestamp(stat.mtime_ns / 1e9, UTC))
+            rank = int(DateSource.FIRST_SEEN)
+        self.db.execute(
+            "INSERT INTO outlets VALUES (?, ?, ?, ?) ON CONFLICT (slug) DO NOTHING",
+            (entry.outlet, entry.outlet_name, entry.outlet_homepage, entry.language),
+        )
+        old = self.db.execute(
+            "SELECT url, title, author, summary, content, image, tags, shown, revision, published, updated"
+            " FROM entries WHERE id = ?",
+            (entry.id,),
+        ).fetchone()
+        if old is None:
+            # A placeholder row so the source's foreign key holds; filled in just below.
+            self.db.execute(
+                "INSERT INTO entries VALUES (?, '', ?, '', NULL, '', '', NULL, '[]', ?, '', ?, ?, '', '')",
+                (entry.id, entry.outlet, entry.language, claim, claim),
+            )
+        self.db.execute(
+            "INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+            (stat.path, stat.size, stat.mtime_ns, entry.source_sha256, entry.id, _text_hash(entry),
+             claim, rank, json.dumps(list(entry.warnings), ensure_ascii=False)),
+        )  # fmt: skip
+
+        key = _shown_key(stat)
+        if old is None or key >= old[7]:
+            url, title, summary, content = entry.url, entry.title, entry.summary, entry.content
+            author = entry.author or (old[2] if old else None)
+            image = entry.image or (old[5] if old else None)
+            tags = list(entry.tags) or (json.loads(old[6]) if old else [])
+            shown = key
+            shown_mtime = stat.mtime_ns
+            search_text = entry.search_text
+        else:
+            url, title, _, summary, content, _, _, shown, _, _, _ = old
+            author = old[2] or entry.author
+            image = old[5] or entry.image
+            tags = json.loads(old[6]) or list(entry.tags)
+            shown_mtime = int(shown.split(" ", 1)[0])
+            search_text = None
+        published, updated = self._dates(entry.id, shown_mtime)
+        revision = hashlib.sha1(
+            json.dumps(
+                [url, title, author, summary, content, image, tags, published, updated, entry.outlet],
+                ensure_ascii=False,
+            ).encode()
+        ).hexdigest()
+        self.db.execute(
+            "UPDATE entries SET url = ?, title = ?, author = ?, summary = ?, content = ?, image = ?,"
+            " tags = ?, published = ?, updated = ?, shown = ?, revision = ?,"
+            " search_text = coalesce(?, search_text) WHERE id = ?",
+            (url, title, author, summary, content, image, json.dumps(tags, ensure_ascii=False),
+             published, updated, shown, revision, search_text, entry.id),
+        )  # fmt: skip
+        if search_text is not None:
+            self._set_topics(entry.id, topics)
+        if old is None:
+            return "new"
+        return "unchanged" if revision == old[8] else "updated"
+
+    def _dates(self, entry_id: str, shown_mtime_ns: int) -> tuple[str, str]:
+        claims = self.db.execute(
+            "SELECT published, published_rank, text_hash FROM sources WHERE entry_id = ?", (entry_id,)
+        ).fetchall()
+        best_rank = max(rank for _, rank, _ in claims)
+        published = min(when for when, rank, _ in claims if rank == best_rank)
+        if len({h for _, _, h in claims}) > 1:
+            shown = _iso(datetime.fromtimestamp(shown_mtime_ns / 1e9, UTC))
+            return published, max(published, shown)
+        return published, published
+
+    def _set_topics(self, entry_id: str, topics: Sequence[str]) -> None:
+        self.db.execute("DELETE FROM entry_topics WHERE entry_id = ?", (entry_id,))
+        self.db.executemany("INSERT INTO entry_topics VALUES (?, ?)", [(entry_id, t) for t in topics])
+
+    def search_texts(self) -> Iterator[tuple[str, str, str]]:
+        """(id, outlet, folded text) of every entry, for matching topics again after they changed."""
+        yield from self.db.execute("SELECT id, outlet, search_text FROM entries")
+
+    def replace_topics(self, assignments: Iterable[tuple[str, Sequence[str]]]) -> None:
+        self.db.execute("DELETE FROM entry_topics")
+        self.db.executemany("INSERT INTO entry_topics VALUES (?, ?)", ((eid, t) for eid, ts in assignments for t in ts))
+
+    # -- reading for publication --------------------------------------------------------------
+
+    def outlets(self) -> dict[str, tuple[str, str, str]]:
+        """slug -> (name, homepage, language) of every outlet that has entries."""
+        return {
+            slug: (name, homepage, language)
+            for slug, name, homepage, language in self.db.execute(
+                "SELECT slug, name, homepage, language FROM outlets WHERE slug IN (SELECT DISTINCT outlet FROM entries)"
+            )
+        }
+
+    def index(self) -> list[IndexRow]:
+        """Every entry, newest first, ties broken by id so the order is total."""
+        return [
+            IndexRow(*row)
+            for row in self.db.execute(
+                "SELECT id, outlet, published, revision FROM entries ORDER BY published DESC, id"
+            )
+        ]
+
+    def topic_members(self) -> dict[str, set[str]]:
+        members: dict[str, set[str]] = {}
+        for entry_id, topic in self.db.execute("SELECT entry_id, topic FROM entry_topics"):
+            members.setdefault(topic, set()).add(entry_id)
+        return members
+
+    def entries(self, ids: Sequence[str]) -> dict[str, StoredEntry]:
+        found: dict[str, StoredEntry] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            topics: dict[str, list[str]] = {}
+            for entry_id, topic in self.db.execute(
+                f"SELECT entry_id, topic FROM entry_topics WHERE entry_id IN ({marks}) ORDER BY topic", chunk
+            ):
+                topics.setdefault(entry_id, []).append(topic)
+            for row in self.db.execute(
+                "SELECT id, url, title, outlet, language, content, summary, published, updated, author,"
+                f" image, tags FROM entries WHERE id IN ({marks})",
+                chunk,
+            ):
+                found[row[0]] = StoredEntry(
+                    id=row[0], url=row[1], title=row[2], outlet=row[3], language=row[4], content=row[5],
+                    summary=row[6], published=_from_iso(row[7]), updated=_from_iso(row[8]),
+                    author=row[9], image=row[10], tags=tuple(json.loads(row[11])),
+                    topics=tuple(topics.get(row[0], ())),
+                )  # fmt: skip
+        return found
+
+    # -- published documents ------------------------------------------------------------------
+
+    def documents(self) -> dict[str, tuple[str, int, int]]:
+        return {p: (f, s, m) for p, f, s, m in self.db.execute("SELECT * FROM documents")}
+
+    def set_document(self, path: str, fingerprint: str, size: int, mtime_ns: int) -> None:
+        self.db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?)", (path, fingerprint, size, mtime_ns))
+
+    def forget_documents(self, paths: Iterable[str]) -> None:
+        self.db.executemany("DELETE FROM documents WHERE path = ?", ((p,) for p in paths))
+
+    # -- reports and maintenance --------------------------------------------------------------
+
+    def rejects(self) -> list[tuple[str, str]]:
+        return list(self.db.execute("SELECT path, rejected FROM sources WHERE rejected IS NOT NULL ORDER BY path"))
+
+    def warnings(self) -> list[tuple[str, list[str]]]:
+        return [
+            (path, json.loads(w))
+            for path, w in self.db.execute("SELECT path, warnings FROM sources WHERE warnings != '[]' ORDER BY path")
+        ]
+
+    def stats(self) -> dict[str, object]:
+        per_outlet = {
+            slug: {"name": name, "entries": n, "newest": newest}
+            for slug, name, n, newest in self.db.execute(
+                "SELECT o.slug, o.name, count(e.id), max(e.published) FROM outlets o"
+                " JOIN entries e ON e.outlet = o.slug GROUP BY o.slug ORDER BY o.slug"
+            )
+        }
+        per_topic = dict(self.db.execute("SELECT topic, count(*) FROM entry_topics GROUP BY topic ORDER BY topic"))
+        (entries,) = self.db.execute("SELECT count(*) FROM entries").fetchone()
+        (files,) = self.db.execute("SELECT count(*) FROM sources").fetchone()
+        (rejected,) = self.db.execute("SELECT count(*) FROM sources WHERE rejected IS NOT NULL").fetchone()
+        return {
+            "entries": entries,
+            "files": files,
+            "rejected": rejected,
+            "outlets": per_outlet,
+            "topics": per_topic,
+            "store_bytes": sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*")),
+        }
+
+    def prune(self, *, before: datetime | None, outlet: str | None) -> int:
+        """Delete entries (not their dump files) older than `before` and/or from one outlet."""
+        where, args = [], []
+        if before is not None:
+            where.append("published < ?")
+            args.append(_iso(before))
+        if outlet is not None:
+            where.append("outlet = ?")
+            args.append(outlet)
+        if not where:
+            return 0
+        cursor = self.db.execute(f"DELETE FROM entries WHERE {' AND '.join(where)}", args)
+        return cursor.rowcount
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception: a batch lands whole or not at all."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
