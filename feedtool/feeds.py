@@ -21,10 +21,6 @@ from datetime import UTC, datetime
 from posixpath import relpath
 from urllib.parse import urlsplit
 
-from feedgen.ext.base import BaseExtension
-from feedgen.feed import FeedGenerator
-from feedgen.util import xml_elem
-
 from feedtool import __version__
 from feedtool.config import Site
 from feedtool.models import StoredEntry
@@ -106,33 +102,41 @@ def paginate(feed: FeedSpec, ordered: Sequence[tuple[str, str]], max_items: int)
     return pages
 
 
-class _HistoryExtension(BaseExtension):
-    """RFC 5005 links and <fh:archive/>, for RSS as well as Atom (feedgen's RSS writes only 'self')."""
+def _history_extension() -> tuple[type, type]:
+    """RFC 5005 links and <fh:archive/>, for RSS as well as Atom (feedgen's RSS writes only 'self').
 
-    def __init__(self) -> None:
-        self.archive = False
-        self.links: list[tuple[str, str, str]] = []
+    Built on first use: feedgen (and lxml under it) load only when a document is rendered,
+    which keeps a build with nothing to render fast to start.
+    """
+    from feedgen.ext.base import BaseExtension
+    from feedgen.util import xml_elem
 
-    def extend_ns(self) -> dict[str, str]:
-        return {"fh": HISTORY_NS} if self.archive else {}
+    class HistoryExtension(BaseExtension):
+        def __init__(self) -> None:
+            self.archive = False
+            self.links: list[tuple[str, str, str]] = []
 
-    def _extend(self, parent):  # type: ignore[no-untyped-def]
-        for rel, href, media_type in self.links:
-            xml_elem(f"{{{ATOM_NS}}}link", parent, rel=rel, href=href, type=media_type)
-        if self.archive:
-            xml_elem(f"{{{HISTORY_NS}}}archive", parent)
+        def extend_ns(self) -> dict[str, str]:
+            return {"fh": HISTORY_NS} if self.archive else {}
 
-    def extend_atom(self, feed):  # type: ignore[no-untyped-def]
-        self._extend(feed)
-        return feed
+        def _extend(self, parent):  # type: ignore[no-untyped-def]
+            for rel, href, media_type in self.links:
+                xml_elem(f"{{{ATOM_NS}}}link", parent, rel=rel, href=href, type=media_type)
+            if self.archive:
+                xml_elem(f"{{{HISTORY_NS}}}archive", parent)
 
-    def extend_rss(self, feed):  # type: ignore[no-untyped-def]
-        self._extend(feed[0])
-        return feed
+        def extend_atom(self, feed):  # type: ignore[no-untyped-def]
+            self._extend(feed)
+            return feed
 
+        def extend_rss(self, feed):  # type: ignore[no-untyped-def]
+            self._extend(feed[0])
+            return feed
 
-class _NoEntryExtension(BaseExtension):
-    pass
+    class NoEntryExtension(BaseExtension):
+        pass
+
+    return HistoryExtension, NoEntryExtension
 
 
 @dataclass(frozen=True)
@@ -176,9 +180,11 @@ class Renderer:
         return [(rel, href, MEDIA_TYPES[fmt]) for rel, href in links]
 
     def _xml(self, page: Page, entries: Sequence[StoredEntry], fmt: str) -> bytes:
+        from feedgen.feed import FeedGenerator
+
         feed = page.feed
         fg = FeedGenerator()
-        fg.register_extension("history", _HistoryExtension, _NoEntryExtension)
+        fg.register_extension("history", *_history_extension())
         fg.load_extension("media")
         fg.load_extension("dc", atom=False, rss=True)
         fg.history.archive = page.month is not None

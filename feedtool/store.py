@@ -258,7 +258,7 @@ class Store:
         published, updated = self._dates(entry.id, shown_mtime)
         revision = hashlib.sha1(
             json.dumps(
-                [url, title, author, summary, content, image, tags, published, updated, entry.outlet],
+                [title, author, summary, content, image, tags, published, updated, entry.outlet],
                 ensure_ascii=False,
             ).encode()
         ).hexdigest()
