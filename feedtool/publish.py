@@ -174,10 +174,11 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
 
 def _site_documents(config: Config, store: Store, plan: _Plan) -> Iterator[tuple[str, str, Callable[[], bytes]]]:
     tops = {folder: [r.id for r in rows[:NEWEST_SHOWN]] for folder, rows in plan.members.items()}
+    listing = _digest([plan.base, [asdict(f) for f in plan.feeds], config.formats, config.opml_format])
+    # The index page also shows counts and the newest entries; the OPML only lists the feeds.
     fingerprint = _digest(
-        [plan.base, [asdict(f) for f in plan.feeds], config.formats, config.opml_format,
-         {folder: [(r.id, r.revision) for r in rows[:NEWEST_SHOWN]] + [len(rows)]
-          for folder, rows in plan.members.items()}],
+        [listing, {folder: [(r.id, r.revision) for r in rows[:NEWEST_SHOWN]] + [len(rows)]
+                   for folder, rows in plan.members.items()}],
     )  # fmt: skip
 
     def summaries() -> list[FeedSummary]:
@@ -186,7 +187,7 @@ def _site_documents(config: Config, store: Store, plan: _Plan) -> Iterator[tuple
             FeedSummary(f, len(plan.members[f.folder]), tuple(found[i] for i in tops[f.folder])) for f in plan.feeds
         ]
 
-    yield OPML_NAME, fingerprint, lambda: opml(config.site, summaries(), config.opml_format)
+    yield OPML_NAME, listing, lambda: opml(config.site, summaries(), config.opml_format)
     yield INDEX_NAME, fingerprint, lambda: index_html(config.site, summaries(), config.formats, OPML_NAME)
     for name, data in static_files().items():
         yield name, _digest([__version__, name]), lambda data=data: data

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
-from feedtool.config import load_config
+from feedtool.config import Config, load_config
 from feedtool.normalise import Normaliser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,3 +38,29 @@ def dump(title: str = "标题", url: str = "https://www.rfi.fr/cn/中国/2023101
     parts.append("------\n")
     parts.append(body)
     return "\n".join(parts)
+
+
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def make_config(tmp_path: Path, inputs: list[Path], *, extra: str = "", max_items: int = 50) -> Config:
+    """A config file of the test's own (topics from the starter config), loaded as the CLI would."""
+    path = tmp_path / "feedtool.toml"
+    starter = (ROOT / "feedtool.toml").read_text("utf-8")
+    topics = starter[starter.index("[[topic]]") :]
+    inputs_toml = ", ".join(f'"{p}"' for p in inputs)
+    path.write_text(
+        f'[build]\ninputs = [{inputs_toml}]\noutput = "out"\n[feeds]\nmax_items = {max_items}\n'
+        f"[store]\nlock_timeout = 1\n{extra}\n{topics}",
+        "utf-8",
+    )
+    return load_config(path)
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
+    """Every file under a folder with its mtime and bytes: what 'nothing changed' is checked against."""
+    return {
+        p.relative_to(folder).as_posix(): (p.stat().st_mtime_ns, p.read_bytes())
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }

@@ -1,0 +1,126 @@
+"""Faults an operator meets: killed builds, overlapping cron runs, a full disk. Real processes, real files."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SEEDS, dump, make_config, snapshot
+from corpus import generate
+from filelock import FileLock
+
+from feedtool.build import build
+from feedtool.check import check_output
+from feedtool.errors import PublishError
+from feedtool.publish import TEMP_SUFFIX
+from feedtool.store import Store
+
+
+def feedtool(*args: str, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "feedtool", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, **kwargs,
+    )  # fmt: skip
+
+
+def store_rows(path: Path) -> list[tuple[str, str]]:
+    with Store(path) as store:
+        return [(r.id, r.revision) for r in store.index()]
+
+
+def test_builds_killed_at_random_moments_finish_equal_to_an_uninterrupted_one(tmp_path: Path) -> None:
+    dumps = tmp_path / "dumps"
+    generate(dumps, 400, seed=5)
+    (tmp_path / "reference").mkdir()
+    reference = make_config(tmp_path / "reference", [dumps], max_items=10)
+    build(reference)
+
+    (tmp_path / "killed").mkdir()
+    config = make_config(tmp_path / "killed", [dumps], max_items=10)
+    for delay in (0.4, 0.9, 1.5, 2.2, 3.0, 4.0):
+        process = feedtool("build", "-q", "-c", str(config.path))
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        # Whatever is published at this moment is whole: every document parses.
+        if config.output.exists():
+            problems, _ = check_output(config.output)
+            assert not [p for p in problems if "not a valid" in p]
+    finished = feedtool("build", "-q", "-c", str(config.path))
+    out, err = finished.communicate(timeout=300)
+    assert (finished.returncode, out, err) == (0, "", "")
+
+    assert store_rows(config.store) == store_rows(reference.store)
+    assert {k: v[1] for k, v in snapshot(config.output).items()} == {
+        k: v[1] for k, v in snapshot(reference.output).items()
+    }
+    assert not list(config.output.rglob(f"*{TEMP_SUFFIX}"))
+
+
+def test_an_overlapping_build_gives_up_with_exit_75_and_changes_nothing(tmp_path: Path) -> None:
+    config = make_config(tmp_path, [SEEDS])
+    config.store.parent.mkdir(parents=True)
+    with FileLock(str(config.store) + ".lock"):
+        process = feedtool("build", "-c", str(config.path))
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 75
+    assert out == ""
+    assert err.count("\n") == 1 and "another feedtool build holds the lock" in err
+    assert not config.output.exists()
+
+
+def test_two_racing_builds_leave_one_complete_output(tmp_path: Path) -> None:
+    dumps = tmp_path / "dumps"
+    generate(dumps, 150, seed=9)
+    config = make_config(tmp_path, [dumps], max_items=10)
+    config.path.write_text(config.path.read_text("utf-8").replace("lock_timeout = 1", "lock_timeout = 120"), "utf-8")
+    first, second = feedtool("build", "-q", "-c", str(config.path)), feedtool("build", "-q", "-c", str(config.path))
+    results = [(*p.communicate(timeout=300), p.returncode) for p in (first, second)]
+    assert results == [("", "", 0), ("", "", 0)]
+    assert check_output(config.output)[0] == []
+    assert len(store_rows(config.store)) == 150
+
+
+def test_a_full_disk_leaves_the_previous_output_intact(tmp_path: Path, seeds: Path, monkeypatch) -> None:
+    config = make_config(tmp_path, [seeds])
+    build(config)
+    before = snapshot(config.output)
+    (seeds / "new.txt").write_text(dump(title="新文章", url="https://www.rfi.fr/cn/new"), "utf-8")
+
+    def no_space(*args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("feedtool.publish.os.replace", no_space)
+    with pytest.raises(PublishError, match=r"No space left on device.*left as they were"):
+        build(config)
+    assert snapshot(config.output) == before
+    assert not list(config.output.rglob(f"*{TEMP_SUFFIX}"))
+
+    monkeypatch.undo()
+    report = build(config)
+    assert "all/atom.xml" in report.publish.written
+    assert check_output(config.output)[0] == []
+
+
+def test_an_output_path_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    config = make_config(tmp_path, [SEEDS])
+    config.output.write_text("not a folder")
+    with pytest.raises(PublishError, match="cannot create the output folder"):
+        build(config)
+
+
+def test_temporary_files_of_a_killed_run_are_removed_and_never_listed(tmp_path: Path) -> None:
+    config = make_config(tmp_path, [SEEDS])
+    build(config)
+    leftover = config.output / "all" / f".atom.xml.12345{TEMP_SUFFIX}"
+    leftover.write_text("<feed>torn")
+    build(config)
+    assert not leftover.exists()
+    assert TEMP_SUFFIX not in (config.output / "index.html").read_text("utf-8")
