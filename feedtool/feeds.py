@@ -103,7 +103,7 @@ def paginate(feed: FeedSpec, ordered: Sequence[tuple[str, str]], max_items: int)
 
 
 def _history_extension() -> tuple[type, type]:
-    """RFC 5005 links and <fh:archive/>, for RSS as well as Atom (feedgen's RSS writes only 'self').
+    """<fh:archive/> (RFC 5005) for both formats, and the archive links for RSS (feedgen's RSS writes only 'self').
 
     Built on first use: feedgen (and lxml under it) load only when a document is rendered,
     which keeps a build with nothing to render fast to start.
@@ -188,7 +188,12 @@ class Renderer:
         fg.load_extension("media")
         fg.load_extension("dc", atom=False, rss=True)
         fg.history.archive = page.month is not None
-        fg.history.links = self._history(page, fmt)
+        history = self._history(page, fmt)
+        if fmt == "rss":
+            fg.history.links = history
+        else:
+            for rel, href, media_type in history:
+                fg.link(href=href, rel=rel, type=media_type)
         self_url = self.url(page.path(fmt))
         fg.id(self.url(document_path(feed, None, "atom")))
         fg.title(self._title(page))

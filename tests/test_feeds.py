@@ -1,0 +1,226 @@
+"""What subscribers get: valid, stable documents in three formats, archives, topics, OPML, the index page."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import feedparser
+import jsonschema
+import pytest
+from conftest import ROOT, SEEDS, dump, make_config, snapshot
+
+from feedtool.build import build
+from feedtool.check import check_output
+from feedtool.feeds import FILENAMES
+
+GOLDEN = ROOT / "tests" / "golden"
+BASE = "http://127.0.0.1:8000/"
+SCHEMA = json.loads((ROOT / "feedtool" / "jsonfeed.schema.json").read_text("utf-8"))
+FEEDS = [
+    "all",
+    "outlets/rfi",
+    "outlets/rfa",
+    "outlets/zaobao",
+    "topics/us-china",
+    "topics/middle-east",
+    "topics/taiwan",
+]
+RFI_001 = "https://www.rfi.fr/cn/%E4%B8%93%E6%A0%8F%E6%A3%80%E7%B4%A2/%E8%A6%81%E9%97%BB%E8%A7%A3%E8%AF%B4/20231206-%E7%8E%8B%E6%AF%85%E4%B8%8E%E5%B8%83%E6%9E%97%E8%82%AF%E9%80%9A%E7%94%B5%E8%AF%9D-%E8%81%9A%E7%84%A6%E5%8A%A0%E6%B2%99%E6%88%98%E4%BA%8B%E5%92%8C%E5%8F%B0%E6%B9%BE%E9%97%AE%E9%A2%98"
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("seeds-build")
+    config = make_config(tmp, [SEEDS])
+    build(config)
+    return config.output
+
+
+@pytest.fixture(scope="module")
+def archived(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seeds with two entries per subscription document, so the rest go to monthly archives."""
+    tmp = tmp_path_factory.mktemp("seeds-archived")
+    config = make_config(tmp, [SEEDS], max_items=2)
+    build(config)
+    return config.output
+
+
+def parse(path: Path) -> feedparser.FeedParserDict:
+    parsed = feedparser.parse(path.read_bytes())
+    assert parsed.bozo == 0, (path, parsed.get("bozo_exception"))
+    return parsed
+
+
+@pytest.mark.parametrize("feed", FEEDS)
+@pytest.mark.parametrize("fmt", ["atom", "rss"])
+def test_every_feed_parses_cleanly_and_links_to_itself(out: Path, feed: str, fmt: str) -> None:
+    parsed = parse(out / feed / FILENAMES[fmt])
+    links = {link["rel"]: link["href"] for link in parsed.feed.links}
+    assert links["self"] == f"{BASE}{feed}/{FILENAMES[fmt]}"
+    assert parsed.feed.title and parsed.feed.language == "zh-CN"
+    assert parsed.feed.generator == "feedtool"
+
+
+@pytest.mark.parametrize("feed", FEEDS)
+def test_every_json_feed_is_valid_json_feed_1_1(out: Path, feed: str) -> None:
+    doc = json.loads((out / feed / "feed.json").read_text("utf-8"))
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["feed_url"] == f"{BASE}{feed}/feed.json"
+
+
+def test_feed_dates_are_the_newest_entry_never_the_build_time(out: Path) -> None:
+    atom = parse(out / "all" / "atom.xml")
+    rss = parse(out / "all" / "rss.xml")
+    assert atom.feed.updated == "2023-12-06T15:45:03+00:00"
+    assert rss.feed.updated == "Wed, 06 Dec 2023 15:45:03 +0000"  # lastBuildDate
+
+
+def test_entries_newest_first_with_every_field(out: Path) -> None:
+    atom = parse(out / "all" / "atom.xml")
+    assert [e.published[:10] for e in atom.entries] == [
+        "2023-12-06",
+        "2023-10-28",
+        "2023-10-28",
+        "2023-10-14",
+        "2022-11-01",
+    ]
+    first = atom.entries[0]
+    assert first.id == first.link == RFI_001
+    assert first.author == "夏榕"
+    assert first.content[0].type == "text/html" and "基辛格" in first.content[0].value
+    assert first.summary.startswith("据法新社援引中国外交部称")
+    assert {t.term for t in first.tags} == {
+        "法广 RFI",
+        "中美外交 US-China diplomacy",
+        "中东 Middle East",
+        "台湾 Taiwan",
+    }
+    assert first.media_content[0]["url"].endswith("AP23299790617867.jpg")
+
+
+def test_an_entry_without_byline_names_the_outlet_as_author(out: Path) -> None:
+    atom = parse(out / "outlets" / "zaobao" / "atom.xml")
+    assert atom.entries[0].author == "联合早报"
+
+
+def test_rss_specifics(out: Path) -> None:
+    rss = parse(out / "outlets" / "rfi" / "rss.xml")
+    assert rss.feed.link == "https://www.rfi.fr/cn/"  # the alternate page, not the self link
+    item = rss.entries[0]
+    assert item.id == item.link == RFI_001
+    assert item.content[0].value.startswith("<img") and item.summary.startswith("据法新社")
+    text = (out / "outlets" / "rfi" / "rss.xml").read_text("utf-8")
+    assert '<guid isPermaLink="true">' in text and "<dc:creator>夏榕</dc:creator>" in text
+
+
+def test_browsers_get_a_stylesheet(out: Path) -> None:
+    head = (out / "outlets" / "rfi" / "atom.xml").read_text("utf-8").splitlines()[1]
+    assert head == '<?xml-stylesheet type="text/xsl" href="../../feed.xsl"?>'
+    ET.parse(out / "feed.xsl")
+
+
+def test_archives_reach_every_entry_exactly_once(archived: Path) -> None:
+    for fmt in ("atom", "rss"):
+        head = parse(archived / "all" / FILENAMES[fmt])
+        assert len(head.entries) == 2
+        seen = [e.id for e in head.entries]
+        links = {link["rel"]: link["href"] for link in head.feed.links}
+        while "prev-archive" in links:
+            path = archived / links["prev-archive"].removeprefix(BASE)
+            doc = parse(path)
+            text = path.read_text("utf-8")
+            assert "<fh:archive/>" in text
+            seen += [e.id for e in doc.entries]
+            links = {link["rel"]: link["href"] for link in doc.feed.links}
+            assert links["current"] == f"{BASE}all/{FILENAMES[fmt]}"
+        assert len(seen) == len(set(seen)) == 5
+    assert check_output(archived)[0] == []
+
+
+def test_json_feed_pages_with_next_url(archived: Path) -> None:
+    doc = json.loads((archived / "all" / "feed.json").read_text("utf-8"))
+    ids = [i["id"] for i in doc["items"]]
+    while "next_url" in doc:
+        doc = json.loads((archived / doc["next_url"].removeprefix(BASE)).read_text("utf-8"))
+        jsonschema.validate(doc, SCHEMA)
+        ids += [i["id"] for i in doc["items"]]
+    assert len(ids) == len(set(ids)) == 5
+
+
+def test_an_old_month_archive_does_not_change_when_new_entries_arrive(tmp_path: Path, seeds: Path) -> None:
+    config = make_config(tmp_path, [seeds], max_items=2)
+    build(config)
+    old_month = config.output / "all" / "archive" / "2022-11" / "atom.xml"
+    before = snapshot(config.output)[old_month.relative_to(config.output).as_posix()]
+    (seeds / "new.txt").write_text(dump(url="https://www.rfi.fr/cn/20240101-x", stamp="1704067200000"), "utf-8")
+    build(config)
+    assert snapshot(config.output)[old_month.relative_to(config.output).as_posix()] == before
+
+
+def test_opml_lists_every_feed_once(out: Path) -> None:
+    root = ET.parse(out / "feeds.opml").getroot()
+    assert root.get("version") == "2.0"
+    urls = [o.get("xmlUrl") for o in root.iter("outline") if o.get("xmlUrl")]
+    assert sorted(urls) == sorted(f"{BASE}{f}/atom.xml" for f in FEEDS)
+
+
+def test_index_page_autodiscovers_every_feed_in_every_format(out: Path) -> None:
+    html = (out / "index.html").read_text("utf-8")
+    found = re.findall(r'<link rel="alternate" type="([^"]+)" title="[^"]+" href="([^"]+)">', html)
+    expected = {(t, f"{BASE}{f}/{name}") for f in FEEDS for t, name in
+                [("application/atom+xml", "atom.xml"), ("application/rss+xml", "rss.xml"), ("application/feed+json", "feed.json")]}  # fmt: skip
+    assert set(found) == expected and len(found) == len(expected)
+    assert "5 entries, newest 2023-12-06" in html
+    assert "美国务院发言人谈布林肯国务卿与中国外长王毅会面" in html
+
+
+def test_topic_feeds_hold_exactly_the_matching_articles(out: Path) -> None:
+    def titles(feed: str) -> set[str]:
+        return {e.title for e in parse(out / feed / "atom.xml").entries}
+
+    assert titles("topics/taiwan") == {
+        "王毅与布林肯通电话 聚焦加沙战事和台湾问题 - 要闻解说",  # 台湾
+        "美国务院发言人谈布林肯国务卿与中国外长王毅会面",  # 台海
+    }
+    assert len(titles("topics/us-china")) == 5
+    assert "美国务院：布林肯王毅对话富有成效 不排除G20前再通话" not in titles("topics/middle-east")
+
+
+def test_topics_match_across_scripts_and_case(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    articles = {
+        "a": ("台灣問題再度升溫", "<p>繁體中文的報道。</p>"),
+        "b": ("简体标题", "<p>BLINKEN met officials.</p>"),
+        "c": ("Bus schedule", "<p>The bus was late.</p>"),
+        "d": ("台湾新闻", "<p>体育消息。</p>"),
+    }
+    for key, (title, body) in articles.items():
+        (tmp_path / "in" / f"{key}.txt").write_text(dump(title=title, url=f"https://www.rfi.fr/cn/{key}", body=body))
+    extra = """
+[[topic]]
+slug = "strait"
+title = "台湾问题"
+any = ["台湾问题", "blinken", "us"]
+none = ["体育"]
+"""
+    config = make_config(tmp_path, [tmp_path / "in"], extra=extra)
+    build(config)
+    titles = {e.title for e in parse(config.output / "topics" / "strait" / "atom.xml").entries}
+    assert titles == {"台灣問題再度升溫", "简体标题"}
+
+
+def test_golden_copy_of_the_seeds_feeds(out: Path) -> None:
+    """Any byte change in what the seeds publish is deliberate: regenerate with FEEDTOOL_UPDATE_GOLDEN=1."""
+    produced = {k: v[1] for k, v in snapshot(out).items()}
+    if os.environ.get("FEEDTOOL_UPDATE_GOLDEN"):
+        for name, data in produced.items():
+            (GOLDEN / name).parent.mkdir(parents=True, exist_ok=True)
+            (GOLDEN / name).write_bytes(data)
+    golden = {k: v[1] for k, v in snapshot(GOLDEN).items()}
+    assert sorted(produced) == sorted(golden)
+    for name in produced:
+        assert produced[name] == golden[name], f"{name} differs from tests/golden/{name}"
