@@ -1,0 +1,160 @@
+"""`feedtool serve` on a loopback port, read by a real feed reader (the `reader` library)."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, dump, make_config
+from reader import make_reader
+
+from feedtool.build import build
+from feedtool.config import Config
+from feedtool.serve import FeedRequestHandler, make_server
+
+
+class Site:
+    def __init__(self, tmp_path: Path, seeds: Path) -> None:
+        self.seeds = seeds
+        (tmp_path / "out").mkdir()
+        self.server = make_server(tmp_path / "out", "127.0.0.1", 0)  # the port is known before the build
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.config: Config = make_config(tmp_path, [seeds], extra=f'[site]\nbase_url = "{self.base}"')
+        self.statuses: list[tuple[str, int]] = []
+
+    def get(self, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+        request = urllib.request.Request(self.base + path, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, dict(exc.headers), exc.read()
+
+
+@pytest.fixture
+def site(tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    site = Site(tmp_path, seeds)
+    real = FeedRequestHandler.log_request
+
+    def record(handler: FeedRequestHandler, code: object = "-", size: object = "-") -> None:
+        site.statuses.append((handler.path, int(code)))
+        real(handler, code, size)
+
+    monkeypatch.setattr(FeedRequestHandler, "log_request", record)
+    thread = threading.Thread(target=site.server.serve_forever, daemon=True)
+    thread.start()
+    build(site.config)
+    yield site
+    site.server.shutdown()
+    site.server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("path", "media_type"),
+    [
+        ("all/atom.xml", "application/atom+xml; charset=utf-8"),
+        ("all/rss.xml", "application/rss+xml; charset=utf-8"),
+        ("all/feed.json", "application/feed+json; charset=utf-8"),
+        ("feeds.opml", "text/x-opml; charset=utf-8"),
+        ("", "text/html; charset=utf-8"),
+        ("index.html", "text/html; charset=utf-8"),
+        ("feed.xsl", "text/xsl; charset=utf-8"),
+    ],
+)
+def test_media_types(site: Site, path: str, media_type: str) -> None:
+    status, headers, body = site.get(path)
+    assert (status, headers["Content-Type"]) == (200, media_type)
+    assert headers["ETag"] and headers["Last-Modified"] and int(headers["Content-Length"]) == len(body)
+
+
+def test_conditional_requests_get_304(site: Site) -> None:
+    _, headers, _ = site.get("outlets/rfi/atom.xml")
+    assert site.get("outlets/rfi/atom.xml", **{"If-None-Match": headers["ETag"]})[0] == 304
+    assert site.get("outlets/rfi/atom.xml", **{"If-Modified-Since": headers["Last-Modified"]})[0] == 304
+    assert site.get("outlets/rfi/atom.xml", **{"If-None-Match": '"other"'})[0] == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["../feedtool.toml", "%2e%2e/feedtool.toml", "all/../../feedtool.toml", ".feedtool/state.sqlite3",
+             "outlets/", "outlets", "nope.xml", "all/.atom.xml.1.feedtool-tmp"],
+)  # fmt: skip
+def test_nothing_outside_the_output_no_listings_no_hidden_files(site: Site, path: str) -> None:
+    (site.config.output / "all" / ".atom.xml.1.feedtool-tmp").write_text("torn")
+    assert site.get(path)[0] == 404
+
+
+def test_a_feed_reader_subscribes_through_the_opml_and_sees_no_duplicates(site: Site, tmp_path: Path) -> None:
+    reader = make_reader(str(tmp_path / "reader.sqlite"))
+    status, _, opml = site.get("feeds.opml")
+    assert status == 200
+    reader.import_feeds(io.BytesIO(opml))
+    feeds = list(reader.get_feeds())
+    assert len(feeds) == 7
+    reader.update_feeds(scheduled=False)
+    for feed in reader.get_feeds():
+        assert feed.last_exception is None, (feed.url, feed.last_exception)
+    all_feed = site.base + "all/atom.xml"
+    assert len(list(reader.get_entries(feed=all_feed))) == 5
+
+    # Nothing changed: every feed answers 304 and nothing is downloaded again.
+    site.statuses.clear()
+    reader.update_feeds(scheduled=False)
+    assert {code for _, code in site.statuses} == {304}
+
+    # A rebuild with a new dump and a re-scrape of an old one under another URL.
+    (site.seeds / "new.txt").write_text(dump(title="新文章", url="https://www.rfi.fr/cn/中国/20231215-new"), "utf-8")
+    rescrape = (
+        (site.seeds / "000_98a2bef58e7ca05f.txt")
+        .read_text("utf-8")
+        .replace("https://www.rfi.fr/", "http://www.rfi.fr/")
+    )
+    (site.seeds / "rescrape.txt").write_text(rescrape, "utf-8")
+    build(site.config)
+    reader.update_feeds(scheduled=False)
+    entries = list(reader.get_entries(feed=all_feed))
+    assert len(entries) == 6 == len({e.id for e in entries})
+    for feed in reader.get_feeds():
+        assert feed.last_exception is None
+    assert ("/outlets/zaobao/atom.xml", 304) in site.statuses
+
+
+def test_the_serve_command(tmp_path: Path) -> None:
+    config = make_config(tmp_path, [ROOT / "seeds"])
+    build(config)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "feedtool", "serve", "-o", str(config.output), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        line = process.stdout.readline()
+        assert line.startswith(f"feedtool: serving {config.output} on http://127.0.0.1:")
+        port = int(line.rsplit(":", 1)[1].split("/")[0])
+        for _ in range(50):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=5) as response:
+                    assert b"<!DOCTYPE html>" in response.read()
+                    break
+            except urllib.error.URLError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the server did not answer")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_serving_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    from feedtool.errors import InputError
+
+    with pytest.raises(InputError, match="does not exist; run 'feedtool build' first"):
+        make_server(tmp_path / "missing", "127.0.0.1", 0)
