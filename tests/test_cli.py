@@ -1,0 +1,236 @@
+"""The CLI as a new user and cron meet it: help, exit codes, one-line errors, quiet success."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SEEDS, dump
+
+from feedtool import __version__
+from feedtool.cli import main
+
+COMMANDS = ["build", "ingest", "publish", "serve", "check", "stats", "rejects", "init", "prune"]
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory laid out like the repository: feedtool.toml and seeds/."""
+    shutil.copy(ROOT / "feedtool.toml", tmp_path / "feedtool.toml")
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FEEDTOOL_CONFIG", raising=False)
+    return tmp_path
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def feedtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "FEEDTOOL_CONFIG"} | {"PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "feedtool", *args], cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def test_version(capsys) -> None:
+    assert run(capsys, "--version") == (0, f"feedtool, version {__version__}\n", "")
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_help_on_every_command(capsys, command: str | None) -> None:
+    code, out, err = run(capsys, *([command] if command else []), "--help")
+    assert code == 0 and out.startswith("Usage: feedtool") and err == ""
+
+
+def test_build_then_a_quiet_noop_build_prints_nothing(project: Path) -> None:
+    first = feedtool("build", cwd=project)
+    assert first.returncode == 0 and first.stderr == ""
+    assert first.stdout.startswith(
+        "feedtool: 5 new, 0 updated, 0 unchanged, 0 rejected; 25 files written, 0 removed in "
+    )
+    again = feedtool("build", "-q", cwd=project)
+    assert (again.returncode, again.stdout, again.stderr) == (0, "", "")
+    assert (project / "out" / "all" / "atom.xml").is_file()
+    assert (project / ".feedtool" / "state.sqlite3").is_file()
+
+
+def test_ingest_then_publish_is_a_build(project: Path, capsys) -> None:
+    assert run(capsys, "ingest", "-q") == (0, "", "")
+    assert not (project / "out").exists()
+    code, out, _ = run(capsys, "publish")
+    assert code == 0 and "25 files written" in out
+
+
+def test_options_override_the_config(project: Path, capsys) -> None:
+    code, out, _ = run(
+        capsys,
+        "build",
+        "-i",
+        "seeds",
+        "-o",
+        "site",
+        "--state",
+        "st/db.sqlite3",
+        "--base-url",
+        "https://feeds.example.org/x",
+    )
+    assert code == 0 and "5 new" in out
+    assert "https://feeds.example.org/x/all/atom.xml" in (project / "site" / "feeds.opml").read_text("utf-8")
+    assert (project / "st" / "db.sqlite3").is_file()
+
+
+def test_config_from_the_environment(project: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    (project / "other.toml").write_text('[build]\noutput = "elsewhere"\n')
+    monkeypatch.setenv("FEEDTOOL_CONFIG", str(project / "other.toml"))
+    assert run(capsys, "build", "-q")[0] == 0
+    assert (project / "elsewhere" / "index.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("[site\ntitle = 'x'", "feedtool.toml: invalid TOML: "),
+        (
+            "[site]\ntitel = 'x'",
+            "feedtool.toml: unknown key 'titel' in [site] (known keys: base_url, description, language, title)",
+        ),
+        ("[sites]\ntitle = 'x'", "feedtool.toml: unknown table 'sites'"),
+        ("[feeds]\nmax_items = 0", "feedtool.toml: [feeds] max_items must be a whole number of at least 1"),
+        ("[feeds]\nformats = ['atom', 'rdf']", "feedtool.toml: [feeds] formats must be some of atom, rss, json"),
+        ("[site]\nbase_url = 'feeds.example.org'", "feedtool.toml: [site] base_url must be an absolute http(s) URL"),
+        ("[[topic]]\nslug = 'Bad Slug'\ntitle = 'x'\nany = ['x']", "slug must be lower-case letters"),
+        ("[[topic]]\nslug = 'x'\ntitle = 'x'", "topic 'x' needs at least one term in any = [...]"),
+        (
+            "[[topic]]\nslug = 'x'\ntitle = 'x'\nany = ['a']\noutlets = ['nope']",
+            "topic 'x' names unknown outlet(s): nope",
+        ),
+        ("[[outlet]]\nslug = 'x'\nname = 'X'\ntimezone = 'Mars/Base'", "unknown timezone 'Mars/Base' for 'x'"),
+        ("[clean]\nremove = ['div[']", "bad CSS selector 'div['"),
+        ("[clean]\nremove_text = ['(unclosed']", "bad regular expression '(unclosed'"),
+        ("[[outlet]]\nslug = 'new'", "outlet 'new' needs a name"),
+    ],
+)
+def test_a_broken_config_is_one_line_and_exit_2(project: Path, capsys, config: str, message: str) -> None:
+    (project / "feedtool.toml").write_text(config, "utf-8")
+    code, out, err = run(capsys, "build")
+    assert code == 2 and out == ""
+    assert err.startswith("feedtool: error: ") and err.count("\n") == 1
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_invalid_toml_names_the_line(project: Path, capsys) -> None:
+    (project / "feedtool.toml").write_text("[site]\ntitle = 'ok'\nbase_url = \n", "utf-8")
+    assert "line 3" in run(capsys, "build")[2]
+
+
+def test_a_missing_config_named_on_the_command_line(project: Path, capsys) -> None:
+    code, _, err = run(capsys, "build", "-c", "nope.toml")
+    assert (code, err) == (2, "feedtool: error: nope.toml: config file not found\n")
+
+
+def test_a_missing_input_folder_is_named(project: Path, capsys) -> None:
+    code, _, err = run(capsys, "build", "-i", "missing-folder")
+    assert (code, err) == (2, "feedtool: error: input folder missing-folder does not exist\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["build", "--bogus"], "No such option '--bogus'"),
+        (["serve", "--port", "99999"], "Invalid value for '--port'"),
+        (["frobnicate"], "No such command 'frobnicate'"),
+        (["prune"], "say what to prune"),
+        (["prune", "--before", "yesterday"], "Invalid value for '--before'"),
+    ],
+)
+def test_bad_usage_is_one_line_and_exit_2(project: Path, capsys, args: list[str], message: str) -> None:
+    code, out, err = run(capsys, *args)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and message in err and err.startswith("feedtool: error: ")
+
+
+def test_rejected_dumps_are_reported_and_strict_fails(project: Path, capsys) -> None:
+    (project / "seeds" / "empty.txt").write_bytes(b"")
+    (project / "seeds" / "js.txt").write_text(dump(url="javascript:alert(1)"), "utf-8")
+    code, out, err = run(capsys, "build")
+    assert code == 0 and "2 rejected" in out and "2 dumps rejected; 'feedtool rejects' lists them" in err
+    code, out, _ = run(capsys, "rejects")
+    assert out.splitlines() == [
+        f"{project / 'seeds' / 'empty.txt'}: empty file",
+        f"{project / 'seeds' / 'js.txt'}: URL is not http(s): javascript:alert(1)",
+    ]
+    code, out, _ = run(capsys, "rejects", "--json")
+    assert [r["reason"] for r in json.loads(out)] == ["empty file", "URL is not http(s): javascript:alert(1)"]
+    (project / "seeds" / "empty2.txt").write_text(" ")
+    code, _, err = run(capsys, "build", "--strict", "-q")
+    assert code == 1 and err == "feedtool: error: 1 dumps rejected (--strict); 'feedtool rejects' lists them\n"
+    # Nothing else was lost: the five good articles are all still published.
+    assert len(json.loads((project / "out" / "all" / "feed.json").read_text("utf-8"))["items"]) == 5
+
+
+def test_warnings_name_the_file(project: Path, capsys) -> None:
+    broken = dump(title="头标题", url="https://www.zaobao.com/a", front_matter='title: "unclosed')
+    (project / "seeds" / "broken-fm.txt").write_text(broken, "utf-8")
+    code, out, err = run(capsys, "build")
+    assert code == 0 and "6 new" in out
+    assert "broken-fm.txt: front matter is not valid YAML" in err
+
+
+def test_stats(project: Path, capsys) -> None:
+    run(capsys, "build", "-q")
+    code, out, _ = run(capsys, "stats", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["entries"] == 5 and data["rejected"] == 0
+    assert data["outlets"]["rfi"]["entries"] == 3 and data["topics"]["taiwan"] == 2
+    code, out, _ = run(capsys, "stats")
+    assert out.startswith("5 entries from 5 files, 0 rejected\n") and "outlet rfi" in out
+
+
+def test_init_writes_the_documented_starter_config(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys, "init")[0] == 0
+    assert (tmp_path / "feedtool.toml").read_text("utf-8") == (ROOT / "feedtool.toml").read_text("utf-8")
+    code, _, err = run(capsys, "init")
+    assert code == 1 and "already exists; pass --force" in err
+    assert run(capsys, "init", "--force")[0] == 0
+
+
+def test_check_finds_a_damaged_document(project: Path, capsys) -> None:
+    run(capsys, "build", "-q")
+    code, out, _ = run(capsys, "check")
+    assert code == 0 and "25 documents checked, no problems" in out
+    (project / "out" / "outlets" / "rfi" / "rss.xml").write_text("<rss><channel><title>x</")
+    code, out, err = run(capsys, "check")
+    assert code == 1 and "outlets/rfi/rss.xml: not a valid feed" in out and "1 problems in 25 documents" in err
+
+
+def test_prune_removes_entries_by_age(project: Path, capsys) -> None:
+    run(capsys, "build", "-q")
+    code, out, _ = run(capsys, "prune", "--before", "2023-01-01")
+    assert code == 0 and "removed 1 entries" in out
+    run(capsys, "publish", "-q")
+    assert len(json.loads((project / "out" / "all" / "feed.json").read_text("utf-8"))["items"]) == 4
+    assert not (project / "out" / "outlets" / "zaobao").exists()
+
+
+def test_an_internal_error_is_one_line_and_a_traceback_only_with_v(project: Path, capsys, monkeypatch) -> None:
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("feedtool.build.build", boom)
+    code, _, err = run(capsys, "build")
+    assert (code, err) == (1, "feedtool: internal error: RuntimeError: disk on fire (run with -v for details)\n")
+    code, _, err = run(capsys, "build", "-v")
+    assert code == 1 and "Traceback" in err
