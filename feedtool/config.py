@@ -237,18 +237,30 @@ def _make_topic(where: str, raw: dict[str, Any], outlets: set[str]) -> Topic:
     return Topic(**raw)
 
 
-def _check_patterns(where: str, rules: CleanRules, outlets: tuple[Outlet, ...]) -> None:
-    """Fail at load time, naming the rule, rather than in a worker halfway through a build."""
-    regexes = [*rules.remove_links, *rules.remove_text, *rules.url_dates]
-    regexes += [p for o in outlets for p in o.remove_text]
+def _check_patterns(where: str, user: dict[str, Any]) -> None:
+    """Fail at load time, naming the rule, rather than in a worker halfway through a build.
+
+    Only the config's own rules are checked (the built-in ones are covered by tests), so a config
+    without cleaning rules never pays for importing soupsieve.
+    """
+    clean, outlets = user.get("clean", {}), user.get("outlet", [])
+    regexes = [p for key in ("remove_links", "remove_text", "url_dates") for p in clean.get(key, ())]
+    regexes += [p for o in outlets for p in o.get("remove_text", ())]
     for pattern in regexes:
         try:
             re.compile(pattern)
         except re.error as exc:
             raise ConfigError(f"{where}: bad regular expression {pattern!r}: {exc}") from None
+    selectors = [
+        *clean.get("remove", ()),
+        *clean.get("captions", ()),
+        *(s for o in outlets for s in o.get("remove", ())),
+    ]
+    if not selectors:
+        return
     import soupsieve
 
-    for selector in [*rules.remove, *(s for o in outlets for s in o.remove)]:
+    for selector in selectors:
         try:
             soupsieve.compile(selector)
         except soupsieve.SelectorSyntaxError as exc:
@@ -294,8 +306,7 @@ def load_config(
     clean = CleanRules(**{k: v + user_clean.get(k, ()) for k, v in builtin["clean"].items()})
     urls = user.get("urls", {})
     tracking = builtin["urls"]["tracking_params"] + urls.get("tracking_params", ())
-    if user_clean or user.get("outlet"):
-        _check_patterns(where, clean, outlets)
+    _check_patterns(where, user)
 
     topics = tuple(
         _make_topic(f"{where}: [[topic]] #{i + 1}", raw, set(by_slug)) for i, raw in enumerate(user.get("topic", []))

@@ -13,23 +13,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from feedtool.config import Config, Rules, Topic
 from feedtool.errors import InputError
 from feedtool.models import Entry, Rejection
+from feedtool.parallel import parallel_map
 from feedtool.store import Counts, FileStat, Store
 
 log = logging.getLogger("feedtool")
 
 BATCH = 500
-# Below this many files a process pool costs more to start than it saves.
-POOL_THRESHOLD = 64
 
 Progress = Callable[[int, int], None]  # (files done, files in all)
 
@@ -47,24 +44,32 @@ class IngestReport:
 
 
 def scan(inputs: Iterable[Path]) -> Iterator[FileStat]:
-    """Every dump file under the inputs, sorted, hidden files and folders skipped."""
+    """Every dump file under the inputs, sorted, hidden files and folders skipped.
+
+    os.scandir rather than Path.rglob: on an archive of 100,000 files the no-op build is mostly
+    this loop, and scandir's entries save a system call and a Path object per file.
+    """
     for root in inputs:
         if not root.is_dir():
             what = "is not a folder" if root.exists() else "does not exist"
             raise InputError(f"input folder {root} {what}")
         found: list[FileStat] = []
-        for folder, dirs, files in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in files:
-                if name.startswith("."):
-                    continue
-                path = os.path.join(folder, name)
-                try:
-                    st = os.stat(path)
-                except OSError:
-                    continue
-                found.append(FileStat(os.path.abspath(path), st.st_size, st.st_mtime_ns))
-        yield from sorted(found, key=lambda s: s.path)
+        folders = [os.path.abspath(root)]
+        while folders:
+            with os.scandir(folders.pop()) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    try:
+                        if entry.is_dir():
+                            folders.append(entry.path)
+                        elif entry.is_file():
+                            st = entry.stat()
+                            found.append(FileStat(entry.path, st.st_size, st.st_mtime_ns))
+                    except OSError:
+                        continue
+        found.sort(key=lambda s: s.path)
+        yield from found
 
 
 # -- the worker side: module-level so a forked or spawned worker can find it ---------------------
@@ -93,17 +98,9 @@ def _work(job: tuple[str, bytes]) -> tuple[Entry | Rejection, tuple[str, ...]]:
 
 
 def _parse_all(jobs: list[tuple[str, bytes]], config: Config, workers: int | None) -> Iterator:
-    workers = workers or os.cpu_count() or 1
-    if len(jobs) < POOL_THRESHOLD or workers == 1:
-        _init_worker(config.rules, config.topics)
-        yield from map(_work, jobs)
-        return
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_worker, initargs=(config.rules, config.topics)
-    ) as pool:
-        yield from pool.map(_work, jobs, chunksize=32)
+    return parallel_map(
+        _work, jobs, initializer=_init_worker, initargs=(config.rules, config.topics), workers=workers, chunksize=32
+    )
 
 
 # -- the main side --------------------------------------------------------------------------------

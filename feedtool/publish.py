@@ -25,6 +25,7 @@ from feedtool import __version__
 from feedtool.config import Config
 from feedtool.errors import PublishError
 from feedtool.feeds import FeedSpec, OutletInfo, Page, Renderer, paginate
+from feedtool.parallel import batched, parallel_map
 from feedtool.site import NEWEST_SHOWN, FeedSummary, index_html, opml, static_files
 from feedtool.store import IndexRow, Store
 
@@ -126,39 +127,44 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
     except OSError as exc:
         raise PublishError(f"cannot create the output folder {out}: {exc.strerror}") from None
     _remove_temporaries(out)
+    state = store.documents()
+    # The fast path of a no-op cron run: the store and the config are as they were when everything
+    # was last published, and every published file is still the one written then.
+    published_as = _digest([store.generation(), _config_digest(config)])
+    if store.get_meta("published") == published_as and all(_intact(out, p, s) for p, s in state.items()):
+        return PublishReport(unchanged=len(state))
 
     infos = outlet_infos(config, store)
     plan = _plan(config, store, infos)
     renderer = Renderer(config.site, infos, {t.slug: t.title for t in config.topics})
-    state = store.documents()
     report = PublishReport()
     wanted: set[str] = set()
 
     def needs(path: str, fingerprint: str) -> bool:
         wanted.add(path)
         known = state.get(path)
-        if known is None or known[0] != fingerprint:
-            return True
-        try:
-            st = (out / path).stat()
-        except OSError:
-            return True
-        return (st.st_size, st.st_mtime_ns) != known[1:]
+        return known is None or known[0] != fingerprint or not _intact(out, path, known)
 
+    jobs = []
+    for page, fingerprint in plan.pages:
+        stale = tuple(fmt for fmt in config.formats if needs(page.path(fmt), fingerprint))
+        report.unchanged += len(config.formats) - len(stale)
+        if stale:
+            jobs.append((page, fingerprint, stale))
+    rendered = parallel_map(
+        _render, [(page, formats) for page, _, formats in jobs],
+        initializer=_init_renderer, initargs=(config.store, renderer), chunksize=4,
+    )  # fmt: skip
     # Documents are recorded in batches: a killed run re-checks at most one batch, by its bytes.
-    for start in range(0, len(plan.pages), PAGES_PER_TRANSACTION):
+    done = 0
+    for batch in batched(zip(jobs, rendered, strict=True), PAGES_PER_TRANSACTION):
         with store.transaction():
-            for page, fingerprint in plan.pages[start : start + PAGES_PER_TRANSACTION]:
-                stale = [fmt for fmt in config.formats if needs(page.path(fmt), fingerprint)]
-                report.unchanged += len(config.formats) - len(stale)
-                if stale:
-                    found = store.entries(page.ids)
-                    entries = [found[i] for i in page.ids]
-                    for fmt in stale:
-                        data = renderer.render(page, entries, fmt)
-                        _emit(store, out, page.path(fmt), fingerprint, data, report)
+            for (page, fingerprint, formats), documents in batch:
+                for fmt, data in zip(formats, documents, strict=True):
+                    _emit(store, out, page.path(fmt), fingerprint, data, report)
+        done += len(batch)
         if progress:
-            progress(min(start + PAGES_PER_TRANSACTION, len(plan.pages)), len(plan.pages))
+            progress(done, len(jobs))
     with store.transaction():
         for path, fingerprint, render in _site_documents(config, store, plan):
             if needs(path, fingerprint):
@@ -169,7 +175,44 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
             _remove(out, out / path)
             report.removed.append(path)
         store.forget_documents(report.removed)
+        store.set_meta("published", published_as)
     return report
+
+
+def _intact(out: Path, path: str, known: tuple[str, int, int]) -> bool:
+    """The file is still the one feedtool wrote (same size and mtime), so its bytes need no check."""
+    try:
+        st = (out / path).stat()
+    except OSError:
+        return False
+    return (st.st_size, st.st_mtime_ns) == known[1:]
+
+
+def _config_digest(config: Config) -> str:
+    """Everything in the config that shapes the output (not the inputs, which reach it via the store)."""
+    return _digest(
+        [__version__, str(config.output.resolve()), asdict(config.site), [asdict(t) for t in config.topics],
+         [asdict(o) for o in config.rules.outlets], config.formats, config.opml_format, config.max_items],
+    )  # fmt: skip
+
+
+# -- rendering, in worker processes when there is enough of it -----------------------------------
+
+_renderer: tuple[Store, Renderer] | None = None
+
+
+def _init_renderer(store_path: Path, renderer: Renderer) -> None:
+    global _renderer
+    _renderer = (Store(store_path), renderer)
+
+
+def _render(job: tuple[Page, tuple[str, ...]]) -> list[bytes]:
+    assert _renderer is not None
+    store, renderer = _renderer
+    page, formats = job
+    found = store.entries(page.ids)
+    entries = [found[i] for i in page.ids]
+    return [renderer.render(page, entries, fmt) for fmt in formats]
 
 
 def _site_documents(config: Config, store: Store, plan: _Plan) -> Iterator[tuple[str, str, Callable[[], bytes]]]:

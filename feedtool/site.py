@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from importlib import resources
-from xml.sax.saxutils import quoteattr
 
 from feedtool.config import Site
 from feedtool.feeds import MEDIA_TYPES, FeedSpec, document_path
@@ -42,7 +41,7 @@ def opml(site: Site, feeds: Sequence[FeedSummary], fmt: str) -> bytes:
         group = [f for f in feeds if f.feed.kind == kind]
         if not group:
             continue
-        lines.append(f"    <outline text={quoteattr(label)}>")
+        lines.append(f'    <outline text="{escape(label)}">')
         for summary in group:
             feed = summary.feed
             attrs = {
@@ -54,7 +53,7 @@ def opml(site: Site, feeds: Sequence[FeedSummary], fmt: str) -> bytes:
                 "xmlUrl": site.base_url + document_path(feed, None, fmt),
                 "htmlUrl": feed.home,
             }
-            lines.append("      <outline " + " ".join(f"{k}={quoteattr(v)}" for k, v in attrs.items()) + "/>")
+            lines.append("      <outline " + " ".join(f'{k}="{escape(v)}"' for k, v in attrs.items()) + "/>")
         lines.append("    </outline>")
     lines += ["  </body>", "</opml>", ""]
     return "\n".join(lines).encode()

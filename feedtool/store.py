@@ -182,6 +182,16 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
+    def generation(self) -> str:
+        """A counter bumped by every change that can alter published output."""
+        return self.get_meta("generation") or "0"
+
+    def _bump(self) -> None:
+        self.db.execute(
+            "INSERT INTO meta VALUES ('generation', '1')"
+            " ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
     # -- the file index -----------------------------------------------------------------------
 
     def file_index(self) -> dict[str, tuple[int, int]]:
@@ -269,11 +279,11 @@ class Store:
             (url, title, author, summary, content, image, json.dumps(tags, ensure_ascii=False),
              published, updated, shown, revision, search_text, entry.id),
         )  # fmt: skip
-        if search_text is not None:
-            self._set_topics(entry.id, topics)
-        if old is None:
-            return "new"
-        return "unchanged" if revision == old[8] else "updated"
+        topics_changed = search_text is not None and self._set_topics(entry.id, topics)
+        outcome = "new" if old is None else "unchanged" if revision == old[8] else "updated"
+        if outcome != "unchanged" or topics_changed:
+            self._bump()
+        return outcome
 
     def _dates(self, entry_id: str, shown_mtime_ns: int) -> tuple[str, str]:
         claims = self.db.execute(
@@ -286,15 +296,21 @@ class Store:
             return published, max(published, shown)
         return published, published
 
-    def _set_topics(self, entry_id: str, topics: Sequence[str]) -> None:
+    def _set_topics(self, entry_id: str, topics: Sequence[str]) -> bool:
+        """Set an entry's topics; True when they changed."""
+        old = {t for (t,) in self.db.execute("SELECT topic FROM entry_topics WHERE entry_id = ?", (entry_id,))}
+        if old == set(topics):
+            return False
         self.db.execute("DELETE FROM entry_topics WHERE entry_id = ?", (entry_id,))
         self.db.executemany("INSERT INTO entry_topics VALUES (?, ?)", [(entry_id, t) for t in topics])
+        return True
 
     def search_texts(self) -> Iterator[tuple[str, str, str]]:
         """(id, outlet, folded text) of every entry, for matching topics again after they changed."""
         yield from self.db.execute("SELECT id, outlet, search_text FROM entries")
 
     def replace_topics(self, assignments: Iterable[tuple[str, Sequence[str]]]) -> None:
+        self._bump()
         self.db.execute("DELETE FROM entry_topics")
         self.db.executemany("INSERT INTO entry_topics VALUES (?, ?)", ((eid, t) for eid, ts in assignments for t in ts))
 
@@ -402,6 +418,7 @@ class Store:
         if not where:
             return 0
         cursor = self.db.execute(f"DELETE FROM entries WHERE {' AND '.join(where)}", args)
+        self._bump()
         return cursor.rowcount
 
 

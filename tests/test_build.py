@@ -13,7 +13,7 @@ import pytest
 from conftest import SEEDS, dump, make_config, snapshot
 from corpus import generate
 
-from feedtool import ingest as ingest_module
+from feedtool import parallel
 from feedtool.build import build
 from feedtool.check import check_output
 from feedtool.config import load_config
@@ -224,7 +224,7 @@ def test_small_runs_and_pooled_runs_give_the_same_store(tmp_path: Path, corpus, 
     folder, _ = corpus
     outputs = []
     for threshold in (10**9, 1):
-        monkeypatch.setattr(ingest_module, "POOL_THRESHOLD", threshold)
+        monkeypatch.setattr(parallel, "POOL_THRESHOLD", threshold)
         run = tmp_path / str(threshold)
         run.mkdir()
         config = make_config(run, [folder], max_items=20)

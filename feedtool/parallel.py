@@ -1,0 +1,52 @@
+"""One way to spread CPU-bound work over the cores, shared by ingest (parsing) and publish (rendering).
+
+Processes, not threads: the work is pure Python (BeautifulSoup, feedgen), which the GIL would
+serialise. Workers are forked where the platform allows, so they start in milliseconds with the
+modules already imported; each gets its own state from `initializer` (never a shared SQLite
+connection). Results come back in input order, so what is done with them is deterministic.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# Below this many jobs a pool costs more to start than it saves.
+POOL_THRESHOLD = 64
+
+
+def parallel_map(
+    fn: Callable[[T], R],
+    jobs: list[T],
+    *,
+    initializer: Callable[..., None],
+    initargs: tuple[Any, ...],
+    workers: int | None = None,
+    chunksize: int = 16,
+) -> Iterator[R]:
+    workers = workers or os.cpu_count() or 1
+    if len(jobs) < POOL_THRESHOLD or workers == 1:
+        initializer(*initargs)
+        yield from map(fn, jobs)
+        return
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs) as pool:
+        yield from pool.map(fn, jobs, chunksize=chunksize)
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
