@@ -58,11 +58,57 @@ _SENTENCE_END = re.compile(r"[。！？!?…]+[”」』\"'）)]*|\.(?=\s|$)")
 SUMMARY_LENGTH = 200
 
 
+_TAG_ONLY = re.compile(r"^[a-zA-Z][\w-]*$")
+_LAST_COMPOUND = re.compile(r"[^\s>+~]+$")
+
+
+@dataclass(frozen=True)
+class Selectors:
+    """CSS selectors (soupsieve), applied cheaply.
+
+    Most rule selectors name a tag, or need an attribute on the element itself ([id^=dfp-ad-],
+    .paywall). Tag names are a set lookup, and only elements that have attributes (a small part
+    of an article: no <p> has any once scraped) are handed to soupsieve for the others. This one
+    change makes cleaning about twice as fast as handing soupsieve the whole tree.
+    """
+
+    names: frozenset[str]
+    attributed: soupsieve.SoupSieve | None
+    general: soupsieve.SoupSieve | None
+
+    @classmethod
+    def compile(cls, selectors: tuple[str, ...]) -> Selectors:
+        names = {s.lower() for s in selectors if _TAG_ONLY.match(s)}
+        rest = [s for s in selectors if not _TAG_ONLY.match(s)]
+
+        def needs_attribute(selector: str) -> bool:
+            last = _LAST_COMPOUND.search(selector.strip())
+            return last is not None and ":" not in last.group() and any(c in last.group() for c in "[.#")
+
+        attributed = [s for s in rest if needs_attribute(s)]
+        general = [s for s in rest if not needs_attribute(s)]
+        return cls(
+            frozenset(names),
+            soupsieve.compile(", ".join(attributed)) if attributed else None,
+            soupsieve.compile(", ".join(general)) if general else None,
+        )
+
+    def matches(self, el: Tag) -> bool:
+        return (
+            el.name in self.names
+            or (self.attributed is not None and bool(el.attrs) and self.attributed.match(el))
+            or (self.general is not None and self.general.match(el))
+        )
+
+    def select(self, body: Tag) -> list[Tag]:
+        return [el for el in body.find_all(True) if self.matches(el)]
+
+
 @dataclass(frozen=True)
 class _OutletRules:
     """The generic rules plus one outlet's extras, compiled once per outlet per process."""
 
-    remove: soupsieve.SoupSieve | None
+    remove: Selectors
     remove_text: tuple[re.Pattern[str], ...]
     dateline_formats: tuple[str, ...]
     timezone: str
@@ -91,7 +137,7 @@ class Cleaner:
         if outlet.slug not in self._per_outlet:
             selectors = (*self.rules.remove, *outlet.remove)
             self._per_outlet[outlet.slug] = _OutletRules(
-                remove=soupsieve.compile(", ".join(selectors)) if selectors else None,
+                remove=Selectors.compile(selectors),
                 remove_text=tuple(re.compile(p) for p in (*self.rules.remove_text, *outlet.remove_text)),
                 dateline_formats=(*outlet.dateline_formats, *self.rules.dateline_formats),
                 timezone=outlet.timezone,
@@ -102,14 +148,9 @@ class Cleaner:
         rules = self._for(outlet)
         soup = BeautifulSoup(html, "lxml")
         body = soup.body or soup
-        for comment in body.find_all(string=lambda s: isinstance(s, Comment)):
+        for comment in [d for d in body.descendants if isinstance(d, Comment)]:
             comment.extract()
-        if rules.remove is not None:
-            for el in rules.remove.select(body):
-                el.decompose()
-        self._remove_by_attribute_prefix(body)
-        self._resolve_urls(body, base_url)
-        self._remove_share_links(body)
+        self._sweep(body, rules, base_url)
         self._remove_by_text(body, rules.remove_text)
         self._make_figures(body, soup)
         dateline = self._take_dateline(body, rules)
@@ -140,33 +181,38 @@ class Cleaner:
             dateline=dateline,
         )
 
-    def _remove_by_attribute_prefix(self, body: Tag) -> None:
-        prefixes = tuple(self.rules.remove_attr_prefixes)
-        if not prefixes:
-            return
-        for el in body.find_all(lambda t: any(a.startswith(prefixes) for a in t.attrs)):
-            el.decompose()
+    def _sweep(self, body: Tag, rules: _OutletRules, base_url: str) -> None:
+        """One walk over the elements applies every rule that looks at one element alone.
 
-    def _resolve_urls(self, body: Tag, base_url: str) -> None:
-        """Lazy images get their real src; every href/src becomes absolute against the article URL."""
-        for img in body.find_all("img"):
-            lazy = next((img[a] for a in self.rules.lazy_src if img.get(a, "").strip()), None)
-            if lazy:
-                img["src"] = lazy
-        for el in body.find_all(lambda t: any(a in t.attrs for a in _URL_ATTRS)):
+        Clutter by selector or by attribute prefix goes; lazy images get their real src; every
+        href and src becomes absolute against the article URL; share links go.
+        """
+        prefixes = tuple(self.rules.remove_attr_prefixes)
+        for el in body.find_all(True):
+            if el.decomposed:  # inside something removed earlier in this walk
+                continue
+            if rules.remove.matches(el) or (prefixes and any(a.startswith(prefixes) for a in el.attrs)):
+                el.decompose()
+                continue
+            if not el.attrs:
+                continue
+            if el.name == "img":
+                lazy = next((el[a] for a in self.rules.lazy_src if el.get(a, "").strip()), None)
+                if lazy:
+                    el["src"] = lazy
             for attr in _URL_ATTRS:
                 value = el.get(attr)
                 if isinstance(value, str) and value.strip():
                     el[attr] = urljoin(base_url, value.strip())
+            if el.name == "a" and self._remove_links is not None and self._remove_links.search(el.get("href", "")):
+                el.decompose()
 
     @cached_property
-    def _captions(self) -> soupsieve.SoupSieve | None:
-        return soupsieve.compile(", ".join(self.rules.captions)) if self.rules.captions else None
+    def _captions(self) -> Selectors:
+        return Selectors.compile(self.rules.captions)
 
     def _make_figures(self, body: Tag, soup: BeautifulSoup) -> None:
         """A caption right after an image becomes <figure><img><figcaption>, as readers style it."""
-        if self._captions is None:
-            return
         for caption in self._captions.select(body):
             if caption.parent is None or caption.find_parent("figure") is not None:
                 continue
@@ -184,18 +230,10 @@ class Cleaner:
             figcaption.string = text
             figure.append(figcaption)
 
-    def _remove_share_links(self, body: Tag) -> None:
-        if self._remove_links is None:
-            return
-        pattern = self._remove_links
-        for a in body.find_all("a", href=True):
-            if pattern.search(a["href"]):
-                a.decompose()
-
     @staticmethod
     def _remove_by_text(body: Tag, patterns: tuple[re.Pattern[str], ...]) -> None:
         """Remove the smallest block whose whole text matches, found from the text that starts it."""
-        hits = [s for s in body.find_all(string=True) if any(p.search(s) for p in patterns)]
+        hits = [s for s in _strings(body) if any(p.search(s) for p in patterns)]
         for string in hits:
             if getattr(string, "parent", None) is None:  # gone with a block removed before
                 continue
@@ -242,8 +280,9 @@ class Cleaner:
 
 def _collapse_whitespace(body: Tag) -> None:
     """Scraped HTML is indented with runs of spaces; feeds carry one space, outside <pre>."""
-    for string in list(body.find_all(string=True)):
-        if string.find_parent("pre") is not None:
+    has_pre = body.find("pre") is not None
+    for string in _strings(body):
+        if has_pre and string.find_parent("pre") is not None:
             continue
         collapsed = _SPACE.sub(" ", string)
         parent = string.parent
@@ -253,12 +292,20 @@ def _collapse_whitespace(body: Tag) -> None:
             string.replace_with(NavigableString(collapsed))
 
 
+def _strings(body: Tag) -> list[NavigableString]:
+    """The text nodes under body, as a list so the tree may change while it is walked.
+
+    A plain walk of .descendants: find_all(string=True) builds filter objects on every call.
+    """
+    return [d for d in body.descendants if type(d) is NavigableString]
+
+
 def _prune(body: Tag) -> None:
     """Drop what is left empty once clutter is gone: wrappers with no text and no media, stray <br>."""
     for el in reversed(body.find_all(True)):
         if el.parent is None or el.name in _MEDIA or el.name == "br":
             continue
-        if not el.get_text().strip() and el.find(_MEDIA) is None:
+        if not el.get_text().strip() and not any(d.name in _MEDIA for d in el.descendants if isinstance(d, Tag)):
             el.decompose()
     for br in body.find_all("br"):
         prev, nxt = br.previous_sibling, br.next_sibling
