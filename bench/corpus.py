@@ -188,7 +188,9 @@ def generate(folder: Path, articles: int, seed: int = 1, *, start: int = 0, resc
     def article(n: int) -> tuple[OutletStyle, str, str, datetime, str | None, str]:
         r = random.Random(seed * 7919 + n)
         style = OUTLETS[n % len(OUTLETS)]
-        when = epoch + timedelta(seconds=r.randrange(2 * 365 * 86400))
+        # The first batch spreads over two years; a later batch is news: the days after it.
+        span = 2 * 365 * 86400 if n < start or start == 0 else 2 * 86400
+        when = epoch + timedelta(seconds=r.randrange(span) + (2 * 365 * 86400 if n >= start > 0 else 0))
         title = "".join(r.sample(TITLE_WORDS, 4)) + f" 第{n}号"
         slug = quote(f"{title[:6]}-{n}")
         url = f"https://{style.host}" + style.path.format(d=when, n=n, slug=slug)

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from posixpath import relpath
 from urllib.parse import urlsplit
 
@@ -222,11 +224,9 @@ class Renderer:
             fe.dc.dc_creator(self._author(entry))
             fe.summary(entry.summary or entry.title)
             fe.content(entry.content, type="html")
-            for category in self._categories(entry):
-                fe.category(term=category)
+            fe.category([{"term": category} for category in self._categories(entry)])
             if entry.image:
-                media_type = mimetypes.guess_type(urlsplit(entry.image).path)[0] or "image/jpeg"
-                fe.media.content(url=entry.image, medium="image", type=media_type)
+                fe.media.content(url=entry.image, medium="image", type=_image_type(entry.image))
                 fe.media.thumbnail(url=entry.image)
         data = fg.atom_str(pretty=True) if fmt == "atom" else fg.rss_str(pretty=True)
         return _with_stylesheet(data, page.path(fmt))
@@ -264,7 +264,17 @@ class Renderer:
                 item["image"] = entry.image
             items.append(item)
         doc["items"] = items
-        return json.dumps(doc, ensure_ascii=False, indent=1).encode() + b"\n"
+        # No indent: only then does json use its C encoder, several times faster on full-text feeds.
+        return json.dumps(doc, ensure_ascii=False).encode() + b"\n"
+
+
+def _image_type(url: str) -> str:
+    return _type_of_extension(posixpath.splitext(urlsplit(url).path)[1].lower())
+
+
+@cache
+def _type_of_extension(extension: str) -> str:
+    return mimetypes.types_map.get(extension, "image/jpeg")
 
 
 def _rfc3339(value: datetime) -> str:

@@ -128,7 +128,7 @@ def _iso(value: datetime) -> str:
 
 
 def _from_iso(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(text)  # reads the trailing Z as UTC
 
 
 def _shown_key(stat: FileStat) -> str:

@@ -1,0 +1,159 @@
+"""The benchmark: feedtool's cold, no-op and +1% builds on a generated archive, side by side with Hugo.
+
+    python bench/run.py                      # 20,000 articles (about 26,500 dumps), seed 1
+    python bench/run.py --articles 2000      # a quick look
+
+Each step runs the real `feedtool build -q` in a subprocess; wall time is measured around it and
+peak memory is the largest sum of resident memory over the process and its workers, sampled
+from /proc every 20 ms. When the `hugo` command is present (Debian package `hugo`), Hugo builds
+RSS for the same articles laid out as posts with front matter, in the same run, so the figures
+are ratios on the same machine. Results go to stdout as a Markdown table and to
+bench/work/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from corpus import generate  # noqa: E402
+
+from feedtool.dump import parse_dump  # noqa: E402
+from feedtool.errors import Rejected  # noqa: E402
+
+
+@dataclass
+class Measure:
+    step: str
+    seconds: float
+    peak_mib: float
+    files: int
+
+
+def _tree_rss_kib(root: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as fh:
+                fields = dict(line.split(":", 1) for line in fh if ":" in line)
+        except OSError:
+            continue
+        pid = int(entry)
+        children.setdefault(int(fields["PPid"]), []).append(pid)
+        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack += children.get(pid, [])
+    return total
+
+
+def measure(step: str, command: list[str], files: int, cwd: Path) -> Measure:
+    peak = 0
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_kib(process.pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = process.communicate()
+    seconds = time.monotonic() - started
+    done.set()
+    sampler.join()
+    if process.returncode != 0:
+        sys.exit(f"{step} failed ({process.returncode}):\n{out}\n{err}")
+    return Measure(step, round(seconds, 3), round(peak / 1024, 1), files)
+
+
+def hugo_site(dumps: Path, site: Path) -> int:
+    """The parseable dumps as Hugo posts with front matter, and a config that renders only RSS."""
+    shutil.rmtree(site, ignore_errors=True)
+    posts = site / "content" / "posts"
+    posts.mkdir(parents=True)
+    (site / "hugo.toml").write_text(
+        'baseURL = "http://127.0.0.1:8000/"\ntitle = "bench"\n'
+        'disableKinds = ["sitemap", "robotsTXT", "404"]\n'
+        '[taxonomies]\ncategory = "categories"\n'
+        '[outputs]\nhome = ["RSS"]\nsection = ["RSS"]\ntaxonomy = ["RSS"]\nterm = ["RSS"]\npage = []\n'
+        "[services.rss]\nlimit = 50\n",
+        "utf-8",
+    )
+    count = 0
+    for path in sorted(dumps.iterdir()):
+        try:
+            d = parse_dump(path.read_bytes(), str(path))
+        except Rejected:
+            continue
+        when = d.front_matter_date or d.timestamp
+        date = f"date: {when:%Y-%m-%dT%H:%M:%SZ}\n" if when else ""
+        host = d.url.split("/")[2].lower()
+        front = f"---\ntitle: {json.dumps(d.title, ensure_ascii=False)}\n{date}categories: [{json.dumps(host)}]\n---\n"
+        (posts / f"{path.stem}.html").write_text(front + d.html, "utf-8")
+        count += 1
+    return count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--work", type=Path, default=HERE / "work")
+    parser.add_argument("--no-hugo", action="store_true", help="skip Hugo even when it is installed")
+    args = parser.parse_args()
+
+    work = args.work.resolve()
+    shutil.rmtree(work, ignore_errors=True)
+    dumps = work / "dumps"
+    manifest = generate(dumps, args.articles, args.seed)
+    (work / "feedtool.toml").write_text(
+        (HERE.parent / "feedtool.toml").read_text("utf-8").replace('inputs = ["seeds"]', 'inputs = ["dumps"]'),
+        "utf-8",
+    )
+    feedtool = [sys.executable, "-m", "feedtool", "build", "-q", "-c", str(work / "feedtool.toml")]
+    results = [
+        measure("feedtool cold build", feedtool, manifest.files, work),
+        measure("feedtool no-op rebuild", feedtool, manifest.files, work),
+    ]
+    batch = max(1, args.articles // 100)
+    extra = generate(dumps, batch, args.seed, start=args.articles, rescrape_of=batch // 4)
+    results.append(measure("feedtool +1% rebuild", feedtool, extra.files, work))
+    if shutil.which("hugo") and not args.no_hugo:
+        posts = hugo_site(dumps, work / "hugo")
+        hugo = ["hugo", "--quiet", "--source", str(work / "hugo"), "--destination", str(work / "hugo" / "public")]
+        results.append(measure("hugo cold build (RSS only)", hugo, posts, work))
+
+    hugo_cold = next((r.seconds for r in results if r.step.startswith("hugo")), None)
+    print(f"\n{manifest.files} dumps, {len(manifest.articles)} articles, {os.cpu_count()} cores\n")
+    print("| step | files | wall s | peak MiB | x Hugo cold |")
+    print("|---|---:|---:|---:|---:|")
+    for r in results:
+        ratio = f"{r.seconds / hugo_cold:.2f}" if hugo_cold else "-"
+        print(f"| {r.step} | {r.files} | {r.seconds:.2f} | {r.peak_mib:.0f} | {ratio} |")
+    (work / "results.json").write_text(json.dumps([asdict(r) for r in results], indent=2), "utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""The store file itself: schema versioning, SQLite settings, clear errors."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from feedtool.errors import StoreError
+from feedtool.store import SCHEMA_VERSION, Store
+
+
+def test_a_new_store_is_versioned_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    with Store(tmp_path / "s" / "state.sqlite3") as store:
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_reopening_keeps_the_data(tmp_path: Path) -> None:
+    with Store(tmp_path / "state.sqlite3") as store, store.transaction():
+        store.set_meta("k", "v")
+    with Store(tmp_path / "state.sqlite3") as store:
+        assert store.get_meta("k") == "v"
+
+
+def test_a_store_from_a_newer_feedtool_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    sqlite3.connect(path).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError, match="from a newer feedtool"):
+        Store(path)
+
+
+def test_a_file_that_is_not_a_store_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="cannot open the store"):
+        Store(path)
+
+
+def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
+    with Store(tmp_path / "state.sqlite3") as store:
+        with pytest.raises(RuntimeError), store.transaction():
+            store.set_meta("half", "done")
+            raise RuntimeError("killed")
+        assert store.get_meta("half") is None
