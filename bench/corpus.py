@@ -201,7 +201,7 @@ def generate(folder: Path, articles: int, seed: int = 1, *, start: int = 0, resc
 
     for n in range(start, start + articles):
         style, title, url, when, author, image = article(n)
-        body = _body(rng, style, when, author, image)
+        body = _body(random.Random(seed * 31 + n), style, when, author, image)
         stamp = "NaN" if style.slug == "rfa" else str(int(when.timestamp() * 1000))
         scraped = when + timedelta(minutes=rng.randrange(5, 600))
         data = _dump(style, title, url, body, when, front_matter=style.front_matter is not None, stamp=stamp, rng=rng)
@@ -220,7 +220,9 @@ def generate(folder: Path, articles: int, seed: int = 1, *, start: int = 0, resc
             manifest.malformed += 1
     for n in rng.sample(range(start), min(rescrape_of, start)) if start else []:
         style, title, url, when, author, image = article(n)
-        body = _body(rng, style, when, author, image)
+        body = _body(random.Random(seed * 31 + n), style, when, author, image)  # the same text as first scraped
+        if rng.random() < 0.3:
+            body = body.replace("</p>", "（更新）</p>", 1)
         stamp = "NaN" if style.slug == "rfa" else str(int(when.timestamp() * 1000))
         again = _dump(style, title, _variant(rng, style, url), body, when, front_matter=True, stamp=stamp, rng=rng)
         write(again.encode(), when + timedelta(days=3))
