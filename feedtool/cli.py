@@ -12,7 +12,6 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +22,6 @@ from feedtool.config import Config, find_config, load_config
 from feedtool.errors import FeedtoolError
 
 log = logging.getLogger("feedtool")
-
-
-@dataclass
-class Context:
-    verbose: bool
-    quiet: bool
 
 
 def _setup_logging(verbose: bool, quiet: bool) -> None:

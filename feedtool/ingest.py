@@ -17,12 +17,17 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from feedtool.config import Config, Rules, Topic
 from feedtool.errors import InputError
 from feedtool.models import Entry, Rejection
 from feedtool.parallel import parallel_map
 from feedtool.store import Counts, FileStat, Store
+from feedtool.topics import Matcher, matchers, topics_of
+
+if TYPE_CHECKING:  # the normaliser imports BeautifulSoup: loaded in workers, never for a no-op build
+    from feedtool.normalise import Normaliser
 
 log = logging.getLogger("feedtool")
 
@@ -35,12 +40,7 @@ Progress = Callable[[int, int], None]  # (files done, files in all)
 class IngestReport:
     counts: Counts = field(default_factory=Counts)
     rejections: list[Rejection] = field(default_factory=list)
-    warnings: list[tuple[str, str]] = field(default_factory=list)
     files: int = 0
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.counts.new or self.counts.updated)
 
 
 def scan(inputs: Iterable[Path]) -> Iterator[FileStat]:
@@ -74,27 +74,24 @@ def scan(inputs: Iterable[Path]) -> Iterator[FileStat]:
 
 # -- the worker side: module-level so a forked or spawned worker can find it ---------------------
 
-_worker: tuple[object, tuple[object, ...]] | None = None
+_worker: tuple[Normaliser, tuple[Matcher, ...]] | None = None
 
 
 def _init_worker(rules: Rules, topics: tuple[Topic, ...]) -> None:
     global _worker
     from feedtool.normalise import Normaliser
-    from feedtool.topics import matchers
 
     _worker = (Normaliser(rules), matchers(topics))
 
 
 def _work(job: tuple[str, bytes]) -> tuple[Entry | Rejection, tuple[str, ...]]:
-    from feedtool.topics import topics_of
-
     assert _worker is not None
     normaliser, topic_matchers = _worker
     path, data = job
-    result = normaliser.file(data, path)  # type: ignore[attr-defined]
+    result = normaliser.file(data, path)
     if isinstance(result, Rejection):
         return result, ()
-    return result, topics_of(topic_matchers, result.outlet, result.search_text)  # type: ignore[arg-type]
+    return result, topics_of(topic_matchers, result.outlet, result.search_text)
 
 
 def _parse_all(jobs: list[tuple[str, bytes]], config: Config, workers: int | None) -> Iterator:
@@ -159,7 +156,8 @@ def _ingest_chunk(
                     report.counts.rejected += 1
                 else:
                     report.counts.unchanged += 1
-                report.warnings += [(stat.path, w) for w in json.loads(known.warnings)]
+                for warning in json.loads(known.warnings):
+                    log.warning("%s: %s", stat.path, warning)
                 continue
             jobs.append((stat.path, data))
             pending[stat.path] = stat
@@ -191,15 +189,12 @@ def _merge(
             outcome = store.add_entry(stat, result, topics)
             setattr(report.counts, outcome, getattr(report.counts, outcome) + 1)
             for warning in result.warnings:
-                report.warnings.append((stat.path, warning))
                 log.warning("%s: %s", stat.path, warning)
             log.info("%s: %s %s", stat.path, outcome, result.id)
 
 
 def _refresh_topics(store: Store, config: Config) -> None:
     """Topic membership is kept per entry; when the topic rules change, every entry is matched again."""
-    from feedtool.topics import matchers, topics_of
-
     wanted = json.dumps([asdict(t) for t in config.topics], ensure_ascii=False, sort_keys=True)
     if store.get_meta("topics") == wanted:
         return

@@ -55,12 +55,12 @@ class _Plan:
     base: str
 
 
-def feed_specs(config: Config, store: Store) -> list[FeedSpec]:
+def feed_specs(config: Config, infos: dict[str, OutletInfo]) -> list[FeedSpec]:
     """The all-outlets feed, one per outlet with entries, one per configured topic; in that order."""
     site = config.site
     index_url = site.base_url + INDEX_NAME
     feeds = [FeedSpec("all", "all", site.title, site.description, index_url, site.language)]
-    for slug, info in sorted(outlet_infos(config, store).items()):
+    for slug, info in sorted(infos.items()):
         feeds.append(
             FeedSpec(
                 "outlet", slug, info.name, f"{info.name}: articles rebuilt from scraped pages",
@@ -91,7 +91,7 @@ def _plan(config: Config, store: Store, infos: dict[str, OutletInfo]) -> _Plan:
     for topic, ids in sorted(topics.items()):
         for entry_id in ids:
             entry_topics.setdefault(entry_id, []).append(topic)
-    feeds = feed_specs(config, store)
+    feeds = feed_specs(config, infos)
     base = _digest(
         [__version__, asdict(config.site), [asdict(i) for i in infos.values()],
          [asdict(t) for t in config.topics]],

@@ -379,12 +379,6 @@ class Store:
     def rejects(self) -> list[tuple[str, str]]:
         return list(self.db.execute("SELECT path, rejected FROM sources WHERE rejected IS NOT NULL ORDER BY path"))
 
-    def warnings(self) -> list[tuple[str, list[str]]]:
-        return [
-            (path, json.loads(w))
-            for path, w in self.db.execute("SELECT path, warnings FROM sources WHERE warnings != '[]' ORDER BY path")
-        ]
-
     def stats(self) -> dict[str, object]:
         per_outlet = {
             slug: {"name": name, "entries": n, "newest": newest}

@@ -30,6 +30,13 @@ def feedtool(*args: str, **kwargs) -> subprocess.Popen:
     )  # fmt: skip
 
 
+def _cmdline(proc: Path) -> str:
+    try:
+        return (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def store_rows(path: Path) -> list[tuple[str, str]]:
     with Store(path) as store:
         return [(r.id, r.revision) for r in store.index()]
@@ -56,6 +63,9 @@ def test_builds_killed_at_random_moments_finish_equal_to_an_uninterrupted_one(tm
     finished = feedtool("build", "-q", "-c", str(config.path))
     out, err = finished.communicate(timeout=300)
     assert (finished.returncode, out, err) == (0, "", "")
+    # The killed builds' pool workers noticed and ended: no process of theirs is left behind.
+    time.sleep(1.5)
+    assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and str(config.path) in _cmdline(p)]
 
     assert store_rows(config.store) == store_rows(reference.store)
     assert {k: v[1] for k, v in snapshot(config.output).items()} == {
