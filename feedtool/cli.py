@@ -199,41 +199,46 @@ def check(output: Path | None, config: Path | None, quiet: bool, verbose: bool) 
         click.echo(f"feedtool: {checked} documents checked, no problems")
 
 
-@cli.command()
-@config_option
-@state_option
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def stats(config: Path | None, state: Path | None, as_json: bool) -> None:
-    """Entries per outlet and topic, newest dates, rejected dumps, store size."""
+def _read_store(config: Path | None, state: Path | None, read: Callable[[Any], Any]) -> tuple[Config, Any]:
+    """Open the store for a report; a missing store is an error, not a new empty one."""
     from feedtool.store import Store
 
     _setup_logging(False, False)
     cfg = _config(config, state=state)
+    if not cfg.store.is_file():
+        raise FeedtoolError(f"no store at {cfg.store}; run 'feedtool build' first")
     with Store(cfg.store) as store:
-        data = store.stats()
+        return cfg, read(store)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+@cli.command()
+@config_option
+@state_option
+@json_option
+def stats(config: Path | None, state: Path | None, as_json: bool) -> None:
+    """Entries per outlet and topic, newest dates, rejected dumps, store size."""
+    cfg, data = _read_store(config, state, lambda store: store.stats())
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     click.echo(f"{data['entries']} entries from {data['files']} files, {data['rejected']} rejected")
     click.echo(f"store: {cfg.store} ({data['store_bytes'] / 1e6:.1f} MB)")
-    for slug, row in data["outlets"].items():  # type: ignore[union-attr]
-        click.echo(f"  outlet {slug:<12} {row['entries']:>7}  newest {row['newest'][:16]}Z  {row['name']}")
-    for slug, count in data["topics"].items():  # type: ignore[union-attr]
-        click.echo(f"  topic  {slug:<12} {count:>7}")
+    for slug, row in data["outlets"].items():
+        click.echo(f"  outlet {slug:<16} {row['entries']:>7}  newest {row['newest'][:16]}Z  {row['name']}")
+    for slug, count in data["topics"].items():
+        click.echo(f"  topic  {slug:<16} {count:>7}")
 
 
 @cli.command()
 @config_option
 @state_option
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def rejects(config: Path | None, state: Path | None, as_json: bool) -> None:
     """Every rejected dump with its reason."""
-    from feedtool.store import Store
-
-    _setup_logging(False, False)
-    cfg = _config(config, state=state)
-    with Store(cfg.store) as store:
-        rows = store.rejects()
+    _, rows = _read_store(config, state, lambda store: store.rejects())
     if as_json:
         click.echo(json.dumps([{"path": p, "reason": r} for p, r in rows], ensure_ascii=False, indent=2))
         return

@@ -6,7 +6,7 @@ enough that a template engine would be the larger part of it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from html import escape
 from importlib import resources
@@ -30,6 +30,14 @@ class FeedSummary:
     newest: tuple[StoredEntry, ...]
 
 
+def _grouped(feeds: Sequence[FeedSummary]) -> Iterator[tuple[str, list[FeedSummary]]]:
+    """The feeds by kind (all outlets, outlets, topics), leaving out kinds with none."""
+    for kind, label in GROUPS:
+        group = [f for f in feeds if f.feed.kind == kind]
+        if group:
+            yield label, group
+
+
 def opml(site: Site, feeds: Sequence[FeedSummary], fmt: str) -> bytes:
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -37,10 +45,7 @@ def opml(site: Site, feeds: Sequence[FeedSummary], fmt: str) -> bytes:
         f"  <head>\n    <title>{escape(site.title)}</title>\n  </head>",
         "  <body>",
     ]
-    for kind, label in GROUPS:
-        group = [f for f in feeds if f.feed.kind == kind]
-        if not group:
-            continue
+    for label, group in _grouped(feeds):
         lines.append(f'    <outline text="{escape(label)}">')
         for summary in group:
             feed = summary.feed
@@ -67,10 +72,7 @@ def index_html(site: Site, feeds: Sequence[FeedSummary], formats: Sequence[str],
         for fmt in formats
     ]
     sections = []
-    for kind, label in GROUPS:
-        group = [f for f in feeds if f.feed.kind == kind]
-        if not group:
-            continue
+    for label, group in _grouped(feeds):
         sections.append(f"<h2>{escape(label)}</h2>")
         for summary in group:
             sections.append(_feed_section(summary, formats))

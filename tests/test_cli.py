@@ -234,3 +234,10 @@ def test_an_internal_error_is_one_line_and_a_traceback_only_with_v(project: Path
     assert (code, err) == (1, "feedtool: internal error: RuntimeError: disk on fire (run with -v for details)\n")
     code, _, err = run(capsys, "build", "-v")
     assert code == 1 and "Traceback" in err
+
+
+def test_reports_before_any_build_say_so(project: Path, capsys) -> None:
+    for command in ("stats", "rejects"):
+        code, _, err = run(capsys, command)
+        assert code == 1 and "no store at .feedtool/state.sqlite3; run 'feedtool build' first" in err
+    assert not (project / ".feedtool").exists()
