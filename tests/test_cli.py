@@ -241,3 +241,21 @@ def test_reports_before_any_build_say_so(project: Path, capsys) -> None:
         code, _, err = run(capsys, command)
         assert code == 1 and "no store at .feedtool/state.sqlite3; run 'feedtool build' first" in err
     assert not (project / ".feedtool").exists()
+
+
+def test_prune_by_outlet(project: Path, capsys) -> None:
+    run(capsys, "build", "-q")
+    code, out, _ = run(capsys, "prune", "--outlet", "rfi")
+    assert code == 0 and "removed 3 entries" in out
+    run(capsys, "publish", "-q")
+    assert not (project / "out" / "outlets" / "rfi").exists()
+    assert len(json.loads((project / "out" / "all" / "feed.json").read_text("utf-8"))["items"]) == 2
+
+
+def test_a_progress_bar_only_for_a_terminal(project: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code, _, err = run(capsys, "build")
+    assert code == 0 and "reading dumps" in err and "writing feeds" in err
+    (project / "seeds" / "x.txt").write_text(dump(url="https://www.rfi.fr/cn/x"), "utf-8")
+    code, _, err = run(capsys, "build", "-q")
+    assert (code, err) == (0, "")
