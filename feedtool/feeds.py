@@ -104,10 +104,11 @@ def paginate(feed: FeedSpec, ordered: Sequence[tuple[str, str]], max_items: int)
     return pages
 
 
+@cache
 def _history_extension() -> tuple[type, type]:
     """<fh:archive/> (RFC 5005) for both formats, and the archive links for RSS (feedgen's RSS writes only 'self').
 
-    Built on first use: feedgen (and lxml under it) load only when a document is rendered,
+    Built once, on first use: feedgen (and lxml under it) load only when a document is rendered,
     which keeps a build with nothing to render fast to start.
     """
     from feedgen.ext.base import BaseExtension

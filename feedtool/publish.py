@@ -165,6 +165,7 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
         done += len(batch)
         if progress:
             progress(done, len(jobs))
+    _close_renderer()
     with store.transaction():
         for path, fingerprint, render in _site_documents(config, store, plan):
             if needs(path, fingerprint):
@@ -204,6 +205,14 @@ _renderer: tuple[Store, Renderer] | None = None
 def _init_renderer(store_path: Path, renderer: Renderer) -> None:
     global _renderer
     _renderer = (Store(store_path), renderer)
+
+
+def _close_renderer() -> None:
+    """When the rendering ran in this process (a small job), its store connection ends with it."""
+    global _renderer
+    if _renderer is not None:
+        _renderer[0].close()
+        _renderer = None
 
 
 def _render(job: tuple[Page, tuple[str, ...]]) -> list[bytes]:
