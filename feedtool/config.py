@@ -241,7 +241,7 @@ def _check_patterns(where: str, user: dict[str, Any]) -> None:
     """Fail at load time, naming the rule, rather than in a worker halfway through a build.
 
     Only the config's own rules are checked (the built-in ones are covered by tests), so a config
-    without cleaning rules never pays for importing soupsieve.
+    without cleaning rules never pays for importing the selector compiler.
     """
     clean, outlets = user.get("clean", {}), user.get("outlet", [])
     regexes = [p for key in ("remove_links", "remove_text", "url_dates") for p in clean.get(key, ())]
@@ -251,6 +251,15 @@ def _check_patterns(where: str, user: dict[str, Any]) -> None:
             re.compile(pattern)
         except re.error as exc:
             raise ConfigError(f"{where}: bad regular expression {pattern!r}: {exc}") from None
+    for key in ("remove_links", "remove_text"):
+        # Each list is matched as one alternation, where a global flag such as (?i) is an error.
+        try:
+            re.compile("|".join(f"(?:{p})" for p in clean.get(key, ())))
+        except re.error as exc:
+            raise ConfigError(
+                f"{where}: [clean] {key}: the patterns cannot be combined ({exc}); "
+                "write flags as a group, like (?i:...)"
+            ) from None
     selectors = [
         *clean.get("remove", ()),
         *clean.get("captions", ()),
@@ -258,12 +267,14 @@ def _check_patterns(where: str, user: dict[str, Any]) -> None:
     ]
     if not selectors:
         return
-    import soupsieve
+    from cssselect import SelectorError
+
+    from feedtool.clean import Selection
 
     for selector in selectors:
         try:
-            soupsieve.compile(selector)
-        except soupsieve.SelectorSyntaxError as exc:
+            Selection.compile((selector,))
+        except SelectorError as exc:
             msg = str(exc).splitlines()[0]
             raise ConfigError(f"{where}: bad CSS selector {selector!r}: {msg}") from None
 

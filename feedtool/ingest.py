@@ -26,7 +26,7 @@ from feedtool.parallel import parallel_map
 from feedtool.store import Counts, FileStat, Store
 from feedtool.topics import Matcher, matchers, topics_of
 
-if TYPE_CHECKING:  # the normaliser imports BeautifulSoup: loaded in workers, never for a no-op build
+if TYPE_CHECKING:  # the normaliser imports lxml and nh3: loaded in workers, never for a no-op build
     from feedtool.normalise import Normaliser
 
 log = logging.getLogger("feedtool")

@@ -1,6 +1,6 @@
 """One way to spread CPU-bound work over the cores, shared by ingest (parsing) and publish (rendering).
 
-Processes, not threads: the work is pure Python (BeautifulSoup, feedgen), which the GIL would
+Processes, not threads: the work is mostly Python (cleaning rules, feedgen), which the GIL would
 serialise. Workers are forked where the platform allows, so they start in milliseconds with the
 modules already imported; each gets its own state from `initializer` (never a shared SQLite
 connection). Results come back in input order, so what is done with them is deterministic.

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from bs4 import BeautifulSoup
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lxml import html as lxml_html
 
 from feedtool.clean import Cleaner, first_sentences
 from feedtool.config import Outlet, load_config
@@ -160,9 +160,10 @@ def test_first_sentences_cut_at_a_sentence_end() -> None:
 )  # fmt: skip
 def test_arbitrary_html_comes_out_safe_and_well_formed(parts: list[str]) -> None:
     content = clean("".join(parts)).content
-    soup = BeautifulSoup(content, "lxml")
-    assert soup.find(["script", "style", "iframe", "svg"]) is None
-    for tag in soup.find_all(True):
-        assert not any(attr.startswith("on") for attr in tag.attrs)
-        assert not tag.get("href", "").lower().startswith("javascript")
+    if content:
+        tags = list(lxml_html.fragment_fromstring(content, create_parent="div").iter())
+        assert not {t.tag for t in tags} & {"script", "style", "iframe", "svg"}
+        for tag in tags:
+            assert not any(attr.startswith("on") for attr in tag.attrib)
+            assert not tag.get("href", "").lower().startswith("javascript")
     assert "\x00" not in content

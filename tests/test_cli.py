@@ -118,6 +118,8 @@ def test_config_from_the_environment(project: Path, capsys, monkeypatch: pytest.
         ("[[outlet]]\nslug = 'x'\nname = 'X'\ntimezone = 'Mars/Base'", "unknown timezone 'Mars/Base' for 'x'"),
         ("[clean]\nremove = ['div[']", "bad CSS selector 'div['"),
         ("[clean]\nremove_text = ['(unclosed']", "bad regular expression '(unclosed'"),
+        ("[clean]\nremove_text = ['(?i)werbung']", "[clean] remove_text: the patterns cannot be combined"),
+        ("[clean]\nremove = ['p::first-line']", "bad CSS selector 'p::first-line'"),
         ("[[outlet]]\nslug = 'new'", "outlet 'new' needs a name"),
     ],
 )
