@@ -9,6 +9,14 @@ Everything rendered is a function of the entries and the config only: dates come
 entries (never the clock), order is newest first with ties broken by id, so the bytes are stable.
 JSON Feed is written with json.dumps: no library is needed to write a JSON object, and the
 ones on PyPI lag behind version 1.1.
+
+An entry is rendered once per format, as a fragment: its markup exactly as feedgen (or
+json.dumps) writes it inside a whole document. A document is then its header, rendered around a
+placeholder entry, with the placeholder's span replaced by the fragments. Since pretty-printed
+XML indents an element by its depth alone, the result is byte for byte the document feedgen would
+write in one go (`Renderer.whole`, which the tests hold it to); but an entry in five feeds is
+rendered once, not five times, and a month archive whose one entry changed is re-assembled from
+stored fragments instead of re-rendered.
 """
 
 from __future__ import annotations
@@ -38,6 +46,13 @@ MEDIA_TYPES = {
 GENERATOR_URI = "https://pypi.org/project/feedtool/"
 STYLESHEET = "feed.xsl"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Where an entry starts and ends in feedgen's pretty-printed output: <entry> is a child of the
+# root, <item> of <channel>. Inside an entry all text is escaped, so these bytes are only ever tags.
+_ENTRY_BOUNDS = {"atom": (b"\n  <entry>", b"\n  </entry>"), "rss": (b"\n    <item>", b"\n    </item>")}
+_PLACEHOLDER = StoredEntry(
+    id="urn:feedtool:placeholder", url="urn:feedtool:placeholder", title="-", outlet="-", language="-",
+    content="-", summary="-", published=EPOCH, updated=EPOCH, author=None, image=None, tags=(),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -104,6 +119,10 @@ def paginate(feed: FeedSpec, ordered: Sequence[tuple[str, str]], max_items: int)
     return pages
 
 
+# The document fragments are cut from: any page will do, as an entry's markup does not depend on it.
+_FRAGMENT_PAGE = Page(FeedSpec("all", "all", "-", "-", "-", "-"), None, ())
+
+
 @cache
 def _history_extension() -> tuple[type, type]:
     """<fh:archive/> (RFC 5005) for both formats, and the archive links for RSS (feedgen's RSS writes only 'self').
@@ -151,10 +170,33 @@ class Renderer:
     def url(self, path: str) -> str:
         return self.site.base_url + path
 
-    def render(self, page: Page, entries: Sequence[StoredEntry], fmt: str) -> bytes:
+    def fragments(self, entries: Sequence[StoredEntry], fmt: str) -> list[bytes]:
+        """Each entry's markup, exactly as it appears in any document of this format."""
         if fmt == "json":
-            return self._json(page, entries)
-        return self._xml(page, entries, fmt)
+            # No indent: only then does json use its C encoder, several times faster on full text.
+            return [json.dumps(self._item(entry), ensure_ascii=False).encode() for entry in entries]
+        parts = _split_entries(self._feedgen(_FRAGMENT_PAGE, entries, fmt, EPOCH), fmt)
+        if len(parts) != len(entries):
+            raise AssertionError(f"feedgen wrote {len(parts)} {fmt} entries for {len(entries)}")
+        return parts
+
+    def assemble(self, page: Page, fragments: Sequence[bytes], updated: datetime, fmt: str) -> bytes:
+        """A document from its entries' fragments, newest first; `updated` is the newest entry's."""
+        if fmt == "json":
+            head = json.dumps(self._json_head(page), ensure_ascii=False).encode()
+            return head[:-1] + b', "items": [' + b", ".join(fragments) + b"]}\n"
+        shell = self._feedgen(page, [_PLACEHOLDER], fmt, updated)
+        (placeholder,) = _split_entries(shell, fmt)
+        before, after = shell.split(placeholder)
+        return _with_stylesheet(before + b"".join(fragments) + after, page.path(fmt))
+
+    def whole(self, page: Page, entries: Sequence[StoredEntry], fmt: str) -> bytes:
+        """The document rendered in one go, as feedgen or json.dumps writes it: what `assemble` must equal."""
+        if fmt == "json":
+            doc = self._json_head(page)
+            doc["items"] = [self._item(entry) for entry in entries]
+            return json.dumps(doc, ensure_ascii=False).encode() + b"\n"
+        return _with_stylesheet(self._feedgen(page, entries, fmt, self._updated(entries)), page.path(fmt))
 
     def _categories(self, entry: StoredEntry) -> list[str]:
         outlet = self.outlets[entry.outlet].name if entry.outlet in self.outlets else entry.outlet
@@ -182,7 +224,7 @@ class Renderer:
             links.append(("next-archive", self.url(document_path(page.feed, page.next_archive, fmt))))
         return [(rel, href, MEDIA_TYPES[fmt]) for rel, href in links]
 
-    def _xml(self, page: Page, entries: Sequence[StoredEntry], fmt: str) -> bytes:
+    def _feedgen(self, page: Page, entries: Sequence[StoredEntry], fmt: str, updated: datetime) -> bytes:
         from feedgen.feed import FeedGenerator
 
         feed = page.feed
@@ -207,7 +249,6 @@ class Renderer:
         if feed.icon:
             fg.icon(feed.icon)
             fg.image(url=feed.icon, title=self._title(page), link=feed.home)
-        updated = self._updated(entries)
         fg.updated(updated)
         fg.lastBuildDate(updated)
         # feedgen uses the last link added as RSS <link>: the alternate page must come last.
@@ -229,10 +270,9 @@ class Renderer:
             if entry.image:
                 fe.media.content(url=entry.image, medium="image", type=_image_type(entry.image))
                 fe.media.thumbnail(url=entry.image)
-        data = fg.atom_str(pretty=True) if fmt == "atom" else fg.rss_str(pretty=True)
-        return _with_stylesheet(data, page.path(fmt))
+        return fg.atom_str(pretty=True) if fmt == "atom" else fg.rss_str(pretty=True)
 
-    def _json(self, page: Page, entries: Sequence[StoredEntry]) -> bytes:
+    def _json_head(self, page: Page) -> dict[str, object]:
         feed = page.feed
         doc: dict[str, object] = {
             "version": "https://jsonfeed.org/version/1.1",
@@ -247,26 +287,36 @@ class Renderer:
             doc["favicon"] = feed.icon
         if page.prev_archive:
             doc["next_url"] = self.url(document_path(feed, page.prev_archive, "json"))
-        items = []
-        for entry in entries:
-            item: dict[str, object] = {
-                "id": entry.id,
-                "url": entry.id,
-                "title": entry.title,
-                "content_html": entry.content,
-                "summary": entry.summary,
-                "date_published": _rfc3339(entry.published),
-                "date_modified": _rfc3339(entry.updated),
-                "authors": [{"name": self._author(entry)}],
-                "tags": self._categories(entry),
-                "language": entry.language,
-            }
-            if entry.image:
-                item["image"] = entry.image
-            items.append(item)
-        doc["items"] = items
-        # No indent: only then does json use its C encoder, several times faster on full-text feeds.
-        return json.dumps(doc, ensure_ascii=False).encode() + b"\n"
+        return doc
+
+    def _item(self, entry: StoredEntry) -> dict[str, object]:
+        item: dict[str, object] = {
+            "id": entry.id,
+            "url": entry.id,
+            "title": entry.title,
+            "content_html": entry.content,
+            "summary": entry.summary,
+            "date_published": _rfc3339(entry.published),
+            "date_modified": _rfc3339(entry.updated),
+            "authors": [{"name": self._author(entry)}],
+            "tags": self._categories(entry),
+            "language": entry.language,
+        }
+        if entry.image:
+            item["image"] = entry.image
+        return item
+
+
+def _split_entries(document: bytes, fmt: str) -> list[bytes]:
+    """The entries' spans in a pretty-printed feedgen document, in order."""
+    start, end = _ENTRY_BOUNDS[fmt]
+    parts = []
+    at = document.find(start)
+    while at != -1:
+        stop = document.index(end, at) + len(end)
+        parts.append(document[at:stop])
+        at = document.find(start, stop)
+    return parts
 
 
 def _image_type(url: str) -> str:

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
-# Below this many jobs a pool costs more to start than it saves.
+# Below this much work (in jobs of the size of one dump's parse) a pool costs more to start than it saves.
 POOL_THRESHOLD = 64
 
 
@@ -31,9 +31,11 @@ def parallel_map(
     initargs: tuple[Any, ...],
     workers: int | None = None,
     chunksize: int = 16,
+    weight: int = 1,
 ) -> Iterator[R]:
+    """fn over jobs, in order; `weight` is how many dump parses one job is worth, for the threshold."""
     workers = workers or os.cpu_count() or 1
-    if len(jobs) < POOL_THRESHOLD or workers == 1:
+    if len(jobs) * weight < POOL_THRESHOLD or workers == 1:
         initializer(*initargs)
         yield from map(fn, jobs)
         return

@@ -1,5 +1,10 @@
 """The store -> files under out/, writing only what changed, each file whole or not at all.
 
+Every entry is rendered once per format into a fragment kept in the store (feeds.py explains
+why that gives the same bytes), and re-rendered only when it, its topics or the config change;
+a document is assembled from its entries' fragments. So the cost of a build follows the entries
+that changed, not the size of the documents they are in.
+
 Every document has a fingerprint of all it is made from (its entries' revisions, its archive
 links, the site config). A document whose fingerprint is unchanged, and whose file still has
 the size and mtime recorded when it was written, is not rendered at all; a rendered document
@@ -19,21 +24,23 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from feedtool import __version__
 from feedtool.config import Config
 from feedtool.errors import PublishError
-from feedtool.feeds import FeedSpec, OutletInfo, Page, Renderer, paginate
+from feedtool.feeds import EPOCH, FeedSpec, OutletInfo, Page, Renderer, paginate
 from feedtool.parallel import batched, parallel_map
 from feedtool.site import NEWEST_SHOWN, FeedSummary, index_html, opml, static_files
-from feedtool.store import IndexRow, Store
+from feedtool.store import IndexRow, Store, from_iso
 
 log = logging.getLogger("feedtool")
 
 TEMP_SUFFIX = ".feedtool-tmp"
 OPML_NAME = "feeds.opml"
 PAGES_PER_TRANSACTION = 100
+FRAGMENTS_PER_JOB = 50  # entries a worker renders in one feedgen document
 Progress = Callable[[int, int], None]
 INDEX_NAME = "index.html"
 
@@ -53,6 +60,8 @@ class _Plan:
     pages: list[tuple[Page, str]]
     members: dict[str, list[IndexRow]]
     base: str
+    rows: dict[str, IndexRow]
+    fragment_keys: dict[str, str]  # entry id -> the key its fragments must have been rendered under
 
 
 def feed_specs(config: Config, infos: dict[str, OutletInfo]) -> list[FeedSpec]:
@@ -113,7 +122,11 @@ def _plan(config: Config, store: Store, infos: dict[str, OutletInfo]) -> _Plan:
                  [(i, by_id[i].revision, entry_topics.get(i, [])) for i in page.ids]],
             )  # fmt: skip
             pages.append((page, fingerprint))
-    return _Plan(feeds, pages, members, base)
+    fragment_keys = {
+        r.id: hashlib.sha1(f"{base}\0{r.revision}\0{','.join(entry_topics.get(r.id, []))}".encode()).hexdigest()
+        for r in rows
+    }
+    return _Plan(feeds, pages, members, base, {r.id: r for r in rows}, fragment_keys)
 
 
 def _digest(value: object) -> str:
@@ -151,13 +164,14 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
         report.unchanged += len(config.formats) - len(stale)
         if stale:
             jobs.append((page, fingerprint, stale))
-    rendered = parallel_map(
-        _render, [(page, formats) for page, _, formats in jobs],
+    _refresh_fragments(store, config, plan, renderer, jobs)
+    assembled = parallel_map(
+        _assemble, [(page, formats, _newest(plan, page)) for page, _, formats in jobs],
         initializer=_init_renderer, initargs=(config.store, renderer), chunksize=4,
     )  # fmt: skip
     # Documents are recorded in batches: a killed run re-checks at most one batch, by its bytes.
     done = 0
-    for batch in batched(zip(jobs, rendered, strict=True), PAGES_PER_TRANSACTION):
+    for batch in batched(zip(jobs, assembled, strict=True), PAGES_PER_TRANSACTION):
         with store.transaction():
             for (page, fingerprint, formats), documents in batch:
                 for fmt, data in zip(formats, documents, strict=True):
@@ -215,13 +229,54 @@ def _close_renderer() -> None:
         _renderer = None
 
 
-def _render(job: tuple[Page, tuple[str, ...]]) -> list[bytes]:
+def _refresh_fragments(
+    store: Store, config: Config, plan: _Plan, renderer: Renderer, jobs: list[tuple[Page, str, tuple[str, ...]]]
+) -> None:
+    """Render, in the pool, every fragment the pages to write need and the store lacks or has stale."""
+    stored = store.fragment_keys()
+    needed: dict[str, set[str]] = {}
+    for page, _, formats in jobs:
+        for entry_id in page.ids:
+            key = plan.fragment_keys[entry_id]
+            stale = {fmt for fmt in formats if stored.get((entry_id, fmt)) != key}
+            if stale:
+                needed.setdefault(entry_id, set()).update(stale)
+    work = [(entry_id, plan.fragment_keys[entry_id], tuple(sorted(formats))) for entry_id, formats in needed.items()]
+    rendered = parallel_map(
+        _render_fragments, list(batched(work, FRAGMENTS_PER_JOB)),
+        initializer=_init_renderer, initargs=(config.store, renderer), chunksize=1, weight=FRAGMENTS_PER_JOB,
+    )  # fmt: skip
+    for batch in batched(rendered, 10):
+        with store.transaction():
+            for rows in batch:
+                store.set_fragments(rows)
+
+
+def _render_fragments(job: list[tuple[str, str, tuple[str, ...]]]) -> list[tuple[str, str, str, bytes]]:
     assert _renderer is not None
     store, renderer = _renderer
-    page, formats = job
-    found = store.entries(page.ids)
-    entries = [found[i] for i in page.ids]
-    return [renderer.render(page, entries, fmt) for fmt in formats]
+    found = store.entries([entry_id for entry_id, _, _ in job])
+    rows = []
+    for fmt in sorted({fmt for _, _, formats in job for fmt in formats}):
+        wanted = [(entry_id, key) for entry_id, key, formats in job if fmt in formats]
+        markup = renderer.fragments([found[entry_id] for entry_id, _ in wanted], fmt)
+        rows += [(entry_id, fmt, key, data) for (entry_id, key), data in zip(wanted, markup, strict=True)]
+    return rows
+
+
+def _newest(plan: _Plan, page: Page) -> datetime:
+    return max((from_iso(plan.rows[i].updated) for i in page.ids), default=EPOCH)
+
+
+def _assemble(job: tuple[Page, tuple[str, ...], datetime]) -> list[bytes]:
+    assert _renderer is not None
+    store, renderer = _renderer
+    page, formats, updated = job
+    documents = []
+    for fmt in formats:
+        fragments = store.fragments(page.ids, fmt)
+        documents.append(renderer.assemble(page, [fragments[i] for i in page.ids], updated, fmt))
+    return documents
 
 
 def _site_documents(config: Config, store: Store, plan: _Plan) -> Iterator[tuple[str, str, Callable[[], bytes]]]:

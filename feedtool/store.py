@@ -26,8 +26,6 @@ from pathlib import Path
 from feedtool.errors import StoreError
 from feedtool.models import DateSource, Entry, Rejection, StoredEntry
 
-SCHEMA_VERSION = 1
-
 # Each migration takes the store from version i to i + 1; never edit one that has shipped.
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -82,7 +80,21 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # Each entry's markup per feed format, reused by every document it is in (see feeds.py).
+    # `key` names what the markup was rendered from; a fragment whose key is not the wanted one is stale.
+    """
+    CREATE TABLE fragments (
+        entry_id TEXT NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+        format TEXT NOT NULL,
+        key TEXT NOT NULL,
+        markup BLOB NOT NULL,
+        PRIMARY KEY (entry_id, format)
+    );
+    """,
 )
+
+
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 @dataclass(frozen=True)
@@ -120,6 +132,7 @@ class IndexRow:
     outlet: str
     published: str
     revision: str
+    updated: str
 
 
 def _iso(value: datetime) -> str:
@@ -127,7 +140,7 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _from_iso(text: str) -> datetime:
+def from_iso(text: str) -> datetime:
     return datetime.fromisoformat(text)  # reads the trailing Z as UTC
 
 
@@ -330,7 +343,7 @@ class Store:
         return [
             IndexRow(*row)
             for row in self.db.execute(
-                "SELECT id, outlet, published, revision FROM entries ORDER BY published DESC, id"
+                "SELECT id, outlet, published, revision, updated FROM entries ORDER BY published DESC, id"
             )
         ]
 
@@ -357,10 +370,35 @@ class Store:
             ):
                 found[row[0]] = StoredEntry(
                     id=row[0], url=row[1], title=row[2], outlet=row[3], language=row[4], content=row[5],
-                    summary=row[6], published=_from_iso(row[7]), updated=_from_iso(row[8]),
+                    summary=row[6], published=from_iso(row[7]), updated=from_iso(row[8]),
                     author=row[9], image=row[10], tags=tuple(json.loads(row[11])),
                     topics=tuple(topics.get(row[0], ())),
                 )  # fmt: skip
+        return found
+
+    # -- rendered entries ---------------------------------------------------------------------
+
+    def fragment_keys(self) -> dict[tuple[str, str], str]:
+        """(entry id, format) -> the key its stored fragment was rendered under."""
+        return {
+            (entry_id, fmt): key
+            for entry_id, fmt, key in self.db.execute("SELECT entry_id, format, key FROM fragments")
+        }
+
+    def set_fragments(self, rows: Iterable[tuple[str, str, str, bytes]]) -> None:
+        """(entry id, format, key, markup) rows, replacing what was stored for the same entry and format."""
+        self.db.executemany("INSERT OR REPLACE INTO fragments VALUES (?, ?, ?, ?)", rows)
+
+    def fragments(self, ids: Sequence[str], fmt: str) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                self.db.execute(
+                    f"SELECT entry_id, markup FROM fragments WHERE format = ? AND entry_id IN ({marks})", (fmt, *chunk)
+                )
+            )
         return found
 
     # -- published documents ------------------------------------------------------------------

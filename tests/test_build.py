@@ -18,6 +18,7 @@ from feedtool.build import build
 from feedtool.check import check_output
 from feedtool.config import load_config
 from feedtool.errors import ConfigError
+from feedtool.feeds import Renderer
 from feedtool.normalise import Normaliser
 from feedtool.store import Store
 
@@ -74,7 +75,8 @@ def test_unchanged_dumps_are_not_read_and_unchanged_feeds_not_rendered(
     reads: list[str] = []
     real_read = Path.read_bytes
     monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(str(self)) or real_read(self))
-    monkeypatch.setattr("feedtool.feeds.Renderer.render", lambda *a: pytest.fail("rendered a document"))
+    monkeypatch.setattr(Renderer, "fragments", lambda *a: pytest.fail("rendered an entry"))
+    monkeypatch.setattr(Renderer, "assemble", lambda *a: pytest.fail("assembled a document"))
     build(config)
     assert [r for r in reads if "seeds" in r] == []
 
@@ -144,6 +146,33 @@ def test_rescrape_under_url_variant_updates_the_one_entry(tmp_path: Path, seeds:
     assert "（更新）" in item["content_html"]
     assert item["date_published"] == "2022-11-01T00:41:00Z"
     assert item["date_modified"] == datetime.fromtimestamp(later, UTC).isoformat().replace("+00:00", "Z")
+
+
+def test_only_the_changed_entry_is_rendered_again_and_the_output_is_as_from_scratch(
+    tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Documents are re-assembled from the stored fragments of the entries that did not change."""
+    config = make_config(tmp_path, [seeds], max_items=2)  # with monthly archives
+    build(config)
+    original = (seeds / "002_f4e8022c18f30cb8.txt").read_text("utf-8")
+    (seeds / "zz-rescrape.txt").write_text(original.replace("他说，美中之间", "（更新）他说，美中之间"), "utf-8")
+    rendered: list[tuple[str, str]] = []
+    real = Renderer.fragments
+
+    def spy(self: Renderer, entries: list, fmt: str) -> list[bytes]:
+        rendered.extend((e.id, fmt) for e in entries)
+        return real(self, entries, fmt)
+
+    monkeypatch.setattr(Renderer, "fragments", spy)
+    build(config)
+    zaobao = "https://www.zaobao.com/realtime/china/story20221101-1328512"
+    assert sorted(rendered) == [(zaobao, "atom"), (zaobao, "json"), (zaobao, "rss")]
+    monkeypatch.undo()
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    fresh = make_config(scratch, [seeds], max_items=2)
+    build(fresh)
+    assert {k: v[1] for k, v in snapshot(config.output).items()} == {k: v[1] for k, v in snapshot(fresh.output).items()}
 
 
 def test_merge_does_not_depend_on_the_order_dumps_arrive_in(tmp_path: Path) -> None:

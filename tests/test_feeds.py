@@ -6,16 +6,22 @@ import json
 import os
 import re
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
 import jsonschema
 import pytest
 from conftest import ROOT, SEEDS, dump, make_config, snapshot
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from feedtool.build import build
 from feedtool.check import check_output
-from feedtool.feeds import FILENAMES
+from feedtool.config import load_config
+from feedtool.feeds import EPOCH, FILENAMES, OutletInfo, Page, Renderer
+from feedtool.models import StoredEntry
+from feedtool.publish import feed_specs
 
 GOLDEN = ROOT / "tests" / "golden"
 BASE = "http://127.0.0.1:8000/"
@@ -224,3 +230,46 @@ def test_golden_copy_of_the_seeds_feeds(out: Path) -> None:
     assert sorted(produced) == sorted(golden)
     for name in produced:
         assert produced[name] == golden[name], f"{name} differs from tests/golden/{name}"
+
+
+_text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40)
+_when = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC))
+
+
+@st.composite
+def _entries(draw: st.DrawFn) -> list[StoredEntry]:
+    count = draw(st.integers(0, 4))
+    return [
+        StoredEntry(
+            id=f"https://example.org/{i}/{draw(st.sampled_from(['a', 'b&c', '%E4%B8%AD']))}",
+            url=f"https://example.org/{i}",
+            title=draw(_text),
+            outlet=draw(st.sampled_from(["rfi", "zaobao", "example-org"])),
+            language="zh-CN",
+            content=draw(st.sampled_from(["<p>正文</p>", "<p>a</p>\n<entry>x</entry><item>", "]]> &amp; <"])),
+            summary=draw(_text),
+            published=draw(_when),
+            updated=draw(_when),
+            author=draw(st.none() | _text),
+            image=draw(st.none() | st.just("https://img.example.org/x.png")),
+            tags=tuple(draw(st.lists(_text, max_size=2))),
+            topics=tuple(draw(st.lists(st.sampled_from(["us-china", "taiwan"]), max_size=2, unique=True))),
+        )
+        for i in range(count)
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(entries=_entries(), month=st.sampled_from([None, "2023-05"]), fmt=st.sampled_from(["atom", "rss", "json"]))
+def test_a_document_assembled_from_fragments_is_the_one_feedgen_writes_whole(
+    entries: list[StoredEntry], month: str | None, fmt: str
+) -> None:
+    """The optimisation behind incremental publishing must not change a byte of any document."""
+    config = load_config(ROOT / "feedtool.toml")
+    infos = {"rfi": OutletInfo("rfi", "法广 RFI", "https://www.rfi.fr/cn/", "zh-CN", "https://www.rfi.fr/favicon.ico")}
+    renderer = Renderer(config.site, infos, {t.slug: t.title for t in config.topics})
+    for feed in feed_specs(config, infos):
+        page = Page(feed, month, tuple(e.id for e in entries), prev_archive="2023-04", next_archive=month and "2023-06")
+        newest = max((e.updated for e in entries), default=EPOCH)
+        assembled = renderer.assemble(page, renderer.fragments(entries, fmt), newest, fmt)
+        assert assembled == renderer.whole(page, entries, fmt)
