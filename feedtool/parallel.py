@@ -8,12 +8,10 @@ connection). Results come back in input order, so what is done with them is dete
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -39,6 +37,10 @@ def parallel_map(
         initializer(*initargs)
         yield from map(fn, jobs)
         return
+    # Imported here: a build with nothing to do never starts a pool, and these take 30 ms to load.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     with ProcessPoolExecutor(

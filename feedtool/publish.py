@@ -197,7 +197,7 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
 def _intact(out: Path, path: str, known: tuple[str, int, int]) -> bool:
     """The file is still the one feedtool wrote (same size and mtime), so its bytes need no check."""
     try:
-        st = (out / path).stat()
+        st = os.stat(f"{out}/{path}")  # not Path: this runs for every document on every build
     except OSError:
         return False
     return (st.st_size, st.st_mtime_ns) == known[1:]
@@ -222,7 +222,10 @@ def _init_renderer(store_path: Path, renderer: Renderer) -> None:
 
 
 def _close_renderer() -> None:
-    """When the rendering ran in this process (a small job), its store connection ends with it."""
+    """When the rendering ran in this process (a small job), its store connection ends with it.
+
+    Called before the next pool starts, so no worker is forked holding a connection.
+    """
     global _renderer
     if _renderer is not None:
         _renderer[0].close()
@@ -250,6 +253,7 @@ def _refresh_fragments(
         with store.transaction():
             for rows in batch:
                 store.set_fragments(rows)
+    _close_renderer()
 
 
 def _render_fragments(job: list[tuple[str, str, tuple[str, ...]]]) -> list[tuple[str, str, str, bytes]]:
