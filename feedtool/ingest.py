@@ -31,7 +31,11 @@ if TYPE_CHECKING:  # the normaliser imports lxml and nh3: loaded in workers, nev
 
 log = logging.getLogger("feedtool")
 
-BATCH = 500
+BATCH = 500  # results merged per transaction
+# Changed files are read and parsed in slices of about this many bytes: it bounds the memory a
+# build holds, and each slice has a worker pool of its own, whose start (importing and compiling
+# the rules in every worker) costs about a quarter of a second.
+SLICE_BYTES = 64 * 2**20
 
 Progress = Callable[[int, int], None]  # (files done, files in all)
 
@@ -115,13 +119,29 @@ def ingest(
     report.counts.unchanged += report.files - len(changed)
     changed.sort(key=lambda stat: stat.path)
     done = report.counts.unchanged
-    for start in range(0, len(changed), BATCH * 4):
-        chunk = changed[start : start + BATCH * 4]
-        _ingest_chunk(store, config, chunk, report, workers)
-        done += len(chunk)
+
+    def advance(files: int) -> None:
+        nonlocal done
+        done += files
         if progress:
             progress(done, report.files)
+
+    for chunk in _slices(changed):
+        _ingest_chunk(store, config, chunk, report, workers, advance)
     return report
+
+
+def _slices(stats: list[FileStat]) -> Iterator[list[FileStat]]:
+    chunk: list[FileStat] = []
+    size = 0
+    for stat in stats:
+        chunk.append(stat)
+        size += stat.size
+        if size >= SLICE_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
 
 
 def _ingest_chunk(
@@ -130,6 +150,7 @@ def _ingest_chunk(
     stats: list[FileStat],
     report: IngestReport,
     workers: int | None,
+    advance: Callable[[int], None],
 ) -> None:
     """Read, hash and sort out one slice of the changed files; parse the new ones; merge in batches.
 
@@ -159,14 +180,17 @@ def _ingest_chunk(
                 continue
             jobs.append((stat.path, data))
             pending[stat.path] = stat
+    advance(len(stats) - len(jobs))
 
     batch: list[tuple[FileStat, Entry | Rejection, tuple[str, ...]]] = []
     for result, topics in _parse_all(jobs, config, workers):
         batch.append((pending[result.source_path if isinstance(result, Entry) else result.path], result, topics))
         if len(batch) >= BATCH:
             _merge(store, batch, report)
+            advance(len(batch))
             batch = []
     _merge(store, batch, report)
+    advance(len(batch))
 
 
 def _merge(
