@@ -165,17 +165,18 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
         if stale:
             jobs.append((page, fingerprint, stale))
     _refresh_fragments(store, config, plan, renderer, jobs)
-    assembled = parallel_map(
+    # Workers write the documents themselves: megabytes of feed need not travel back through a pipe.
+    files = parallel_map(
         _assemble, [(page, formats, _newest(plan, page)) for page, _, formats in jobs],
-        initializer=_init_renderer, initargs=(config.store, renderer), chunksize=4,
+        initializer=_init_renderer, initargs=(config.store, renderer, out), chunksize=4,
     )  # fmt: skip
     # Documents are recorded in batches: a killed run re-checks at most one batch, by its bytes.
     done = 0
-    for batch in batched(zip(jobs, assembled, strict=True), PAGES_PER_TRANSACTION):
+    for batch in batched(zip(jobs, files, strict=True), PAGES_PER_TRANSACTION):
         with store.transaction():
-            for (page, fingerprint, formats), documents in batch:
-                for fmt, data in zip(formats, documents, strict=True):
-                    _emit(store, out, page.path(fmt), fingerprint, data, report)
+            for (page, fingerprint, formats), puts in batch:
+                for fmt, put in zip(formats, puts, strict=True):
+                    _record(store, report, page.path(fmt), fingerprint, put)
         done += len(batch)
         if progress:
             progress(done, len(jobs))
@@ -183,7 +184,7 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
     with store.transaction():
         for path, fingerprint, render in _site_documents(config, store, plan):
             if needs(path, fingerprint):
-                _emit(store, out, path, fingerprint, render(), report)
+                _record(store, report, path, fingerprint, _put(out, path, render()))
             else:
                 report.unchanged += 1
         for path in sorted(set(state) - wanted):
@@ -213,12 +214,12 @@ def _config_digest(config: Config) -> str:
 
 # -- rendering, in worker processes when there is enough of it -----------------------------------
 
-_renderer: tuple[Store, Renderer] | None = None
+_renderer: tuple[Store, Renderer, Path] | None = None
 
 
-def _init_renderer(store_path: Path, renderer: Renderer) -> None:
+def _init_renderer(store_path: Path, renderer: Renderer, out: Path) -> None:
     global _renderer
-    _renderer = (Store(store_path), renderer)
+    _renderer = (Store(store_path), renderer, out)
 
 
 def _close_renderer() -> None:
@@ -247,7 +248,8 @@ def _refresh_fragments(
     work = [(entry_id, plan.fragment_keys[entry_id], tuple(sorted(formats))) for entry_id, formats in needed.items()]
     rendered = parallel_map(
         _render_fragments, list(batched(work, FRAGMENTS_PER_JOB)),
-        initializer=_init_renderer, initargs=(config.store, renderer), chunksize=1, weight=FRAGMENTS_PER_JOB,
+        initializer=_init_renderer, initargs=(config.store, renderer, config.output), chunksize=1,
+        weight=FRAGMENTS_PER_JOB,
     )  # fmt: skip
     for batch in batched(rendered, 10):
         with store.transaction():
@@ -258,7 +260,7 @@ def _refresh_fragments(
 
 def _render_fragments(job: list[tuple[str, str, tuple[str, ...]]]) -> list[tuple[str, str, str, bytes]]:
     assert _renderer is not None
-    store, renderer = _renderer
+    store, renderer, _ = _renderer
     found = store.entries([entry_id for entry_id, _, _ in job])
     rows = []
     for fmt in sorted({fmt for _, _, formats in job for fmt in formats}):
@@ -272,15 +274,16 @@ def _newest(plan: _Plan, page: Page) -> datetime:
     return max((from_iso(plan.rows[i].updated) for i in page.ids), default=EPOCH)
 
 
-def _assemble(job: tuple[Page, tuple[str, ...], datetime]) -> list[bytes]:
+def _assemble(job: tuple[Page, tuple[str, ...], datetime]) -> list[tuple[bool, int, int]]:
     assert _renderer is not None
-    store, renderer = _renderer
+    store, renderer, out = _renderer
     page, formats, updated = job
-    documents = []
+    puts = []
     for fmt in formats:
         fragments = store.fragments(page.ids, fmt)
-        documents.append(renderer.assemble(page, [fragments[i] for i in page.ids], updated, fmt))
-    return documents
+        document = renderer.assemble(page, [fragments[i] for i in page.ids], updated, fmt)
+        puts.append(_put(out, page.path(fmt), document))
+    return puts
 
 
 def _site_documents(config: Config, store: Store, plan: _Plan) -> Iterator[tuple[str, str, Callable[[], bytes]]]:
@@ -304,7 +307,8 @@ def _site_documents(config: Config, store: Store, plan: _Plan) -> Iterator[tuple
         yield name, _digest([__version__, name]), lambda data=data: data
 
 
-def _emit(store: Store, out: Path, path: str, fingerprint: str, data: bytes, report: PublishReport) -> None:
+def _put(out: Path, path: str, data: bytes) -> tuple[bool, int, int]:
+    """Write a document unless its file already holds these bytes: (written, size, mtime_ns)."""
     target = out / path
     try:
         same = target.read_bytes() == data
@@ -312,10 +316,16 @@ def _emit(store: Store, out: Path, path: str, fingerprint: str, data: bytes, rep
         same = False
     if not same:
         write_atomic(target, data)
+    st = target.stat()
+    return not same, st.st_size, st.st_mtime_ns
+
+
+def _record(store: Store, report: PublishReport, path: str, fingerprint: str, put: tuple[bool, int, int]) -> None:
+    written, size, mtime_ns = put
+    if written:
         report.written.append(path)
         log.info("wrote %s", path)
-    st = target.stat()
-    store.set_document(path, fingerprint, st.st_size, st.st_mtime_ns)
+    store.set_document(path, fingerprint, size, mtime_ns)
 
 
 def write_atomic(target: Path, data: bytes) -> None:
