@@ -105,6 +105,12 @@ def _plan(config: Config, store: Store, infos: dict[str, OutletInfo]) -> _Plan:
         [__version__, asdict(config.site), [asdict(i) for i in infos.values()],
          [asdict(t) for t in config.topics]],
     )  # fmt: skip
+    # An entry's fragment key names all it is rendered from; a document's fingerprint is its own
+    # settings and links plus its entries' keys in order, hashed without building a JSON copy.
+    fragment_keys = {
+        r.id: hashlib.sha1(f"{base}\0{r.revision}\0{','.join(entry_topics.get(r.id, []))}".encode()).hexdigest()
+        for r in rows
+    }
     members: dict[str, list[IndexRow]] = {}
     pages = []
     for feed in feeds:
@@ -115,17 +121,10 @@ def _plan(config: Config, store: Store, infos: dict[str, OutletInfo]) -> _Plan:
         else:
             chosen = [r for r in rows if r.id in topics.get(feed.slug, ())]
         members[feed.folder] = chosen
-        by_id = {r.id: r for r in chosen}
         for page in paginate(feed, [(r.id, r.published) for r in chosen], config.max_items):
-            fingerprint = _digest(
-                [base, asdict(feed), page.month, page.prev_archive, page.next_archive,
-                 [(i, by_id[i].revision, entry_topics.get(i, [])) for i in page.ids]],
-            )  # fmt: skip
-            pages.append((page, fingerprint))
-    fragment_keys = {
-        r.id: hashlib.sha1(f"{base}\0{r.revision}\0{','.join(entry_topics.get(r.id, []))}".encode()).hexdigest()
-        for r in rows
-    }
+            settings = _digest([base, asdict(feed), page.month, page.prev_archive, page.next_archive])
+            keys = "".join(fragment_keys[i] for i in page.ids)
+            pages.append((page, hashlib.sha1(f"{settings}{keys}".encode()).hexdigest()))
     return _Plan(feeds, pages, members, base, {r.id: r for r in rows}, fragment_keys)
 
 
