@@ -235,18 +235,25 @@ def _close_renderer() -> None:
 def _refresh_fragments(
     store: Store, config: Config, plan: _Plan, renderer: Renderer, jobs: list[tuple[Page, str, tuple[str, ...]]]
 ) -> None:
-    """Render, in the pool, every fragment the pages to write need and the store lacks or has stale."""
+    """Render, in the pool, every fragment the pages to write need and the store lacks or has stale.
+
+    An entry stale in one format is rendered in all the formats wanted: rendering Atom and RSS
+    together costs little more than one of them.
+    """
     stored = store.fragment_keys()
-    needed: dict[str, set[str]] = {}
-    for page, _, formats in jobs:
+    formats: set[str] = set()
+    stale: dict[str, str] = {}
+    for page, _, page_formats in jobs:
         for entry_id in page.ids:
             key = plan.fragment_keys[entry_id]
-            stale = {fmt for fmt in formats if stored.get((entry_id, fmt)) != key}
-            if stale:
-                needed.setdefault(entry_id, set()).update(stale)
-    work = [(entry_id, plan.fragment_keys[entry_id], tuple(sorted(formats))) for entry_id, formats in needed.items()]
+            missing = [fmt for fmt in page_formats if stored.get((entry_id, fmt)) != key]
+            if missing:
+                stale[entry_id] = key
+                formats.update(missing)
+    del stored  # before the pool forks: a worker need not carry a copy
+    work = [(tuple(sorted(formats)), batch) for batch in batched(stale.items(), FRAGMENTS_PER_JOB)]
     rendered = parallel_map(
-        _render_fragments, list(batched(work, FRAGMENTS_PER_JOB)),
+        _render_fragments, work,
         initializer=_init_renderer, initargs=(config.store, renderer, config.output), chunksize=1,
         weight=FRAGMENTS_PER_JOB,
     )  # fmt: skip
@@ -257,16 +264,13 @@ def _refresh_fragments(
     _close_renderer()
 
 
-def _render_fragments(job: list[tuple[str, str, tuple[str, ...]]]) -> list[tuple[str, str, str, bytes]]:
+def _render_fragments(job: tuple[tuple[str, ...], list[tuple[str, str]]]) -> list[tuple[str, str, str, bytes]]:
     assert _renderer is not None
     store, renderer, _ = _renderer
-    found = store.entries([entry_id for entry_id, _, _ in job])
-    rows = []
-    for fmt in sorted({fmt for _, _, formats in job for fmt in formats}):
-        wanted = [(entry_id, key) for entry_id, key, formats in job if fmt in formats]
-        markup = renderer.fragments([found[entry_id] for entry_id, _ in wanted], fmt)
-        rows += [(entry_id, fmt, key, data) for (entry_id, key), data in zip(wanted, markup, strict=True)]
-    return rows
+    formats, wanted = job
+    found = store.entries([entry_id for entry_id, _ in wanted])
+    markup = renderer.fragments([found[entry_id] for entry_id, _ in wanted], formats)
+    return [(entry_id, fmt, key, markup[fmt][i]) for fmt in formats for i, (entry_id, key) in enumerate(wanted)]
 
 
 def _newest(plan: _Plan, page: Page) -> datetime:

@@ -159,9 +159,9 @@ def test_only_the_changed_entry_is_rendered_again_and_the_output_is_as_from_scra
     rendered: list[tuple[str, str]] = []
     real = Renderer.fragments
 
-    def spy(self: Renderer, entries: list, fmt: str) -> list[bytes]:
-        rendered.extend((e.id, fmt) for e in entries)
-        return real(self, entries, fmt)
+    def spy(self: Renderer, entries: list, formats: list[str]) -> dict[str, list[bytes]]:
+        rendered.extend((e.id, fmt) for e in entries for fmt in formats)
+        return real(self, entries, formats)
 
     monkeypatch.setattr(Renderer, "fragments", spy)
     build(config)
