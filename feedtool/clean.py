@@ -65,12 +65,15 @@ _MEDIA = {"img", "video", "audio", "picture", "iframe"}
 _URL_ATTRS = ("href", "src")
 _SPACE = re.compile(r"\s+")
 _LINKED = etree.XPath(".//*[@href or @src]")
+_TEXTS = etree.XPath(".//text()")
+_FIRST_TEXTS = etree.XPath("(.//text())[position() <= 3]")
 _SENTENCE_END = re.compile(r"[。！？!?…]+[”」』\"'）)]*|\.(?=\s|$)")
 SUMMARY_LENGTH = 200
 
 
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True)
 Element = etree._Element
+Text = etree._ElementUnicodeResult  # a text node from XPath: a str that knows its element
 
 
 @dataclass(frozen=True)
@@ -237,7 +240,6 @@ class Cleaner:
             figure = body.makeelement("figure", {})
             caption.addprevious(figure)
             _drop(image)  # leaves the image's tail text where it was
-
             figure.append(image)
             _drop(caption)
             etree.SubElement(figure, "figcaption").text = text
@@ -262,7 +264,7 @@ class Cleaner:
     @staticmethod
     def _take_dateline(body: Element, rules: _OutletRules) -> datetime | None:
         """The date line is one of the first three text nodes or none; it moves into a field."""
-        for string in body.xpath("(.//text())[position() <= 3]"):
+        for string in _FIRST_TEXTS(body):
             if not string.strip():
                 continue
             when = parse_dateline(string, rules.dateline_formats, rules.timezone)
@@ -321,22 +323,22 @@ def _body(markup: str) -> Element:
 # nodes with a parent, which is how the rules above think about text.
 
 
-def _strings(body: Element) -> list:
-    return body.xpath(".//text()")
+def _strings(body: Element) -> list[Text]:
+    return _TEXTS(body)
 
 
-def _parent(string) -> Element:  # type: ignore[no-untyped-def]
+def _parent(string: Text) -> Element:
     holder = string.getparent()
     return holder.getparent() if string.is_tail else holder
 
 
-def _still_there(string, body: Element) -> bool:  # type: ignore[no-untyped-def]
+def _still_there(string: Text, body: Element) -> bool:
     holder = string.getparent()
     current = holder.tail if string.is_tail else holder.text
     return current == string and _attached(_parent(string), body)
 
 
-def _remove_string(string) -> None:  # type: ignore[no-untyped-def]
+def _remove_string(string: Text) -> None:
     holder = string.getparent()
     if string.is_tail:
         holder.tail = None

@@ -6,7 +6,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from conftest import dump, make_config, snapshot
 
+from feedtool.build import build
 from feedtool.errors import StoreError
 from feedtool.store import SCHEMA_VERSION, Store
 
@@ -45,3 +47,21 @@ def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
             store.set_meta("half", "done")
             raise RuntimeError("killed")
         assert store.get_meta("half") is None
+
+
+def test_a_store_of_schema_1_is_migrated_and_its_output_carries_on(tmp_path: Path, seeds: Path) -> None:
+    """A store written before entries' rendered markup was kept: the next build fills it in."""
+    config = make_config(tmp_path, [seeds])
+    build(config)
+    db = sqlite3.connect(config.store)
+    db.executescript("DROP TABLE fragments; PRAGMA user_version = 1;")
+    db.close()
+    (seeds / "new.txt").write_text(dump(title="新的法广文章", url="https://www.rfi.fr/cn/中国/20231201-new"), "utf-8")
+    build(config)
+    with Store(config.store) as store:
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    fresh = make_config(scratch, [seeds])
+    build(fresh)
+    assert {k: v[1] for k, v in snapshot(config.output).items()} == {k: v[1] for k, v in snapshot(fresh.output).items()}
