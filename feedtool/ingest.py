@@ -23,7 +23,7 @@ from feedtool.config import Config, Rules, Topic
 from feedtool.errors import InputError
 from feedtool.models import Entry, Rejection
 from feedtool.parallel import parallel_map
-from feedtool.store import Counts, FileStat, Store
+from feedtool.store import Counts, FileStat, Known, Store
 from feedtool.topics import Matcher, matchers, topics_of
 
 if TYPE_CHECKING:  # the normaliser imports lxml and nh3: loaded in workers, never for a no-op build
@@ -31,11 +31,7 @@ if TYPE_CHECKING:  # the normaliser imports lxml and nh3: loaded in workers, nev
 
 log = logging.getLogger("feedtool")
 
-BATCH = 500  # results merged per transaction
-# Changed files are read and parsed in slices of about this many bytes: it bounds the memory a
-# build holds, and each slice has a worker pool of its own, whose start (importing and compiling
-# the rules in every worker) costs about a quarter of a second.
-SLICE_BYTES = 64 * 2**20
+BATCH = 500  # results merged, or copies recorded, per transaction
 
 Progress = Callable[[int, int], None]  # (files done, files in all)
 
@@ -96,12 +92,6 @@ def _work(job: tuple[str, bytes]) -> tuple[Entry | Rejection, tuple[str, ...]]:
     return result, topics_of(topic_matchers, result.outlet, result.search_text)
 
 
-def _parse_all(jobs: list[tuple[str, bytes]], config: Config, workers: int | None) -> Iterator:
-    return parallel_map(
-        _work, jobs, initializer=_init_worker, initargs=(config.rules, config.topics), workers=workers, chunksize=32
-    )
-
-
 # -- the main side --------------------------------------------------------------------------------
 
 
@@ -126,25 +116,11 @@ def ingest(
         if progress:
             progress(done, report.files)
 
-    for chunk in _slices(changed):
-        _ingest_chunk(store, config, chunk, report, workers, advance)
+    _ingest_changed(store, config, changed, report, workers, advance)
     return report
 
 
-def _slices(stats: list[FileStat]) -> Iterator[list[FileStat]]:
-    chunk: list[FileStat] = []
-    size = 0
-    for stat in stats:
-        chunk.append(stat)
-        size += stat.size
-        if size >= SLICE_BYTES:
-            yield chunk
-            chunk, size = [], 0
-    if chunk:
-        yield chunk
-
-
-def _ingest_chunk(
+def _ingest_changed(
     store: Store,
     config: Config,
     stats: list[FileStat],
@@ -152,13 +128,16 @@ def _ingest_chunk(
     workers: int | None,
     advance: Callable[[int], None],
 ) -> None:
-    """Read, hash and sort out one slice of the changed files; parse the new ones; merge in batches.
+    """Parse the changed files with new content, in one pool, and merge the results in batches.
 
-    Slicing bounds memory: only this slice's bytes and entries are held at once.
+    The files are read and hashed as the pool asks for them, so reading overlaps parsing and
+    only a few chunks of bytes are held at once. Bytes the store has seen under another path
+    (a copy, a moved dump) are recorded against the same entry instead of being parsed.
     """
-    jobs: list[tuple[str, bytes]] = []
     pending: dict[str, FileStat] = {}
-    with store.transaction():
+
+    def new_content() -> Iterator[tuple[str, bytes]]:
+        copies: list[tuple[FileStat, str, Known]] = []
         for stat in stats:
             try:
                 data = Path(stat.path).read_bytes()
@@ -167,30 +146,47 @@ def _ingest_chunk(
                 continue
             sha256 = hashlib.sha256(data).hexdigest()
             known = store.known(sha256)
-            if known is not None:
-                store.add_copy(stat, sha256, known)
-                log.info("%s: same content as a file seen before", stat.path)
-                if known.rejected:
-                    report.rejections.append(Rejection(stat.path, sha256, known.rejected))
-                    report.counts.rejected += 1
-                else:
-                    report.counts.unchanged += 1
-                for warning in json.loads(known.warnings):
-                    log.warning("%s: %s", stat.path, warning)
+            if known is None:
+                pending[stat.path] = stat
+                yield stat.path, data
                 continue
-            jobs.append((stat.path, data))
-            pending[stat.path] = stat
-    advance(len(stats) - len(jobs))
+            copies.append((stat, sha256, known))
+            if len(copies) >= BATCH:
+                _record_copies(store, copies, report)
+                advance(len(copies))
+                copies = []
+        _record_copies(store, copies, report)
+        advance(len(copies))
 
     batch: list[tuple[FileStat, Entry | Rejection, tuple[str, ...]]] = []
-    for result, topics in _parse_all(jobs, config, workers):
-        batch.append((pending[result.source_path if isinstance(result, Entry) else result.path], result, topics))
+    for result, topics in parallel_map(
+        _work, new_content(), initializer=_init_worker, initargs=(config.rules, config.topics),
+        count=len(stats), workers=workers, chunksize=32,
+    ):  # fmt: skip
+        path = result.source_path if isinstance(result, Entry) else result.path
+        batch.append((pending.pop(path), result, topics))
         if len(batch) >= BATCH:
             _merge(store, batch, report)
             advance(len(batch))
             batch = []
     _merge(store, batch, report)
     advance(len(batch))
+
+
+def _record_copies(store: Store, copies: list[tuple[FileStat, str, Known]], report: IngestReport) -> None:
+    if not copies:
+        return
+    with store.transaction():
+        for stat, sha256, known in copies:
+            store.add_copy(stat, sha256, known)
+            log.info("%s: same content as a file seen before", stat.path)
+            if known.rejected:
+                report.rejections.append(Rejection(stat.path, sha256, known.rejected))
+                report.counts.rejected += 1
+            else:
+                report.counts.unchanged += 1
+            for warning in json.loads(known.warnings):
+                log.warning("%s: %s", stat.path, warning)
 
 
 def _merge(

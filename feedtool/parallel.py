@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sized
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -19,34 +20,53 @@ R = TypeVar("R")
 
 # Below this much work (in jobs of the size of one dump's parse) a pool costs more to start than it saves.
 POOL_THRESHOLD = 64
+AHEAD = 4  # chunks submitted per worker before the first of them is waited for
 
 
 def parallel_map(
     fn: Callable[[T], R],
-    jobs: list[T],
+    jobs: Iterable[T],
     *,
     initializer: Callable[..., None],
     initargs: tuple[Any, ...],
+    count: int | None = None,
     workers: int | None = None,
     chunksize: int = 16,
     weight: int = 1,
 ) -> Iterator[R]:
-    """fn over jobs, in order; `weight` is how many dump parses one job is worth, for the threshold."""
+    """fn over jobs, in order.
+
+    `jobs` is read lazily, a few chunks ahead of the results: the caller may produce them as it
+    goes (ingest reads dump files this way, so reading overlaps parsing and memory stays bounded).
+    `count` is how many jobs there will be (len(jobs) for a list), and `weight` how many dump
+    parses one job is worth; together they decide whether a pool is worth starting.
+    """
     workers = workers or os.cpu_count() or 1
-    if len(jobs) * weight < POOL_THRESHOLD or workers == 1:
+    count = len(jobs) if count is None and isinstance(jobs, Sized) else count or 0
+    if count * weight < POOL_THRESHOLD or workers == 1:
         initializer(*initargs)
         yield from map(fn, jobs)
         return
     # Imported here: a build with nothing to do never starts a pool, and these take 30 ms to load.
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     with ProcessPoolExecutor(
         workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(), initializer, initargs)
     ) as pool:
-        yield from pool.map(fn, jobs, chunksize=chunksize)
+        window: deque[Future[list[R]]] = deque()
+        for chunk in batched(jobs, chunksize):
+            window.append(pool.submit(_run_chunk, fn, chunk))
+            if len(window) > AHEAD * workers:
+                yield from window.popleft().result()
+        while window:
+            yield from window.popleft().result()
+
+
+def _run_chunk(fn: Callable[[T], R], chunk: list[T]) -> list[R]:
+    return [fn(job) for job in chunk]
 
 
 def _start_worker(parent: int, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
