@@ -116,7 +116,8 @@ def ingest(
         if progress:
             progress(done, report.files)
 
-    _ingest_changed(store, config, changed, report, workers, advance)
+    if changed:  # else not even the worker state is built: a no-op build never loads the cleaner
+        _ingest_changed(store, config, changed, report, workers, advance)
     return report
 
 

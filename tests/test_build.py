@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -260,3 +262,19 @@ def test_small_runs_and_pooled_runs_give_the_same_store(tmp_path: Path, corpus, 
         build(config)
         outputs.append({k: v[1] for k, v in snapshot(config.output).items()})
     assert outputs[0] == outputs[1]
+
+
+def test_a_no_op_build_loads_neither_the_cleaner_nor_feedgen(tmp_path: Path) -> None:
+    """Cron runs it every few minutes: starting fast matters more than anything it could do."""
+    config = make_config(tmp_path, [SEEDS])
+    build(config)
+    probe = (
+        "import sys\nfrom pathlib import Path\nfrom feedtool.build import build\n"
+        "from feedtool.config import load_config\n"
+        f"report = build(load_config(Path({str(tmp_path / 'feedtool.toml')!r})))\n"
+        "assert report.publish.written == [], report.publish.written\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'lxml', 'feedgen', 'nh3', 'opencc'}"
+        " or m in {'feedtool.clean', 'feedtool.normalise', 'multiprocessing'}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
