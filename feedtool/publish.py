@@ -2,12 +2,12 @@
 
 Every entry is rendered once per format into a fragment kept in the store (feeds.py explains
 why that gives the same bytes), and re-rendered only when it, its topics or the config change;
-a document is assembled from its entries' fragments. So the cost of a build follows the entries
-that changed, not the size of the documents they are in.
+a document is assembled from its entries' fragments. So feedgen's work follows the entries that
+changed; a document holding a changed entry costs a header and a join of stored bytes.
 
-Every document has a fingerprint of all it is made from (its entries' revisions, its archive
+Every document has a fingerprint of all it is made from (its entries' fragment keys, its archive
 links, the site config). A document whose fingerprint is unchanged, and whose file still has
-the size and mtime recorded when it was written, is not rendered at all; a rendered document
+the size and mtime recorded when it was written, is not assembled at all; an assembled document
 whose bytes equal the file on disk is not written. So a build over unchanged input writes
 nothing, not even an mtime, and web servers keep their ETag and Last-Modified.
 
