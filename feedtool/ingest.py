@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from feedtool.config import Config, Rules, Topic
 from feedtool.errors import InputError
 from feedtool.models import Entry, Rejection
-from feedtool.parallel import parallel_map
+from feedtool.parallel import batched, parallel_map
 from feedtool.store import Counts, FileStat, Known, Store
 from feedtool.topics import Matcher, matchers, topics_of
 
@@ -116,8 +116,7 @@ def ingest(
         if progress:
             progress(done, report.files)
 
-    if changed:  # else not even the worker state is built: a no-op build never loads the cleaner
-        _ingest_changed(store, config, changed, report, workers, advance)
+    _ingest_changed(store, config, changed, report, workers, advance)
     return report
 
 
@@ -159,19 +158,17 @@ def _ingest_changed(
         _record_copies(store, copies, report)
         advance(len(copies))
 
-    batch: list[tuple[FileStat, Entry | Rejection, tuple[str, ...]]] = []
-    for result, topics in parallel_map(
+    results = parallel_map(
         _work, new_content(), initializer=_init_worker, initargs=(config.rules, config.topics),
         count=len(stats), workers=workers, chunksize=32,
-    ):  # fmt: skip
-        path = result.source_path if isinstance(result, Entry) else result.path
-        batch.append((pending.pop(path), result, topics))
-        if len(batch) >= BATCH:
-            _merge(store, batch, report)
-            advance(len(batch))
-            batch = []
-    _merge(store, batch, report)
-    advance(len(batch))
+    )  # fmt: skip
+    for batch in batched(results, BATCH):
+        merged = []
+        for result, topics in batch:
+            path = result.source_path if isinstance(result, Entry) else result.path
+            merged.append((pending.pop(path), result, topics))
+        _merge(store, merged, report)
+        advance(len(batch))
 
 
 def _record_copies(store: Store, copies: list[tuple[FileStat, str, Known]], report: IngestReport) -> None:
@@ -195,8 +192,6 @@ def _merge(
     batch: list[tuple[FileStat, Entry | Rejection, tuple[str, ...]]],
     report: IngestReport,
 ) -> None:
-    if not batch:
-        return
     with store.transaction():
         for stat, result, topics in batch:
             if isinstance(result, Rejection):

@@ -44,8 +44,13 @@ def parallel_map(
     workers = workers or os.cpu_count() or 1
     count = len(jobs) if count is None and isinstance(jobs, Sized) else count or 0
     if count * weight < POOL_THRESHOLD or workers == 1:
-        initializer(*initargs)
-        yield from map(fn, jobs)
+        # The initializer runs only once there is a job: with none (a build with nothing to do)
+        # the worker state, and whatever it imports, is never built.
+        pending = iter(jobs)
+        for job in pending:
+            initializer(*initargs)
+            yield fn(job)
+            yield from map(fn, pending)
         return
     # Imported here: a build with nothing to do never starts a pool, and these take 30 ms to load.
     import multiprocessing
