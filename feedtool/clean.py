@@ -65,6 +65,7 @@ _MEDIA = {"img", "video", "audio", "picture", "iframe"}
 _URL_ATTRS = ("href", "src")
 _SPACE = re.compile(r"\s+")
 _LINKED = etree.XPath(".//*[@href or @src]")
+_DOCUMENT_END = re.compile(r"</\s*(?:body|html)\s*>", re.IGNORECASE)
 _TEXTS = etree.XPath(".//text()")
 _FIRST_TEXTS = etree.XPath("(.//text())[position() <= 3]")
 _SENTENCE_END = re.compile(r"[。！？!?…]+[”」』\"'）)]*|\.(?=\s|$)")
@@ -304,18 +305,16 @@ def _any_of(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
 def _body(markup: str) -> Element:
     """The <body> holding everything the page shows.
 
-    libxml2 puts content found after a stray </body> beside the body rather than in it; that
-    content is moved back in, since a scrape's HTML is all article material.
+    A scrape's HTML is all article material, but libxml2 drops whatever follows </html> and sets
+    what follows </body> beside the body; so those end tags, which mean nothing in a fragment,
+    are taken out before parsing.
     """
+    markup = _DOCUMENT_END.sub("", markup)
     root = etree.HTML(markup, _PARSER) if markup.strip() else None
     if root is None:  # nothing but white space or comments
         return etree.Element("body")
     body = root.find("body")
-    if body is None:
-        body = etree.SubElement(root, "body")
-    for stray in [el for el in root if el is not body and el.tag != "head"]:
-        body.append(stray)
-    return body
+    return body if body is not None else etree.SubElement(root, "body")
 
 
 # Text nodes. lxml keeps text on elements (el.text, and el.tail for the text after el), and its

@@ -139,6 +139,35 @@ def test_outlet_rules_from_the_config_apply_to_that_outlet_only(tmp_path) -> Non
     assert "推广" in cleaner.clean(html, BASE, config.outlet("zaobao")).content
 
 
+def test_selectors_with_combinators_and_pseudo_classes_apply(tmp_path) -> None:
+    path = tmp_path / "feedtool.toml"
+    path.write_text("[clean]\nremove = ['div.box > span.ad', 'ul li:first-child', 'p:not(.keep) em']\n")
+    cleaner = Cleaner(load_config(path).rules.clean)
+    html = (
+        '<div class="box"><span class="ad">推广内容</span>正文</div><span class="ad">别处的</span>'
+        '<ul><li>第一</li><li>第二</li></ul><p>留<em>去</em></p><p class="keep">留<em>也留</em></p>'
+    )
+    content = cleaner.clean(html, BASE, RFI).content
+    assert content == "<div>正文</div>\n别处的<ul><li>第二</li>\n</ul>\n<p>留</p>\n<p>留<em>也留</em></p>"
+
+
+@pytest.mark.parametrize("end", ["</body>", "</html>", "</body></html>\n", "</BODY >"])
+def test_content_after_a_stray_document_end_tag_is_kept(end: str) -> None:
+    assert clean(f"<p>正文一。</p>{end}<p>正文二。</p>").content == "<p>正文一。</p>\n<p>正文二。</p>"
+
+
+@pytest.mark.parametrize("html", ["", "   \n ", "<!-- 只有注释 -->"])
+def test_an_empty_body_gives_an_empty_article(html: str) -> None:
+    article = clean(html)
+    assert (article.content, article.text, article.summary, article.author, article.image) == ("", "", "", None, None)
+
+
+def test_attribute_order_does_not_change_the_content() -> None:
+    first = clean('<p>文<a title="t" href="/x">链</a><img width="9" src="/i.jpg" alt="a"></p>').content
+    second = clean('<p>文<a href="/x" title="t">链</a><img alt="a" src="/i.jpg" width="9"></p>').content
+    assert first == second
+
+
 def test_first_sentences_cut_at_a_sentence_end() -> None:
     text = "第一句话。" * 50 + "最后"
     summary = first_sentences(text)
