@@ -42,7 +42,8 @@ def parallel_map(
     parses one job is worth; together they decide whether a pool is worth starting.
     """
     workers = workers or os.cpu_count() or 1
-    count = len(jobs) if count is None and isinstance(jobs, Sized) else count or 0
+    if count is None:
+        count = len(jobs) if isinstance(jobs, Sized) else 0
     if count * weight < POOL_THRESHOLD or workers == 1:
         # The initializer runs only once there is a job: with none (a build with nothing to do)
         # the worker state, and whatever it imports, is never built.
