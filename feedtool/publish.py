@@ -240,7 +240,7 @@ def _refresh_fragments(
     An entry stale in one format is rendered in all the formats wanted: rendering Atom and RSS
     together costs little more than one of them.
     """
-    stored = store.fragment_keys()
+    stored = store.fragment_keys(list(dict.fromkeys(i for page, _, _ in jobs for i in page.ids)))
     formats: set[str] = set()
     stale: dict[str, str] = {}
     for page, _, page_formats in jobs:
@@ -314,7 +314,8 @@ def _put(out: Path, path: str, data: bytes) -> tuple[bool, int, int]:
     """Write a document unless its file already holds these bytes: (written, size, mtime_ns)."""
     target = out / path
     try:
-        same = target.read_bytes() == data
+        # The size first: an archive month runs to megabytes, and a changed one rarely keeps its size.
+        same = os.stat(target).st_size == len(data) and target.read_bytes() == data
     except OSError:
         same = False
     if not same:

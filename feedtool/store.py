@@ -355,9 +355,7 @@ class Store:
 
     def entries(self, ids: Sequence[str]) -> dict[str, StoredEntry]:
         found: dict[str, StoredEntry] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _in_chunks(ids):
             topics: dict[str, list[str]] = {}
             for entry_id, topic in self.db.execute(
                 f"SELECT entry_id, topic FROM entry_topics WHERE entry_id IN ({marks}) ORDER BY topic", chunk
@@ -378,12 +376,17 @@ class Store:
 
     # -- rendered entries ---------------------------------------------------------------------
 
-    def fragment_keys(self) -> dict[tuple[str, str], str]:
-        """(entry id, format) -> the key its stored fragment was rendered under."""
-        return {
-            (entry_id, fmt): key
-            for entry_id, fmt, key in self.db.execute("SELECT entry_id, format, key FROM fragments")
-        }
+    def fragment_keys(self, ids: Sequence[str]) -> dict[tuple[str, str], str]:
+        """(entry id, format) -> the key its stored fragment was rendered under, for these entries.
+
+        Asked only for the entries of documents about to be written, so a small build reads a
+        small part of the table however large the archive is.
+        """
+        found: dict[tuple[str, str], str] = {}
+        for chunk, marks in _in_chunks(ids):
+            query = f"SELECT entry_id, format, key FROM fragments WHERE entry_id IN ({marks})"
+            found.update(((entry_id, fmt), key) for entry_id, fmt, key in self.db.execute(query, chunk))
+        return found
 
     def set_fragments(self, rows: Iterable[tuple[str, str, str, bytes]]) -> None:
         """(entry id, format, key, markup) rows, replacing what was stored for the same entry and format."""
@@ -391,14 +394,9 @@ class Store:
 
     def fragments(self, ids: Sequence[str], fmt: str) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            found.update(
-                self.db.execute(
-                    f"SELECT entry_id, markup FROM fragments WHERE format = ? AND entry_id IN ({marks})", (fmt, *chunk)
-                )
-            )
+        for chunk, marks in _in_chunks(ids):
+            query = f"SELECT entry_id, markup FROM fragments WHERE format = ? AND entry_id IN ({marks})"
+            found.update(self.db.execute(query, (fmt, *chunk)))
         return found
 
     # -- published documents ------------------------------------------------------------------
@@ -452,6 +450,13 @@ class Store:
         cursor = self.db.execute(f"DELETE FROM entries WHERE {' AND '.join(where)}", args)
         self._bump()
         return cursor.rowcount
+
+
+def _in_chunks(ids: Sequence[str], size: int = 500) -> Iterator[tuple[Sequence[str], str]]:
+    """Slices of ids with their "?,?,..." placeholders: SQLite caps the parameters of one statement."""
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
+        yield chunk, ",".join("?" * len(chunk))
 
 
 class _Transaction:
