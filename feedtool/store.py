@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from feedtool.errors import StoreError
 from feedtool.models import DateSource, Entry, Rejection, StoredEntry
@@ -91,6 +92,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (entry_id, format)
     );
     """,
+    # What every publish reads, answered from indexes alone: an entry's content sits in front of
+    # the columns the listing wants (reading past it cost four times the index scan), and a
+    # fragment's key sits beside its markup.
+    """
+    DROP INDEX entries_published;
+    CREATE INDEX entries_listing ON entries(published DESC, id, outlet, revision, updated);
+    CREATE INDEX fragments_keys ON fragments(entry_id, format, key);
+    """,
 )
 
 
@@ -124,9 +133,12 @@ class Counts:
     rejected: int = 0
 
 
-@dataclass(frozen=True)
-class IndexRow:
-    """The small part of an entry that decides which documents it belongs in, and whether they changed."""
+class IndexRow(NamedTuple):
+    """The small part of an entry that decides which documents it belongs in, and whether they changed.
+
+    A named tuple rather than a frozen dataclass: a publish reads one per entry of the archive,
+    and a tuple is made straight from the database row at a third of the cost.
+    """
 
     id: str
     outlet: str
@@ -340,12 +352,8 @@ class Store:
 
     def index(self) -> list[IndexRow]:
         """Every entry, newest first, ties broken by id so the order is total."""
-        return [
-            IndexRow(*row)
-            for row in self.db.execute(
-                "SELECT id, outlet, published, revision, updated FROM entries ORDER BY published DESC, id"
-            )
-        ]
+        query = "SELECT id, outlet, published, revision, updated FROM entries ORDER BY published DESC, id"
+        return list(map(IndexRow._make, self.db.execute(query)))
 
     def topic_members(self) -> dict[str, set[str]]:
         members: dict[str, set[str]] = {}

@@ -54,7 +54,10 @@ def test_a_store_of_schema_1_is_migrated_and_its_output_carries_on(tmp_path: Pat
     config = make_config(tmp_path, [seeds])
     build(config)
     db = sqlite3.connect(config.store)
-    db.executescript("DROP TABLE fragments; PRAGMA user_version = 1;")
+    db.executescript(
+        "DROP TABLE fragments; DROP INDEX entries_listing;"
+        " CREATE INDEX entries_published ON entries(published); PRAGMA user_version = 1;"
+    )
     db.close()
     (seeds / "new.txt").write_text(dump(title="新的法广文章", url="https://www.rfi.fr/cn/中国/20231201-new"), "utf-8")
     build(config)
@@ -65,3 +68,12 @@ def test_a_store_of_schema_1_is_migrated_and_its_output_carries_on(tmp_path: Pat
     fresh = make_config(scratch, [seeds])
     build(fresh)
     assert {k: v[1] for k, v in snapshot(config.output).items()} == {k: v[1] for k, v in snapshot(fresh.output).items()}
+    assert _schema(config.store) == _schema(fresh.store)
+
+
+def _schema(path: Path) -> list[tuple[str, str]]:
+    db = sqlite3.connect(path)
+    try:
+        return db.execute("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall()
+    finally:
+        db.close()
