@@ -91,6 +91,7 @@ class Config:
     rules: Rules
     topics: tuple[Topic, ...] = ()
     max_items: int = 50
+    archive_items: int = 200
     formats: tuple[str, ...] = FORMATS
     opml_format: str = "atom"
     lock_timeout: float = 30.0
@@ -140,7 +141,7 @@ _SCHEMA: dict[str, dict[str, Checker]] = {
     "site": {"title": _str, "description": _str, "base_url": _str, "language": _str},
     "store": {"path": _str, "lock_timeout": _seconds},
     "build": {"inputs": _strs, "output": _str},
-    "feeds": {"max_items": _positive_int, "formats": _strs, "opml_format": _str},
+    "feeds": {"max_items": _positive_int, "archive_items": _positive_int, "formats": _strs, "opml_format": _str},
     "urls": {"tracking_params": _strs, "host_aliases": _str_map},
     "clean": _CLEAN_KEYS,
     "outlet": {
@@ -361,6 +362,7 @@ def load_config(
         ),
         topics=topics,
         max_items=feeds.get("max_items", 50),
+        archive_items=feeds.get("archive_items", 200),
         formats=tuple(formats),
         opml_format=opml_format,
         lock_timeout=store_table.get("lock_timeout", 30.0),

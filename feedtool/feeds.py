@@ -1,9 +1,12 @@
 """Stored entries -> feed documents: Atom 1.0 and RSS 2.0 through feedgen, JSON Feed 1.1 by hand.
 
 Each feed (one per outlet, one per topic, one for all outlets) is a subscription document with
-the newest `max_items` entries plus RFC 5005 archive documents, one per month, holding the rest:
-following the archive links from any feed reaches each of its entries exactly once, and a month's
-archive changes only when that month's entries (or its neighbours) change.
+the newest `max_items` entries plus RFC 5005 archive documents holding the rest, by month; a
+month of more than `archive_items` entries is cut into parts of that many, counted from its
+oldest entry. Following the archive links from any feed reaches each of its entries exactly once.
+An archive document changes only when its entries (or its neighbours) change, and it stays a
+size a feed reader will fetch: an edit to one old article rewrites one part of its month, however
+busy the month was, and new articles only ever add to a month's newest part.
 
 Everything rendered is a function of the entries and the config only: dates come from the
 entries (never the clock), order is newest first with ties broken by id, so the bytes are stable.
@@ -102,20 +105,31 @@ def document_path(feed: FeedSpec, month: str | None, fmt: str) -> str:
     return f"{folder}/{FILENAMES[fmt]}"
 
 
-def paginate(feed: FeedSpec, ordered: Sequence[tuple[str, str]], max_items: int) -> list[Page]:
-    """Split (id, published) pairs, newest first, into the subscription page and monthly archives."""
+def paginate(feed: FeedSpec, ordered: Sequence[tuple[str, str]], max_items: int, archive_items: int) -> list[Page]:
+    """Split (id, published) pairs, newest first, into the subscription page and the archives.
+
+    An archive's key is its month ("2024-05"), then "2024-05/2", "2024-05/3" for the later parts
+    of a month too big for one document: the first part keeps the month's own address.
+    """
     head = tuple(i for i, _ in ordered[:max_items])
     months: dict[str, list[str]] = {}
     for entry_id, published in ordered[max_items:]:
         months.setdefault(published[:7], []).append(entry_id)
-    keys = list(months)  # newest month first, as `ordered` is
+    archives: list[tuple[str, tuple[str, ...]]] = []  # newest first, as `ordered` is
+    for month, ids in months.items():
+        # Parts are counted from the oldest entry, so a new one never moves an entry between parts.
+        oldest_first = ids[::-1]
+        parts = [oldest_first[start : start + archive_items] for start in range(0, len(ids), archive_items)]
+        for n in range(len(parts), 0, -1):
+            archives.append((month if n == 1 else f"{month}/{n}", tuple(parts[n - 1][::-1])))
+    keys = [key for key, _ in archives]
     pages = [Page(feed, None, head, prev_archive=keys[0] if keys else None)]
-    for i, key in enumerate(keys):
+    for i, (key, ids) in enumerate(archives):
         pages.append(
             Page(
                 feed,
                 key,
-                tuple(months[key]),
+                ids,
                 prev_archive=keys[i + 1] if i + 1 < len(keys) else None,
                 next_archive=keys[i - 1] if i > 0 else None,
             )
@@ -225,7 +239,10 @@ class Renderer:
         return max((e.updated for e in entries), default=EPOCH)
 
     def _title(self, page: Page) -> str:
-        return page.feed.title if page.month is None else f"{page.feed.title} ({page.month})"
+        if page.month is None:
+            return page.feed.title
+        month, _, part = page.month.partition("/")
+        return f"{page.feed.title} ({month}, part {part})" if part else f"{page.feed.title} ({month})"
 
     def _history(self, page: Page, fmt: str) -> list[tuple[str, str, str]]:
         links = []

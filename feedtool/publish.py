@@ -121,7 +121,7 @@ def _plan(config: Config, store: Store, infos: dict[str, OutletInfo]) -> _Plan:
         else:
             chosen = [r for r in rows if r.id in topics.get(feed.slug, ())]
         members[feed.folder] = chosen
-        for page in paginate(feed, [(r.id, r.published) for r in chosen], config.max_items):
+        for page in paginate(feed, [(r.id, r.published) for r in chosen], config.max_items, config.archive_items):
             settings = _digest([base, asdict(feed), page.month, page.prev_archive, page.next_archive])
             keys = "".join(fragment_keys[i] for i in page.ids)
             pages.append((page, hashlib.sha1(f"{settings}{keys}".encode()).hexdigest()))
@@ -207,7 +207,8 @@ def _config_digest(config: Config) -> str:
     """Everything in the config that shapes the output (not the inputs, which reach it via the store)."""
     return _digest(
         [__version__, str(config.output.resolve()), asdict(config.site), [asdict(t) for t in config.topics],
-         [asdict(o) for o in config.rules.outlets], config.formats, config.opml_format, config.max_items],
+         [asdict(o) for o in config.rules.outlets], config.formats, config.opml_format, config.max_items,
+         config.archive_items],
     )  # fmt: skip
 
 

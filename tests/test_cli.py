@@ -107,6 +107,7 @@ def test_config_from_the_environment(project: Path, capsys, monkeypatch: pytest.
         ),
         ("[sites]\ntitle = 'x'", "feedtool.toml: unknown table 'sites'"),
         ("[feeds]\nmax_items = 0", "feedtool.toml: [feeds] max_items must be a whole number of at least 1"),
+        ("[feeds]\narchive_items = 2.5", "feedtool.toml: [feeds] archive_items must be a whole number of at least 1"),
         ("[feeds]\nformats = ['atom', 'rdf']", "feedtool.toml: [feeds] formats must be some of atom, rss, json"),
         ("[site]\nbase_url = 'feeds.example.org'", "feedtool.toml: [site] base_url must be an absolute http(s) URL"),
         ("[[topic]]\nslug = 'Bad Slug'\ntitle = 'x'\nany = ['x']", "slug must be lower-case letters"),

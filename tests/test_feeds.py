@@ -167,6 +167,54 @@ def test_an_old_month_archive_does_not_change_when_new_entries_arrive(tmp_path: 
     assert snapshot(config.output)[old_month.relative_to(config.output).as_posix()] == before
 
 
+def _may_2023(folder: Path, n: int, body: str = "<p>正文。</p>") -> None:
+    """Article n of a busy May 2023, an hour after article n - 1."""
+    stamp = str(1682899200000 + n * 3_600_000)
+    url = f"https://www.rfi.fr/cn/中国/20230501-article-{n}"
+    (folder / f"{n:02d}.txt").write_text(dump(title=f"五月第{n}篇", url=url, body=body, stamp=stamp), "utf-8")
+
+
+def _archive_titles(out: Path) -> dict[str, list[str]]:
+    """Entry titles of each of the all-outlets feed's archive documents (Atom), by path."""
+    return {
+        path.parent.relative_to(out / "all" / "archive").as_posix(): [e.title for e in parse(path).entries]
+        for path in sorted((out / "all" / "archive").rglob("atom.xml"))
+    }
+
+
+def test_a_busy_month_is_archived_in_parts_that_new_and_edited_articles_leave_alone(tmp_path: Path) -> None:
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    for n in range(7):
+        _may_2023(folder, n)
+    config = make_config(tmp_path, [folder], max_items=2, archive_items=2)
+    build(config)
+    assert _archive_titles(config.output) == {
+        "2023-05": ["五月第1篇", "五月第0篇"],
+        "2023-05/2": ["五月第3篇", "五月第2篇"],
+        "2023-05/3": ["五月第4篇"],
+    }
+    assert parse(config.output / "all" / "archive" / "2023-05" / "2" / "atom.xml").feed.title.endswith(
+        "(2023-05, part 2)"
+    )
+    assert check_output(config.output)[0] == []  # the chain holds every entry once, every link resolves
+
+    before = snapshot(config.output)
+    _may_2023(folder, 7)  # pushes article 5 out of the subscription document, into the newest part
+    _may_2023(folder, 1, body="<p>正文。更正：标题有误。</p>")  # an edited re-scrape of an old article
+    os.utime(folder / "01.txt", ns=(2_000_000_000_000_000_000, 2_000_000_000_000_000_000))
+    build(config)
+    assert _archive_titles(config.output) == {
+        "2023-05": ["五月第1篇", "五月第0篇"],
+        "2023-05/2": ["五月第3篇", "五月第2篇"],
+        "2023-05/3": ["五月第5篇", "五月第4篇"],
+    }
+    after = snapshot(config.output)
+    rewritten = {path for path in after if path.startswith("all/archive/") and after[path] != before.get(path)}
+    assert rewritten == {f"all/archive/2023-05/{part}{name}" for part in ("", "3/") for name in FILENAMES.values()}
+    assert check_output(config.output)[0] == []
+
+
 def test_opml_lists_every_feed_once(out: Path) -> None:
     root = ET.parse(out / "feeds.opml").getroot()
     assert root.get("version") == "2.0"
