@@ -262,17 +262,10 @@ class Store:
             " FROM entries WHERE id = ?",
             (entry.id,),
         ).fetchone()
-        if old is None:
-            # A placeholder row so the source's foreign key holds; filled in just below.
-            self.db.execute(
-                "INSERT INTO entries VALUES (?, '', ?, '', NULL, '', '', NULL, '[]', ?, '', ?, ?, '', '')",
-                (entry.id, entry.outlet, entry.language, claim, claim),
-            )
-        self.db.execute(
-            "INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
-            (stat.path, stat.size, stat.mtime_ns, entry.source_sha256, entry.id, _text_hash(entry),
-             claim, rank, json.dumps(list(entry.warnings), ensure_ascii=False)),
-        )  # fmt: skip
+        source = (stat.path, stat.size, stat.mtime_ns, entry.source_sha256, entry.id, _text_hash(entry),
+                  claim, rank, json.dumps(list(entry.warnings), ensure_ascii=False))  # fmt: skip
+        if old is not None:  # a new entry's row must exist first, for the source's foreign key
+            self.db.execute("INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)", source)
 
         key = _shown_key(stat)
         if old is None or key >= old[7]:
@@ -290,21 +283,36 @@ class Store:
             tags = json.loads(old[6]) or list(entry.tags)
             shown_mtime = int(shown.split(" ", 1)[0])
             search_text = None
-        published, updated = self._dates(entry.id, shown_mtime)
+        if old is None:
+            published = updated = claim  # this scrape is the entry's only source: there is nothing to weigh
+        else:
+            published, updated = self._dates(entry.id, shown_mtime)
         revision = hashlib.sha1(
             json.dumps(
                 [title, author, summary, content, image, tags, published, updated, entry.outlet],
                 ensure_ascii=False,
             ).encode()
         ).hexdigest()
-        self.db.execute(
-            "UPDATE entries SET url = ?, title = ?, author = ?, summary = ?, content = ?, image = ?,"
-            " tags = ?, published = ?, updated = ?, shown = ?, revision = ?,"
-            " search_text = coalesce(?, search_text) WHERE id = ?",
-            (url, title, author, summary, content, image, json.dumps(tags, ensure_ascii=False),
-             published, updated, shown, revision, search_text, entry.id),
-        )  # fmt: skip
-        topics_changed = search_text is not None and self._set_topics(entry.id, topics)
+        fields = (url, title, author, summary, content, image, json.dumps(tags, ensure_ascii=False),
+                  published, updated, shown, revision, search_text, entry.id)  # fmt: skip
+        if old is None:
+            self.db.execute(
+                "INSERT INTO entries (url, title, author, summary, content, image, tags, published, updated,"
+                " shown, revision, search_text, id, outlet, language)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*fields, entry.outlet, entry.language),
+            )
+            self.db.execute("INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)", source)
+            self.db.executemany("INSERT INTO entry_topics VALUES (?, ?)", [(entry.id, t) for t in topics])
+            topics_changed = bool(topics)
+        else:
+            self.db.execute(
+                "UPDATE entries SET url = ?, title = ?, author = ?, summary = ?, content = ?, image = ?,"
+                " tags = ?, published = ?, updated = ?, shown = ?, revision = ?,"
+                " search_text = coalesce(?, search_text) WHERE id = ?",
+                fields,
+            )
+            topics_changed = search_text is not None and self._set_topics(entry.id, topics)
         outcome = "new" if old is None else "unchanged" if revision == old[8] else "updated"
         if outcome != "unchanged" or topics_changed:
             self._bump()
