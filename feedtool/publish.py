@@ -111,17 +111,18 @@ def _plan(config: Config, store: Store, infos: dict[str, OutletInfo]) -> _Plan:
         r.id: hashlib.sha1(f"{base}\0{r.revision}\0{','.join(entry_topics.get(r.id, []))}".encode()).hexdigest()
         for r in rows
     }
+    # Each feed's entries, newest first as the index is, gathered in one pass over it.
+    chosen: dict[tuple[str, str], list[IndexRow]] = {("all", "all"): rows}
+    for r in rows:
+        chosen.setdefault(("outlet", r.outlet), []).append(r)
+        for topic in entry_topics.get(r.id, ()):
+            chosen.setdefault(("topic", topic), []).append(r)
     members: dict[str, list[IndexRow]] = {}
     pages = []
     for feed in feeds:
-        if feed.kind == "all":
-            chosen = rows
-        elif feed.kind == "outlet":
-            chosen = [r for r in rows if r.outlet == feed.slug]
-        else:
-            chosen = [r for r in rows if r.id in topics.get(feed.slug, ())]
-        members[feed.folder] = chosen
-        for page in paginate(feed, [(r.id, r.published) for r in chosen], config.max_items, config.archive_items):
+        members[feed.folder] = chosen.get((feed.kind, feed.slug), [])
+        ordered = [(r.id, r.published) for r in members[feed.folder]]
+        for page in paginate(feed, ordered, config.max_items, config.archive_items):
             settings = _digest([base, asdict(feed), page.month, page.prev_archive, page.next_archive])
             keys = "".join(fragment_keys[i] for i in page.ids)
             pages.append((page, hashlib.sha1(f"{settings}{keys}".encode()).hexdigest()))
