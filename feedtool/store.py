@@ -262,11 +262,6 @@ class Store:
             " FROM entries WHERE id = ?",
             (entry.id,),
         ).fetchone()
-        source = (stat.path, stat.size, stat.mtime_ns, entry.source_sha256, entry.id, _text_hash(entry),
-                  claim, rank, json.dumps(list(entry.warnings), ensure_ascii=False))  # fmt: skip
-        if old is not None:  # a new entry's row must exist first, for the source's foreign key
-            self.db.execute("INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)", source)
-
         key = _shown_key(stat)
         if old is None or key >= old[7]:
             url, title, summary, content = entry.url, entry.title, entry.summary, entry.content
@@ -286,6 +281,7 @@ class Store:
         if old is None:
             published = updated = claim  # this scrape is the entry's only source: there is nothing to weigh
         else:
+            self._add_source(stat, entry, claim, rank)  # first, so that its claim is weighed with the others
             published, updated = self._dates(entry.id, shown_mtime)
         revision = hashlib.sha1(
             json.dumps(
@@ -302,7 +298,7 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*fields, entry.outlet, entry.language),
             )
-            self.db.execute("INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)", source)
+            self._add_source(stat, entry, claim, rank)  # now that the entry it refers to exists
             self.db.executemany("INSERT INTO entry_topics VALUES (?, ?)", [(entry.id, t) for t in topics])
             topics_changed = bool(topics)
         else:
@@ -317,6 +313,14 @@ class Store:
         if outcome != "unchanged" or topics_changed:
             self._bump()
         return outcome
+
+    def _add_source(self, stat: FileStat, entry: Entry, claim: str, rank: int) -> None:
+        """The file's row, replacing whatever its path held before: another article, or a rejection."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+            (stat.path, stat.size, stat.mtime_ns, entry.source_sha256, entry.id, _text_hash(entry),
+             claim, rank, json.dumps(list(entry.warnings), ensure_ascii=False)),
+        )  # fmt: skip
 
     def _dates(self, entry_id: str, shown_mtime_ns: int) -> tuple[str, str]:
         claims = self.db.execute(

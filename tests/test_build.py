@@ -224,6 +224,35 @@ def test_a_moved_dump_is_recognised_by_its_hash(tmp_path: Path, seeds: Path, mon
     assert (report.ingest.counts.new, report.publish.written) == (0, [])
 
 
+def test_a_rejected_dump_fixed_in_place_is_published(tmp_path: Path, seeds: Path) -> None:
+    """The operator repairs a malformed dump under the same name; the next build takes it."""
+    broken = seeds / "zz-broken.txt"
+    broken.write_text("<!--1701388800000-->\n<p>没有标题行</p>\n", "utf-8")
+    config = make_config(tmp_path, [seeds])
+    assert build(config).ingest.counts.rejected == 1
+    broken.write_text(dump(title="修好的文章", url="https://www.rfi.fr/cn/20231201-fixed"), "utf-8")
+    os.utime(broken, (broken.stat().st_mtime + 60,) * 2)
+    report = build(config)
+    assert (report.ingest.counts.new, report.ingest.counts.rejected) == (1, 0)
+    with Store(config.store) as store:
+        assert store.rejects() == []
+    assert "https://www.rfi.fr/cn/20231201-fixed" in all_feed_ids(config.output)
+
+
+def test_a_dump_overwritten_with_another_article_adds_that_article(tmp_path: Path, seeds: Path) -> None:
+    """A scraper that reuses file names: the old article stays published, the new one joins it."""
+    reused = seeds / "zz-reused.txt"
+    reused.write_text(dump(title="第一篇", url="https://www.rfi.fr/cn/20231201-first"), "utf-8")
+    config = make_config(tmp_path, [seeds])
+    build(config)
+    reused.write_text(dump(title="第二篇", url="https://www.rfi.fr/cn/20231202-second"), "utf-8")
+    os.utime(reused, (reused.stat().st_mtime + 60,) * 2)
+    assert build(config).ingest.counts.new == 1
+    ids = all_feed_ids(config.output)
+    assert {"https://www.rfi.fr/cn/20231201-first", "https://www.rfi.fr/cn/20231202-second"} <= set(ids)
+    assert len(ids) == len(set(ids)) == 7
+
+
 def test_deleting_dumps_keeps_their_entries(tmp_path: Path, seeds: Path) -> None:
     config = make_config(tmp_path, [seeds])
     build(config)
