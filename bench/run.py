@@ -7,8 +7,10 @@ Each step runs the real `feedtool build -q` in a subprocess; wall time is measur
 peak memory is the largest sum of resident memory over the process and its workers, sampled
 from /proc every 20 ms. When the `hugo` command is present (Debian package `hugo`), Hugo builds
 RSS for the same articles laid out as posts with front matter, in the same run, so the figures
-are ratios on the same machine. Results go to stdout as a Markdown table and to
-bench/work/results.json.
+are ratios on the same machine. The steps that can be repeated without changing what they
+measure (the no-op rebuild, Hugo's cold build from an empty output folder) run three times and
+report the median, as a shared machine's speed drifts between runs. Results go to stdout as a
+Markdown table and to bench/work/results.json.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -65,7 +69,22 @@ def _tree_rss_kib(root: int) -> int:
     return total
 
 
-def measure(step: str, command: list[str], files: int, cwd: Path) -> Measure:
+def measure(
+    step: str, command: list[str], files: int, cwd: Path, *, runs: int = 1, before: Callable[[], None] | None = None
+) -> Measure:
+    """The median wall time of `runs` runs (each after `before`), and the largest peak memory."""
+    times = []
+    peak = 0.0
+    for _ in range(runs):
+        if before is not None:
+            before()
+        seconds, peak_mib = _run(step, command, cwd)
+        times.append(seconds)
+        peak = max(peak, peak_mib)
+    return Measure(step, round(statistics.median(times), 3), round(peak, 1), files)
+
+
+def _run(step: str, command: list[str], cwd: Path) -> tuple[float, float]:
     peak = 0
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -85,7 +104,7 @@ def measure(step: str, command: list[str], files: int, cwd: Path) -> Measure:
     sampler.join()
     if process.returncode != 0:
         sys.exit(f"{step} failed ({process.returncode}):\n{out}\n{err}")
-    return Measure(step, round(seconds, 3), round(peak / 1024, 1), files)
+    return seconds, peak / 1024
 
 
 def hugo_site(dumps: Path, site: Path) -> int:
@@ -135,7 +154,7 @@ def main() -> None:
     feedtool = [sys.executable, "-m", "feedtool", "build", "-q", "-c", str(work / "feedtool.toml")]
     results = [
         measure("feedtool cold build", feedtool, manifest.files, work),
-        measure("feedtool no-op rebuild", feedtool, manifest.files, work),
+        measure("feedtool no-op rebuild", feedtool, manifest.files, work, runs=3),
     ]
     batch = max(1, args.articles // 100)
     extra = generate(dumps, batch, args.seed, start=args.articles, rescrape_of=batch // 4)
@@ -143,7 +162,13 @@ def main() -> None:
     if shutil.which("hugo") and not args.no_hugo:
         posts = hugo_site(dumps, work / "hugo")
         hugo = ["hugo", "--quiet", "--source", str(work / "hugo"), "--destination", str(work / "hugo" / "public")]
-        results.append(measure("hugo cold build (RSS only)", hugo, posts, work))
+        public = work / "hugo" / "public"
+        results.append(
+            measure(
+                "hugo cold build (RSS only)", hugo, posts, work, runs=3,
+                before=lambda: shutil.rmtree(public, ignore_errors=True),
+            )
+        )  # fmt: skip
 
     hugo_cold = next((r.seconds for r in results if r.step.startswith("hugo")), None)
     print(f"\n{manifest.files} dumps, {len(manifest.articles)} articles, {os.cpu_count()} cores\n")
