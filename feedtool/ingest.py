@@ -75,11 +75,11 @@ def scan(inputs: Iterable[Path]) -> Iterator[tuple[str, int, int]]:
 _worker: tuple[Normaliser, tuple[Matcher, ...]] | None = None
 
 
-def _init_worker(rules: Rules, topics: tuple[Topic, ...]) -> None:
+def _init_worker(rules: Rules, topics: tuple[Topic, ...], known_domains: frozenset[str]) -> None:
     global _worker
     from feedtool.normalise import Normaliser
 
-    _worker = (Normaliser(rules), matchers(topics))
+    _worker = (Normaliser(rules, known_domains), matchers(topics))
 
 
 def _work(job: tuple[str, bytes]) -> tuple[Entry | Rejection, tuple[str, ...]]:
@@ -135,6 +135,8 @@ def _ingest_changed(
     (a copy, a moved dump) are recorded against the same entry instead of being parsed.
     """
     pending: dict[str, FileStat] = {}
+    known_domains = frozenset(json.loads(store.get_meta("domains") or "[]"))
+    found_domains: set[str] = set()
 
     def new_content() -> Iterator[tuple[str, bytes]]:
         copies: list[tuple[FileStat, str, Known]] = []
@@ -159,16 +161,23 @@ def _ingest_changed(
         advance(len(copies))
 
     results = parallel_map(
-        _work, new_content(), initializer=_init_worker, initargs=(config.rules, config.topics),
+        _work, new_content(), initializer=_init_worker, initargs=(config.rules, config.topics, known_domains),
         count=len(stats), workers=workers, chunksize=32,
     )  # fmt: skip
     for batch in batched(results, BATCH):
         merged = []
         for result, topics in batch:
-            path = result.source_path if isinstance(result, Entry) else result.path
-            merged.append((pending.pop(path), result, topics))
+            if isinstance(result, Entry):
+                merged.append((pending.pop(result.source_path), result, topics))
+                if result.outlet_domain:
+                    found_domains.add(result.outlet_domain)
+            else:
+                merged.append((pending.pop(result.path), result, topics))
         _merge(store, merged, report)
         advance(len(batch))
+    if not found_domains <= known_domains:
+        with store.transaction():
+            store.set_meta("domains", json.dumps(sorted(known_domains | found_domains)))
 
 
 def _record_copies(store: Store, copies: list[tuple[FileStat, str, Known]], report: IngestReport) -> None:

@@ -59,6 +59,7 @@ class Entry:
     outlet: str
     outlet_name: str
     outlet_homepage: str
+    outlet_domain: str | None  # set for an outlet no rules list: the store remembers the domain found
     language: str
     content: str
     summary: str

@@ -25,10 +25,10 @@ from feedtool.urls import Canonicaliser
 class Normaliser:
     """Holds the compiled rules; one per process (workers build their own)."""
 
-    def __init__(self, rules: Rules) -> None:
+    def __init__(self, rules: Rules, known_domains: frozenset[str] = frozenset()) -> None:
         self.rules = rules
         self.urls = Canonicaliser(rules)
-        self.outlets = OutletRegistry(rules)
+        self.outlets = OutletRegistry(rules, known_domains)
 
     @cached_property
     def cleaner(self) -> Cleaner:
@@ -56,6 +56,7 @@ class Normaliser:
             outlet=outlet.slug,
             outlet_name=outlet.name,
             outlet_homepage=outlet.homepage,
+            outlet_domain=self.outlets.discovered_domain(outlet),
             language=outlet.language,
             content=article.content,
             summary=article.summary,

@@ -3,6 +3,10 @@
 Known outlets come from the registry and the config. An unknown host still yields an outlet,
 named after its registrable domain (found with tldextract and the public suffix list it ships,
 never fetched), so no article is ever dropped for coming from a site nobody listed yet.
+
+Loading tldextract takes 0.2 s (it imports requests), in every worker. So the domains it found
+are remembered in the store and handed back to the next build's workers: a host under one of
+them is answered from that set, and an incremental build never loads the list again.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from feedtool.urls import host_matches
 @dataclass(frozen=True)
 class OutletRegistry:
     rules: Rules
+    known_domains: frozenset[str] = frozenset()  # registrable domains of unlisted outlets, from earlier builds
 
     @cached_property
     def _by_host(self) -> tuple[tuple[str, Outlet], ...]:
@@ -39,15 +44,34 @@ class OutletRegistry:
         for suffix, outlet in self._by_host:
             if host_matches(host, suffix):
                 return outlet
-        ext = self._extract(host)
-        domain = ".".join(p for p in (ext.domain, ext.suffix) if p) or host
-        slug = domain.replace(".", "-").lower()
+        domain, learnable = self._domain(host)
         return Outlet(
-            slug=slug,
+            slug=domain.replace(".", "-").lower(),
             name=display_name or domain,
-            hosts=(domain,),
+            hosts=(domain,) if learnable else (),
             homepage=f"{parts.scheme}://{host}/",
         )
+
+    def _domain(self, host: str) -> tuple[str, bool]:
+        """(registrable domain, whether any host under it has the same one).
+
+        A host that is itself a public suffix (co.uk) stands for itself, but must not be
+        remembered: every site under it has a registrable domain of its own.
+        """
+        labels = host.split(".")
+        for i in range(len(labels)):
+            if (suffix := ".".join(labels[i:])) in self.known_domains:
+                return suffix, True
+        ext = self._extract(host)
+        return ".".join(p for p in (ext.domain, ext.suffix) if p) or host, bool(ext.domain)
+
+    def discovered_domain(self, outlet: Outlet) -> str | None:
+        """The domain to remember for an outlet found through the public suffix list, not the rules."""
+        return outlet.hosts[0] if outlet.hosts and outlet not in self._listed else None
+
+    @cached_property
+    def _listed(self) -> frozenset[Outlet]:
+        return frozenset(self.rules.outlets)
 
     def confirms(self, outlet: Outlet, name: str) -> bool:
         """Whether a front matter author/category is just the outlet's own name, not a person or tag."""

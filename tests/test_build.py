@@ -253,6 +253,30 @@ def test_a_dump_overwritten_with_another_article_adds_that_article(tmp_path: Pat
     assert len(ids) == len(set(ids)) == 7
 
 
+def test_an_unlisted_outlet_is_looked_up_in_the_public_suffix_list_once(tmp_path: Path) -> None:
+    """The next build answers hosts under a domain found before without loading tldextract."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(dump(url="https://news.example.co.uk/a"), "utf-8")
+    (tmp_path / "in" / "b.txt").write_text(dump(url="https://co.uk/b"), "utf-8")  # a bare public suffix
+    config = make_config(tmp_path, [tmp_path / "in"])
+    build(config)
+    with Store(config.store) as store:
+        assert json.loads(store.get_meta("domains")) == ["example.co.uk"]
+    (tmp_path / "in" / "c.txt").write_text(dump(title="另一篇", url="https://www.example.co.uk/c"), "utf-8")
+    probe = (
+        "import sys\nfrom pathlib import Path\nsys.modules['tldextract'] = None\n"
+        "from feedtool.build import build\nfrom feedtool.config import load_config\n"
+        f"print(build(load_config(Path({str(config.path)!r}))).ingest.counts.new)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert (result.returncode, result.stdout.strip()) == (0, "1"), result.stderr
+    feed = json.loads((config.output / "outlets" / "example-co-uk" / "feed.json").read_text("utf-8"))
+    assert sorted(item["id"] for item in feed["items"]) == [
+        "https://news.example.co.uk/a", "https://www.example.co.uk/c",
+    ]  # fmt: skip
+    assert (config.output / "outlets" / "co-uk" / "feed.json").exists()
+
+
 def test_deleting_dumps_keeps_their_entries(tmp_path: Path, seeds: Path) -> None:
     config = make_config(tmp_path, [seeds])
     build(config)
