@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from posixpath import relpath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from feedtool import __version__
@@ -105,16 +105,26 @@ def document_path(feed: FeedSpec, month: str | None, fmt: str) -> str:
     return f"{folder}/{FILENAMES[fmt]}"
 
 
-def paginate(feed: FeedSpec, ordered: Sequence[tuple[str, str]], max_items: int, archive_items: int) -> list[Page]:
-    """Split (id, published) pairs, newest first, into the subscription page and the archives.
+class Listed(Protocol):
+    """What pagination needs of an entry (the store's index rows have it): no content, no markup."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def published(self) -> str: ...  # ISO 8601, UTC
+
+
+def paginate(feed: FeedSpec, ordered: Sequence[Listed], max_items: int, archive_items: int) -> list[Page]:
+    """Split entries, newest first, into the subscription page and the archives.
 
     An archive's key is its month ("2024-05"), then "2024-05/2", "2024-05/3" for the later parts
     of a month too big for one document: the first part keeps the month's own address.
     """
-    head = tuple(i for i, _ in ordered[:max_items])
+    head = tuple(r.id for r in ordered[:max_items])
     months: dict[str, list[str]] = {}
-    for entry_id, published in ordered[max_items:]:
-        months.setdefault(published[:7], []).append(entry_id)
+    for r in ordered[max_items:]:
+        months.setdefault(r.published[:7], []).append(r.id)
     archives: list[tuple[str, tuple[str, ...]]] = []  # newest first, as `ordered` is
     for month, ids in months.items():
         # Parts are counted from the oldest entry, so a new one never moves an entry between parts.

@@ -121,9 +121,9 @@ def _plan(config: Config, store: Store, infos: dict[str, OutletInfo]) -> _Plan:
     pages = []
     for feed in feeds:
         members[feed.folder] = chosen.get((feed.kind, feed.slug), [])
-        ordered = [(r.id, r.published) for r in members[feed.folder]]
-        for page in paginate(feed, ordered, config.max_items, config.archive_items):
-            settings = _digest([base, asdict(feed), page.month, page.prev_archive, page.next_archive])
+        spec = asdict(feed)
+        for page in paginate(feed, members[feed.folder], config.max_items, config.archive_items):
+            settings = _digest([base, spec, page.month, page.prev_archive, page.next_archive])
             keys = "".join(fragment_keys[i] for i in page.ids)
             pages.append((page, hashlib.sha1(f"{settings}{keys}".encode()).hexdigest()))
     return _Plan(feeds, pages, members, base, {r.id: r for r in rows}, fragment_keys)
