@@ -91,7 +91,7 @@ class Config:
     rules: Rules
     topics: tuple[Topic, ...] = ()
     max_items: int = 50
-    archive_items: int = 200
+    archive_items: int = 100
     formats: tuple[str, ...] = FORMATS
     opml_format: str = "atom"
     lock_timeout: float = 30.0
@@ -362,7 +362,7 @@ def load_config(
         ),
         topics=topics,
         max_items=feeds.get("max_items", 50),
-        archive_items=feeds.get("archive_items", 200),
+        archive_items=feeds.get("archive_items", 100),
         formats=tuple(formats),
         opml_format=opml_format,
         lock_timeout=store_table.get("lock_timeout", 30.0),

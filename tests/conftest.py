@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 
 def make_config(
-    tmp_path: Path, inputs: list[Path], *, extra: str = "", max_items: int = 50, archive_items: int = 200
+    tmp_path: Path, inputs: list[Path], *, extra: str = "", max_items: int = 50, archive_items: int = 100
 ) -> Config:
     """A config file of the test's own (topics from the starter config), loaded as the CLI would."""
     path = tmp_path / "feedtool.toml"
