@@ -146,6 +146,10 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
     published_as = _digest([store.generation(), _config_digest(config)])
     if store.get_meta("published") == published_as and all(_intact(out, p, s) for p, s in state.items()):
         return PublishReport(unchanged=len(state))
+    # The marker goes until this run finishes. Stopped midway, it leaves documents made from this
+    # config; were the config then put back, the old marker would match again and keep them.
+    with store.transaction():
+        store.set_meta("published", "")
 
     infos = outlet_infos(config, store)
     plan = _plan(config, store, infos)

@@ -17,6 +17,7 @@ from filelock import FileLock
 
 from feedtool.build import build
 from feedtool.check import check_output
+from feedtool.config import load_config
 from feedtool.errors import PublishError
 from feedtool.publish import TEMP_SUFFIX
 from feedtool.store import Store
@@ -134,3 +135,24 @@ def test_temporary_files_of_a_killed_run_are_removed_and_never_listed(tmp_path: 
     build(config)
     assert not leftover.exists()
     assert TEMP_SUFFIX not in (config.output / "index.html").read_text("utf-8")
+
+
+def test_a_build_stopped_mid_publish_leaves_no_mark_of_a_finished_one(tmp_path: Path, monkeypatch) -> None:
+    """Documents written under a new config, the run stopped, the config put back: nothing stale is kept."""
+    config = make_config(tmp_path, [SEEDS])
+    build(config)
+    before = {path: data for path, (_, data) in snapshot(config.output).items()}
+    original = config.path.read_text("utf-8")
+    config.path.write_text(original + '\n[site]\ntitle = "另一个标题"\n', "utf-8")
+
+    def stopped(*args: object) -> bytes:
+        raise PublishError("stopped here")
+
+    monkeypatch.setattr("feedtool.publish.opml", stopped)  # after the feeds are written, before the OPML
+    with pytest.raises(PublishError):
+        build(load_config(config.path))
+    assert (config.output / "all" / "atom.xml").read_bytes() != before["all/atom.xml"]
+    monkeypatch.undo()
+    config.path.write_text(original, "utf-8")
+    build(load_config(config.path))
+    assert {path: data for path, (_, data) in snapshot(config.output).items()} == before
