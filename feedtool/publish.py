@@ -139,7 +139,6 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise PublishError(f"cannot create the output folder {out}: {exc.strerror}") from None
-    _remove_temporaries(out)
     state = store.documents()
     # The fast path of a no-op cron run: the store and the config are as they were when everything
     # was last published, and every published file is still the one written then.
@@ -148,8 +147,11 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
         return PublishReport(unchanged=len(state))
     # The marker goes until this run finishes. Stopped midway, it leaves documents made from this
     # config; were the config then put back, the old marker would match again and keep them.
+    # So too its temporary files, which only a run that got this far can have left: the next run
+    # cannot take the fast path, and removes them here.
     with store.transaction():
         store.set_meta("published", "")
+    _remove_temporaries(out)
 
     infos = outlet_infos(config, store)
     plan = _plan(config, store, infos)

@@ -127,13 +127,24 @@ def test_an_output_path_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
         build(config)
 
 
-def test_temporary_files_of_a_killed_run_are_removed_and_never_listed(tmp_path: Path) -> None:
+def test_temporary_files_of_a_killed_run_are_removed_and_never_listed(tmp_path: Path, monkeypatch) -> None:
+    """Killed while writing under a new config, which is then put back: the next run still cleans up."""
     config = make_config(tmp_path, [SEEDS])
     build(config)
-    leftover = config.output / "all" / f".atom.xml.12345{TEMP_SUFFIX}"
-    leftover.write_text("<feed>torn")
-    build(config)
-    assert not leftover.exists()
+    original = config.path.read_text("utf-8")
+    config.path.write_text(original + '\n[site]\ntitle = "另一个标题"\n', "utf-8")
+
+    def killed(*args: object) -> None:
+        raise KeyboardInterrupt  # not an OSError: nothing cleans up after it, as after SIGKILL
+
+    monkeypatch.setattr("feedtool.publish.os.replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        build(load_config(config.path))
+    assert list(config.output.rglob(f"*{TEMP_SUFFIX}"))
+    monkeypatch.undo()
+    config.path.write_text(original, "utf-8")
+    build(load_config(config.path))
+    assert not list(config.output.rglob(f"*{TEMP_SUFFIX}"))
     assert TEMP_SUFFIX not in (config.output / "index.html").read_text("utf-8")
 
 
