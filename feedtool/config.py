@@ -361,9 +361,9 @@ def load_config(
             host_aliases=urls.get("host_aliases", ()),
         ),
         topics=topics,
-        max_items=feeds.get("max_items", 50),
-        archive_items=feeds.get("archive_items", 100),
+        max_items=feeds.get("max_items", Config.max_items),
+        archive_items=feeds.get("archive_items", Config.archive_items),
         formats=tuple(formats),
         opml_format=opml_format,
-        lock_timeout=store_table.get("lock_timeout", 30.0),
+        lock_timeout=store_table.get("lock_timeout", Config.lock_timeout),
     )
