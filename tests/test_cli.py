@@ -14,6 +14,7 @@ from conftest import ROOT, SEEDS, dump
 
 from feedtool import __version__
 from feedtool.cli import main
+from feedtool.config import load_config
 
 COMMANDS = ["build", "ingest", "publish", "serve", "check", "stats", "rejects", "init", "prune"]
 
@@ -208,6 +209,13 @@ def test_init_writes_the_documented_starter_config(tmp_path: Path, capsys, monke
     code, _, err = run(capsys, "init")
     assert code == 1 and "already exists; pass --force" in err
     assert run(capsys, "init", "--force")[0] == 0
+
+
+def test_the_starter_config_shows_the_defaults() -> None:
+    """It says its values are the defaults: a default changed in the code alone would make that untrue."""
+    starter, defaults = load_config(ROOT / "feedtool" / "starter.toml"), load_config(None)
+    for name in ("site", "rules", "max_items", "archive_items", "formats", "opml_format", "lock_timeout"):
+        assert getattr(starter, name) == getattr(defaults, name), name
 
 
 def test_check_finds_a_damaged_document(project: Path, capsys) -> None:
