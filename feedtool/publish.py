@@ -95,11 +95,7 @@ def outlet_infos(config: Config, store: Store) -> dict[str, OutletInfo]:
 
 def _plan(config: Config, store: Store, infos: dict[str, OutletInfo]) -> _Plan:
     rows = store.index()
-    topics = store.topic_members()
-    entry_topics: dict[str, list[str]] = {}
-    for topic, ids in sorted(topics.items()):
-        for entry_id in ids:
-            entry_topics.setdefault(entry_id, []).append(topic)
+    entry_topics = store.topics_by_entry()
     feeds = feed_specs(config, infos)
     base = _digest(
         [__version__, asdict(config.site), [asdict(i) for i in infos.values()],

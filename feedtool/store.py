@@ -367,11 +367,12 @@ class Store:
         query = "SELECT id, outlet, published, revision, updated FROM entries ORDER BY published DESC, id"
         return list(map(IndexRow._make, self.db.execute(query)))
 
-    def topic_members(self) -> dict[str, set[str]]:
-        members: dict[str, set[str]] = {}
-        for entry_id, topic in self.db.execute("SELECT entry_id, topic FROM entry_topics"):
-            members.setdefault(topic, set()).add(entry_id)
-        return members
+    def topics_by_entry(self) -> dict[str, list[str]]:
+        """Entry id -> its topics in name order, for every entry in at least one (read in key order)."""
+        found: dict[str, list[str]] = {}
+        for entry_id, topic in self.db.execute("SELECT entry_id, topic FROM entry_topics ORDER BY entry_id, topic"):
+            found.setdefault(entry_id, []).append(topic)
+        return found
 
     def entries(self, ids: Sequence[str]) -> dict[str, StoredEntry]:
         found: dict[str, StoredEntry] = {}
