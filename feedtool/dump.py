@@ -36,6 +36,8 @@ _TIMESTAMP = re.compile(r"^<!--\s*(-?\d+|NaN)?\s*-->$")
 _LINK = re.compile(r"^\[(?P<title>.*)\]\((?P<url>\S*)\)$")
 _RULE = re.compile(r"^-{3,}$")
 _WHITESPACE = re.compile(r"\s+")
+# A tag, raw or once entity-escaped: "a < b" and "<中国>" are text, "<em>" and "</b>" are not.
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 # Millisecond timestamps outside these years are corrupt, not news.
 _EARLIEST, _LATEST = datetime(1990, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
 # The header must start within this many non-blank lines; what comes later is article text.
@@ -47,8 +49,15 @@ def strip_xml_illegal(text: str) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Plain one-line text: entities decoded exactly once, whitespace collapsed, XML-safe."""
-    return _WHITESPACE.sub(" ", strip_xml_illegal(html.unescape(text))).strip()
+    """Plain one-line text: entities decoded exactly once, tags removed, whitespace collapsed, XML-safe.
+
+    Titles, bylines and tags are text to every reader. Markup in them is scraper damage (a headline
+    copied with its <em>), and RSS readers would render it as HTML.
+    """
+    text = strip_xml_illegal(html.unescape(text))
+    while (stripped := _TAG.sub("", text)) != text:  # removing "<b>" from "<<b>b>" leaves a tag
+        text = stripped
+    return _WHITESPACE.sub(" ", text).strip()
 
 
 def decode(data: bytes) -> str:

@@ -25,12 +25,12 @@ stored fragments instead of re-rendered.
 from __future__ import annotations
 
 import json
-import mimetypes
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
+from html import escape
 from posixpath import relpath
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
@@ -50,6 +50,14 @@ MEDIA_TYPES = {
     "rss": "application/rss+xml",
     "json": "application/feed+json",
 }
+# Image types by file extension. A fixed table, not `mimetypes`: that reads the machine's
+# /etc/mime.types, and the same store must give the same bytes on every machine.
+IMAGE_TYPES = {
+    ".avif": "image/avif", ".bmp": "image/bmp", ".gif": "image/gif", ".ico": "image/vnd.microsoft.icon",
+    ".jpeg": "image/jpeg", ".jpg": "image/jpeg", ".png": "image/png", ".svg": "image/svg+xml",
+    ".webp": "image/webp",
+}  # fmt: skip
+RSS_IMAGE_TYPES = {"image/gif", "image/jpeg", "image/png"}
 GENERATOR_URI = "https://pypi.org/project/feedtool/"
 STYLESHEET = "feed.xsl"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -291,7 +299,8 @@ class Renderer:
         fg.author({"name": self.site.title if feed.kind != "outlet" else feed.title})
         if feed.icon:
             fg.icon(feed.icon)
-            fg.image(url=feed.icon, title=self._title(page), link=feed.home)
+            if _image_type(feed.icon) in RSS_IMAGE_TYPES:  # RSS 2.0 <image> is GIF, JPEG or PNG only
+                fg.image(url=feed.icon, title=self._title(page), link=feed.home)
         fg.updated(updated)
         fg.lastBuildDate(updated)
         # feedgen uses the last link added as RSS <link>: the alternate page must come last.
@@ -307,12 +316,15 @@ class Renderer:
             fe.updated(entry.updated)
             fe.author({"name": self._author(entry)})
             fe.dc.dc_creator(self._author(entry))
-            fe.summary(entry.summary or entry.title)
+            # The summary is plain text, and RSS readers take a description as HTML: escaped once for
+            # HTML (and declared so in Atom), a "</p>" in the text stays text in every reader.
+            fe.summary(escape(entry.summary or entry.title, quote=False), type="html")
             fe.content(entry.content, type="html")
             fe.category([{"term": category} for category in self._categories(entry)])
             if entry.image:
-                fe.media.content(url=entry.image, medium="image", type=_image_type(entry.image))
-                fe.media.thumbnail(url=entry.image)
+                # No group: Media RSS keeps <media:group> for several renditions of one thing.
+                fe.media.content(url=entry.image, medium="image", type=_image_type(entry.image), group=None)
+                fe.media.thumbnail(url=entry.image, group=None)
         return fg
 
     def _json_head(self, page: Page) -> dict[str, object]:
@@ -366,13 +378,9 @@ def _split_entries(document: bytes, fmt: str) -> list[bytes]:
     return parts
 
 
-def _image_type(url: str) -> str:
-    return _type_of_extension(posixpath.splitext(urlsplit(url).path)[1].lower())
-
-
-@cache
-def _type_of_extension(extension: str) -> str:
-    return mimetypes.types_map.get(extension, "image/jpeg")
+def _image_type(url: str) -> str | None:
+    """The type its extension says; None when it says none (the type attribute is then left out)."""
+    return IMAGE_TYPES.get(posixpath.splitext(urlsplit(url).path)[1].lower())
 
 
 def _rfc3339(value: datetime) -> str:

@@ -30,7 +30,7 @@ from pathlib import Path
 from feedtool import __version__
 from feedtool.config import Config
 from feedtool.errors import PublishError
-from feedtool.feeds import EPOCH, FeedSpec, OutletInfo, Page, Renderer, paginate
+from feedtool.feeds import FeedSpec, OutletInfo, Page, Renderer, paginate
 from feedtool.parallel import batched, parallel_map
 from feedtool.site import NEWEST_SHOWN, FeedSummary, index_html, opml, static_files
 from feedtool.store import IndexRow, Store, from_iso
@@ -62,6 +62,7 @@ class _Plan:
     base: str
     rows: dict[str, IndexRow]
     fragment_keys: dict[str, str]  # entry id -> the key its fragments must have been rendered under
+    newest: str  # the newest entry's `updated` in the store (else its creation): an empty document's date
 
 
 def feed_specs(config: Config, infos: dict[str, OutletInfo]) -> list[FeedSpec]:
@@ -113,16 +114,20 @@ def _plan(config: Config, store: Store, infos: dict[str, OutletInfo]) -> _Plan:
         chosen.setdefault(("outlet", r.outlet), []).append(r)
         for topic in entry_topics.get(r.id, ()):
             chosen.setdefault(("topic", topic), []).append(r)
+    # A document with no entries is dated by the newest entry anywhere: a date a reader believes,
+    # and still a function of the store.
+    newest = max((r.updated for r in rows), default=None) or store.created()
     members: dict[str, list[IndexRow]] = {}
     pages = []
     for feed in feeds:
         members[feed.folder] = chosen.get((feed.kind, feed.slug), [])
         spec = asdict(feed)
         for page in paginate(feed, members[feed.folder], config.max_items, config.archive_items):
-            settings = _digest([base, spec, page.month, page.prev_archive, page.next_archive])
+            dated = [] if page.ids else [newest]
+            settings = _digest([base, spec, page.month, page.prev_archive, page.next_archive, *dated])
             keys = "".join(fragment_keys[i] for i in page.ids)
             pages.append((page, hashlib.sha1(f"{settings}{keys}".encode()).hexdigest()))
-    return _Plan(feeds, pages, members, base, {r.id: r for r in rows}, fragment_keys)
+    return _Plan(feeds, pages, members, base, {r.id: r for r in rows}, fragment_keys, newest)
 
 
 def _digest(value: object) -> str:
@@ -278,7 +283,7 @@ def _render_fragments(job: tuple[tuple[str, ...], list[tuple[str, str]]]) -> lis
 
 
 def _newest(plan: _Plan, page: Page) -> datetime:
-    return max((from_iso(plan.rows[i].updated) for i in page.ids), default=EPOCH)
+    return from_iso(max((plan.rows[i].updated for i in page.ids), default=plan.newest))
 
 
 def _assemble(job: tuple[Page, tuple[str, ...], datetime]) -> list[tuple[bool, int, int]]:

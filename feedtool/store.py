@@ -194,6 +194,16 @@ class Store:
             raise StoreError(f"{self.path}: the store is from a newer feedtool (schema {version}); upgrade feedtool")
         for i in range(version, SCHEMA_VERSION):
             self.db.executescript(f"BEGIN IMMEDIATE; {MIGRATIONS[i]}; PRAGMA user_version = {i + 1}; COMMIT;")
+        if version == 0:
+            self.set_meta("created", _iso(datetime.now(UTC)))
+
+    def created(self) -> str:
+        """When this store was made (ISO, UTC): the date of a feed that has never had an entry.
+
+        Pinned once, so that date too is a function of the store, never of the clock at publish.
+        Stores made before it was recorded answer the epoch.
+        """
+        return self.get_meta("created") or _iso(datetime(1970, 1, 1, tzinfo=UTC))
 
     def transaction(self) -> _Transaction:
         return _Transaction(self.db)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
 from conftest import dump
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from feedtool.dump import parse_dump
+from feedtool.dump import clean_text, parse_dump, strip_xml_illegal
 from feedtool.errors import Rejected
 from feedtool.models import Entry, Rejection
 from feedtool.normalise import Normaliser
@@ -115,3 +116,23 @@ def test_arbitrary_bytes_give_an_entry_or_a_rejection(normaliser: Normaliser, da
 def test_arbitrary_header_text_gives_an_entry_or_a_rejection(normaliser: Normaliser, title: str, body: str) -> None:
     text = dump(title=title, body=body)
     assert isinstance(normaliser.file(text.encode("utf-8", "surrogatepass"), "fuzz.txt"), Entry | Rejection)
+
+
+def test_markup_in_a_title_byline_or_tag_is_removed_and_its_text_kept() -> None:
+    d = parse(
+        dump(
+            title="<b>粗体</b> &lt;em&gt;强调&lt;/em&gt; a < b <中国>",
+            front_matter='author: "<span>夏榕</span>"\ntags: ["<i>外交</i>"]',
+        )
+    )
+    assert (d.title, d.author, d.tags) == ("粗体 强调 a < b <中国>", "夏榕", ("外交",))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+@example("<<b>b>x")  # one pass of tag removal leaves "<b>x"
+def test_clean_text_is_one_line_of_plain_xml_safe_text(text: str) -> None:
+    cleaned = clean_text(text)
+    assert cleaned == cleaned.strip() and "  " not in cleaned and "\n" not in cleaned
+    assert not re.search(r"</?[A-Za-z][^<>]*>", cleaned)
+    assert strip_xml_illegal(cleaned) == cleaned

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -321,3 +322,60 @@ def test_a_document_assembled_from_fragments_is_the_one_feedgen_writes_whole(
         newest = max((e.updated for e in entries), default=EPOCH)
         assembled = renderer.assemble(page, renderer.fragments(entries, ["atom", "rss", "json"])[fmt], newest, fmt)
         assert assembled == renderer.whole(page, entries, fmt)
+
+
+def _one_entry(image: str | None, summary: str = "导语。") -> StoredEntry:
+    return StoredEntry(
+        id="https://www.rfi.fr/cn/a", url="https://www.rfi.fr/cn/a", title="标题", outlet="rfi", language="zh-CN",
+        content="<p>正文</p>", summary=summary, published=datetime(2023, 10, 14, tzinfo=UTC),
+        updated=datetime(2023, 10, 14, tzinfo=UTC), author=None, image=image, tags=(),
+    )  # fmt: skip
+
+
+def _render(entry: StoredEntry, fmt: str, icon: str = "https://www.rfi.fr/favicon.ico") -> feedparser.FeedParserDict:
+    config = load_config(ROOT / "feedtool.toml")
+    infos = {"rfi": OutletInfo("rfi", "法广 RFI", "https://www.rfi.fr/cn/", "zh-CN", icon)}
+    renderer = Renderer(config.site, infos, {})
+    outlet_feed = next(f for f in feed_specs(config, infos) if f.kind == "outlet")
+    return feedparser.parse(renderer.whole(Page(outlet_feed, None, (entry.id,)), [entry], fmt))
+
+
+@pytest.mark.parametrize(
+    ("image", "media_type"),
+    [
+        ("https://img.example.org/a.JPG", "image/jpeg"),
+        ("https://img.example.org/a.webp", "image/webp"),
+        ("https://img.example.org/a.png?w=600", "image/png"),
+        ("https://img.example.org/image?id=3", None),  # the extension says nothing: no type, not a guess
+    ],
+)
+@pytest.mark.parametrize("fmt", ["atom", "rss"])
+def test_a_lead_image_is_one_media_content_typed_by_its_extension(image: str, media_type: str | None, fmt: str) -> None:
+    parsed = _render(_one_entry(image), fmt)
+    (content,) = parsed.entries[0].media_content
+    assert content["url"] == image and content.get("type") == media_type
+    assert "media_group" not in str(parsed.entries[0].keys())
+
+
+@pytest.mark.parametrize(
+    ("icon", "rss_image"), [("https://www.rfi.fr/favicon.ico", False), ("https://www.rfi.fr/logo.png", True)]
+)
+def test_rss_image_only_for_gif_jpeg_or_png(icon: str, rss_image: bool) -> None:
+    assert ("image" in _render(_one_entry(None), "rss", icon).feed) == rss_image
+    assert _render(_one_entry(None), "atom", icon).feed.icon == icon
+
+
+@pytest.mark.parametrize("fmt", ["atom", "rss"])
+def test_a_summary_holding_tag_like_text_reaches_readers_as_text(fmt: str) -> None:
+    summary = "导语 </p> 里有 <b>假标签</b> & 符号。"
+    detail = _render(_one_entry(None, summary), fmt).entries[0].summary_detail
+    assert detail.type == "text/html"
+    assert html.unescape(detail.value) == summary  # HTML whose text is the summary, not markup
+
+
+def test_a_feed_with_no_entries_is_dated_by_the_newest_entry_in_the_store(out: Path) -> None:
+    """Not 1970 (the validator calls that implausible), and not the build time (the bytes must be stable)."""
+    empty = make_config(out.parent, [SEEDS], extra='[[topic]]\nslug = "none"\ntitle = "None"\nany = ["不会出现的词"]\n')
+    build(empty)
+    newest = max(parse(out / "all" / "atom.xml").entries, key=lambda e: e.updated_parsed).updated
+    assert parse(empty.output / "topics" / "none" / "atom.xml").feed.updated == newest
