@@ -17,6 +17,7 @@ Every way a file can fail to be a dump raises Rejected with a reason a person un
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import html
 import re
@@ -61,17 +62,109 @@ def clean_text(text: str) -> str:
 
 
 def decode(data: bytes) -> str:
-    """Dumps arrive as UTF-8 (with or without BOM), sometimes GB18030/GBK (a superset of GBK)."""
+    """A dump's text. UTF-8 (with or without BOM) is the fast path; anything else is a legacy dump."""
     if not data.strip():
         raise Rejected("empty file")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if "\x00" not in text:
-            return text.replace("\r\n", "\n").replace("\r", "\n")
-    raise Rejected("not text in UTF-8 or GB18030")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = _decode_legacy(data)
+    else:
+        if "\x00" in text:  # UTF-16 text of ASCII characters is valid UTF-8 too, full of NULs
+            text = _decode_legacy(data)
+    if "\x00" in text:
+        raise Rejected("not a text file (it holds NUL characters)")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+# What a page labelled with a legacy encoding really holds, as browsers read it (the WHATWG
+# Encoding Standard): each label names a subset whose superset's characters pages use freely.
+_SUPERSETS = {
+    "ascii": "cp1252", "iso8859-1": "cp1252", "gb2312": "gb18030", "gbk": "gb18030", "big5": "big5hkscs",
+    "shift_jis": "cp932", "euc_kr": "cp949",
+}  # fmt: skip
+# The encodings a web page can be in (those of the WHATWG Encoding Standard, as Python names them).
+# Dumps are scraped pages, so the others charset-normalizer knows (DOS and Mac code pages, EBCDIC)
+# are only ever false friends. UTF-16 and UTF-32 are left out: they count only with a byte-order
+# mark, since any even number of bytes, binary included, is "text" in them.
+_WEB_ENCODINGS = [
+    "big5hkscs", "cp866", "cp874", "cp932", "cp949", "cp1250", "cp1251", "cp1252", "cp1253", "cp1254",
+    "cp1255", "cp1256", "cp1257", "cp1258", "euc_jp", "gb18030", "iso2022_jp", "iso8859_2", "iso8859_3",
+    "iso8859_4", "iso8859_5", "iso8859_6", "iso8859_7", "iso8859_8", "iso8859_10", "iso8859_13",
+    "iso8859_14", "iso8859_15", "iso8859_16", "koi8_r", "koi8_u", "mac_cyrillic", "mac_roman",
+]  # fmt: skip
+# Detection needs this many non-ASCII bytes to go on: four bytes of GB18030 read as fine Russian.
+_EVIDENCE = 32
+# Encodings of two-byte characters. One that reads every lead byte with a valid trail byte is
+# evidence no one-byte encoding (in which any byte is some letter) can offer: when one reads the
+# bytes about as cleanly as the best guess, only these compete. Else 64 bytes of GBK read as Thai.
+_MULTIBYTE = {"big5hkscs", "cp932", "cp949", "euc_jp", "gb18030", "iso2022_jp"}
+# A rival that reads the bytes as other text makes the guess a coin toss when it scores within a
+# margin of the best on charset-normalizer's "chaos" (the share of the text that looks like noise),
+# unless it reads as a language less coherent by _COHERENCE_GAP or more. A wrong two-byte reading
+# turns to noise fast (Japanese read as GB18030: 0.1 against 0.006), so its margin is tight. One-byte
+# code pages differ in a few letters, so theirs is wide, and on a sentence or two their coherence is
+# noise: French in Windows-1252 reads a little more coherently as Baltic (coût -> coūt).
+_MULTIBYTE_MARGIN = 0.05
+_ONE_BYTE_MARGIN = 0.1
+_COHERENCE_GAP = 0.1
+
+
+def _codec(label: str) -> str | None:
+    try:
+        name = codecs.lookup(label).name
+    except LookupError:
+        return None
+    return _SUPERSETS.get(name, name)
+
+
+def _decode_legacy(data: bytes) -> str:
+    """A dump not in UTF-8: by its byte-order mark, else its <meta charset>, else detection.
+
+    BeautifulSoup's UnicodeDammit finds the first two and converts; charset-normalizer detects.
+    Detection is trusted only when no rival encoding fits the bytes as well and reads them as
+    other text: a short dump of GBK bytes is just as good Big5, and guessing would publish
+    mojibake. Such a dump is rejected, with what to do about it.
+    """
+    from bs4.dammit import EncodingDetector, UnicodeDammit
+
+    _, bom = EncodingDetector.strip_byte_order_mark(data)
+    declared = EncodingDetector.find_declared_encoding(data, is_html=True, search_entire_document=True)
+    for label in (bom, declared):
+        codec = _codec(label) if label else None
+        if codec:
+            dammit = UnicodeDammit(data, known_definite_encodings=[codec], is_html=True)
+            if dammit.original_encoding and _codec(dammit.original_encoding) == codec:
+                return str(dammit.unicode_markup)
+    return _detect(data)
+
+
+def _detect(data: bytes) -> str:
+    import charset_normalizer
+
+    results = charset_normalizer.from_bytes(data, cp_isolation=_WEB_ENCODINGS)
+    best = results.best()
+    if best is None:
+        raise Rejected("not text in UTF-8, and no other encoding fits its bytes")
+    if len(data) - len(data.decode("ascii", "ignore")) < _EVIDENCE:
+        raise Rejected(
+            "cannot tell its encoding: not UTF-8, none declared, and too little non-ASCII text to tell by;"
+            " save it as UTF-8 or add <meta charset=...>"
+        )
+    multibyte = [r for r in results if r.encoding in _MULTIBYTE and r.chaos <= best.chaos + _MULTIBYTE_MARGIN]
+    if multibyte:
+        best = multibyte[0]
+        contenders = [r for r in multibyte if r.chaos <= best.chaos + _MULTIBYTE_MARGIN]
+    else:
+        contenders = [r for r in results if r.chaos <= best.chaos + _ONE_BYTE_MARGIN]
+    text = str(best)
+    for rival in contenders:
+        if rival is not best and rival.coherence > best.coherence - _COHERENCE_GAP and str(rival) != text:
+            raise Rejected(
+                f"cannot tell its encoding: not UTF-8, none declared, and it reads as {best.encoding} or as"
+                f" {rival.encoding}; save it as UTF-8 or add <meta charset=...>"
+            )
+    return text
 
 
 def _as_utc(value: Any) -> datetime | None:
