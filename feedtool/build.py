@@ -28,7 +28,13 @@ class BuildReport:
         parts = []
         if self.ingest is not None:
             c = self.ingest.counts
-            parts.append(f"{c.new} new, {c.updated} updated, {c.unchanged} unchanged, {c.rejected} rejected")
+            again = "rules or feedtool changed, every dump read again: " if self.ingest.rederived else ""
+            parts.append(f"{again}{c.new} new, {c.updated} updated, {c.unchanged} unchanged, {c.rejected} rejected")
+            if self.ingest.kept:
+                kept = self.ingest.kept
+                parts.append(
+                    f"{kept} entr{'y' if kept == 1 else 'ies'} kept as stored: derived under earlier rules, dumps gone"
+                )
         if self.publish is not None:
             p = self.publish
             parts.append(f"{len(p.written)} files written, {len(p.removed)} removed")
@@ -70,10 +76,13 @@ def build(
     ingest_progress: Progress | None = None,
     publish_progress: Progress | None = None,
     workers: int | None = None,
+    rederive: bool = False,
 ) -> BuildReport:
     started = time.monotonic()
     check_layout(config)
     with locked(config), Store(config.store) as store:
-        ingested = ingest(store, config, progress=ingest_progress, workers=workers) if do_ingest else None
+        ingested = (
+            ingest(store, config, progress=ingest_progress, workers=workers, rederive=rederive) if do_ingest else None
+        )
         published = publish(store, config, progress=publish_progress) if do_publish else None
     return BuildReport(ingested, published, time.monotonic() - started)

@@ -99,7 +99,8 @@ def cli() -> None:
 
 def _run_build(
     *, config: Path | None, inputs: tuple[Path, ...], output: Path | None, state: Path | None,
-    base_url: str | None, quiet: bool, verbose: bool, strict: bool, do_ingest: bool, do_publish: bool,
+    base_url: str | None, quiet: bool, verbose: bool, strict: bool, rederive: bool, do_ingest: bool,
+    do_publish: bool,
 ) -> None:  # fmt: skip
     from feedtool.build import build
 
@@ -112,6 +113,7 @@ def _run_build(
             do_publish=do_publish,
             ingest_progress=ingest_bar,
             publish_progress=publish_bar,
+            rederive=rederive,
         )
     rejected = report.ingest.counts.rejected if report.ingest else 0
     if not quiet:
@@ -131,6 +133,7 @@ def _build_command(name: str, help_text: str, *, do_ingest: bool, do_publish: bo
     def command(**kwargs: Any) -> None:
         kwargs.setdefault("inputs", ())
         kwargs.setdefault("strict", False)
+        kwargs.setdefault("rederive", False)
         kwargs.setdefault("base_url", None)
         _run_build(**kwargs, do_ingest=do_ingest, do_publish=do_publish)
 
@@ -138,6 +141,13 @@ def _build_command(name: str, help_text: str, *, do_ingest: bool, do_publish: bo
     if do_ingest:
         params.append(input_option)
         params.append(click.option("--strict", is_flag=True, help="Exit 1 when any dump is rejected."))
+        params.append(
+            click.option(
+                "--rederive", is_flag=True,
+                help="Derive every entry again from its dumps (after upgrading lxml or nh3, say);"
+                " a change of rules or of feedtool does this by itself.",
+            )
+        )  # fmt: skip
     if do_publish:
         params.append(click.option("--base-url", help="Absolute URL the output will be served from."))
     for param in reversed(params):

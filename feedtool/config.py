@@ -213,6 +213,8 @@ def _make_outlet(where: str, raw: dict[str, Any], base: Outlet | None) -> Outlet
         raise ConfigError(f"{where}: slug must be lower-case letters, digits and '-', got {slug!r}")
     if base is None and "name" not in raw:
         raise ConfigError(f"{where}: outlet '{slug}' needs a name")
+    if base is None and not raw.get("hosts"):
+        raise ConfigError(f"{where}: outlet '{slug}' needs hosts = [...], the sites its articles are on")
     fields = {k: v for k, v in raw.items() if k != "slug"}
     outlet = replace(base, **fields) if base else Outlet(slug=slug, **fields)
     try:
@@ -221,7 +223,9 @@ def _make_outlet(where: str, raw: dict[str, Any], base: Outlet | None) -> Outlet
         ZoneInfo(outlet.timezone)
     except (KeyError, ValueError):
         raise ConfigError(f"{where}: unknown timezone {outlet.timezone!r} for '{slug}'") from None
-    return replace(outlet, hosts=tuple(h.lower().strip(".") for h in outlet.hosts))
+    hosts = tuple(h.lower().strip(".") for h in outlet.hosts)
+    # The feed's home page: feed readers link the outlet's feed to it, and RSS requires one.
+    return replace(outlet, hosts=hosts, homepage=outlet.homepage or f"https://{hosts[0]}/")
 
 
 def _make_topic(where: str, raw: dict[str, Any], outlets: set[str]) -> Topic:

@@ -100,6 +100,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX entries_listing ON entries(published DESC, id, outlet, revision, updated);
     CREATE INDEX fragments_keys ON fragments(entry_id, format, key);
     """,
+    # Which derivation (see `begin_derivation`) each entry and file row was made under. Rows of an
+    # older one are stale: their dumps are read again, and until then they are not trusted.
+    """
+    ALTER TABLE entries ADD COLUMN derivation INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sources ADD COLUMN derivation INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX entries_derivation ON entries(derivation);
+    """,
 )
 
 
@@ -167,6 +174,7 @@ def _text_hash(entry: Entry) -> str:
 class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.derivation = 0  # set by begin_derivation before any entry or file row is written
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
@@ -181,6 +189,46 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    # -- derivations ----------------------------------------------------------------------------
+
+    def begin_derivation(self, key: str, *, force: bool = False) -> bool:
+        """Make `key` (what entries are derived with: rules and normaliser) the current derivation.
+
+        When it differs from the stored one (or `force`), the derivation gets a new number, and every
+        entry and file row of an older one is stale until its dump is read again. Returns whether
+        that made anything stale. The number is never reused, so a config put back midway through a
+        re-derivation does not pass off half-derived rows as current.
+        """
+        stored = json.loads(self.get_meta("derivation") or '{"key": null, "number": 0}')
+        changed = force or stored["key"] != key
+        if changed:
+            stored = {"key": key, "number": stored["number"] + 1}
+            with self.transaction():
+                self.set_meta("derivation", json.dumps(stored))
+        self.derivation = stored["number"]
+        return changed and self.db.execute("SELECT 1 FROM sources LIMIT 1").fetchone() is not None
+
+    def finish_derivation(self) -> int:
+        """After every dump on disk was read: drop stale entries no file claims any more; count the rest.
+
+        An entry derived under older rules whose files were all read again under other ids (a new
+        tracking parameter merged it into another) is gone. One whose dumps are no longer on disk
+        is kept as stored: the returned count.
+        """
+        # Numbers only grow, so "older" is a range of the index: this costs a no-op build nothing.
+        stale = "SELECT count(*) FROM entries WHERE derivation < ?"
+        if not self.db.execute(stale, (self.derivation,)).fetchone()[0]:
+            return 0
+        with self.transaction():
+            cursor = self.db.execute(
+                "DELETE FROM entries WHERE derivation < ?"
+                " AND NOT EXISTS (SELECT 1 FROM sources WHERE sources.entry_id = entries.id)",
+                (self.derivation,),
+            )
+            if cursor.rowcount:
+                self._bump()
+        return int(self.db.execute(stale, (self.derivation,)).fetchone()[0])
 
     def __enter__(self) -> Store:
         return self
@@ -230,28 +278,33 @@ class Store:
     # -- the file index -----------------------------------------------------------------------
 
     def file_index(self) -> dict[str, tuple[int, int]]:
-        return {p: (s, m) for p, s, m in self.db.execute("SELECT path, size, mtime_ns FROM sources")}
+        """path -> (size, mtime_ns) of the files read under the current derivation; stale ones are left out."""
+        query = "SELECT path, size, mtime_ns FROM sources WHERE derivation = ?"
+        return {p: (s, m) for p, s, m in self.db.execute(query, (self.derivation,))}
 
     def known(self, sha256: str) -> Known | None:
+        """What these bytes gave under the current derivation, if they gave an entry or a rejection."""
         row = self.db.execute(
-            "SELECT entry_id, rejected, text_hash, published, published_rank, warnings"
-            " FROM sources WHERE sha256 = ? LIMIT 1",
-            (sha256,),
+            "SELECT entry_id, rejected, text_hash, published, published_rank, warnings FROM sources"
+            " WHERE sha256 = ? AND derivation = ? AND (entry_id IS NOT NULL OR rejected IS NOT NULL) LIMIT 1",
+            (sha256, self.derivation),
         ).fetchone()
         return Known(*row) if row else None
 
     def add_copy(self, stat: FileStat, sha256: str, known: Known) -> None:
         """The same bytes under another path: recorded against the same entry, not parsed again."""
         self.db.execute(
-            "INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO sources (path, size, mtime_ns, sha256, entry_id, text_hash, published,"
+            " published_rank, rejected, warnings, derivation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (stat.path, stat.size, stat.mtime_ns, sha256, known.entry_id, known.text_hash,
-             known.published, known.published_rank, known.rejected, known.warnings),
+             known.published, known.published_rank, known.rejected, known.warnings, self.derivation),
         )  # fmt: skip
 
     def add_rejection(self, stat: FileStat, rejection: Rejection) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO sources (path, size, mtime_ns, sha256, rejected) VALUES (?, ?, ?, ?, ?)",
-            (stat.path, stat.size, stat.mtime_ns, rejection.sha256, rejection.reason),
+            "INSERT OR REPLACE INTO sources (path, size, mtime_ns, sha256, rejected, derivation)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (stat.path, stat.size, stat.mtime_ns, rejection.sha256, rejection.reason, self.derivation),
         )
 
     # -- merging entries ----------------------------------------------------------------------
@@ -268,10 +321,15 @@ class Store:
             (entry.outlet, entry.outlet_name, entry.outlet_homepage, entry.language),
         )
         old = self.db.execute(
-            "SELECT url, title, author, summary, content, image, tags, shown, revision, published, updated"
-            " FROM entries WHERE id = ?",
+            "SELECT url, title, author, summary, content, image, tags, shown, revision, published, updated,"
+            " derivation FROM entries WHERE id = ?",
             (entry.id,),
         ).fetchone()
+        # An entry derived under other rules is rebuilt from its scrapes as they are read again, this
+        # one first, as if new; it keeps its row (and so its rendered fragments, if it comes out the same).
+        stale_revision = old[8] if old is not None and old[11] != self.derivation else None
+        if stale_revision is not None:
+            old = None
         key = _shown_key(stat)
         if old is None or key >= old[7]:
             url, title, summary, content = entry.url, entry.title, entry.summary, entry.content
@@ -282,7 +340,7 @@ class Store:
             shown_mtime = stat.mtime_ns
             search_text = entry.search_text
         else:
-            url, title, _, summary, content, _, _, shown, _, _, _ = old
+            url, title, _, summary, content, _, _, shown, _, _, _, _ = old
             author = old[2] or entry.author
             image = old[5] or entry.image
             tags = json.loads(old[6]) or list(entry.tags)
@@ -301,12 +359,21 @@ class Store:
         ).hexdigest()
         fields = (url, title, author, summary, content, image, json.dumps(tags, ensure_ascii=False),
                   published, updated, shown, revision, search_text, entry.id)  # fmt: skip
-        if old is None:
+        if stale_revision is not None:
+            self.db.execute(
+                "UPDATE entries SET url = ?, title = ?, author = ?, summary = ?, content = ?, image = ?,"
+                " tags = ?, published = ?, updated = ?, shown = ?, revision = ?, search_text = ?,"
+                " outlet = ?, language = ?, derivation = ? WHERE id = ?",
+                (*fields[:-1], entry.outlet, entry.language, self.derivation, entry.id),
+            )
+            self._add_source(stat, entry, claim, rank)
+            topics_changed = self._set_topics(entry.id, topics)
+        elif old is None:
             self.db.execute(
                 "INSERT INTO entries (url, title, author, summary, content, image, tags, published, updated,"
-                " shown, revision, search_text, id, outlet, language)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*fields, entry.outlet, entry.language),
+                " shown, revision, search_text, id, outlet, language, derivation)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*fields, entry.outlet, entry.language, self.derivation),
             )
             self._add_source(stat, entry, claim, rank)  # now that the entry it refers to exists
             self.db.executemany("INSERT INTO entry_topics VALUES (?, ?)", [(entry.id, t) for t in topics])
@@ -319,7 +386,8 @@ class Store:
                 fields,
             )
             topics_changed = search_text is not None and self._set_topics(entry.id, topics)
-        outcome = "new" if old is None else "unchanged" if revision == old[8] else "updated"
+        before = stale_revision if stale_revision is not None else old[8] if old is not None else None
+        outcome = "new" if before is None else "unchanged" if revision == before else "updated"
         if outcome != "unchanged" or topics_changed:
             self._bump()
         return outcome
@@ -327,14 +395,16 @@ class Store:
     def _add_source(self, stat: FileStat, entry: Entry, claim: str, rank: int) -> None:
         """The file's row, replacing whatever its path held before: another article, or a rejection."""
         self.db.execute(
-            "INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+            "INSERT OR REPLACE INTO sources (path, size, mtime_ns, sha256, entry_id, text_hash, published,"
+            " published_rank, rejected, warnings, derivation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
             (stat.path, stat.size, stat.mtime_ns, entry.source_sha256, entry.id, _text_hash(entry),
-             claim, rank, json.dumps(list(entry.warnings), ensure_ascii=False)),
+             claim, rank, json.dumps(list(entry.warnings), ensure_ascii=False), self.derivation),
         )  # fmt: skip
 
     def _dates(self, entry_id: str, shown_mtime_ns: int) -> tuple[str, str]:
         claims = self.db.execute(
-            "SELECT published, published_rank, text_hash FROM sources WHERE entry_id = ?", (entry_id,)
+            "SELECT published, published_rank, text_hash FROM sources WHERE entry_id = ? AND derivation = ?",
+            (entry_id, self.derivation),
         ).fetchall()
         best_rank = max(rank for _, rank, _ in claims)
         published = min(when for when, rank, _ in claims if rank == best_rank)

@@ -117,7 +117,10 @@ def test_config_from_the_environment(project: Path, capsys, monkeypatch: pytest.
             "[[topic]]\nslug = 'x'\ntitle = 'x'\nany = ['a']\noutlets = ['nope']",
             "topic 'x' names unknown outlet(s): nope",
         ),
-        ("[[outlet]]\nslug = 'x'\nname = 'X'\ntimezone = 'Mars/Base'", "unknown timezone 'Mars/Base' for 'x'"),
+        (
+            "[[outlet]]\nslug = 'x'\nname = 'X'\nhosts = ['x.example']\ntimezone = 'Mars/Base'",
+            "unknown timezone 'Mars/Base' for 'x'",
+        ),
         ("[clean]\nremove = ['div[']", "bad CSS selector 'div['"),
         ("[clean]\nremove_text = ['(unclosed']", "bad regular expression '(unclosed'"),
         ("[clean]\nremove_text = ['(?i)werbung']", "[clean] remove_text: the patterns cannot be combined"),
@@ -270,3 +273,21 @@ def test_a_progress_bar_only_for_a_terminal(project: Path, capsys, monkeypatch) 
     (project / "seeds" / "x.txt").write_text(dump(url="https://www.rfi.fr/cn/x"), "utf-8")
     code, _, err = run(capsys, "build", "-q")
     assert (code, err) == (0, "")
+
+
+def test_rederive_reads_every_dump_again_and_rewrites_nothing_that_is_the_same(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "build")[0] == 0
+    code, out, _ = run(capsys, "build", "--rederive")
+    assert code == 0
+    assert out.strip().startswith(
+        "feedtool: rules or feedtool changed, every dump read again: 0 new, 0 updated, 5 unchanged"
+    )
+    assert "; 0 files written, 0 removed" in out
+
+
+def test_a_new_outlet_without_hosts_is_a_config_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "feedtool.toml").write_text('[[outlet]]\nslug = "new"\nname = "New"\n', "utf-8")
+    code, _, err = run(capsys, "build")
+    assert code == 2 and "outlet 'new' needs hosts = [...]" in err and "Traceback" not in err

@@ -56,7 +56,9 @@ def test_a_store_of_schema_1_is_migrated_and_its_output_carries_on(tmp_path: Pat
     db = sqlite3.connect(config.store)
     db.executescript(
         "DROP TABLE fragments; DROP INDEX entries_listing;"
-        " CREATE INDEX entries_published ON entries(published); PRAGMA user_version = 1;"
+        " CREATE INDEX entries_published ON entries(published);"
+        " DROP INDEX entries_derivation; ALTER TABLE entries DROP COLUMN derivation;"
+        " ALTER TABLE sources DROP COLUMN derivation; PRAGMA user_version = 1;"
     )
     db.close()
     (seeds / "new.txt").write_text(dump(title="新的法广文章", url="https://www.rfi.fr/cn/中国/20231201-new"), "utf-8")
