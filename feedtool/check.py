@@ -14,7 +14,8 @@ import xml.etree.ElementTree as ET
 from importlib import resources
 from pathlib import Path
 
-FEED_NAMES = {"atom.xml", "rss.xml", "feed.json"}
+from feedtool.feeds import FEED_FILENAMES, FILENAMES
+
 _ALTERNATE = re.compile(r'<link rel="alternate" type="[^"]+" title="[^"]*" href="([^"]+)">')
 
 
@@ -131,14 +132,14 @@ def check_output(folder: Path) -> tuple[list[str], int]:
     documents = sorted(
         p for p in folder.rglob("*") if p.is_file() and not any(s.startswith(".") for s in p.relative_to(folder).parts)
     )
-    feeds = [p for p in documents if p.name in FEED_NAMES]
+    feeds = [p for p in documents if p.name in FEED_FILENAMES]
     # The subscription documents first, so the base URL is learnt from a top-level self link.
     for path in sorted(feeds, key=lambda p: ("/archive/" in p.as_posix(), p)):
         checker.json_feed(path) if path.suffix == ".json" else checker.xml_feed(path)
     for path in documents:
         if path.suffix == ".opml":
             checker.opml(path)
-        elif path.name == "index.html":
+        elif path.name == FILENAMES["html"]:
             checker.index(path)
     checker.archives()
     return checker.problems, len(documents)

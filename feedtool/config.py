@@ -95,6 +95,7 @@ class Config:
     formats: tuple[str, ...] = FORMATS
     opml_format: str = "atom"
     lock_timeout: float = 30.0
+    templates: Path | None = None  # a folder of templates overriding the built-in ones by name
 
     def outlet(self, slug: str) -> Outlet | None:
         return next((o for o in self.rules.outlets if o.slug == slug), None)
@@ -138,7 +139,7 @@ def _str_map(v: Any) -> tuple[tuple[str, str], ...]:
 Checker = Callable[[Any], Any]
 _CLEAN_KEYS: dict[str, Checker] = {name: _strs for name in CleanRules.__dataclass_fields__}
 _SCHEMA: dict[str, dict[str, Checker]] = {
-    "site": {"title": _str, "description": _str, "base_url": _str, "language": _str},
+    "site": {"title": _str, "description": _str, "base_url": _str, "language": _str, "templates": _str},
     "store": {"path": _str, "lock_timeout": _seconds},
     "build": {"inputs": _strs, "output": _str},
     "feeds": {"max_items": _positive_int, "archive_items": _positive_int, "formats": _strs, "opml_format": _str},
@@ -333,7 +334,11 @@ def load_config(
             raise ConfigError(f"{where}: two topics have the slug '{topic.slug}'")
         seen.add(topic.slug)
 
-    site = Site(**user.get("site", {}))
+    site_table = dict(user.get("site", {}))
+    templates = root / site_table.pop("templates") if "templates" in site_table else None
+    if templates is not None and not templates.is_dir():
+        raise ConfigError(f"{where}: [site] templates: {templates} is not a folder")
+    site = Site(**site_table)
     if base_url is not None:
         site = replace(site, base_url=base_url)
     if not re.match(r"^https?://[^/\s]+", site.base_url):
@@ -370,4 +375,5 @@ def load_config(
         formats=tuple(formats),
         opml_format=opml_format,
         lock_timeout=store_table.get("lock_timeout", Config.lock_timeout),
+        templates=templates,
     )

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from html import escape
-from posixpath import relpath
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
@@ -44,12 +43,17 @@ if TYPE_CHECKING:  # feedgen loads only when a document is rendered, never for a
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"
-FILENAMES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
+# The documents each feed page is published as: three feed formats, and the HTML page for people
+# (pages.py renders that one). The one place their file names and media types are written down.
+FILENAMES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json", "html": "index.html"}
 MEDIA_TYPES = {
     "atom": "application/atom+xml",
     "rss": "application/rss+xml",
     "json": "application/feed+json",
+    "html": "text/html",
 }
+FORMAT_NAMES = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
+FEED_FILENAMES = frozenset(FILENAMES[fmt] for fmt in FORMAT_NAMES)
 # Image types by file extension. A fixed table, not `mimetypes`: that reads the machine's
 # /etc/mime.types, and the same store must give the same bytes on every machine.
 IMAGE_TYPES = {
@@ -59,7 +63,6 @@ IMAGE_TYPES = {
 }  # fmt: skip
 RSS_IMAGE_TYPES = {"image/gif", "image/jpeg", "image/png"}
 GENERATOR_URI = "https://pypi.org/project/feedtool/"
-STYLESHEET = "feed.xsl"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Where an entry starts and ends in feedgen's pretty-printed output: <entry> is a child of the
 # root, <item> of <channel>. Inside an entry all text is escaped, so these bytes are only ever tags.
@@ -77,6 +80,7 @@ class OutletInfo:
     homepage: str
     language: str
     icon: str | None = None
+    timezone: str = "UTC"  # where its pages show its entries' times
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,13 @@ class Page:
 
     def path(self, fmt: str) -> str:
         return document_path(self.feed, self.month, fmt)
+
+
+def page_title(page: Page) -> str:
+    if page.month is None:
+        return page.feed.title
+    month, _, part = page.month.partition("/")
+    return f"{page.feed.title} ({month}, part {part})" if part else f"{page.feed.title} ({month})"
 
 
 def document_path(feed: FeedSpec, month: str | None, fmt: str) -> str:
@@ -233,7 +244,7 @@ class Renderer:
         shell = self._feedgen(page, [_PLACEHOLDER], fmt, updated)
         (placeholder,) = _split_entries(shell, fmt)
         before, after = shell.split(placeholder)
-        return _with_stylesheet(before + b"".join(fragments) + after, page.path(fmt))
+        return before + b"".join(fragments) + after
 
     def whole(self, page: Page, entries: Sequence[StoredEntry], fmt: str) -> bytes:
         """The document rendered in one go, as feedgen or json.dumps writes it: what `assemble` must equal."""
@@ -241,7 +252,7 @@ class Renderer:
             doc = self._json_head(page)
             doc["items"] = [self._item(entry) for entry in entries]
             return json.dumps(doc, ensure_ascii=False).encode() + b"\n"
-        return _with_stylesheet(self._feedgen(page, entries, fmt, self._updated(entries)), page.path(fmt))
+        return self._feedgen(page, entries, fmt, self._updated(entries))
 
     def _categories(self, entry: StoredEntry) -> list[str]:
         outlet = self.outlets[entry.outlet].name if entry.outlet in self.outlets else entry.outlet
@@ -255,12 +266,6 @@ class Renderer:
 
     def _updated(self, entries: Sequence[StoredEntry]) -> datetime:
         return max((e.updated for e in entries), default=EPOCH)
-
-    def _title(self, page: Page) -> str:
-        if page.month is None:
-            return page.feed.title
-        month, _, part = page.month.partition("/")
-        return f"{page.feed.title} ({month}, part {part})" if part else f"{page.feed.title} ({month})"
 
     def _history(self, page: Page, fmt: str) -> list[tuple[str, str, str]]:
         links = []
@@ -292,7 +297,7 @@ class Renderer:
                 fg.link(href=href, rel=rel, type=media_type)
         self_url = self.url(page.path(fmt))
         fg.id(self.url(document_path(feed, None, "atom")))
-        fg.title(self._title(page))
+        fg.title(page_title(page))
         fg.subtitle(feed.description)
         fg.language(feed.language)
         fg.generator("feedtool", version=__version__, uri=GENERATOR_URI)
@@ -300,7 +305,7 @@ class Renderer:
         if feed.icon:
             fg.icon(feed.icon)
             if _image_type(feed.icon) in RSS_IMAGE_TYPES:  # RSS 2.0 <image> is GIF, JPEG or PNG only
-                fg.image(url=feed.icon, title=self._title(page), link=feed.home)
+                fg.image(url=feed.icon, title=page_title(page), link=feed.home)
         fg.updated(updated)
         fg.lastBuildDate(updated)
         # feedgen uses the last link added as RSS <link>: the alternate page must come last.
@@ -331,7 +336,7 @@ class Renderer:
         feed = page.feed
         doc: dict[str, object] = {
             "version": "https://jsonfeed.org/version/1.1",
-            "title": self._title(page),
+            "title": page_title(page),
             "home_page_url": feed.home,
             "feed_url": self.url(page.path("json")),
             "description": feed.description,
@@ -385,10 +390,3 @@ def _image_type(url: str) -> str | None:
 
 def _rfc3339(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _with_stylesheet(data: bytes, path: str) -> bytes:
-    """Browsers show a feed through the XSLT stylesheet; readers ignore the processing instruction."""
-    href = relpath(STYLESHEET, path.rsplit("/", 1)[0])
-    declaration, rest = data.split(b"?>", 1)
-    return declaration + b'?>\n<?xml-stylesheet type="text/xsl" href="' + href.encode() + b'"?>' + rest

@@ -22,17 +22,19 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from feedtool import __version__
 from feedtool.config import Config
 from feedtool.errors import PublishError
-from feedtool.feeds import FeedSpec, OutletInfo, Page, Renderer, paginate
+from feedtool.feeds import FILENAMES, FeedSpec, OutletInfo, Page, Renderer, document_path, paginate
+from feedtool.models import StoredEntry
+from feedtool.pages import Pages
 from feedtool.parallel import batched, parallel_map
-from feedtool.site import NEWEST_SHOWN, FeedSummary, index_html, opml, static_files
+from feedtool.site import NEWEST_SHOWN, FeedSummary, opml, static_files
 from feedtool.store import IndexRow, Store, from_iso
 
 log = logging.getLogger("feedtool")
@@ -42,7 +44,7 @@ OPML_NAME = "feeds.opml"
 PAGES_PER_TRANSACTION = 100
 FRAGMENTS_PER_JOB = 50  # entries a worker renders in one feedgen document
 Progress = Callable[[int, int], None]
-INDEX_NAME = "index.html"
+INDEX_NAME = FILENAMES["html"]
 
 
 @dataclass
@@ -61,15 +63,24 @@ class _Plan:
     members: dict[str, list[IndexRow]]
     base: str
     rows: dict[str, IndexRow]
-    fragment_keys: dict[str, str]  # entry id -> the key its fragments must have been rendered under
+    fragment_keys: dict[str, str]  # entry id -> the key its feed fragments must have been rendered under
     newest: str  # the newest entry's `updated` in the store (else its creation): an empty document's date
+    looks: str  # what the HTML pages are made with besides their entries: templates, formats linked
+
+    def key(self, entry_id: str, fmt: str) -> str:
+        """The key an entry's fragment in this format must have been rendered under."""
+        key = self.fragment_keys[entry_id]
+        return hashlib.sha1(f"{key}{self.looks}".encode()).hexdigest() if fmt == "html" else key
+
+    def fingerprint(self, fingerprint: str, fmt: str) -> str:
+        """A page's fingerprint for one format: its HTML page depends on the templates too."""
+        return hashlib.sha1(f"{fingerprint}{self.looks}".encode()).hexdigest() if fmt == "html" else fingerprint
 
 
 def feed_specs(config: Config, infos: dict[str, OutletInfo]) -> list[FeedSpec]:
     """The all-outlets feed, one per outlet with entries, one per configured topic; in that order."""
     site = config.site
-    index_url = site.base_url + INDEX_NAME
-    feeds = [FeedSpec("all", "all", site.title, site.description, index_url, site.language)]
+    feeds = [_own_page(site.base_url, FeedSpec("all", "all", site.title, site.description, "", site.language))]
     for slug, info in sorted(infos.items()):
         feeds.append(
             FeedSpec(
@@ -79,8 +90,15 @@ def feed_specs(config: Config, infos: dict[str, OutletInfo]) -> list[FeedSpec]:
         )  # fmt: skip
     for topic in config.topics:
         description = topic.description or f"Articles about {topic.title}, from every outlet"
-        feeds.append(FeedSpec("topic", topic.slug, topic.title, description, index_url, site.language))
+        feeds.append(
+            _own_page(site.base_url, FeedSpec("topic", topic.slug, topic.title, description, "", site.language))
+        )
     return feeds
+
+
+def _own_page(base_url: str, feed: FeedSpec) -> FeedSpec:
+    """A feed of feedtool's own making has its HTML page as home (an outlet's is the outlet's site)."""
+    return replace(feed, home=base_url + document_path(feed, None, "html"))
 
 
 def outlet_infos(config: Config, store: Store) -> dict[str, OutletInfo]:
@@ -88,13 +106,15 @@ def outlet_infos(config: Config, store: Store) -> dict[str, OutletInfo]:
     infos = {}
     for slug, (name, homepage, language) in store.outlets().items():
         known = config.outlet(slug)
-        if known is not None:
-            name, homepage, language = known.name, known.homepage or homepage, known.language
-        infos[slug] = OutletInfo(slug, name, homepage, language, known.icon if known else None)
+        if known is None:
+            infos[slug] = OutletInfo(slug, name, homepage, language)
+        else:
+            homepage = known.homepage or homepage
+            infos[slug] = OutletInfo(slug, known.name, homepage, known.language, known.icon, known.timezone)
     return infos
 
 
-def _plan(config: Config, store: Store, infos: dict[str, OutletInfo]) -> _Plan:
+def _plan(config: Config, store: Store, infos: dict[str, OutletInfo], html: Pages) -> _Plan:
     rows = store.index()
     entry_topics = store.topics_by_entry()
     feeds = feed_specs(config, infos)
@@ -127,7 +147,8 @@ def _plan(config: Config, store: Store, infos: dict[str, OutletInfo]) -> _Plan:
             settings = _digest([base, spec, page.month, page.prev_archive, page.next_archive, *dated])
             keys = "".join(fragment_keys[i] for i in page.ids)
             pages.append((page, hashlib.sha1(f"{settings}{keys}".encode()).hexdigest()))
-    return _Plan(feeds, pages, members, base, {r.id: r for r in rows}, fragment_keys, newest)
+    looks = _digest([base, html.fingerprint(), config.formats])
+    return _Plan(feeds, pages, members, base, {r.id: r for r in rows}, fragment_keys, newest, looks)
 
 
 def _digest(value: object) -> str:
@@ -155,8 +176,11 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
     _remove_temporaries(out)
 
     infos = outlet_infos(config, store)
-    plan = _plan(config, store, infos)
-    renderer = Renderer(config.site, infos, {t.slug: t.title for t in config.topics})
+    html = Pages(config.site, config.formats, config.templates)
+    html.check()  # a broken template is one line now, not an error in a worker later
+    plan = _plan(config, store, infos, html)
+    renderer = Renderers(Renderer(config.site, infos, {t.slug: t.title for t in config.topics}), html)
+    kinds = (*config.formats, "html")
     report = PublishReport()
     wanted: set[str] = set()
 
@@ -167,8 +191,8 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
 
     jobs = []
     for page, fingerprint in plan.pages:
-        stale = tuple(fmt for fmt in config.formats if needs(page.path(fmt), fingerprint))
-        report.unchanged += len(config.formats) - len(stale)
+        stale = tuple(fmt for fmt in kinds if needs(page.path(fmt), plan.fingerprint(fingerprint, fmt)))
+        report.unchanged += len(kinds) - len(stale)
         if stale:
             jobs.append((page, fingerprint, stale))
     _refresh_fragments(store, config, plan, renderer, jobs)
@@ -183,13 +207,13 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
         with store.transaction():
             for (page, fingerprint, formats), puts in batch:
                 for fmt, put in zip(formats, puts, strict=True):
-                    _record(store, report, page.path(fmt), fingerprint, put)
+                    _record(store, report, page.path(fmt), plan.fingerprint(fingerprint, fmt), put)
         done += len(batch)
         if progress:
             progress(done, len(jobs))
     _close_renderer()
     with store.transaction():
-        for path, fingerprint, render in _site_documents(config, store, plan):
+        for path, fingerprint, render in _site_documents(config, store, plan, html):
             if needs(path, fingerprint):
                 _record(store, report, path, fingerprint, _put(out, path, render()))
             else:
@@ -216,16 +240,41 @@ def _config_digest(config: Config) -> str:
     return _digest(
         [__version__, str(config.output.resolve()), asdict(config.site), [asdict(t) for t in config.topics],
          [asdict(o) for o in config.rules.outlets], config.formats, config.opml_format, config.max_items,
-         config.archive_items],
+         config.archive_items, Pages(config.site, config.formats, config.templates).fingerprint()],
     )  # fmt: skip
 
 
 # -- rendering, in worker processes when there is enough of it -----------------------------------
 
-_renderer: tuple[Store, Renderer, Path] | None = None
+
+@dataclass(frozen=True)
+class Renderers:
+    """Both renderers of a publish: the feeds' (feedgen, JSON) and the pages' (Jinja2), by format."""
+
+    feeds: Renderer
+    pages: Pages
+
+    def fragments(self, entries: list[StoredEntry], formats: Sequence[str]) -> dict[str, list[bytes]]:
+        found = self.feeds.fragments(entries, [fmt for fmt in formats if fmt != "html"])
+        if "html" in formats:
+            outlets = self.feeds.outlets
+            found["html"] = [self.pages.entry(e, outlets.get(e.outlet) or _unknown(e.outlet)) for e in entries]
+        return found
+
+    def assemble(self, page: Page, fragments: list[bytes], updated: datetime, fmt: str) -> bytes:
+        if fmt == "html":
+            return self.pages.feed_page(page, fragments)
+        return self.feeds.assemble(page, fragments, updated, fmt)
 
 
-def _init_renderer(store_path: Path, renderer: Renderer, out: Path) -> None:
+def _unknown(slug: str) -> OutletInfo:
+    return OutletInfo(slug, slug, "", "zh-CN")
+
+
+_renderer: tuple[Store, Renderers, Path] | None = None
+
+
+def _init_renderer(store_path: Path, renderer: Renderers, out: Path) -> None:
     global _renderer
     _renderer = (Store(store_path), renderer, out)
 
@@ -242,7 +291,7 @@ def _close_renderer() -> None:
 
 
 def _refresh_fragments(
-    store: Store, config: Config, plan: _Plan, renderer: Renderer, jobs: list[tuple[Page, str, tuple[str, ...]]]
+    store: Store, config: Config, plan: _Plan, renderer: Renderers, jobs: list[tuple[Page, str, tuple[str, ...]]]
 ) -> None:
     """Render, in the pool, every fragment the pages to write need and the store lacks or has stale.
 
@@ -251,16 +300,19 @@ def _refresh_fragments(
     """
     stored = store.fragment_keys(list(dict.fromkeys(i for page, _, _ in jobs for i in page.ids)))
     formats: set[str] = set()
-    stale: dict[str, str] = {}
+    stale: set[str] = set()
     for page, _, page_formats in jobs:
         for entry_id in page.ids:
-            key = plan.fragment_keys[entry_id]
-            missing = [fmt for fmt in page_formats if stored.get((entry_id, fmt)) != key]
+            missing = [fmt for fmt in page_formats if stored.get((entry_id, fmt)) != plan.key(entry_id, fmt)]
             if missing:
-                stale[entry_id] = key
+                stale.add(entry_id)
                 formats.update(missing)
     del stored  # before the pool forks: a worker need not carry a copy
-    work = [(tuple(sorted(formats)), batch) for batch in batched(stale.items(), FRAGMENTS_PER_JOB)]
+    wanted = tuple(sorted(formats))
+    work = [
+        (wanted, [(entry_id, [plan.key(entry_id, fmt) for fmt in wanted]) for entry_id in batch])
+        for batch in batched(sorted(stale), FRAGMENTS_PER_JOB)
+    ]
     rendered = parallel_map(
         _render_fragments, work,
         initializer=_init_renderer, initargs=(config.store, renderer, config.output), chunksize=1,
@@ -273,13 +325,20 @@ def _refresh_fragments(
     _close_renderer()
 
 
-def _render_fragments(job: tuple[tuple[str, ...], list[tuple[str, str]]]) -> list[tuple[str, str, str, bytes]]:
+def _render_fragments(
+    job: tuple[tuple[str, ...], list[tuple[str, list[str]]]],
+) -> list[tuple[str, str, str, bytes]]:
+    """(entry id, format, key, markup) for each entry of the job, in each format, with the keys given."""
     assert _renderer is not None
     store, renderer, _ = _renderer
     formats, wanted = job
     found = store.entries([entry_id for entry_id, _ in wanted])
     markup = renderer.fragments([found[entry_id] for entry_id, _ in wanted], formats)
-    return [(entry_id, fmt, key, markup[fmt][i]) for fmt in formats for i, (entry_id, key) in enumerate(wanted)]
+    return [
+        (entry_id, fmt, keys[f], markup[fmt][i])
+        for f, fmt in enumerate(formats)
+        for i, (entry_id, keys) in enumerate(wanted)
+    ]
 
 
 def _newest(plan: _Plan, page: Page) -> datetime:
@@ -298,13 +357,15 @@ def _assemble(job: tuple[Page, tuple[str, ...], datetime]) -> list[tuple[bool, i
     return puts
 
 
-def _site_documents(config: Config, store: Store, plan: _Plan) -> Iterator[tuple[str, str, Callable[[], bytes]]]:
+def _site_documents(
+    config: Config, store: Store, plan: _Plan, html: Pages
+) -> Iterator[tuple[str, str, Callable[[], bytes]]]:
     tops = {folder: [r.id for r in rows[:NEWEST_SHOWN]] for folder, rows in plan.members.items()}
     listing = _digest([plan.base, [asdict(f) for f in plan.feeds], config.formats, config.opml_format])
     # The index page also shows counts and the newest entries; the OPML only lists the feeds.
     fingerprint = _digest(
-        [listing, {folder: [(r.id, r.revision) for r in rows[:NEWEST_SHOWN]] + [len(rows)]
-                   for folder, rows in plan.members.items()}],
+        [listing, plan.looks, {folder: [(r.id, r.revision) for r in rows[:NEWEST_SHOWN]] + [len(rows)]
+                               for folder, rows in plan.members.items()}],
     )  # fmt: skip
 
     def summaries() -> list[FeedSummary]:
@@ -314,7 +375,7 @@ def _site_documents(config: Config, store: Store, plan: _Plan) -> Iterator[tuple
         ]
 
     yield OPML_NAME, listing, lambda: opml(config.site, summaries(), config.opml_format)
-    yield INDEX_NAME, fingerprint, lambda: index_html(config.site, summaries(), config.formats, OPML_NAME)
+    yield INDEX_NAME, fingerprint, lambda: html.index(summaries(), OPML_NAME)
     for name, data in static_files().items():
         yield name, _digest([__version__, name]), lambda data=data: data
 

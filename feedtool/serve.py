@@ -1,10 +1,15 @@
-"""`feedtool serve`: the output folder over HTTP, as a feed reader wants it.
+"""`feedtool serve`: the output folder over HTTP, as a feed reader wants it, and as a person does.
 
 The standard library's http.server, threaded, with what its SimpleHTTPRequestHandler lacks for
 feeds: the right media types, an ETag on every response, 304 for If-None-Match as well as
 If-Modified-Since, no directory listings, and nothing outside the folder or hidden (temporary
 files of a build in progress start with a dot). Files are looked up on every request, so a
 new build is served at once, without a restart.
+
+A feed's address opened in a browser gets the feed's HTML page: a request whose Accept header
+prefers text/html to the feed's own type is answered with the page beside the document
+(`Vary: Accept` says so to caches). A feed reader, which asks for feeds or for anything, gets
+the feed byte for byte.
 """
 
 from __future__ import annotations
@@ -16,26 +21,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from feedtool.feeds import FEED_FILENAMES, FILENAMES, MEDIA_TYPES
+
 log = logging.getLogger("feedtool")
 
-MEDIA_TYPES = {
+SUFFIX_TYPES = {
     ".xml": "application/xml",
     ".json": "application/json",
     ".opml": "text/x-opml",
     ".html": "text/html",
-    ".xsl": "text/xsl",
     ".css": "text/css",
 }
-# Feed documents are told apart by name, not by extension: atom.xml and rss.xml are both .xml.
-NAMED_TYPES = {
-    "atom.xml": "application/atom+xml",
-    "rss.xml": "application/rss+xml",
-    "feed.json": "application/feed+json",
-}
+# Published documents are told apart by name, not by extension: atom.xml and rss.xml are both .xml.
+NAMED_TYPES = {FILENAMES[kind]: MEDIA_TYPES[kind] for kind in FILENAMES}
 
 
 def media_type(path: Path) -> str:
-    kind = NAMED_TYPES.get(path.name) or MEDIA_TYPES.get(path.suffix, "application/octet-stream")
+    kind = NAMED_TYPES.get(path.name) or SUFFIX_TYPES.get(path.suffix, "application/octet-stream")
     return f"{kind}; charset=utf-8" if kind != "application/octet-stream" else kind
 
 
@@ -63,6 +65,9 @@ class FeedRequestHandler(BaseHTTPRequestHandler):
             return None
         if not resolved.is_relative_to(self.root) or not resolved.is_file():
             return None
+        if resolved.name in FEED_FILENAMES and prefers_html(self.headers.get("Accept"), NAMED_TYPES[resolved.name]):
+            page = resolved.with_name(FILENAMES["html"])
+            return page if page.is_file() else resolved
         return resolved
 
     def _respond(self, *, send_body: bool) -> None:
@@ -85,9 +90,15 @@ class FeedRequestHandler(BaseHTTPRequestHandler):
         self.send_header("ETag", etag)
         self.send_header("Last-Modified", formatdate(st.st_mtime, usegmt=True))
         self.send_header("Cache-Control", "no-cache")
+        if target.name in FEED_FILENAMES or self._negotiated(target):
+            self.send_header("Vary", "Accept")
         self.end_headers()
         if send_body:
             self.wfile.write(data)
+
+    def _negotiated(self, target: Path) -> bool:
+        """Whether the page was sent for a feed's address."""
+        return target.name == FILENAMES["html"] and Path(urlsplit(self.path).path).name in FEED_FILENAMES
 
     def _not_modified(self, etag: str, mtime: float) -> bool:
         if_none_match = self.headers.get("If-None-Match")
@@ -105,6 +116,37 @@ class FeedRequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         if self.log_requests:
             log.info("%s %s", self.address_string(), format % args)
+
+
+def prefers_html(accept: str | None, feed_type: str) -> bool:
+    """Whether an Accept header ranks text/html above the feed's type (RFC 9110 quality values).
+
+    A browser sends "text/html,...,*/*;q=0.8": the page. A feed reader sends its feed types, or
+    "*/*", or nothing: the feed, which also wins a tie.
+    """
+    if not accept:
+        return False
+    ranges: dict[str, float] = {}
+    for item in accept.split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        ranges[media.lower()] = max(quality, ranges.get(media.lower(), 0.0))
+
+    def quality_of(media_type: str) -> float:
+        kind = media_type.split("/")[0]
+        for candidate in (media_type, f"{kind}/*", "*/*"):
+            if candidate in ranges:
+                return ranges[candidate]
+        return 0.0
+
+    return quality_of("text/html") > quality_of(feed_type)
 
 
 def make_server(folder: Path, host: str, port: int, *, log_requests: bool = False) -> ThreadingHTTPServer:

@@ -122,8 +122,8 @@ def test_new_batch_rewrites_only_affected_files(tmp_path: Path, seeds: Path) -> 
     after = snapshot(config.output)
     changed = {p for p in after if before.get(p) != after[p]}
     assert changed == {
-        "all/atom.xml", "all/rss.xml", "all/feed.json",
-        "outlets/rfi/atom.xml", "outlets/rfi/rss.xml", "outlets/rfi/feed.json",
+        "all/atom.xml", "all/rss.xml", "all/feed.json", "all/index.html",
+        "outlets/rfi/atom.xml", "outlets/rfi/rss.xml", "outlets/rfi/feed.json", "outlets/rfi/index.html",
         "index.html",
     }  # fmt: skip
 

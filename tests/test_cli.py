@@ -58,7 +58,7 @@ def test_build_then_a_quiet_noop_build_prints_nothing(project: Path) -> None:
     first = feedtool("build", cwd=project)
     assert first.returncode == 0 and first.stderr == ""
     assert first.stdout.startswith(
-        "feedtool: 5 new, 0 updated, 0 unchanged, 0 rejected; 25 files written, 0 removed in "
+        "feedtool: 5 new, 0 updated, 0 unchanged, 0 rejected; 31 files written, 0 removed in "
     )
     again = feedtool("build", "-q", cwd=project)
     assert (again.returncode, again.stdout, again.stderr) == (0, "", "")
@@ -70,7 +70,7 @@ def test_ingest_then_publish_is_a_build(project: Path, capsys) -> None:
     assert run(capsys, "ingest", "-q") == (0, "", "")
     assert not (project / "out").exists()
     code, out, _ = run(capsys, "publish")
-    assert code == 0 and "25 files written" in out
+    assert code == 0 and "31 files written" in out
 
 
 def test_options_override_the_config(project: Path, capsys) -> None:
@@ -104,7 +104,7 @@ def test_config_from_the_environment(project: Path, capsys, monkeypatch: pytest.
         ("[site\ntitle = 'x'", "feedtool.toml: invalid TOML: "),
         (
             "[site]\ntitel = 'x'",
-            "feedtool.toml: unknown key 'titel' in [site] (known keys: base_url, description, language, title)",
+            "feedtool.toml: unknown key 'titel' in [site] (known keys: base_url, description, language, templates, title)",
         ),
         ("[sites]\ntitle = 'x'", "feedtool.toml: unknown table 'sites'"),
         ("[feeds]\nmax_items = 0", "feedtool.toml: [feeds] max_items must be a whole number of at least 1"),
@@ -224,10 +224,10 @@ def test_the_starter_config_shows_the_defaults() -> None:
 def test_check_finds_a_damaged_document(project: Path, capsys) -> None:
     run(capsys, "build", "-q")
     code, out, _ = run(capsys, "check")
-    assert code == 0 and "25 documents checked, no problems" in out
+    assert code == 0 and "31 documents checked, no problems" in out
     (project / "out" / "outlets" / "rfi" / "rss.xml").write_text("<rss><channel><title>x</")
     code, out, err = run(capsys, "check")
-    assert code == 1 and "outlets/rfi/rss.xml: not a valid feed" in out and "1 problems in 25 documents" in err
+    assert code == 1 and "outlets/rfi/rss.xml: not a valid feed" in out and "1 problems in 31 documents" in err
 
 
 def test_prune_removes_entries_by_age(project: Path, capsys) -> None:

@@ -67,7 +67,6 @@ def site(tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
         ("feeds.opml", "text/x-opml; charset=utf-8"),
         ("", "text/html; charset=utf-8"),
         ("index.html", "text/html; charset=utf-8"),
-        ("feed.xsl", "text/xsl; charset=utf-8"),
     ],
 )
 def test_media_types(site: Site, path: str, media_type: str) -> None:

@@ -1,0 +1,191 @@
+"""Feeds -> HTML pages for people: a page per feed and per archive document, and the index page.
+
+People who open the site, or a feed's address, in a browser need pages they can read: browsers
+show Atom and RSS as raw text, and the XSLT that once dressed them is on its way out of all of
+them. Each feed's pages follow its documents (the newest entries, then the RFC 5005 archives by
+month and part, linked newer and older), so the whole history is browsable.
+
+The pages are Jinja2 templates with autoescaping: a title or byline holding markup shows as
+text, and only the content, already sanitised by nh3, goes in as HTML. A `[site] templates`
+folder overrides any built-in template by name, as Hugo and Jekyll themes do.
+
+An entry is rendered once (`entry.html`) into a fragment kept in the store, like its feed
+markup, and a page is its frame (`feed.html`) around the fragments of its entries: so pages are
+built as incrementally as the feeds. Links inside a fragment are absolute (it appears at every
+depth); links between pages are relative, so the site can be opened from disk too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from posixpath import relpath
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from feedtool.config import Site
+from feedtool.errors import ConfigError
+from feedtool.feeds import FILENAMES, FORMAT_NAMES, MEDIA_TYPES, FeedSpec, OutletInfo, Page, document_path, page_title
+from feedtool.models import StoredEntry
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from feedtool.site import FeedSummary
+
+TEMPLATES = ("base.html", "entry.html", "feed.html", "index.html")
+# Content comes sanitised, so "<img " is always a tag there (text would read "&lt;img"): images
+# in an article load only when shown, and ask their host without saying which page they are on.
+_IMG = re.compile(r"<img ")
+
+
+@dataclass(frozen=True)
+class Link:
+    """A feed document as a page offers it: to subscribe to, and for autodiscovery."""
+
+    name: str  # for autodiscovery: "Atom" on the feed's own pages, "Topic title (Atom)" elsewhere
+    format: str  # "Atom", "RSS", "JSON Feed"
+    type: str
+    url: str  # absolute: what a person copies into a reader
+    href: str  # relative to the page
+
+
+@dataclass(frozen=True)
+class Pages:
+    site: Site
+    formats: tuple[str, ...]  # the feed formats published, which every page offers
+    templates: Path | None = None  # the user's folder, whose files override the built-in ones by name
+
+    @cached_property
+    def env(self) -> jinja2.Environment:
+        import jinja2
+
+        loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("feedtool", "templates")]
+        if self.templates is not None:
+            loaders.insert(0, jinja2.FileSystemLoader(self.templates))
+        env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(loaders), autoescape=True, keep_trailing_newline=True, trim_blocks=True,
+            lstrip_blocks=True,
+        )  # fmt: skip
+        return env
+
+    def fingerprint(self) -> str:
+        """What the pages are made with: every template that can be used, the user's first."""
+        digest = hashlib.sha1()
+        package = resources.files("feedtool").joinpath("templates")
+        for name in TEMPLATES:
+            digest.update(name.encode() + b"\0" + package.joinpath(name).read_bytes())
+        if self.templates is not None:
+            for path in sorted(p for p in self.templates.rglob("*") if p.is_file()):
+                digest.update(str(path.relative_to(self.templates)).encode() + b"\0" + path.read_bytes())
+        return digest.hexdigest()
+
+    def check(self) -> None:
+        """Load every template now, so a broken one is one line naming its file and line, before any work."""
+        for name in TEMPLATES:
+            self._template(name)
+
+    def _template(self, name: str) -> jinja2.Template:
+        import jinja2
+
+        try:
+            return self.env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            raise ConfigError(f"template {exc.filename or name}, line {exc.lineno}: {exc.message}") from None
+
+    def _render(self, name: str, **variables: Any) -> bytes:
+        import jinja2
+
+        template = self._template(name)
+        try:
+            return template.render(site=self.site, **variables).encode()
+        except jinja2.TemplateError as exc:
+            where = _template_line(exc, template)
+            raise ConfigError(f"template {where}: {exc}") from None
+
+    def entry(self, entry: StoredEntry, outlet: OutletInfo) -> bytes:
+        import markupsafe
+
+        zone = ZoneInfo(outlet.timezone)
+        return self._render(
+            "entry.html",
+            entry=entry,
+            outlet=outlet,
+            published=entry.published.astimezone(zone),
+            updated=entry.updated.astimezone(zone) if entry.updated != entry.published else None,
+            content=markupsafe.Markup(_IMG.sub('<img loading="lazy" referrerpolicy="no-referrer" ', entry.content)),
+        )
+
+    def feed_page(self, page: Page, fragments: Sequence[bytes]) -> bytes:
+        import markupsafe
+
+        here = document_path(page.feed, page.month, "html")
+        newer = page.next_archive if page.month is not None else None
+        return self._render(
+            "feed.html",
+            feed=page.feed,
+            title=page_title(page),
+            month=page.month,
+            count=len(fragments),
+            entries=markupsafe.Markup(b"".join(fragments).decode()),
+            links=self.links(page.feed, here),
+            root=_relative("", here),
+            newer=_relative(document_path(page.feed, newer, "html"), here) if page.month is not None else None,
+            older=_relative(document_path(page.feed, page.prev_archive, "html"), here) if page.prev_archive else None,
+        )
+
+    def index(self, feeds: Sequence[FeedSummary], opml_name: str) -> bytes:
+        from feedtool.site import grouped
+
+        here = FILENAMES["html"]
+        return self._render(
+            "index.html",
+            groups=[
+                (label, [(summary, self.links(summary.feed, here)) for summary in group])
+                for label, group in grouped(feeds)
+            ],
+            links=[link for summary in feeds for link in self.links(summary.feed, here)],
+            page_href={s.feed.folder: _relative(document_path(s.feed, None, "html"), here) for s in feeds},
+            opml_name=opml_name,
+            root="",
+        )
+
+    def links(self, feed: FeedSpec, here: str) -> list[Link]:
+        """The feed's documents, named for the page at `here`: by format alone on the feed's own pages."""
+        own = here.startswith(feed.folder + "/")
+        return [
+            Link(
+                FORMAT_NAMES[fmt] if own else f"{feed.title} ({FORMAT_NAMES[fmt]})",
+                FORMAT_NAMES[fmt],
+                MEDIA_TYPES[fmt],
+                self.site.base_url + document_path(feed, None, fmt),
+                _relative(document_path(feed, None, fmt), here),
+            )
+            for fmt in self.formats
+        ]
+
+
+def _relative(target: str, here: str) -> str:
+    """A link from the page at `here` to `target` (both relative to the site's root)."""
+    folder = here.rsplit("/", 1)[0] if "/" in here else "."
+    path = relpath(target or ".", folder)
+    if not target:
+        return "" if path == "." else path + "/"
+    return path
+
+
+def _template_line(exc: Exception, template: jinja2.Template) -> str:
+    """The template file and line an error at render time came from, read off its traceback."""
+    tb = exc.__traceback__
+    found = template.name or "?"
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".html"):
+            found = f"{filename}, line {tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
