@@ -19,7 +19,7 @@ from reader import make_reader
 
 from feedtool.build import build
 from feedtool.config import Config
-from feedtool.serve import FeedRequestHandler, make_server
+from feedtool.serve import FeedRequestHandler, make_server, prefers_html
 
 
 class Site:
@@ -157,3 +157,54 @@ def test_serving_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match="does not exist; run 'feedtool build' first"):
         make_server(tmp_path / "missing", "127.0.0.1", 0)
+
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+READERS = [
+    "application/atom+xml,application/rss+xml,application/xml;q=0.9,*/*;q=0.8",  # the `reader` library's kind
+    "application/rss+xml, application/rdf+xml;q=0.8, application/atom+xml;q=0.6, application/xml;q=0.4, text/xml;q=0.4",
+    "*/*",
+    "",
+    "application/feed+json, application/json;q=0.9",
+]
+
+
+@pytest.mark.parametrize("name", ["atom.xml", "rss.xml", "feed.json"])
+def test_a_browser_opening_a_feed_gets_its_page(site: Site, name: str) -> None:
+    status, headers, body = site.get(f"outlets/rfi/{name}", Accept=BROWSER)
+    assert (status, headers["Content-Type"]) == (200, "text/html; charset=utf-8")
+    assert headers["Vary"] == "Accept"
+    assert body == (site.config.output / "outlets" / "rfi" / "index.html").read_bytes()
+
+
+@pytest.mark.parametrize("accept", READERS)
+@pytest.mark.parametrize("name", ["atom.xml", "rss.xml", "feed.json"])
+def test_a_feed_reader_gets_the_feed_byte_for_byte(site: Site, name: str, accept: str) -> None:
+    status, headers, body = site.get(f"all/{name}", **({"Accept": accept} if accept else {}))
+    assert status == 200 and headers["Vary"] == "Accept" and not headers["Content-Type"].startswith("text/html")
+    assert body == (site.config.output / "all" / name).read_bytes()
+
+
+def test_the_page_and_the_feed_have_different_etags(site: Site) -> None:
+    """A cache that keeps one by ETag must not answer a reader with the page."""
+    page = site.get("all/atom.xml", Accept=BROWSER)[1]["ETag"]
+    feed = site.get("all/atom.xml")[1]["ETag"]
+    assert page != feed
+    assert site.get("all/atom.xml", **{"If-None-Match": page})[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("accept", "html"),
+    [
+        (BROWSER, True),
+        ("text/html", True),
+        ("text/html;q=0.5, application/atom+xml", False),
+        ("application/atom+xml;q=0.5, text/*", True),
+        ("text/html;q=0.8, */*;q=0.8", False),  # a tie goes to the feed
+        ("TEXT/HTML", True),
+        ("text/html;q=nonsense, application/*;q=0.1", False),
+        *((reader, False) for reader in READERS),
+    ],
+)
+def test_prefers_html(accept: str, html: bool) -> None:
+    assert prefers_html(accept, "application/atom+xml") is html

@@ -1,0 +1,341 @@
+"""The HTML pages, as a person meets them: in headless Chromium, through `feedtool serve`.
+
+Chromium and its driver are Debian's (`apt-get install chromium chromium-driver fonts-noto-cjk`);
+`.ci/run` installs them where it can. Without them the browser tests say so and skip, except
+under CI, where a missing browser is a failure: CI must show the pages work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from conftest import SEEDS, dump, make_config, snapshot
+from corpus import generate
+
+from feedtool.build import build
+from feedtool.cli import main
+from feedtool.config import Config, Site
+from feedtool.errors import ConfigError
+from feedtool.feeds import OutletInfo
+from feedtool.models import StoredEntry
+from feedtool.pages import Pages
+from feedtool.serve import make_server
+
+HOSTILE_SUMMARY = "导语：<b>假标签</b> 与 <script>window.pwned = 1</script> & 符号。"
+
+
+# -- templates and escaping, no browser needed -----------------------------------------------------
+
+
+def _entry(**fields: object) -> StoredEntry:
+    when = datetime(2023, 10, 14, 13, 45, tzinfo=UTC)
+    values: dict[str, object] = dict(
+        id="https://www.rfi.fr/cn/a", url="https://www.rfi.fr/cn/a", title="标题", outlet="rfi", language="zh-CN",
+        content="<p>正文 <img src=\"https://s.rfi.fr/x.jpg\"></p>", summary="导语。", published=when, updated=when,
+        author=None, image=None, tags=(),
+    )  # fmt: skip
+    values.update(fields)
+    return StoredEntry(**values)  # type: ignore[arg-type]
+
+
+RFI = OutletInfo("rfi", "法广 RFI", "https://www.rfi.fr/cn/", "zh-CN", timezone="Europe/Paris")
+
+
+def test_an_entry_shows_markup_in_its_text_as_text() -> None:
+    html = (
+        Pages(Site(), ("atom",))
+        .entry(_entry(title="<b>粗体</b> & <i>", summary=HOSTILE_SUMMARY, author="<em>夏榕</em>"), RFI)
+        .decode()
+    )
+    assert "&lt;b&gt;粗体&lt;/b&gt; &amp; &lt;i&gt;" in html
+    assert "&lt;script&gt;window.pwned = 1&lt;/script&gt;" in html and "<script" not in html
+    assert "&lt;em&gt;夏榕&lt;/em&gt;" in html
+
+
+def test_an_entry_shows_its_time_in_the_outlets_time_zone_and_its_content_as_html() -> None:
+    html = Pages(Site(), ("atom",)).entry(_entry(), RFI).decode()
+    assert '<time datetime="2023-10-14T13:45:00+00:00">2023-10-14 15:45 CEST</time>' in html
+    assert '<p>正文 <img loading="lazy" referrerpolicy="no-referrer" src="https://s.rfi.fr/x.jpg"></p>' in html
+
+
+@pytest.fixture
+def seeds_config(tmp_path: Path) -> Config:
+    return make_config(tmp_path, [SEEDS])
+
+
+def _with_templates(tmp_path: Path, files: dict[str, str]) -> Config:
+    folder = tmp_path / "theme"
+    folder.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, "utf-8")
+    return make_config(tmp_path, [SEEDS], extra='[site]\ntemplates = "theme"')
+
+
+def test_a_template_of_the_users_overrides_the_built_in_one_and_only_pages_change(tmp_path: Path) -> None:
+    config = make_config(tmp_path, [SEEDS])
+    build(config)
+    before = snapshot(config.output)
+    config = _with_templates(tmp_path, {"entry.html": '<article class="mine">{{ entry.title }}</article>\n'})
+    report = build(config)
+    assert report.publish is not None
+    assert set(report.publish.written) == {p for p in before if p.endswith("index.html") and p != "index.html"}
+    page = (config.output / "outlets" / "rfa" / "index.html").read_text("utf-8")
+    assert '<article class="mine">美国务院发言人谈布林肯国务卿与中国外长王毅会面</article>' in page
+    (tmp_path / "theme" / "entry.html").write_text('<article class="mine2">{{ entry.title }}</article>\n', "utf-8")
+    assert build(config).publish.written  # an edited template republishes, even when nothing else changed
+    assert 'class="mine2"' in (config.output / "outlets" / "rfa" / "index.html").read_text("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{% extends 'base.html' %}\n{% block body %}\n{{ entries }\n{% endblock %}\n", "feed.html, line 3: unexpected '}'"),
+        ("{% extends 'base.html' %}\n{% block body %}{{ entries | nosuchfilter }}{% endblock %}\n", "feed.html, line 2: No filter named 'nosuchfilter'"),
+        ("{% extends 'base.html' %}\n{% block body %}\n\n{{ feed.title.nothing() }}{% endblock %}\n", "feed.html, line 4: 'str object' has no attribute 'nothing'"),
+    ],
+    ids=["syntax", "filter", "runtime"],
+)  # fmt: skip
+def test_a_broken_template_is_one_line_naming_its_file_and_line(
+    tmp_path: Path, template: str, message: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = make_config(tmp_path, [SEEDS])
+    build(config)
+    before = snapshot(config.output)
+    _with_templates(tmp_path, {"feed.html": template})
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["build", "-c", "feedtool.toml"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert f"feedtool: error: template theme/{message}" in err  # the file as the config names it
+    assert snapshot(config.output) == before  # nothing published from a broken template
+
+
+def test_a_templates_folder_that_is_not_there_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "feedtool.toml").write_text('[site]\ntemplates = "nowhere"\n', "utf-8")
+    with pytest.raises(ConfigError, match=r"\[site\] templates: .*nowhere is not a folder"):
+        make_config.__globals__["load_config"](tmp_path / "feedtool.toml")
+
+
+# -- in a real browser ------------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+def _browser_or_skip() -> None:
+    missing = [name for name, found in (("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER)) if not found]
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        missing.append("selenium (pip install -e '.[test]')")
+    if missing:
+        why = f"no {', '.join(missing)}: apt-get install chromium chromium-driver fonts-noto-cjk"
+        if os.environ.get("CI"):
+            pytest.fail(f"the browser tests must run in CI: {why}")
+        pytest.skip(why)
+
+
+class Served:
+    """A corpus built and served by `feedtool serve`'s server on a loopback port."""
+
+    def __init__(self, root: Path) -> None:
+        dumps = root / "dumps"
+        shutil.copytree(SEEDS, dumps)
+        generate(dumps, 60, seed=3)
+        (dumps / "hostile.txt").write_text(
+            dump(title="标题里有 a < b", url="https://www.rfi.fr/cn/中国/20231015-hostile", stamp="1697380000000",
+                 body=f"<p><strong>{HOSTILE_SUMMARY.replace('<', '&lt;')}</strong></p><p>正文。</p>"),
+            "utf-8",
+        )  # fmt: skip
+        (root / "out").mkdir()
+        self.server = make_server(root / "out", "127.0.0.1", 0)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.config = make_config(
+            root, [dumps], max_items=10, archive_items=8, extra=f'[site]\nbase_url = "{self.base}"'
+        )
+        build(self.config, workers=1)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def status(self, url: str, accept: str = "*/*") -> int:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": accept}), timeout=10) as r:
+                return r.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    def feed_ids(self, folder: str) -> list[str]:
+        """Every entry of a feed, newest first, by following its JSON Feed pages."""
+        ids, path = [], self.config.output / folder / "feed.json"
+        while True:
+            doc = json.loads(path.read_text("utf-8"))
+            ids += [item["id"] for item in doc["items"]]
+            if "next_url" not in doc:
+                return ids
+            path = self.config.output / doc["next_url"][len(self.base) :]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    site = Served(tmp_path_factory.mktemp("served"))
+    yield site
+    site.server.shutdown()
+    site.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    _browser_or_skip()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1000,1400", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):  # fmt: skip
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def _ids_on_page(driver: object) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    return [a.get_attribute("data-id") for a in driver.find_elements(By.CSS_SELECTOR, "article.entry")]  # type: ignore[attr-defined]
+
+
+def _older(driver: object) -> str | None:
+    from selenium.webdriver.common.by import By
+
+    links = driver.find_elements(By.CSS_SELECTOR, 'nav.pager a[rel="next"]')  # type: ignore[attr-defined]
+    return links[0].get_attribute("href") if links else None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("folder", ["all", "outlets/rfi", "topics/us-china"])
+def test_paging_older_from_a_feeds_page_shows_every_entry_once_newest_first(
+    served: Served, browser: object, folder: str
+) -> None:
+    seen: list[str] = []
+    url: str | None = served.base + folder + "/"
+    while url:
+        browser.get(url)  # type: ignore[attr-defined]
+        seen += _ids_on_page(browser)
+        url = _older(browser)
+    assert seen == served.feed_ids(folder)
+    assert len(seen) > 10, "the feed has no archive pages: paging was not tested"
+
+
+@pytest.mark.slow
+def test_every_link_and_subscribe_address_on_the_pages_resolves(served: Served, browser: object) -> None:
+    from selenium.webdriver.common.by import By
+
+    pages = [served.base, served.base + "all/", served.base + "outlets/zaobao/"]
+    browser.get(served.base)  # type: ignore[attr-defined]
+    pages += [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "section.feed-card h3 a")]  # type: ignore[attr-defined]
+    checked = set()
+    for page in pages:
+        browser.get(page)  # type: ignore[attr-defined]
+        hrefs = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "a[href], link[href]")]  # type: ignore[attr-defined]
+        codes = [c.text for c in browser.find_elements(By.CSS_SELECTOR, ".subscribe code")]  # type: ignore[attr-defined]
+        for url in [*hrefs, *codes]:
+            if url.startswith(served.base) and url not in checked:
+                checked.add(url)
+                assert served.status(url) == 200, f"{url} on {page}"
+    assert len(checked) > 40
+
+
+@pytest.mark.slow
+def test_markup_in_a_summary_shows_as_text_and_runs_nothing(served: Served, browser: object) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(served.base + "outlets/rfi/")  # type: ignore[attr-defined]
+    summaries = [p for p in browser.find_elements(By.CSS_SELECTOR, "p.summary") if "假标签" in p.text]  # type: ignore[attr-defined]
+    assert len(summaries) == 1
+    assert summaries[0].text == HOSTILE_SUMMARY
+    assert not summaries[0].find_elements(By.CSS_SELECTOR, "b, script")
+    assert browser.execute_script("return window.pwned === undefined")  # type: ignore[attr-defined]
+    assert any(h.text == "标题里有 a < b" for h in browser.find_elements(By.CSS_SELECTOR, "article h2"))  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_no_request_leaves_the_site_but_for_images(served: Served, browser: object) -> None:
+    browser.get_log("performance")  # type: ignore[attr-defined]  # forget earlier pages
+    for path in ("", "all/", "outlets/rfi/", "topics/taiwan/"):
+        browser.get(served.base + path)  # type: ignore[attr-defined]
+        browser.execute_script("document.querySelectorAll('details').forEach(d => d.open = true)")  # type: ignore[attr-defined]
+        browser.execute_script("window.scrollTo(0, document.body.scrollHeight)")  # type: ignore[attr-defined]
+    requests = []
+    for entry in browser.get_log("performance"):  # type: ignore[attr-defined]
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            requests.append((message["params"]["request"]["url"], message["params"].get("type")))
+    assert any(kind == "Image" for _, kind in requests), "no image was asked for: the check saw nothing"
+    elsewhere = [(url, kind) for url, kind in requests if not url.startswith(served.base) and kind != "Image"]
+    assert not elsewhere
+
+
+@pytest.mark.slow
+def test_a_feed_address_opened_in_the_browser_is_a_readable_page(served: Served, browser: object) -> None:
+    from selenium.webdriver.common.by import By
+
+    for name in ("atom.xml", "rss.xml", "feed.json"):
+        browser.get(served.base + "topics/taiwan/" + name)  # type: ignore[attr-defined]
+        assert browser.find_element(By.TAG_NAME, "h1").text == "台湾 Taiwan"  # type: ignore[attr-defined]
+        assert _ids_on_page(browser) == served.feed_ids("topics/taiwan")[:10]
+        address = urlsplit(browser.current_url).path  # type: ignore[attr-defined]
+        assert address.endswith(name)  # the address stays the feed's, to copy into a reader
+    request = urllib.request.Request(served.base + "topics/taiwan/atom.xml", headers={"Accept": "application/atom+xml"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.read() == (served.config.output / "topics" / "taiwan" / "atom.xml").read_bytes()
+
+
+@pytest.mark.slow
+def test_the_pages_autodiscover_their_feeds(served: Served, browser: object) -> None:
+    """A feed's page and its archive pages announce the feed's subscription documents."""
+    from selenium.webdriver.common.by import By
+
+    expected = {
+        (kind, urljoin(served.base, f"outlets/rfi/{name}"))
+        for kind, name in [("application/atom+xml", "atom.xml"), ("application/rss+xml", "rss.xml"),
+                           ("application/feed+json", "feed.json")]
+    }  # fmt: skip
+    browser.get(served.base + "outlets/rfi/")  # type: ignore[attr-defined]
+    archive = _older(browser)
+    assert archive and "/archive/" in archive
+    for page in (served.base + "outlets/rfi/", archive):
+        browser.get(page)  # type: ignore[attr-defined]
+        found = {
+            (link.get_attribute("type"), link.get_attribute("href"))
+            for link in browser.find_elements(By.CSS_SELECTOR, 'link[rel="alternate"]')  # type: ignore[attr-defined]
+        }
+        assert found == expected, page
+
+
+def test_a_build_over_an_older_output_removes_its_feed_xsl(tmp_path: Path) -> None:
+    """Outputs of feedtool before the pages had feed.xsl, recorded as a published document."""
+    from feedtool.store import Store
+
+    config = make_config(tmp_path, [SEEDS])
+    build(config)
+    xsl = config.output / "feed.xsl"
+    xsl.write_text("<xsl:stylesheet/>", "utf-8")
+    with Store(config.store) as store, store.transaction():
+        store.set_document("feed.xsl", "old", xsl.stat().st_size, xsl.stat().st_mtime_ns)
+        store.set_meta("published", "")
+    report = build(config)
+    assert report.publish is not None and report.publish.removed == ["feed.xsl"] and not xsl.exists()
