@@ -6,14 +6,16 @@ waits up to `lock_timeout` seconds, then gives up with LockHeld (exit 75), touch
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from feedtool.config import Config
-from feedtool.errors import ConfigError, LockHeld
-from feedtool.ingest import IngestReport, Progress, ingest
+from feedtool.errors import ConfigError, LockHeld, StoreError
+from feedtool.ingest import IngestReport, ingest
+from feedtool.models import Progress
 from feedtool.publish import PublishReport, publish
 from feedtool.store import Store
 
@@ -80,9 +82,16 @@ def build(
 ) -> BuildReport:
     started = time.monotonic()
     check_layout(config)
-    with locked(config), Store(config.store) as store:
-        ingested = (
-            ingest(store, config, progress=ingest_progress, workers=workers, rederive=rederive) if do_ingest else None
-        )
-        published = publish(store, config, progress=publish_progress) if do_publish else None
+    try:
+        with locked(config), Store(config.store) as store:
+            ingested = (
+                ingest(store, config, progress=ingest_progress, workers=workers, rederive=rederive)
+                if do_ingest
+                else None
+            )
+            published = publish(store, config, progress=publish_progress) if do_publish else None
+    except sqlite3.Error as exc:  # a full disk under the store, a damaged file: not feedtool's own fault
+        raise StoreError(
+            f"{config.store}: {exc}; what was committed before is kept, and the next build carries on from it"
+        ) from None
     return BuildReport(ingested, published, time.monotonic() - started)

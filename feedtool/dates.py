@@ -12,7 +12,13 @@ from datetime import UTC, datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
-_EARLIEST_YEAR, _LATEST_YEAR = 1990, 2100
+# Dates outside these years are corrupt, not news: a millisecond stamp of 0, a two-digit year.
+EARLIEST, LATEST = datetime(1990, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def plausible(value: datetime) -> datetime | None:
+    """An aware datetime, if it lies in the years news can have been published in."""
+    return value if EARLIEST <= value < LATEST else None
 
 
 @cache
@@ -21,7 +27,7 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def _local_to_utc(value: datetime, timezone: str) -> datetime | None:
-    if not _EARLIEST_YEAR <= value.year < _LATEST_YEAR:
+    if not EARLIEST.year <= value.year < LATEST.year:
         return None
     return value.replace(tzinfo=_zone(timezone)).astimezone(UTC)
 

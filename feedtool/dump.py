@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from feedtool.dates import plausible
 from feedtool.errors import Rejected
 from feedtool.models import Dump
 from feedtool.urls import check_http_url
@@ -39,8 +40,6 @@ _RULE = re.compile(r"^-{3,}$")
 _WHITESPACE = re.compile(r"\s+")
 # A tag, raw or once entity-escaped: "a < b" and "<中国>" are text, "<em>" and "</b>" are not.
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
-# Millisecond timestamps outside these years are corrupt, not news.
-_EARLIEST, _LATEST = datetime(1990, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
 # The header must start within this many non-blank lines; what comes later is article text.
 _HEADER_LINES = 6
 
@@ -178,8 +177,7 @@ def _as_utc(value: Any) -> datetime | None:
         value = datetime(value.year, value.month, value.day)
     if not isinstance(value, datetime):
         return None
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return value if _EARLIEST <= value < _LATEST else None
+    return plausible(value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC))
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -241,7 +239,7 @@ def _timestamp(text: str | None) -> datetime | None:
         value = datetime.fromtimestamp(int(text) / 1000, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
-    return value if _EARLIEST <= value < _LATEST else None
+    return plausible(value)
 
 
 def parse_dump(data: bytes, path: str) -> Dump:

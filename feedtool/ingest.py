@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from feedtool.config import Config, Rules, Topic
 from feedtool.errors import InputError
-from feedtool.models import Entry, Rejection
+from feedtool.models import Entry, Progress, Rejection
 from feedtool.parallel import batched, parallel_map
 from feedtool.store import Counts, FileStat, Known, Store
 from feedtool.topics import Matcher, matchers, topics_of
@@ -32,8 +32,6 @@ if TYPE_CHECKING:  # the normaliser imports lxml and nh3: loaded in workers, nev
 log = logging.getLogger("feedtool")
 
 BATCH = 500  # results merged, or copies recorded, per transaction
-
-Progress = Callable[[int, int], None]  # (files done, files in all)
 
 
 @dataclass
@@ -174,7 +172,7 @@ def _ingest_changed(
     (a copy, a moved dump) are recorded against the same entry instead of being parsed.
     """
     pending: dict[str, FileStat] = {}
-    known_domains = frozenset(json.loads(store.get_meta("domains") or "[]"))
+    known_domains = store.known_domains()
     found_domains: set[str] = set()
 
     def new_content() -> Iterator[tuple[str, bytes]]:
@@ -216,7 +214,7 @@ def _ingest_changed(
         advance(len(batch))
     if not found_domains <= known_domains:
         with store.transaction():
-            store.set_meta("domains", json.dumps(sorted(known_domains | found_domains)))
+            store.remember_domains(known_domains | found_domains)
 
 
 def _record_copies(store: Store, copies: list[tuple[FileStat, str, Known]], report: IngestReport) -> None:
@@ -258,12 +256,11 @@ def _merge(
 def _refresh_topics(store: Store, config: Config) -> None:
     """Topic membership is kept per entry; when the topic rules change, every entry is matched again."""
     wanted = json.dumps([asdict(t) for t in config.topics], ensure_ascii=False, sort_keys=True)
-    if store.get_meta("topics") == wanted:
+    if store.topics_matched() == wanted:
         return
     topic_matchers = matchers(config.topics)
     with store.transaction():
         assignments = [
             (entry_id, topics_of(topic_matchers, outlet, text)) for entry_id, outlet, text in store.search_texts()
         ]
-        store.replace_topics(assignments)
-        store.set_meta("topics", wanted)
+        store.replace_topics(wanted, assignments)

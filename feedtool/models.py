@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
+
+# How a long stage reports how far it got: (done, in all). The CLI draws a bar with it.
+Progress = Callable[[int, int], None]
 
 
 class DateSource(IntEnum):

@@ -23,6 +23,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +32,7 @@ from feedtool import __version__
 from feedtool.config import Config
 from feedtool.errors import PublishError
 from feedtool.feeds import FILENAMES, FeedSpec, OutletInfo, Page, Renderer, document_path, paginate
-from feedtool.models import StoredEntry
+from feedtool.models import Progress, StoredEntry
 from feedtool.pages import Pages
 from feedtool.parallel import batched, parallel_map
 from feedtool.site import NEWEST_SHOWN, FeedSummary, opml, static_files
@@ -43,7 +44,6 @@ TEMP_SUFFIX = ".feedtool-tmp"
 OPML_NAME = "feeds.opml"
 PAGES_PER_TRANSACTION = 100
 FRAGMENTS_PER_JOB = 50  # entries a worker renders in one feedgen document
-Progress = Callable[[int, int], None]
 INDEX_NAME = FILENAMES["html"]
 
 
@@ -165,14 +165,14 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
     # The fast path of a no-op cron run: the store and the config are as they were when everything
     # was last published, and every published file is still the one written then.
     published_as = _digest([store.generation(), _config_digest(config)])
-    if store.get_meta("published") == published_as and all(_intact(out, p, s) for p, s in state.items()):
+    if store.published_marker() == published_as and all(_intact(out, p, s) for p, s in state.items()):
         return PublishReport(unchanged=len(state))
     # The marker goes until this run finishes. Stopped midway, it leaves documents made from this
     # config; were the config then put back, the old marker would match again and keep them.
     # So too its temporary files, which only a run that got this far can have left: the next run
     # cannot take the fast path, and removes them here.
     with store.transaction():
-        store.set_meta("published", "")
+        store.set_published_marker("")
     _remove_temporaries(out)
 
     infos = outlet_infos(config, store)
@@ -203,15 +203,15 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
     )  # fmt: skip
     # Documents are recorded in batches: a killed run re-checks at most one batch, by its bytes.
     done = 0
-    for batch in batched(zip(jobs, files, strict=True), PAGES_PER_TRANSACTION):
-        with store.transaction():
-            for (page, fingerprint, formats), puts in batch:
-                for fmt, put in zip(formats, puts, strict=True):
-                    _record(store, report, page.path(fmt), plan.fingerprint(fingerprint, fmt), put)
-        done += len(batch)
-        if progress:
-            progress(done, len(jobs))
-    _close_renderer()
+    with _closing_renderer():
+        for batch in batched(zip(jobs, files, strict=True), PAGES_PER_TRANSACTION):
+            with store.transaction():
+                for (page, fingerprint, formats), puts in batch:
+                    for fmt, put in zip(formats, puts, strict=True):
+                        _record(store, report, page.path(fmt), plan.fingerprint(fingerprint, fmt), put)
+            done += len(batch)
+            if progress:
+                progress(done, len(jobs))
     with store.transaction():
         for path, fingerprint, render in _site_documents(config, store, plan, html):
             if needs(path, fingerprint):
@@ -222,7 +222,7 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
             _remove(out, out / path)
             report.removed.append(path)
         store.forget_documents(report.removed)
-        store.set_meta("published", published_as)
+        store.set_published_marker(published_as)
     return report
 
 
@@ -279,15 +279,20 @@ def _init_renderer(store_path: Path, renderer: Renderers, out: Path) -> None:
     _renderer = (Store(store_path), renderer, out)
 
 
-def _close_renderer() -> None:
+@contextmanager
+def _closing_renderer() -> Iterator[None]:
     """When the rendering ran in this process (a small job), its store connection ends with it.
 
-    Called before the next pool starts, so no worker is forked holding a connection.
+    However it ends, an error included, and before the next pool starts, so no worker is forked
+    holding a connection.
     """
     global _renderer
-    if _renderer is not None:
-        _renderer[0].close()
-        _renderer = None
+    try:
+        yield
+    finally:
+        if _renderer is not None:
+            _renderer[0].close()
+            _renderer = None
 
 
 def _refresh_fragments(
@@ -318,11 +323,11 @@ def _refresh_fragments(
         initializer=_init_renderer, initargs=(config.store, renderer, config.output), chunksize=1,
         weight=FRAGMENTS_PER_JOB,
     )  # fmt: skip
-    for batch in batched(rendered, 10):
-        with store.transaction():
-            for rows in batch:
-                store.set_fragments(rows)
-    _close_renderer()
+    with _closing_renderer():
+        for batch in batched(rendered, 10):
+            with store.transaction():
+                for rows in batch:
+                    store.set_fragments(rows)
 
 
 def _render_fragments(

@@ -256,7 +256,7 @@ class Store:
     def transaction(self) -> _Transaction:
         return _Transaction(self.db)
 
-    # -- meta ---------------------------------------------------------------------------------
+    # -- meta: what the store remembers about itself, each fact behind its own pair of methods --------
 
     def get_meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -264,6 +264,24 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def known_domains(self) -> frozenset[str]:
+        """Registrable domains of outlets no rules list, found by earlier builds (see outlets.py)."""
+        return frozenset(json.loads(self.get_meta("domains") or "[]"))
+
+    def remember_domains(self, domains: Iterable[str]) -> None:
+        self.set_meta("domains", json.dumps(sorted(domains)))
+
+    def topics_matched(self) -> str | None:
+        """The topic rules the stored topic membership was matched with (ingest's JSON of them)."""
+        return self.get_meta("topics")
+
+    def published_marker(self) -> str | None:
+        """What the output was last published from, whole: the no-op build's fast path (publish.py)."""
+        return self.get_meta("published")
+
+    def set_published_marker(self, marker: str) -> None:
+        self.set_meta("published", marker)
 
     def generation(self) -> str:
         """A counter bumped by every change that can alter published output."""
@@ -426,8 +444,10 @@ class Store:
         """(id, outlet, folded text) of every entry, for matching topics again after they changed."""
         yield from self.db.execute("SELECT id, outlet, search_text FROM entries")
 
-    def replace_topics(self, assignments: Iterable[tuple[str, Sequence[str]]]) -> None:
+    def replace_topics(self, rules: str, assignments: Iterable[tuple[str, Sequence[str]]]) -> None:
+        """Every entry's topics, matched anew under `rules` (see topics_matched)."""
         self._bump()
+        self.set_meta("topics", rules)
         self.db.execute("DELETE FROM entry_topics")
         self.db.executemany("INSERT INTO entry_topics VALUES (?, ?)", ((eid, t) for eid, ts in assignments for t in ts))
 

@@ -167,3 +167,38 @@ def test_a_build_stopped_mid_publish_leaves_no_mark_of_a_finished_one(tmp_path: 
     config.path.write_text(original, "utf-8")
     build(load_config(config.path))
     assert {path: data for path, (_, data) in snapshot(config.output).items()} == before
+
+
+def test_a_failed_publish_leaves_no_store_connection_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small publish renders in this process; an error must not leave its store connection behind."""
+    import feedtool.publish
+
+    config = make_config(tmp_path, [SEEDS])
+
+    def disk_full(*args: object) -> None:
+        raise PublishError("cannot write out/all/atom.xml: No space left on device")
+
+    monkeypatch.setattr(feedtool.publish, "_put", disk_full)
+    with pytest.raises(PublishError):
+        build(config, workers=1)
+    assert feedtool.publish._renderer is None
+
+
+def test_an_sqlite_error_mid_build_is_one_line_naming_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    from feedtool.cli import main
+
+    config = make_config(tmp_path, [SEEDS])
+
+    def disk_full(*args: object) -> str:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Store, "add_entry", disk_full)
+    with pytest.raises(SystemExit) as exit_:
+        main(["build", "-c", str(config.path)])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 1 and len(err.strip().splitlines()) == 1
+    assert err.startswith(f"feedtool: error: {config.store}: database or disk is full;") and "internal" not in err

@@ -336,6 +336,6 @@ def test_a_build_over_an_older_output_removes_its_feed_xsl(tmp_path: Path) -> No
     xsl.write_text("<xsl:stylesheet/>", "utf-8")
     with Store(config.store) as store, store.transaction():
         store.set_document("feed.xsl", "old", xsl.stat().st_size, xsl.stat().st_mtime_ns)
-        store.set_meta("published", "")
+        store.set_published_marker("")
     report = build(config)
     assert report.publish is not None and report.publish.removed == ["feed.xsl"] and not xsl.exists()

@@ -18,3 +18,12 @@ def test_ruff_format() -> None:
         [sys.executable, "-m", "ruff", "format", "--check", "."], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout
+
+
+def test_feedgen_is_bounded_above() -> None:
+    """feeds.py depends on feedgen's exact pretty-printing: a new minor release must be a deliberate step."""
+    import tomllib
+
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["dependencies"]
+    (feedgen,) = [d for d in dependencies if d.startswith("feedgen")]
+    assert "<" in feedgen
