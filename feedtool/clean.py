@@ -20,21 +20,20 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from typing import TypeAlias, cast
 from urllib.parse import urljoin
 
-import cssselect
 import nh3
-from cssselect import HTMLTranslator
-from cssselect.parser import Attrib, Class, Hash
-from cssselect.parser import Element as Element_
 from lxml import etree
 
-from feedtool.config import CleanRules, Outlet
 from feedtool.dates import parse_dateline
 from feedtool.models import Article
+from feedtool.rules import CleanRules, Outlet
+from feedtool.selectors import Element, Selection, elements
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "div", "dl", "dt",
@@ -73,59 +72,7 @@ SUMMARY_LENGTH = 200
 
 
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True)
-Element = etree._Element
-Text = etree._ElementUnicodeResult  # a text node from XPath: a str that knows its element
-
-
-@dataclass(frozen=True)
-class Selection:
-    """CSS selectors (and attribute-name prefixes) compiled for lxml, split by what they look at.
-
-    Handing lxml one XPath union of every selector walks the tree once per selector, forty times
-    with the built-in rules. Instead, selectors that are a bare tag name are one tag filter in C;
-    those that test an attribute of the element itself (.x, #y, [z]) are one XPath predicate
-    checked only on elements that have attributes (few, in a scraped article); only the rest
-    (combinators, pseudo-classes) are separate paths. About twice as fast as the union on the
-    benchmark corpus. Prefixes are XPath variables, so user text needs no quoting.
-    """
-
-    names: tuple[str, ...]
-    attributed: etree.XPath | None
-    general: etree.XPath | None
-    prefixes: dict[str, str]
-
-    @classmethod
-    def compile(cls, selectors: tuple[str, ...], attr_prefixes: tuple[str, ...] = ()) -> Selection:
-        """Raises cssselect.SelectorError for a selector it cannot read (the config checks with this)."""
-        translator = HTMLTranslator()
-        names: list[str] = []
-        tests: list[str] = []
-        paths: list[str] = []
-        for selector in (parsed for s in selectors for parsed in cssselect.parse(s)):
-            if selector.pseudo_element is not None:
-                raise cssselect.ExpressionError(f"::{selector.pseudo_element} is part of an element, not one")
-            tree = selector.parsed_tree
-            if isinstance(tree, Element_) and tree.namespace is None and tree.element not in (None, "*"):
-                names.append(tree.element.lower())
-            elif isinstance(tree, (Attrib, Class, Hash)):
-                tests.append(translator.selector_to_xpath(selector, prefix="self::"))
-            else:
-                paths.append(translator.selector_to_xpath(selector))
-        tests += [f"@*[starts-with(name(), $p{i})]" for i in range(len(attr_prefixes))]
-        return cls(
-            tuple(dict.fromkeys(names)),
-            etree.XPath("descendant::*[@*][" + " or ".join(f"({t})" for t in tests) + "]") if tests else None,
-            etree.XPath(" | ".join(paths)) if paths else None,
-            {f"p{i}": prefix for i, prefix in enumerate(attr_prefixes)},
-        )
-
-    def __call__(self, body: Element) -> list[Element]:
-        found = [el for el in body.iter(*self.names) if el is not body] if self.names else []
-        if self.attributed is not None:
-            found += self.attributed(body, **self.prefixes)
-        if self.general is not None:
-            found += [el for el in self.general(body, **self.prefixes) if el is not body]
-        return found
+Text: TypeAlias = etree._ElementUnicodeResult  # a text node from XPath: a str that knows its element
 
 
 @dataclass(frozen=True)
@@ -217,7 +164,7 @@ class Cleaner:
             lazy = next((img.get(a) for a in self.rules.lazy_src if img.get(a, "").strip()), None)
             if lazy:
                 img.set("src", lazy)
-        for el in _LINKED(body):
+        for el in elements(_LINKED(body)):
             for attr in _URL_ATTRS:
                 value = el.get(attr)
                 if value is not None and value.strip():
@@ -255,8 +202,8 @@ class Cleaner:
             if not _still_there(string, body):  # gone with a block removed before
                 continue
             block = _parent(string)
-            while block is not body and block.tag not in _BLOCKS and block.getparent() is not None:
-                block = block.getparent()
+            while block is not body and block.tag not in _BLOCKS and (up := block.getparent()) is not None:
+                block = up
             if block is not body and pattern.search(_text(block)):
                 _drop(block)
             else:
@@ -265,7 +212,7 @@ class Cleaner:
     @staticmethod
     def _take_dateline(body: Element, rules: _OutletRules) -> datetime | None:
         """The date line is one of the first three text nodes or none; it moves into a field."""
-        for string in _FIRST_TEXTS(body):
+        for string in cast(list[Text], _FIRST_TEXTS(body)):
             if not string.strip():
                 continue
             when = parse_dateline(string, rules.dateline_formats, rules.timezone)
@@ -323,22 +270,29 @@ def _body(markup: str) -> Element:
 
 
 def _strings(body: Element) -> list[Text]:
-    return _TEXTS(body)
+    return cast(list[Text], _TEXTS(body))  # text() selects text nodes only
+
+
+def _up(node: Element | Text) -> Element:
+    """The element holding a node below the body: there always is one."""
+    holder = node.getparent()
+    assert holder is not None, "a node below the body has a parent"
+    return holder
 
 
 def _parent(string: Text) -> Element:
-    holder = string.getparent()
-    return holder.getparent() if string.is_tail else holder
+    holder = _up(string)
+    return _up(holder) if string.is_tail else holder
 
 
 def _still_there(string: Text, body: Element) -> bool:
-    holder = string.getparent()
+    holder = _up(string)
     current = holder.tail if string.is_tail else holder.text
     return current == string and _attached(_parent(string), body)
 
 
 def _remove_string(string: Text) -> None:
-    holder = string.getparent()
+    holder = _up(string)
     if string.is_tail:
         holder.tail = None
     else:
@@ -365,12 +319,12 @@ def _inner_html(body: Element) -> str:
 
 
 def _text(el: Element) -> str:
-    return "".join(el.itertext())
+    return "".join(cast(Iterator[str], el.itertext()))  # text of a parsed (not bytes) document
 
 
 def _drop(el: Element) -> None:
     """Remove an element and what it holds, keeping the text that follows it (its tail) in place."""
-    parent = el.getparent()
+    parent = _up(el)
     if el.tail:
         previous = el.getprevious()
         if previous is None:
@@ -412,7 +366,7 @@ def _prune(body: Element) -> None:
         if not holds[el] and el is not body and el.tag != "br":
             _drop(el)
     for br in list(body.iter("br")):
-        parent, prev = br.getparent(), br.getprevious()
+        parent, prev = _up(br), br.getprevious()
         text_before = prev.tail if prev is not None else parent.text
         at_edge = parent.tag in _BLOCKS and (
             (prev is None and not text_before) or (not br.tail and br.getnext() is None)

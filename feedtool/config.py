@@ -11,16 +11,18 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from feedtool.errors import ConfigError
+from feedtool.models import FeedFormat
+from feedtool.rules import CleanRules, Outlet, Rules, Topic
 
 DEFAULT_CONFIG_NAME = "feedtool.toml"
 CONFIG_ENV = "FEEDTOOL_CONFIG"
-FORMATS = ("atom", "rss", "json")
+FORMATS: tuple[FeedFormat, ...] = ("atom", "rss", "json")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
@@ -30,55 +32,6 @@ class Site:
     description: str = "News feeds rebuilt from scraped articles"
     base_url: str = "http://127.0.0.1:8000/"
     language: str = "zh-CN"
-
-
-@dataclass(frozen=True)
-class CleanRules:
-    remove: tuple[str, ...] = ()
-    remove_attr_prefixes: tuple[str, ...] = ()
-    remove_links: tuple[str, ...] = ()
-    remove_text: tuple[str, ...] = ()
-    lazy_src: tuple[str, ...] = ()
-    captions: tuple[str, ...] = ()
-    byline_labels: tuple[str, ...] = ()
-    dateline_formats: tuple[str, ...] = ()
-    url_dates: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Outlet:
-    slug: str
-    name: str
-    hosts: tuple[str, ...] = ()
-    homepage: str = ""
-    language: str = "zh-CN"
-    timezone: str = "UTC"
-    icon: str | None = None
-    aliases: tuple[str, ...] = ()
-    remove: tuple[str, ...] = ()
-    remove_text: tuple[str, ...] = ()
-    dateline_formats: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Topic:
-    slug: str
-    title: str
-    description: str = ""
-    any: tuple[str, ...] = ()
-    all: tuple[str, ...] = ()
-    none: tuple[str, ...] = ()
-    outlets: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Rules:
-    """Everything the normaliser needs, small and picklable so worker processes get a copy."""
-
-    clean: CleanRules = field(default_factory=CleanRules)
-    outlets: tuple[Outlet, ...] = ()
-    tracking_params: tuple[str, ...] = ()
-    host_aliases: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,8 +45,8 @@ class Config:
     topics: tuple[Topic, ...] = ()
     max_items: int = 50
     archive_items: int = 100
-    formats: tuple[str, ...] = FORMATS
-    opml_format: str = "atom"
+    formats: tuple[FeedFormat, ...] = FORMATS
+    opml_format: FeedFormat = "atom"
     lock_timeout: float = 30.0
     templates: Path | None = None  # a folder of templates overriding the built-in ones by name
 
@@ -275,7 +228,7 @@ def _check_patterns(where: str, user: dict[str, Any]) -> None:
         return
     from cssselect import SelectorError
 
-    from feedtool.clean import Selection
+    from feedtool.selectors import Selection
 
     for selector in selectors:
         try:

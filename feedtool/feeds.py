@@ -31,28 +31,29 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from html import escape
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 from urllib.parse import urlsplit
 
 from feedtool import __version__
 from feedtool.config import Site
-from feedtool.models import StoredEntry
+from feedtool.models import FeedKind, Format, StoredEntry
 
 if TYPE_CHECKING:  # feedgen loads only when a document is rendered, never for a no-op build
     from feedgen.feed import FeedGenerator
+    from lxml.etree import _Element
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"
 # The documents each feed page is published as: three feed formats, and the HTML page for people
 # (pages.py renders that one). The one place their file names and media types are written down.
-FILENAMES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json", "html": "index.html"}
-MEDIA_TYPES = {
+FILENAMES: dict[Format, str] = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json", "html": "index.html"}
+MEDIA_TYPES: dict[Format, str] = {
     "atom": "application/atom+xml",
     "rss": "application/rss+xml",
     "json": "application/feed+json",
     "html": "text/html",
 }
-FORMAT_NAMES = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
+FORMAT_NAMES: dict[Format, str] = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
 FEED_FILENAMES = frozenset(FILENAMES[fmt] for fmt in FORMAT_NAMES)
 # Image types by file extension. A fixed table, not `mimetypes`: that reads the machine's
 # /etc/mime.types, and the same store must give the same bytes on every machine.
@@ -85,7 +86,7 @@ class OutletInfo:
 
 @dataclass(frozen=True)
 class FeedSpec:
-    kind: str  # "all", "outlet" or "topic"
+    kind: FeedKind
     slug: str
     title: str
     description: str
@@ -108,7 +109,7 @@ class Page:
     prev_archive: str | None = None
     next_archive: str | None = None
 
-    def path(self, fmt: str) -> str:
+    def path(self, fmt: Format) -> str:
         return document_path(self.feed, self.month, fmt)
 
 
@@ -119,7 +120,7 @@ def page_title(page: Page) -> str:
     return f"{page.feed.title} ({month}, part {part})" if part else f"{page.feed.title} ({month})"
 
 
-def document_path(feed: FeedSpec, month: str | None, fmt: str) -> str:
+def document_path(feed: FeedSpec, month: str | None, fmt: Format) -> str:
     folder = feed.folder if month is None else f"{feed.folder}/archive/{month}"
     return f"{folder}/{FILENAMES[fmt]}"
 
@@ -153,12 +154,12 @@ def paginate(feed: FeedSpec, ordered: Sequence[Listed], max_items: int, archive_
             archives.append((month if n == 1 else f"{month}/{n}", tuple(parts[n - 1][::-1])))
     keys = [key for key, _ in archives]
     pages = [Page(feed, None, head, prev_archive=keys[0] if keys else None)]
-    for i, (key, ids) in enumerate(archives):
+    for i, (key, part) in enumerate(archives):
         pages.append(
             Page(
                 feed,
                 key,
-                ids,
+                part,
                 prev_archive=keys[i + 1] if i + 1 < len(keys) else None,
                 next_archive=keys[i - 1] if i > 0 else None,
             )
@@ -188,7 +189,7 @@ def _history_extension() -> tuple[type, type]:
         def extend_ns(self) -> dict[str, str]:
             return {"fh": HISTORY_NS} if self.archive else {}
 
-        def _extend(self, parent):  # type: ignore[no-untyped-def]
+        def _extend(self, parent: _Element) -> None:
             for rel, href, media_type in self.links:
                 xml_elem(f"{{{ATOM_NS}}}link", parent, rel=rel, href=href, type=media_type)
             if self.archive:
@@ -217,13 +218,13 @@ class Renderer:
     def url(self, path: str) -> str:
         return self.site.base_url + path
 
-    def fragments(self, entries: Sequence[StoredEntry], formats: Sequence[str]) -> dict[str, list[bytes]]:
+    def fragments(self, entries: Sequence[StoredEntry], formats: Sequence[Format]) -> dict[Format, list[bytes]]:
         """Each entry's markup per format, exactly as it appears in any document of that format.
 
         Atom and RSS are cut from one FeedGenerator: filling in its entries is half of feedgen's
         time, and the entries' markup does not depend on which format the feed was set up for.
         """
-        found: dict[str, list[bytes]] = {}
+        found: dict[Format, list[bytes]] = {}
         xml = [fmt for fmt in formats if fmt != "json"]
         generator = self._generator(_FRAGMENT_PAGE, entries, "atom", EPOCH) if xml else None
         for fmt in formats:
@@ -236,7 +237,7 @@ class Renderer:
                 raise AssertionError(f"feedgen wrote {len(found[fmt])} {fmt} entries for {len(entries)}")
         return found
 
-    def assemble(self, page: Page, fragments: Sequence[bytes], updated: datetime, fmt: str) -> bytes:
+    def assemble(self, page: Page, fragments: Sequence[bytes], updated: datetime, fmt: Format) -> bytes:
         """A document from its entries' fragments, newest first; `updated` is the newest entry's."""
         if fmt == "json":
             head = json.dumps(self._json_head(page), ensure_ascii=False).encode()
@@ -246,7 +247,7 @@ class Renderer:
         before, after = shell.split(placeholder)
         return before + b"".join(fragments) + after
 
-    def whole(self, page: Page, entries: Sequence[StoredEntry], fmt: str) -> bytes:
+    def whole(self, page: Page, entries: Sequence[StoredEntry], fmt: Format) -> bytes:
         """The document rendered in one go, as feedgen or json.dumps writes it: what `assemble` must equal."""
         if fmt == "json":
             doc = self._json_head(page)
@@ -267,7 +268,7 @@ class Renderer:
     def _updated(self, entries: Sequence[StoredEntry]) -> datetime:
         return max((e.updated for e in entries), default=EPOCH)
 
-    def _history(self, page: Page, fmt: str) -> list[tuple[str, str, str]]:
+    def _history(self, page: Page, fmt: Format) -> list[tuple[str, str, str]]:
         links = []
         if page.month is not None:
             links.append(("current", self.url(page.path(fmt)).rsplit("/archive/", 1)[0] + "/" + FILENAMES[fmt]))
@@ -277,10 +278,10 @@ class Renderer:
             links.append(("next-archive", self.url(document_path(page.feed, page.next_archive, fmt))))
         return [(rel, href, MEDIA_TYPES[fmt]) for rel, href in links]
 
-    def _feedgen(self, page: Page, entries: Sequence[StoredEntry], fmt: str, updated: datetime) -> bytes:
+    def _feedgen(self, page: Page, entries: Sequence[StoredEntry], fmt: Format, updated: datetime) -> bytes:
         return _serialise(self._generator(page, entries, fmt, updated), fmt)
 
-    def _generator(self, page: Page, entries: Sequence[StoredEntry], fmt: str, updated: datetime) -> FeedGenerator:
+    def _generator(self, page: Page, entries: Sequence[StoredEntry], fmt: Format, updated: datetime) -> FeedGenerator:
         from feedgen.feed import FeedGenerator
 
         feed = page.feed
@@ -367,11 +368,11 @@ class Renderer:
         return item
 
 
-def _serialise(fg: FeedGenerator, fmt: str) -> bytes:
-    return fg.atom_str(pretty=True) if fmt == "atom" else fg.rss_str(pretty=True)
+def _serialise(fg: FeedGenerator, fmt: Format) -> bytes:
+    return cast(bytes, fg.atom_str(pretty=True) if fmt == "atom" else fg.rss_str(pretty=True))
 
 
-def _split_entries(document: bytes, fmt: str) -> list[bytes]:
+def _split_entries(document: bytes, fmt: Format) -> list[bytes]:
     """The entries' spans in a pretty-printed feedgen document, in order."""
     start, end = _ENTRY_BOUNDS[fmt]
     parts = []

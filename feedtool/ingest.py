@@ -19,10 +19,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from feedtool.config import Config, Rules, Topic
+from feedtool.config import Config
 from feedtool.errors import InputError
 from feedtool.models import Entry, Progress, Rejection
 from feedtool.parallel import batched, parallel_map
+from feedtool.rules import Rules, Topic
 from feedtool.store import Counts, FileStat, Known, Store
 from feedtool.topics import Matcher, matchers, topics_of
 
@@ -47,7 +48,16 @@ class IngestReport:
 # every entry again; hashing their source rather than trusting a version number means no release
 # can forget to say so. (Library versions are not in it: reading them costs a no-op build 75 ms.
 # After upgrading lxml or nh3, `feedtool build --rederive` does the same.)
-NORMALISER_MODULES = ("clean.py", "dates.py", "dump.py", "normalise.py", "outlets.py", "topics.py", "urls.py")
+NORMALISER_MODULES = (
+    "clean.py",
+    "dates.py",
+    "dump.py",
+    "normalise.py",
+    "outlets.py",
+    "selectors.py",
+    "topics.py",
+    "urls.py",
+)
 
 
 def derivation_key(rules: Rules) -> str:
@@ -202,7 +212,7 @@ def _ingest_changed(
         count=len(stats), workers=workers, chunksize=32,
     )  # fmt: skip
     for batch in batched(results, BATCH):
-        merged = []
+        merged: list[tuple[FileStat, Entry | Rejection, tuple[str, ...]]] = []
         for result, topics in batch:
             if isinstance(result, Entry):
                 merged.append((pending.pop(result.source_path), result, topics))
@@ -247,7 +257,7 @@ def _merge(
                 log.info("%s: rejected: %s", stat.path, result.reason)
                 continue
             outcome = store.add_entry(stat, result, topics)
-            setattr(report.counts, outcome, getattr(report.counts, outcome) + 1)
+            report.counts.count(outcome)
             for warning in result.warnings:
                 log.warning("%s: %s", stat.path, warning)
             log.info("%s: %s %s", stat.path, outcome, result.id)

@@ -6,6 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
+from typing import Literal
+
+FeedKind = Literal["all", "outlet", "topic"]
+FeedFormat = Literal["atom", "rss", "json"]  # the formats a feed can be published in
+Format = Literal["atom", "rss", "json", "html"]  # and the page for people beside them
 
 # How a long stage reports how far it got: (done, in all). The CLI draws a bar with it.
 Progress = Callable[[int, int], None]

@@ -12,12 +12,12 @@ from datetime import datetime
 from functools import cached_property
 
 from feedtool.clean import Cleaner
-from feedtool.config import Rules
 from feedtool.dates import date_from_url
 from feedtool.dump import parse_dump
 from feedtool.errors import Rejected
 from feedtool.models import DateSource, Dump, Entry, Rejection
 from feedtool.outlets import OutletRegistry
+from feedtool.rules import Rules
 from feedtool.topics import fold
 from feedtool.urls import Canonicaliser
 

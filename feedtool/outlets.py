@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from urllib.parse import urlsplit
 
-from feedtool.config import Outlet, Rules
+from feedtool.rules import Outlet, Rules
 from feedtool.urls import host_matches
 
 

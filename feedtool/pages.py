@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 from feedtool.config import Site
 from feedtool.errors import ConfigError
 from feedtool.feeds import FILENAMES, FORMAT_NAMES, MEDIA_TYPES, FeedSpec, OutletInfo, Page, document_path, page_title
-from feedtool.models import StoredEntry
+from feedtool.models import FeedFormat, StoredEntry
 
 if TYPE_CHECKING:
     import jinja2
@@ -58,7 +58,7 @@ class Link:
 @dataclass(frozen=True)
 class Pages:
     site: Site
-    formats: tuple[str, ...]  # the feed formats published, which every page offers
+    formats: tuple[FeedFormat, ...]  # the feed formats published, which every page offers
     templates: Path | None = None  # the user's folder, whose files override the built-in ones by name
 
     @cached_property

@@ -26,13 +26,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from feedtool import __version__
 from feedtool.config import Config
 from feedtool.errors import PublishError
 from feedtool.feeds import FILENAMES, FeedSpec, OutletInfo, Page, Renderer, document_path, paginate
-from feedtool.models import Progress, StoredEntry
+from feedtool.models import Format, Progress, StoredEntry
 from feedtool.pages import Pages
 from feedtool.parallel import batched, parallel_map
 from feedtool.site import NEWEST_SHOWN, FeedSummary, opml, static_files
@@ -45,6 +46,9 @@ OPML_NAME = "feeds.opml"
 PAGES_PER_TRANSACTION = 100
 FRAGMENTS_PER_JOB = 50  # entries a worker renders in one feedgen document
 INDEX_NAME = FILENAMES["html"]
+
+
+_Job = tuple[Page, str, tuple[Format, ...]]  # a page to write, its fingerprint, and in which formats
 
 
 @dataclass
@@ -67,12 +71,12 @@ class _Plan:
     newest: str  # the newest entry's `updated` in the store (else its creation): an empty document's date
     looks: str  # what the HTML pages are made with besides their entries: templates, formats linked
 
-    def key(self, entry_id: str, fmt: str) -> str:
+    def key(self, entry_id: str, fmt: Format) -> str:
         """The key an entry's fragment in this format must have been rendered under."""
         key = self.fragment_keys[entry_id]
         return hashlib.sha1(f"{key}{self.looks}".encode()).hexdigest() if fmt == "html" else key
 
-    def fingerprint(self, fingerprint: str, fmt: str) -> str:
+    def fingerprint(self, fingerprint: str, fmt: Format) -> str:
         """A page's fingerprint for one format: its HTML page depends on the templates too."""
         return hashlib.sha1(f"{fingerprint}{self.looks}".encode()).hexdigest() if fmt == "html" else fingerprint
 
@@ -180,7 +184,7 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
     html.check()  # a broken template is one line now, not an error in a worker later
     plan = _plan(config, store, infos, html)
     renderer = Renderers(Renderer(config.site, infos, {t.slug: t.title for t in config.topics}), html)
-    kinds = (*config.formats, "html")
+    kinds: tuple[Format, ...] = (*config.formats, "html")
     report = PublishReport()
     wanted: set[str] = set()
 
@@ -189,7 +193,7 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
         known = state.get(path)
         return known is None or known[0] != fingerprint or not _intact(out, path, known)
 
-    jobs = []
+    jobs: list[_Job] = []
     for page, fingerprint in plan.pages:
         stale = tuple(fmt for fmt in kinds if needs(page.path(fmt), plan.fingerprint(fingerprint, fmt)))
         report.unchanged += len(kinds) - len(stale)
@@ -254,14 +258,14 @@ class Renderers:
     feeds: Renderer
     pages: Pages
 
-    def fragments(self, entries: list[StoredEntry], formats: Sequence[str]) -> dict[str, list[bytes]]:
+    def fragments(self, entries: list[StoredEntry], formats: Sequence[Format]) -> dict[Format, list[bytes]]:
         found = self.feeds.fragments(entries, [fmt for fmt in formats if fmt != "html"])
         if "html" in formats:
             outlets = self.feeds.outlets
             found["html"] = [self.pages.entry(e, outlets.get(e.outlet) or _unknown(e.outlet)) for e in entries]
         return found
 
-    def assemble(self, page: Page, fragments: list[bytes], updated: datetime, fmt: str) -> bytes:
+    def assemble(self, page: Page, fragments: list[bytes], updated: datetime, fmt: Format) -> bytes:
         if fmt == "html":
             return self.pages.feed_page(page, fragments)
         return self.feeds.assemble(page, fragments, updated, fmt)
@@ -295,16 +299,14 @@ def _closing_renderer() -> Iterator[None]:
             _renderer = None
 
 
-def _refresh_fragments(
-    store: Store, config: Config, plan: _Plan, renderer: Renderers, jobs: list[tuple[Page, str, tuple[str, ...]]]
-) -> None:
+def _refresh_fragments(store: Store, config: Config, plan: _Plan, renderer: Renderers, jobs: list[_Job]) -> None:
     """Render, in the pool, every fragment the pages to write need and the store lacks or has stale.
 
     An entry stale in one format is rendered in all the formats wanted: rendering Atom and RSS
     together costs little more than one of them.
     """
     stored = store.fragment_keys(list(dict.fromkeys(i for page, _, _ in jobs for i in page.ids)))
-    formats: set[str] = set()
+    formats: set[Format] = set()
     stale: set[str] = set()
     for page, _, page_formats in jobs:
         for entry_id in page.ids:
@@ -331,7 +333,7 @@ def _refresh_fragments(
 
 
 def _render_fragments(
-    job: tuple[tuple[str, ...], list[tuple[str, list[str]]]],
+    job: tuple[tuple[Format, ...], list[tuple[str, list[str]]]],
 ) -> list[tuple[str, str, str, bytes]]:
     """(entry id, format, key, markup) for each entry of the job, in each format, with the keys given."""
     assert _renderer is not None
@@ -350,7 +352,7 @@ def _newest(plan: _Plan, page: Page) -> datetime:
     return from_iso(max((plan.rows[i].updated for i in page.ids), default=plan.newest))
 
 
-def _assemble(job: tuple[Page, tuple[str, ...], datetime]) -> list[tuple[bool, int, int]]:
+def _assemble(job: tuple[Page, tuple[Format, ...], datetime]) -> list[tuple[bool, int, int]]:
     assert _renderer is not None
     store, renderer, out = _renderer
     page, formats, updated = job
@@ -382,7 +384,7 @@ def _site_documents(
     yield OPML_NAME, listing, lambda: opml(config.site, summaries(), config.opml_format)
     yield INDEX_NAME, fingerprint, lambda: html.index(summaries(), OPML_NAME)
     for name, data in static_files().items():
-        yield name, _digest([__version__, name]), lambda data=data: data
+        yield name, _digest([__version__, name]), partial(bytes, data)
 
 
 def _put(out: Path, path: str, data: bytes) -> tuple[bool, int, int]:

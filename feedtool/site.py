@@ -13,7 +13,7 @@ from importlib import resources
 
 from feedtool.config import Site
 from feedtool.feeds import FeedSpec, document_path
-from feedtool.models import StoredEntry
+from feedtool.models import FeedFormat, StoredEntry
 
 GROUPS = (("all", "All outlets"), ("outlet", "Outlets"), ("topic", "Topics"))
 NEWEST_SHOWN = 5
@@ -37,7 +37,7 @@ def grouped(feeds: Sequence[FeedSummary]) -> Iterator[tuple[str, list[FeedSummar
             yield label, group
 
 
-def opml(site: Site, feeds: Sequence[FeedSummary], fmt: str) -> bytes:
+def opml(site: Site, feeds: Sequence[FeedSummary], fmt: FeedFormat) -> bytes:
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<opml version="2.0">',

@@ -22,9 +22,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from feedtool.errors import StoreError
+from feedtool.merge import Claim, Merged, Scrape, iso, merge, scrape_key
 from feedtool.models import DateSource, Entry, Rejection, StoredEntry
 
 # Each migration takes the store from version i to i + 1; never edit one that has shipped.
@@ -107,6 +108,13 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE sources ADD COLUMN derivation INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX entries_derivation ON entries(derivation);
     """,
+    # Which scrape each filled-in field came from (merge.py), so that the newest one with a value wins
+    # whatever order the scrapes are read in.
+    """
+    ALTER TABLE entries ADD COLUMN author_from TEXT NOT NULL DEFAULT '';
+    ALTER TABLE entries ADD COLUMN image_from TEXT NOT NULL DEFAULT '';
+    ALTER TABLE entries ADD COLUMN tags_from TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 
@@ -132,12 +140,23 @@ class Known:
     warnings: str
 
 
+Outcome = Literal["new", "updated", "unchanged"]  # what merging one scrape did to its entry
+
+
 @dataclass
 class Counts:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+
+    def count(self, outcome: Outcome) -> None:
+        if outcome == "new":
+            self.new += 1
+        elif outcome == "updated":
+            self.updated += 1
+        else:
+            self.unchanged += 1
 
 
 class IndexRow(NamedTuple):
@@ -154,21 +173,51 @@ class IndexRow(NamedTuple):
     updated: str
 
 
-def _iso(value: datetime) -> str:
-    """Fixed-width UTC text, so SQLite's string order is time order."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def from_iso(text: str) -> datetime:
     return datetime.fromisoformat(text)  # reads the trailing Z as UTC
 
 
-def _shown_key(stat: FileStat) -> str:
-    return f"{stat.mtime_ns:020d} {stat.path}"
+def _scrape(stat: FileStat, entry: Entry) -> Scrape:
+    """One merged file as merge.py weighs it. Undated, it claims when it was scraped, as the weakest evidence."""
+    if entry.published is not None and entry.published_source is not None:
+        claim, rank = iso(entry.published), int(entry.published_source)
+    else:
+        claim, rank = iso(datetime.fromtimestamp(stat.mtime_ns / 1e9, UTC)), int(DateSource.FIRST_SEEN)
+    text_hash = hashlib.sha1(f"{entry.title}\0{entry.summary}\0{entry.content}".encode()).hexdigest()
+    return Scrape(
+        key=scrape_key(stat.mtime_ns, stat.path), mtime_ns=stat.mtime_ns, url=entry.url, title=entry.title,
+        summary=entry.summary, content=entry.content, search_text=entry.search_text, outlet=entry.outlet,
+        language=entry.language, author=entry.author, image=entry.image, tags=entry.tags,
+        claim=Claim(claim, rank, text_hash),
+    )  # fmt: skip
 
 
-def _text_hash(entry: Entry) -> str:
-    return hashlib.sha1(f"{entry.title}\0{entry.summary}\0{entry.content}".encode()).hexdigest()
+# The entries columns a merge reads and writes, by name.
+_MERGED = (
+    "url", "title", "summary", "content", "search_text", "outlet", "language", "author", "image", "tags",
+    "published", "updated", "shown", "author_from", "image_from", "tags_from", "revision",
+)  # fmt: skip
+
+
+def _merged_row(merged: Merged) -> dict[str, object]:
+    return {
+        "url": merged.url, "title": merged.title, "summary": merged.summary, "content": merged.content,
+        "search_text": merged.search_text, "outlet": merged.outlet, "language": merged.language,
+        "author": merged.author, "image": merged.image, "tags": json.dumps(list(merged.tags), ensure_ascii=False),
+        "published": merged.published, "updated": merged.updated, "shown": merged.shown,
+        "author_from": merged.filled[0], "image_from": merged.filled[1], "tags_from": merged.filled[2],
+        "revision": merged.revision,
+    }  # fmt: skip
+
+
+def _merged(row: sqlite3.Row) -> Merged:
+    return Merged(
+        url=row["url"], title=row["title"], summary=row["summary"], content=row["content"],
+        search_text=row["search_text"], outlet=row["outlet"], language=row["language"], author=row["author"],
+        image=row["image"], tags=tuple(json.loads(row["tags"])), published=row["published"],
+        updated=row["updated"], shown=row["shown"], filled=(row["author_from"], row["image_from"], row["tags_from"]),
+        revision=row["revision"],
+    )  # fmt: skip
 
 
 class Store:
@@ -243,7 +292,7 @@ class Store:
         for i in range(version, SCHEMA_VERSION):
             self.db.executescript(f"BEGIN IMMEDIATE; {MIGRATIONS[i]}; PRAGMA user_version = {i + 1}; COMMIT;")
         if version == 0:
-            self.set_meta("created", _iso(datetime.now(UTC)))
+            self.set_meta("created", iso(datetime.now(UTC)))
 
     def created(self) -> str:
         """When this store was made (ISO, UTC): the date of a feed that has never had an entry.
@@ -251,7 +300,7 @@ class Store:
         Pinned once, so that date too is a function of the store, never of the clock at publish.
         Stores made before it was recorded answer the epoch.
         """
-        return self.get_meta("created") or _iso(datetime(1970, 1, 1, tzinfo=UTC))
+        return self.get_meta("created") or iso(datetime(1970, 1, 1, tzinfo=UTC))
 
     def transaction(self) -> _Transaction:
         return _Transaction(self.db)
@@ -327,109 +376,60 @@ class Store:
 
     # -- merging entries ----------------------------------------------------------------------
 
-    def add_entry(self, stat: FileStat, entry: Entry, topics: Sequence[str]) -> str:
-        """Merge one scrape into the store; returns 'new', 'updated' or 'unchanged'."""
-        if entry.published is not None and entry.published_source is not None:
-            claim, rank = _iso(entry.published), int(entry.published_source)
-        else:
-            claim = _iso(datetime.fromtimestamp(stat.mtime_ns / 1e9, UTC))
-            rank = int(DateSource.FIRST_SEEN)
+    def add_entry(self, stat: FileStat, entry: Entry, topics: Sequence[str]) -> Outcome:
+        """Merge one scrape into the store: read the entry and its files' claims, let merge() decide, write.
+
+        An entry derived under other rules (see begin_derivation) is rebuilt from its scrapes as they
+        are read again, this one first, as if new; it keeps its row, and so its rendered fragments if
+        it comes out the same.
+        """
+        scrape = _scrape(stat, entry)
         self.db.execute(
             "INSERT INTO outlets VALUES (?, ?, ?, ?) ON CONFLICT (slug) DO NOTHING",
             (entry.outlet, entry.outlet_name, entry.outlet_homepage, entry.language),
         )
-        old = self.db.execute(
-            "SELECT url, title, author, summary, content, image, tags, shown, revision, published, updated,"
-            " derivation FROM entries WHERE id = ?",
-            (entry.id,),
+        cursor = self.db.cursor()
+        cursor.row_factory = sqlite3.Row
+        row = cursor.execute(
+            f"SELECT {', '.join(_MERGED)}, derivation FROM entries WHERE id = ?", (entry.id,)
         ).fetchone()
-        # An entry derived under other rules is rebuilt from its scrapes as they are read again, this
-        # one first, as if new; it keeps its row (and so its rendered fragments, if it comes out the same).
-        stale_revision = old[8] if old is not None and old[11] != self.derivation else None
-        if stale_revision is not None:
-            old = None
-        key = _shown_key(stat)
-        if old is None or key >= old[7]:
-            url, title, summary, content = entry.url, entry.title, entry.summary, entry.content
-            author = entry.author or (old[2] if old else None)
-            image = entry.image or (old[5] if old else None)
-            tags = list(entry.tags) or (json.loads(old[6]) if old else [])
-            shown = key
-            shown_mtime = stat.mtime_ns
-            search_text = entry.search_text
+        current = _merged(row) if row is not None and row["derivation"] == self.derivation else None
+        if current is None:
+            claims = [scrape.claim]  # this scrape is the entry's only one yet
         else:
-            url, title, _, summary, content, _, _, shown, _, _, _, _ = old
-            author = old[2] or entry.author
-            image = old[5] or entry.image
-            tags = json.loads(old[6]) or list(entry.tags)
-            shown_mtime = int(shown.split(" ", 1)[0])
-            search_text = None
-        if old is None:
-            published = updated = claim  # this scrape is the entry's only source: there is nothing to weigh
+            self._add_source(stat, entry, scrape.claim)
+            claims = self._claims(entry.id)
+        merged = merge(current, scrape, claims)
+        values = {**_merged_row(merged), "derivation": self.derivation, "id": entry.id}
+        if row is None:
+            columns = ", ".join(values)
+            self.db.execute(f"INSERT INTO entries ({columns}) VALUES ({', '.join(':' + c for c in values)})", values)
         else:
-            self._add_source(stat, entry, claim, rank)  # first, so that its claim is weighed with the others
-            published, updated = self._dates(entry.id, shown_mtime)
-        revision = hashlib.sha1(
-            json.dumps(
-                [title, author, summary, content, image, tags, published, updated, entry.outlet],
-                ensure_ascii=False,
-            ).encode()
-        ).hexdigest()
-        fields = (url, title, author, summary, content, image, json.dumps(tags, ensure_ascii=False),
-                  published, updated, shown, revision, search_text, entry.id)  # fmt: skip
-        if stale_revision is not None:
-            self.db.execute(
-                "UPDATE entries SET url = ?, title = ?, author = ?, summary = ?, content = ?, image = ?,"
-                " tags = ?, published = ?, updated = ?, shown = ?, revision = ?, search_text = ?,"
-                " outlet = ?, language = ?, derivation = ? WHERE id = ?",
-                (*fields[:-1], entry.outlet, entry.language, self.derivation, entry.id),
-            )
-            self._add_source(stat, entry, claim, rank)
-            topics_changed = self._set_topics(entry.id, topics)
-        elif old is None:
-            self.db.execute(
-                "INSERT INTO entries (url, title, author, summary, content, image, tags, published, updated,"
-                " shown, revision, search_text, id, outlet, language, derivation)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*fields, entry.outlet, entry.language, self.derivation),
-            )
-            self._add_source(stat, entry, claim, rank)  # now that the entry it refers to exists
-            self.db.executemany("INSERT INTO entry_topics VALUES (?, ?)", [(entry.id, t) for t in topics])
-            topics_changed = bool(topics)
-        else:
-            self.db.execute(
-                "UPDATE entries SET url = ?, title = ?, author = ?, summary = ?, content = ?, image = ?,"
-                " tags = ?, published = ?, updated = ?, shown = ?, revision = ?,"
-                " search_text = coalesce(?, search_text) WHERE id = ?",
-                fields,
-            )
-            topics_changed = search_text is not None and self._set_topics(entry.id, topics)
-        before = stale_revision if stale_revision is not None else old[8] if old is not None else None
-        outcome = "new" if before is None else "unchanged" if revision == before else "updated"
+            assignments = ", ".join(f"{column} = :{column}" for column in values if column != "id")
+            self.db.execute(f"UPDATE entries SET {assignments} WHERE id = :id", values)
+        if current is None:
+            self._add_source(stat, entry, scrape.claim)  # now that the entry it refers to exists
+        # Topics follow the text shown: matched again only when this scrape is the one shown.
+        topics_changed = merged.shown == scrape.key and self._set_topics(entry.id, topics)
+        before = row["revision"] if row is not None else None
+        outcome: Outcome = "new" if before is None else "unchanged" if merged.revision == before else "updated"
         if outcome != "unchanged" or topics_changed:
             self._bump()
         return outcome
 
-    def _add_source(self, stat: FileStat, entry: Entry, claim: str, rank: int) -> None:
+    def _add_source(self, stat: FileStat, entry: Entry, claim: Claim) -> None:
         """The file's row, replacing whatever its path held before: another article, or a rejection."""
         self.db.execute(
             "INSERT OR REPLACE INTO sources (path, size, mtime_ns, sha256, entry_id, text_hash, published,"
             " published_rank, rejected, warnings, derivation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
-            (stat.path, stat.size, stat.mtime_ns, entry.source_sha256, entry.id, _text_hash(entry),
-             claim, rank, json.dumps(list(entry.warnings), ensure_ascii=False), self.derivation),
+            (stat.path, stat.size, stat.mtime_ns, entry.source_sha256, entry.id, claim.text_hash,
+             claim.published, claim.rank, json.dumps(list(entry.warnings), ensure_ascii=False), self.derivation),
         )  # fmt: skip
 
-    def _dates(self, entry_id: str, shown_mtime_ns: int) -> tuple[str, str]:
-        claims = self.db.execute(
-            "SELECT published, published_rank, text_hash FROM sources WHERE entry_id = ? AND derivation = ?",
-            (entry_id, self.derivation),
-        ).fetchall()
-        best_rank = max(rank for _, rank, _ in claims)
-        published = min(when for when, rank, _ in claims if rank == best_rank)
-        if len({h for _, _, h in claims}) > 1:
-            shown = _iso(datetime.fromtimestamp(shown_mtime_ns / 1e9, UTC))
-            return published, max(published, shown)
-        return published, published
+    def _claims(self, entry_id: str) -> list[Claim]:
+        """The date claims of every file of the entry read under the current derivation."""
+        query = "SELECT published, published_rank, text_hash FROM sources WHERE entry_id = ? AND derivation = ?"
+        return [Claim(*row) for row in self.db.execute(query, (entry_id, self.derivation))]
 
     def _set_topics(self, entry_id: str, topics: Sequence[str]) -> bool:
         """Set an entry's topics; True when they changed."""
@@ -562,7 +562,7 @@ class Store:
         where, args = [], []
         if before is not None:
             where.append("published < ?")
-            args.append(_iso(before))
+            args.append(iso(before))
         if outlet is not None:
             where.append("outlet = ?")
             args.append(outlet)

@@ -12,21 +12,22 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
-from feedtool.config import Topic
+from feedtool.rules import Topic
 
 _WORDLIKE = re.compile(r"^[0-9a-z][0-9a-z .'-]*$")
 
 
 @cache
-def _converter():  # type: ignore[no-untyped-def]
+def _converter() -> Any:  # OpenCC ships no type information
     import opencc
 
     return opencc.OpenCC("t2s")
 
 
 def fold(text: str) -> str:
-    return _converter().convert(text).casefold()
+    return str(_converter().convert(text)).casefold()
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from urllib.parse import SplitResult, unquote_plus, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
 
-from feedtool.config import Rules
 from feedtool.errors import Rejected
+from feedtool.rules import Rules
 
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 

@@ -43,6 +43,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory):
     return folder, generate(folder, 240, seed=3)
 
 
+@pytest.mark.slow
 def test_every_article_exactly_once_despite_rescrapes(tmp_path: Path, corpus) -> None:
     folder, manifest = corpus
     assert manifest.rescrapes > 20 and manifest.malformed >= 1

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from lxml import html as lxml_html
 
 from feedtool.clean import Cleaner, first_sentences
-from feedtool.config import Outlet, load_config
+from feedtool.config import load_config
+from feedtool.rules import Outlet
 
 CONFIG = load_config(None)
 CLEANER = Cleaner(CONFIG.rules.clean)

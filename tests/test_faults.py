@@ -43,6 +43,7 @@ def store_rows(path: Path) -> list[tuple[str, str]]:
         return [(r.id, r.revision) for r in store.index()]
 
 
+@pytest.mark.slow
 def test_builds_killed_at_random_moments_finish_equal_to_an_uninterrupted_one(tmp_path: Path) -> None:
     dumps = tmp_path / "dumps"
     generate(dumps, 400, seed=5)
@@ -87,6 +88,7 @@ def test_an_overlapping_build_gives_up_with_exit_75_and_changes_nothing(tmp_path
     assert not config.output.exists()
 
 
+@pytest.mark.slow
 def test_two_racing_builds_leave_one_complete_output(tmp_path: Path) -> None:
     dumps = tmp_path / "dumps"
     generate(dumps, 150, seed=9)

@@ -58,7 +58,9 @@ def test_a_store_of_schema_1_is_migrated_and_its_output_carries_on(tmp_path: Pat
         "DROP TABLE fragments; DROP INDEX entries_listing;"
         " CREATE INDEX entries_published ON entries(published);"
         " DROP INDEX entries_derivation; ALTER TABLE entries DROP COLUMN derivation;"
-        " ALTER TABLE sources DROP COLUMN derivation; PRAGMA user_version = 1;"
+        " ALTER TABLE sources DROP COLUMN derivation; ALTER TABLE entries DROP COLUMN author_from;"
+        " ALTER TABLE entries DROP COLUMN image_from; ALTER TABLE entries DROP COLUMN tags_from;"
+        " PRAGMA user_version = 1;"
     )
     db.close()
     (seeds / "new.txt").write_text(dump(title="新的法广文章", url="https://www.rfi.fr/cn/中国/20231201-new"), "utf-8")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 
 
@@ -27,3 +28,10 @@ def test_feedgen_is_bounded_above() -> None:
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["dependencies"]
     (feedgen,) = [d for d in dependencies if d.startswith("feedgen")]
     assert "<" in feedgen
+
+
+@pytest.mark.slow
+def test_mypy_strict() -> None:
+    """Types checked as pyproject.toml's [tool.mypy] says: strict, with each exception explained there."""
+    result = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:]

@@ -1,0 +1,60 @@
+"""The rules feedtool applies to dumps, as records: what to strip, which hosts are one outlet, which
+query parameters are tracking, what a topic matches.
+
+Data, not code: the built-in tables are `registry.toml`, a config file extends them (config.py
+reads both into these records), and the stages only apply them. A layer below every stage and the
+config alike, so that none of them reaches up into another to share a record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class CleanRules:
+    remove: tuple[str, ...] = ()
+    remove_attr_prefixes: tuple[str, ...] = ()
+    remove_links: tuple[str, ...] = ()
+    remove_text: tuple[str, ...] = ()
+    lazy_src: tuple[str, ...] = ()
+    captions: tuple[str, ...] = ()
+    byline_labels: tuple[str, ...] = ()
+    dateline_formats: tuple[str, ...] = ()
+    url_dates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outlet:
+    slug: str
+    name: str
+    hosts: tuple[str, ...] = ()
+    homepage: str = ""
+    language: str = "zh-CN"
+    timezone: str = "UTC"
+    icon: str | None = None
+    aliases: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+    remove_text: tuple[str, ...] = ()
+    dateline_formats: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Topic:
+    slug: str
+    title: str
+    description: str = ""
+    any: tuple[str, ...] = ()
+    all: tuple[str, ...] = ()
+    none: tuple[str, ...] = ()
+    outlets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Everything the normaliser needs, small and picklable so worker processes get a copy."""
+
+    clean: CleanRules = field(default_factory=CleanRules)
+    outlets: tuple[Outlet, ...] = ()
+    tracking_params: tuple[str, ...] = ()
+    host_aliases: tuple[tuple[str, str], ...] = ()
