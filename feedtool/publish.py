@@ -122,10 +122,7 @@ def _plan(config: Config, store: Store, infos: dict[str, OutletInfo], html: Page
     rows = store.index()
     entry_topics = store.topics_by_entry()
     feeds = feed_specs(config, infos)
-    base = _digest(
-        [__version__, asdict(config.site), [asdict(i) for i in infos.values()],
-         [asdict(t) for t in config.topics]],
-    )  # fmt: skip
+    base = _digest([*_entry_settings(config), [asdict(i) for i in infos.values()]])
     # An entry's fragment key names all it is rendered from; a document's fingerprint is its own
     # settings and links plus its entries' keys in order, hashed without building a JSON copy.
     fragment_keys = {
@@ -239,12 +236,20 @@ def _intact(out: Path, path: str, known: tuple[str, int, int]) -> bool:
     return (st.st_size, st.st_mtime_ns) == known[1:]
 
 
+def _entry_settings(config: Config) -> list[object]:
+    """What in the config every rendered entry depends on (with its outlet's details, from the store)."""
+    return [__version__, asdict(config.site), [asdict(t) for t in config.topics]]
+
+
 def _config_digest(config: Config) -> str:
-    """Everything in the config that shapes the output (not the inputs, which reach it via the store)."""
+    """Everything in the config that shapes the output (not the inputs, which reach it via the store).
+
+    The entries' settings, and what only documents depend on: where and how they are laid out.
+    """
     return _digest(
-        [__version__, str(config.output.resolve()), asdict(config.site), [asdict(t) for t in config.topics],
-         [asdict(o) for o in config.rules.outlets], config.formats, config.opml_format, config.max_items,
-         config.archive_items, Pages(config.site, config.formats, config.templates).fingerprint()],
+        [*_entry_settings(config), str(config.output.resolve()), [asdict(o) for o in config.rules.outlets],
+         config.formats, config.opml_format, config.max_items, config.archive_items,
+         Pages(config.site, config.formats, config.templates).fingerprint()],
     )  # fmt: skip
 
 

@@ -338,7 +338,7 @@ class Store:
 
     def _bump(self) -> None:
         self.db.execute(
-            "INSERT INTO meta VALUES ('generation', '1')"
+            "INSERT INTO meta (key, value) VALUES ('generation', '1')"
             " ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
         )
 
@@ -385,7 +385,7 @@ class Store:
         """
         scrape = _scrape(stat, entry)
         self.db.execute(
-            "INSERT INTO outlets VALUES (?, ?, ?, ?) ON CONFLICT (slug) DO NOTHING",
+            "INSERT INTO outlets (slug, name, homepage, language) VALUES (?, ?, ?, ?) ON CONFLICT (slug) DO NOTHING",
             (entry.outlet, entry.outlet_name, entry.outlet_homepage, entry.language),
         )
         cursor = self.db.cursor()
@@ -437,7 +437,7 @@ class Store:
         if old == set(topics):
             return False
         self.db.execute("DELETE FROM entry_topics WHERE entry_id = ?", (entry_id,))
-        self.db.executemany("INSERT INTO entry_topics VALUES (?, ?)", [(entry_id, t) for t in topics])
+        self.db.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)", [(entry_id, t) for t in topics])
         return True
 
     def search_texts(self) -> Iterator[tuple[str, str, str]]:
@@ -449,7 +449,10 @@ class Store:
         self._bump()
         self.set_meta("topics", rules)
         self.db.execute("DELETE FROM entry_topics")
-        self.db.executemany("INSERT INTO entry_topics VALUES (?, ?)", ((eid, t) for eid, ts in assignments for t in ts))
+        self.db.executemany(
+            "INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
+            ((eid, t) for eid, ts in assignments for t in ts),
+        )
 
     # -- reading for publication --------------------------------------------------------------
 
@@ -482,16 +485,18 @@ class Store:
                 f"SELECT entry_id, topic FROM entry_topics WHERE entry_id IN ({marks}) ORDER BY topic", chunk
             ):
                 topics.setdefault(entry_id, []).append(topic)
-            for row in self.db.execute(
+            cursor = self.db.cursor()
+            cursor.row_factory = sqlite3.Row
+            for row in cursor.execute(
                 "SELECT id, url, title, outlet, language, content, summary, published, updated, author,"
                 f" image, tags FROM entries WHERE id IN ({marks})",
                 chunk,
             ):
-                found[row[0]] = StoredEntry(
-                    id=row[0], url=row[1], title=row[2], outlet=row[3], language=row[4], content=row[5],
-                    summary=row[6], published=from_iso(row[7]), updated=from_iso(row[8]),
-                    author=row[9], image=row[10], tags=tuple(json.loads(row[11])),
-                    topics=tuple(topics.get(row[0], ())),
+                found[row["id"]] = StoredEntry(
+                    id=row["id"], url=row["url"], title=row["title"], outlet=row["outlet"], language=row["language"],
+                    content=row["content"], summary=row["summary"], published=from_iso(row["published"]),
+                    updated=from_iso(row["updated"]), author=row["author"], image=row["image"],
+                    tags=tuple(json.loads(row["tags"])), topics=tuple(topics.get(row["id"], ())),
                 )  # fmt: skip
         return found
 
@@ -511,7 +516,9 @@ class Store:
 
     def set_fragments(self, rows: Iterable[tuple[str, str, str, bytes]]) -> None:
         """(entry id, format, key, markup) rows, replacing what was stored for the same entry and format."""
-        self.db.executemany("INSERT OR REPLACE INTO fragments VALUES (?, ?, ?, ?)", rows)
+        self.db.executemany(
+            "INSERT OR REPLACE INTO fragments (entry_id, format, key, markup) VALUES (?, ?, ?, ?)", rows
+        )
 
     def fragments(self, ids: Sequence[str], fmt: str) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
@@ -523,10 +530,14 @@ class Store:
     # -- published documents ------------------------------------------------------------------
 
     def documents(self) -> dict[str, tuple[str, int, int]]:
-        return {p: (f, s, m) for p, f, s, m in self.db.execute("SELECT * FROM documents")}
+        query = "SELECT path, fingerprint, size, mtime_ns FROM documents"
+        return {p: (f, s, m) for p, f, s, m in self.db.execute(query)}
 
     def set_document(self, path: str, fingerprint: str, size: int, mtime_ns: int) -> None:
-        self.db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?)", (path, fingerprint, size, mtime_ns))
+        self.db.execute(
+            "INSERT OR REPLACE INTO documents (path, fingerprint, size, mtime_ns) VALUES (?, ?, ?, ?)",
+            (path, fingerprint, size, mtime_ns),
+        )
 
     def forget_documents(self, paths: Iterable[str]) -> None:
         self.db.executemany("DELETE FROM documents WHERE path = ?", ((p,) for p in paths))
