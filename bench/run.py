@@ -141,6 +141,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=HERE / "work")
     parser.add_argument("--no-hugo", action="store_true", help="skip Hugo even when it is installed")
+    parser.add_argument(
+        "--batch", type=int, help="new articles in the incremental run (default 1%%; a quarter as many re-scrapes too)"
+    )
     args = parser.parse_args()
 
     work = args.work.resolve()
@@ -156,9 +159,11 @@ def main() -> None:
         measure("feedtool cold build", feedtool, manifest.files, work),
         measure("feedtool no-op rebuild", feedtool, manifest.files, work, runs=3),
     ]
-    batch = max(1, args.articles // 100)
+    sizes = {"dumps": _megabytes(dumps), "store": _megabytes(work / ".feedtool"), "output": _megabytes(work / "out")}
+    batch = args.batch or max(1, args.articles // 100)
     extra = generate(dumps, batch, args.seed, start=args.articles, rescrape_of=batch // 4)
-    results.append(measure("feedtool +1% rebuild", feedtool, extra.files, work))
+    label = "+1%" if args.batch is None else f"+{extra.files} dumps"
+    results.append(measure(f"feedtool {label} rebuild", feedtool, extra.files, work))
     if shutil.which("hugo") and not args.no_hugo:
         posts = hugo_site(dumps, work / "hugo")
         hugo = ["hugo", "--quiet", "--source", str(work / "hugo"), "--destination", str(work / "hugo" / "public")]
@@ -177,7 +182,14 @@ def main() -> None:
     for r in results:
         ratio = f"{r.seconds / hugo_cold:.2f}" if hugo_cold else "-"
         print(f"| {r.step} | {r.files} | {r.seconds:.2f} | {r.peak_mib:.0f} | {ratio} |")
-    (work / "results.json").write_text(json.dumps([asdict(r) for r in results], indent=2), "utf-8")
+    print("\nafter the cold build, MB: " + ", ".join(f"{name} {size:,.0f}" for name, size in sizes.items()))
+    report = {"steps": [asdict(r) for r in results], "megabytes_after_cold_build": sizes}
+    (work / "results.json").write_text(json.dumps(report, indent=2), "utf-8")
+
+
+def _megabytes(folder: Path) -> float:
+    """Everything in a folder, as the disk counts it: a store's write-ahead log and lock included."""
+    return sum(p.stat().st_blocks * 512 for p in folder.rglob("*") if p.is_file()) / 1e6
 
 
 if __name__ == "__main__":
