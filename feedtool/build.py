@@ -6,7 +6,6 @@ waits up to `lock_timeout` seconds, then gives up with LockHeld (exit 75), touch
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +16,7 @@ from feedtool.errors import ConfigError, LockHeld, StoreError
 from feedtool.ingest import IngestReport, ingest
 from feedtool.models import Progress
 from feedtool.publish import PublishReport, publish
-from feedtool.store import Store
+from feedtool.store import BackendError, Store
 
 
 @dataclass
@@ -90,7 +89,7 @@ def build(
                 else None
             )
             published = publish(store, config, progress=publish_progress) if do_publish else None
-    except sqlite3.Error as exc:  # a full disk under the store, a damaged file: not feedtool's own fault
+    except BackendError as exc:  # a full disk under the store, a damaged file: not feedtool's own fault
         raise StoreError(
             f"{config.store}: {exc}; what was committed before is kept, and the next build carries on from it"
         ) from None

@@ -4,6 +4,12 @@ Processes, not threads: the work is mostly Python (cleaning rules, feedgen), whi
 serialise. Workers are forked where the platform allows, so they start in milliseconds with the
 modules already imported; each gets its own state from `initializer` (never a shared SQLite
 connection). Results come back in input order, so what is done with them is deterministic.
+
+The pool is a seam: `parallel_map` takes any `Executor` factory, the local process pool by
+default. Every stage that runs here is a pure map over its jobs (a dump in, an entry out; an
+entry in, its markup out; a page in, its file written), so an executor of a cluster (Dask's
+`Client.get_executor()`, say) plugs in without a change to the stages; the README's "Past one
+machine" says what else would.
 """
 
 from __future__ import annotations
@@ -13,10 +19,15 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sized
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+
+if TYPE_CHECKING:  # concurrent.futures loads only for a pool: a no-op build starts none
+    from concurrent.futures import Executor, Future
 
 T = TypeVar("T")
 R = TypeVar("R")
+# (workers, initializer, initargs) -> a started executor whose workers each ran initializer(*initargs).
+ExecutorFactory: TypeAlias = "Callable[[int, Callable[..., None], tuple[Any, ...]], Executor]"
 
 # Below this much work (in jobs of the size of one dump's parse) a pool costs more to start than it saves.
 POOL_THRESHOLD = 64
@@ -33,6 +44,7 @@ def parallel_map(
     workers: int | None = None,
     chunksize: int = 16,
     weight: int = 1,
+    executor: ExecutorFactory | None = None,
 ) -> Iterator[R]:
     """fn over jobs, in order.
 
@@ -53,15 +65,7 @@ def parallel_map(
             yield fn(job)
             yield from map(fn, pending)
         return
-    # Imported here: a build with nothing to do never starts a pool, and these take 30 ms to load.
-    import multiprocessing
-    from concurrent.futures import Future, ProcessPoolExecutor
-
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(), initializer, initargs)
-    ) as pool:
+    with (executor or local_processes)(workers, initializer, initargs) as pool:
         window: deque[Future[list[R]]] = deque()
         for chunk in batched(jobs, chunksize):
             window.append(pool.submit(_run_chunk, fn, chunk))
@@ -69,6 +73,19 @@ def parallel_map(
                 yield from window.popleft().result()
         while window:
             yield from window.popleft().result()
+
+
+def local_processes(workers: int, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> Executor:
+    """Worker processes on this machine, forked where the platform allows, ending with their build."""
+    # Imported here: a build with nothing to do never starts a pool, and these take 30 ms to load.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    return ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(), initializer, initargs)
+    )
 
 
 def _run_chunk(fn: Callable[[T], R], chunk: list[T]) -> list[R]:

@@ -119,6 +119,9 @@ MIGRATIONS: tuple[str, ...] = (
 
 
 SCHEMA_VERSION = len(MIGRATIONS)
+# The errors of the database under the store (a full disk, a damaged file): the one name a caller
+# catches them by, so that a store on another database changes this line, not its callers.
+BackendError = sqlite3.Error
 
 
 @dataclass(frozen=True)
