@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -30,11 +30,9 @@ Filled = tuple[str, str, str]  # the keys of the scrapes the author, image and t
 
 
 @dataclass(frozen=True)
-class Scrape:
-    """What one dump file says about its article, ready to be weighed against the others."""
+class Shown:
+    """An article as one scrape shows it. An entry shows its most recent scrape's, whole."""
 
-    key: str  # the order in which scrapes are shown: mtime, then path (see scrape_key)
-    mtime_ns: int
     url: str
     title: str
     summary: str
@@ -42,10 +40,6 @@ class Scrape:
     search_text: str
     outlet: str
     language: str
-    author: str | None
-    image: str | None
-    tags: tuple[str, ...]
-    claim: Claim
 
 
 @dataclass(frozen=True)
@@ -58,44 +52,31 @@ class Claim:
 
 
 @dataclass(frozen=True)
-class Merged:
-    """An entry as stored: the shown scrape's text, the fields filled from others, the dates of all."""
+class Scrape:
+    """What one dump file says about its article, ready to be weighed against the others."""
 
-    url: str
-    title: str
-    summary: str
-    content: str
-    search_text: str
-    outlet: str
-    language: str
+    key: str  # the order in which scrapes are shown: mtime, then path (see scrape_key)
+    mtime_ns: int
+    shown: Shown
     author: str | None
     image: str | None
     tags: tuple[str, ...]
+    claim: Claim
+
+
+@dataclass(frozen=True)
+class Merged:
+    """An entry as stored: the shown scrape's text, the fields filled from others, the dates of all."""
+
+    shown: Shown
+    key: str  # the key of the scrape shown
+    author: str | None
+    image: str | None
+    tags: tuple[str, ...]
+    filled: Filled
     published: str
     updated: str
-    shown: str  # the key of the scrape shown
-    filled: Filled
     revision: str  # a hash of everything published about the entry: equal revisions, equal documents
-
-
-# An entry before its first scrape: every field empty, so that the first one fills what it has.
-_NOTHING = Merged(
-    url="",
-    title="",
-    summary="",
-    content="",
-    search_text="",
-    outlet="",
-    language="",
-    author=None,
-    image=None,
-    tags=(),
-    published="",
-    updated="",
-    shown="",
-    filled=("", "", ""),
-    revision="",
-)
 
 
 def iso(value: datetime) -> str:
@@ -109,33 +90,21 @@ def scrape_key(mtime_ns: int, path: str) -> str:
 
 def merge(current: Merged | None, scrape: Scrape, claims: Sequence[Claim]) -> Merged:
     """The entry after one more scrape; `claims` are those of all the entry's files, this one's included."""
-    if current is None or scrape.key >= current.shown:
-        shown = Merged(
-            url=scrape.url, title=scrape.title, summary=scrape.summary, content=scrape.content,
-            search_text=scrape.search_text, outlet=scrape.outlet, language=scrape.language,
-            author=None, image=None, tags=(), published="", updated="", shown=scrape.key, filled=("", "", ""),
-            revision="",
-        )  # fmt: skip
-        shown_mtime = scrape.mtime_ns
+    if current is None or scrape.key >= current.key:
+        shown, key, shown_mtime = scrape.shown, scrape.key, scrape.mtime_ns
     else:
-        shown = current
-        shown_mtime = int(current.shown.split(" ", 1)[0])
-    author, image, tags, filled = _fill(current, scrape)
+        shown, key, shown_mtime = current.shown, current.key, int(current.key.split(" ", 1)[0])
+    author, image, tags, filled = (
+        (None, None, (), ("", "", ""))
+        if current is None
+        else (current.author, current.image, current.tags, current.filled)
+    )
+    author, author_from = _newest(author, filled[0], scrape.author, scrape.key)
+    image, image_from = _newest(image, filled[1], scrape.image, scrape.key)
+    tags, tags_from = _newest(tags, filled[2], scrape.tags, scrape.key)
     published, updated = _dates(claims, shown_mtime)
-    merged = replace(shown, author=author, image=image, tags=tags, filled=filled, published=published, updated=updated)
-    return replace(merged, revision=_revision(merged))
-
-
-def _fill(
-    current: Merged | None, scrape: Scrape
-) -> tuple[str | None, str | None, tuple[str, ...], tuple[str, str, str]]:
-    """Each of author, image and tags from the most recent scrape that has one."""
-    if current is None:
-        current = replace(_NOTHING, shown=scrape.key)
-    author, author_from = _newest(current.author, current.filled[0], scrape.author, scrape.key)
-    image, image_from = _newest(current.image, current.filled[1], scrape.image, scrape.key)
-    tags, tags_from = _newest(current.tags, current.filled[2], scrape.tags, scrape.key)
-    return author, image, tags, (author_from, image_from, tags_from)
+    revision = _revision(shown, author, image, tags, published, updated)
+    return Merged(shown, key, author, image, tags, (author_from, image_from, tags_from), published, updated, revision)
 
 
 def _newest(had: T, had_from: str, offered: T, key: str) -> tuple[T, str]:
@@ -154,11 +123,8 @@ def _dates(claims: Sequence[Claim], shown_mtime_ns: int) -> tuple[str, str]:
     return published, published
 
 
-def _revision(entry: Merged) -> str:
-    return hashlib.sha1(
-        json.dumps(
-            [entry.title, entry.author, entry.summary, entry.content, entry.image, list(entry.tags), entry.published,
-             entry.updated, entry.outlet],
-            ensure_ascii=False,
-        ).encode()
-    ).hexdigest()  # fmt: skip
+def _revision(
+    shown: Shown, author: str | None, image: str | None, tags: tuple[str, ...], published: str, updated: str
+) -> str:
+    fields = [shown.title, author, shown.summary, shown.content, image, list(tags), published, updated, shown.outlet]
+    return hashlib.sha1(json.dumps(fields, ensure_ascii=False).encode()).hexdigest()

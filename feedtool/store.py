@@ -19,13 +19,13 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, NamedTuple
 
 from feedtool.errors import StoreError
-from feedtool.merge import Claim, Merged, Scrape, iso, merge, scrape_key
+from feedtool.merge import Claim, Merged, Scrape, Shown, iso, merge, scrape_key
 from feedtool.models import DateSource, Entry, Rejection, StoredEntry
 
 # Each migration takes the store from version i to i + 1; never edit one that has shipped.
@@ -187,12 +187,16 @@ def _scrape(stat: FileStat, entry: Entry) -> Scrape:
     else:
         claim, rank = iso(datetime.fromtimestamp(stat.mtime_ns / 1e9, UTC)), int(DateSource.FIRST_SEEN)
     text_hash = hashlib.sha1(f"{entry.title}\0{entry.summary}\0{entry.content}".encode()).hexdigest()
+    shown = Shown(entry.url, entry.title, entry.summary, entry.content, entry.search_text, entry.outlet, entry.language)
     return Scrape(
-        key=scrape_key(stat.mtime_ns, stat.path), mtime_ns=stat.mtime_ns, url=entry.url, title=entry.title,
-        summary=entry.summary, content=entry.content, search_text=entry.search_text, outlet=entry.outlet,
-        language=entry.language, author=entry.author, image=entry.image, tags=entry.tags,
-        claim=Claim(claim, rank, text_hash),
-    )  # fmt: skip
+        scrape_key(stat.mtime_ns, stat.path),
+        stat.mtime_ns,
+        shown,
+        entry.author,
+        entry.image,
+        entry.tags,
+        Claim(claim, rank, text_hash),
+    )
 
 
 # The entries columns a merge reads and writes, by name.
@@ -204,22 +208,19 @@ _MERGED = (
 
 def _merged_row(merged: Merged) -> dict[str, object]:
     return {
-        "url": merged.url, "title": merged.title, "summary": merged.summary, "content": merged.content,
-        "search_text": merged.search_text, "outlet": merged.outlet, "language": merged.language,
-        "author": merged.author, "image": merged.image, "tags": json.dumps(list(merged.tags), ensure_ascii=False),
-        "published": merged.published, "updated": merged.updated, "shown": merged.shown,
-        "author_from": merged.filled[0], "image_from": merged.filled[1], "tags_from": merged.filled[2],
-        "revision": merged.revision,
+        **asdict(merged.shown), "author": merged.author, "image": merged.image,
+        "tags": json.dumps(list(merged.tags), ensure_ascii=False), "published": merged.published,
+        "updated": merged.updated, "shown": merged.key, "author_from": merged.filled[0],
+        "image_from": merged.filled[1], "tags_from": merged.filled[2], "revision": merged.revision,
     }  # fmt: skip
 
 
 def _merged(row: sqlite3.Row) -> Merged:
     return Merged(
-        url=row["url"], title=row["title"], summary=row["summary"], content=row["content"],
-        search_text=row["search_text"], outlet=row["outlet"], language=row["language"], author=row["author"],
-        image=row["image"], tags=tuple(json.loads(row["tags"])), published=row["published"],
-        updated=row["updated"], shown=row["shown"], filled=(row["author_from"], row["image_from"], row["tags_from"]),
-        revision=row["revision"],
+        shown=Shown(**{name: row[name] for name in Shown.__dataclass_fields__}), key=row["shown"],
+        author=row["author"], image=row["image"], tags=tuple(json.loads(row["tags"])),
+        filled=(row["author_from"], row["image_from"], row["tags_from"]), published=row["published"],
+        updated=row["updated"], revision=row["revision"],
     )  # fmt: skip
 
 
@@ -413,7 +414,7 @@ class Store:
         if current is None:
             self._add_source(stat, entry, scrape.claim)  # now that the entry it refers to exists
         # Topics follow the text shown: matched again only when this scrape is the one shown.
-        topics_changed = merged.shown == scrape.key and self._set_topics(entry.id, topics)
+        topics_changed = merged.key == scrape.key and self._set_topics(entry.id, topics)
         before = row["revision"] if row is not None else None
         outcome: Outcome = "new" if before is None else "unchanged" if merged.revision == before else "updated"
         if outcome != "unchanged" or topics_changed:

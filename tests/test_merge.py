@@ -8,7 +8,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feedtool.merge import Claim, Merged, Scrape, merge, scrape_key
+from feedtool.merge import Claim, Merged, Scrape, Shown, merge, scrape_key
 
 
 @st.composite
@@ -21,9 +21,11 @@ def _scrapes(draw: st.DrawFn) -> list[Scrape]:
         found.append(
             Scrape(
                 key=scrape_key(mtime * 10**9, f"dumps/{i}.txt"), mtime_ns=mtime * 10**9,
-                url=draw(st.sampled_from(["http://a.example/1", "https://a.example/1?utm_source=x"])),
-                title=draw(st.sampled_from(["标题", "标题（更新）"])), summary=text, content=f"<p>{text}</p>",
-                search_text=text, outlet="a", language="zh-CN",
+                shown=Shown(
+                    url=draw(st.sampled_from(["http://a.example/1", "https://a.example/1?utm_source=x"])),
+                    title=draw(st.sampled_from(["标题", "标题（更新）"])), summary=text, content=f"<p>{text}</p>",
+                    search_text=text, outlet="a", language="zh-CN",
+                ),
                 author=draw(st.sampled_from([None, "夏榕", "王小明"])),
                 image=draw(st.sampled_from([None, "https://a.example/1.jpg", "https://a.example/2.jpg"])),
                 tags=draw(st.sampled_from([(), ("外交",), ("外交", "中美")])),
@@ -56,8 +58,8 @@ def test_any_order_of_the_same_scrapes_gives_the_same_entry(scrapes: list[Scrape
 def _scrape(mtime: int, *, author: str | None = None, image: str | None = None, title: str = "标题",
             published: str = "2023-10-14T13:45:02.000000Z", rank: int = 3, text: str = "原文。") -> Scrape:  # fmt: skip
     return Scrape(
-        key=scrape_key(mtime, f"{mtime}.txt"), mtime_ns=mtime, url="https://a.example/1", title=title,
-        summary=text, content=text, search_text=text, outlet="a", language="zh-CN", author=author, image=image,
+        key=scrape_key(mtime, f"{mtime}.txt"), mtime_ns=mtime,
+        shown=Shown("https://a.example/1", title, text, text, text, "a", "zh-CN"), author=author, image=image,
         tags=(), claim=Claim(published, rank, text),
     )  # fmt: skip
 
@@ -66,7 +68,7 @@ def test_the_newest_scrape_is_shown_and_a_field_it_lacks_comes_from_the_newest_t
     oldest, middle, newest = (_scrape(1, author="甲"), _scrape(2, author="乙", image="i.jpg"),
                               _scrape(3, title="新标题"))  # fmt: skip
     entry = _fold([newest, oldest, middle])
-    assert (entry.title, entry.author, entry.image) == ("新标题", "乙", "i.jpg")
+    assert (entry.shown.title, entry.author, entry.image) == ("新标题", "乙", "i.jpg")
 
 
 def test_published_is_the_earliest_date_of_the_best_kind_and_updated_follows_an_edit() -> None:
