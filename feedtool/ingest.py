@@ -52,6 +52,7 @@ NORMALISER_MODULES = (
     "clean.py",
     "dates.py",
     "dump.py",
+    "merge.py",
     "normalise.py",
     "outlets.py",
     "selectors.py",

@@ -32,11 +32,10 @@ from feedtool.config import Site
 from feedtool.errors import ConfigError
 from feedtool.feeds import FILENAMES, FORMAT_NAMES, MEDIA_TYPES, FeedSpec, OutletInfo, Page, document_path, page_title
 from feedtool.models import FeedFormat, StoredEntry
+from feedtool.site import FeedSummary, grouped
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # Jinja2 loads only when a page is rendered, never for a no-op build
     import jinja2
-
-    from feedtool.site import FeedSummary
 
 TEMPLATES = ("base.html", "entry.html", "feed.html", "index.html")
 # Content comes sanitised, so "<img " is always a tag there (text would read "&lt;img"): images
@@ -140,8 +139,6 @@ class Pages:
         )
 
     def index(self, feeds: Sequence[FeedSummary], opml_name: str) -> bytes:
-        from feedtool.site import grouped
-
         here = FILENAMES["html"]
         return self._render(
             "index.html",

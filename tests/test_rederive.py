@@ -6,6 +6,7 @@ published byte with a build of the same dumps from an empty store under the new 
 
 from __future__ import annotations
 
+import ast
 import shutil
 from pathlib import Path
 
@@ -152,6 +153,25 @@ def test_the_source_of_the_normaliser_is_in_the_key() -> None:
         assert feedtool.ingest.derivation_key(rules) != key
     finally:
         feedtool.ingest.NORMALISER_MODULES = original
+
+
+def test_every_module_that_shapes_an_entry_is_in_the_key() -> None:
+    """What normalise.py (a dump to an entry) and merge.py (scrapes to a stored entry) run on.
+
+    Every feedtool module they import, at any depth, must be in the key, but the records and
+    errors, whose contents reach the key as the rules' values or do not shape an entry.
+    """
+    package = Path(feedtool.ingest.__file__).parent
+    found, pending = set(), ["normalise.py", "merge.py"]
+    while pending:
+        name = pending.pop()
+        if name in found:
+            continue
+        found.add(name)
+        for node in ast.walk(ast.parse((package / name).read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("feedtool."):
+                pending.append(node.module.split(".", 1)[1] + ".py")
+    assert found - {"models.py", "errors.py", "rules.py"} == set(feedtool.ingest.NORMALISER_MODULES)
 
 
 def test_a_new_topic_reads_no_dump(tmp_path: Path, dumps: Path, monkeypatch: pytest.MonkeyPatch) -> None:
