@@ -73,6 +73,7 @@ class Pages:
         )  # fmt: skip
         return env
 
+    @cached_property
     def fingerprint(self) -> str:
         """What the pages are made with: every template that can be used, the user's first."""
         digest = hashlib.sha1()

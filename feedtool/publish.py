@@ -148,7 +148,7 @@ def _plan(config: Config, store: Store, infos: dict[str, OutletInfo], html: Page
             settings = _digest([base, spec, page.month, page.prev_archive, page.next_archive, *dated])
             keys = "".join(fragment_keys[i] for i in page.ids)
             pages.append((page, hashlib.sha1(f"{settings}{keys}".encode()).hexdigest()))
-    looks = _digest([base, html.fingerprint(), config.formats])
+    looks = _digest([base, html.fingerprint, config.formats])
     return _Plan(feeds, pages, members, base, {r.id: r for r in rows}, fragment_keys, newest, looks)
 
 
@@ -163,9 +163,10 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
     except OSError as exc:
         raise PublishError(f"cannot create the output folder {out}: {exc.strerror}") from None
     state = store.documents()
+    html = Pages(config.site, config.formats, config.templates)
     # The fast path of a no-op cron run: the store and the config are as they were when everything
     # was last published, and every published file is still the one written then.
-    published_as = _digest([store.generation(), _config_digest(config)])
+    published_as = _digest([store.generation(), _config_digest(config, html)])
     if store.published_marker() == published_as and all(_intact(out, p, s) for p, s in state.items()):
         return PublishReport(unchanged=len(state))
     # The marker goes until this run finishes. Stopped midway, it leaves documents made from this
@@ -177,7 +178,6 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
     _remove_temporaries(out)
 
     infos = outlet_infos(config, store)
-    html = Pages(config.site, config.formats, config.templates)
     html.check()  # a broken template is one line now, not an error in a worker later
     plan = _plan(config, store, infos, html)
     renderer = Renderers(Renderer(config.site, infos, {t.slug: t.title for t in config.topics}), html)
@@ -241,7 +241,7 @@ def _entry_settings(config: Config) -> list[object]:
     return [__version__, asdict(config.site), [asdict(t) for t in config.topics]]
 
 
-def _config_digest(config: Config) -> str:
+def _config_digest(config: Config, html: Pages) -> str:
     """Everything in the config that shapes the output (not the inputs, which reach it via the store).
 
     The entries' settings, and what only documents depend on: where and how they are laid out.
@@ -249,7 +249,7 @@ def _config_digest(config: Config) -> str:
     return _digest(
         [*_entry_settings(config), str(config.output.resolve()), [asdict(o) for o in config.rules.outlets],
          config.formats, config.opml_format, config.max_items, config.archive_items,
-         Pages(config.site, config.formats, config.templates).fingerprint()],
+         html.fingerprint],
     )  # fmt: skip
 
 
@@ -266,18 +266,13 @@ class Renderers:
     def fragments(self, entries: list[StoredEntry], formats: Sequence[Format]) -> dict[Format, list[bytes]]:
         found = self.feeds.fragments(entries, [fmt for fmt in formats if fmt != "html"])
         if "html" in formats:
-            outlets = self.feeds.outlets
-            found["html"] = [self.pages.entry(e, outlets.get(e.outlet) or _unknown(e.outlet)) for e in entries]
+            found["html"] = [self.pages.entry(e, self.feeds.outlets[e.outlet]) for e in entries]
         return found
 
     def assemble(self, page: Page, fragments: list[bytes], updated: datetime, fmt: Format) -> bytes:
         if fmt == "html":
             return self.pages.feed_page(page, fragments)
         return self.feeds.assemble(page, fragments, updated, fmt)
-
-
-def _unknown(slug: str) -> OutletInfo:
-    return OutletInfo(slug, slug, "", "zh-CN")
 
 
 _renderer: tuple[Store, Renderers, Path] | None = None
