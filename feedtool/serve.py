@@ -58,7 +58,7 @@ class FeedRequestHandler(BaseHTTPRequestHandler):
             return None
         target = self.root.joinpath(*parts)
         if target.is_dir():
-            target = target / "index.html"
+            target = target / FILENAMES["html"]
         try:
             resolved = target.resolve()
         except OSError:
@@ -81,6 +81,7 @@ class FeedRequestHandler(BaseHTTPRequestHandler):
             self.send_response(HTTPStatus.NOT_MODIFIED)
             self.send_header("ETag", etag)
             self.send_header("Last-Modified", formatdate(st.st_mtime, usegmt=True))
+            self._vary()
             self.end_headers()
             return
         data = target.read_bytes()
@@ -90,15 +91,15 @@ class FeedRequestHandler(BaseHTTPRequestHandler):
         self.send_header("ETag", etag)
         self.send_header("Last-Modified", formatdate(st.st_mtime, usegmt=True))
         self.send_header("Cache-Control", "no-cache")
-        if target.name in FEED_FILENAMES or self._negotiated(target):
-            self.send_header("Vary", "Accept")
+        self._vary()
         self.end_headers()
         if send_body:
             self.wfile.write(data)
 
-    def _negotiated(self, target: Path) -> bool:
-        """Whether the page was sent for a feed's address."""
-        return target.name == FILENAMES["html"] and Path(urlsplit(self.path).path).name in FEED_FILENAMES
+    def _vary(self) -> None:
+        """A feed's address answers by the Accept header (the feed or its page): say so to caches."""
+        if Path(unquote(urlsplit(self.path).path)).name in FEED_FILENAMES:
+            self.send_header("Vary", "Accept")
 
     def _not_modified(self, etag: str, mtime: float) -> bool:
         if_none_match = self.headers.get("If-None-Match")

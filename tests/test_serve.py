@@ -185,6 +185,13 @@ def test_a_feed_reader_gets_the_feed_byte_for_byte(site: Site, name: str, accept
     assert body == (site.config.output / "all" / name).read_bytes()
 
 
+def test_a_not_modified_answer_for_a_feed_says_it_varies_by_accept(site: Site) -> None:
+    etag = site.get("all/atom.xml")[1]["ETag"]
+    status, headers, _ = site.get("all/atom.xml", **{"If-None-Match": etag})
+    assert (status, headers.get("Vary")) == (304, "Accept")
+    assert "Vary" not in site.get("index.html")[1]
+
+
 def test_the_page_and_the_feed_have_different_etags(site: Site) -> None:
     """A cache that keeps one by ETag must not answer a reader with the page."""
     page = site.get("all/atom.xml", Accept=BROWSER)[1]["ETag"]
