@@ -61,6 +61,19 @@ NORMALISER_MODULES = (
 )
 
 
+def identity_key(rules: Rules) -> str:
+    """A fingerprint of what decides an entry's identity, its canonical URL: the URL rules and their code.
+
+    While it stands, a dump read again under changed cleaning rules keeps the id it had, and is
+    not canonicalised again.
+    """
+    from importlib import resources
+
+    code = resources.files("feedtool").joinpath("urls.py").read_bytes()
+    rules_part = [rules.tracking_params, rules.host_aliases, [(o.slug, o.hosts) for o in rules.outlets]]
+    return hashlib.sha1(code + json.dumps(rules_part).encode()).hexdigest()
+
+
 def derivation_key(rules: Rules) -> str:
     """A fingerprint of everything an entry is derived with: the rules and the normaliser's code.
 
@@ -115,11 +128,11 @@ def _init_worker(rules: Rules, topics: tuple[Topic, ...], known_domains: frozens
     _worker = (Normaliser(rules, known_domains), matchers(topics))
 
 
-def _work(job: tuple[str, bytes]) -> tuple[Entry | Rejection, tuple[str, ...]]:
+def _work(job: tuple[str, bytes, str | None]) -> tuple[Entry | Rejection, tuple[str, ...]]:
     assert _worker is not None
     normaliser, topic_matchers = _worker
-    path, data = job
-    result = normaliser.file(data, path)
+    path, data, canonical = job
+    result = normaliser.file(data, path, canonical)
     if isinstance(result, Rejection):
         return result, ()
     return result, topics_of(topic_matchers, result.outlet, result.search_text)
@@ -145,7 +158,7 @@ def ingest(
     dumps are gone, kept as they were.
     """
     report = IngestReport()
-    report.rederived = store.begin_derivation(derivation_key(config.rules), force=rederive)
+    report.rederived = store.begin_derivation(derivation_key(config.rules), identity_key(config.rules), force=rederive)
     _refresh_topics(store, config)
     index = store.file_index()
     changed: list[FileStat] = []
@@ -186,7 +199,10 @@ def _ingest_changed(
     known_domains = store.known_domains()
     found_domains: set[str] = set()
 
-    def new_content() -> Iterator[tuple[str, bytes]]:
+    # Dumps read again under new cleaning rules with the identity rules unchanged keep their ids.
+    ids = store.stale_ids() if store.stale_entries() else {}
+
+    def new_content() -> Iterator[tuple[str, bytes, str | None]]:
         copies: list[tuple[FileStat, str, Known]] = []
         for stat in stats:
             try:
@@ -198,7 +214,7 @@ def _ingest_changed(
             known = store.known(sha256)
             if known is None:
                 pending[stat.path] = stat
-                yield stat.path, data
+                yield stat.path, data, ids.get((stat.path, stat.size, stat.mtime_ns))
                 continue
             copies.append((stat, sha256, known))
             if len(copies) >= BATCH:

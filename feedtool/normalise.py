@@ -34,8 +34,9 @@ class Normaliser:
     def cleaner(self) -> Cleaner:
         return Cleaner(self.rules.clean)
 
-    def entry(self, dump: Dump) -> Entry:
-        canonical = self.urls.canonicalise(dump.url)
+    def entry(self, dump: Dump, canonical: str | None = None) -> Entry:
+        """`canonical` is the entry's id when already known: the identity rules have not changed."""
+        canonical = canonical or self.urls.canonicalise(dump.url)
         outlet = self.outlets.for_url(canonical, dump.author)
         article = self.cleaner.clean(dump.html, dump.url, outlet)
         published, source = _best_date(
@@ -71,10 +72,10 @@ class Normaliser:
             warnings=dump.warnings,
         )
 
-    def file(self, data: bytes, path: str) -> Entry | Rejection:
+    def file(self, data: bytes, path: str, canonical: str | None = None) -> Entry | Rejection:
         """The whole per-file stage; a rejection is a value here, never an exception."""
         try:
-            return self.entry(parse_dump(data, path))
+            return self.entry(parse_dump(data, path), canonical)
         except Rejected as exc:
             return Rejection(path=path, sha256=hashlib.sha256(data).hexdigest(), reason=exc.reason)
 

@@ -228,6 +228,7 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.derivation = 0  # set by begin_derivation before any entry or file row is written
+        self._same_identity: list[int] = []  # older derivations made under the identity rules in force now
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
@@ -245,7 +246,7 @@ class Store:
 
     # -- derivations ----------------------------------------------------------------------------
 
-    def begin_derivation(self, key: str, *, force: bool = False) -> bool:
+    def begin_derivation(self, key: str, identity: str, *, force: bool = False) -> bool:
         """Make `key` (what entries are derived with: rules and normaliser) the current derivation.
 
         When it differs from the stored one (or `force`), the derivation gets a new number, and every
@@ -254,13 +255,33 @@ class Store:
         re-derivation does not pass off half-derived rows as current.
         """
         stored = json.loads(self.get_meta("derivation") or '{"key": null, "number": 0}')
+        identities: dict[str, str] = stored.get("identities", {})  # derivation number -> its identity key
         changed = force or stored["key"] != key
         if changed:
-            stored = {"key": key, "number": stored["number"] + 1}
+            number = stored["number"] + 1
+            identities[str(number)] = identity
+            stored = {"key": key, "number": number, "identities": identities}
             with self.transaction():
                 self.set_meta("derivation", json.dumps(stored))
         self.derivation = stored["number"]
+        # The older derivations whose rows got their ids under the identity rules in force now.
+        self._same_identity = [int(n) for n, old in identities.items() if old == identity and int(n) < self.derivation]
         return changed and self.db.execute("SELECT 1 FROM sources LIMIT 1").fetchone() is not None
+
+    def stale_ids(self) -> dict[tuple[str, int, int], str]:
+        """(path, size, mtime_ns) -> entry id of every file read under an older derivation with today's identity rules.
+
+        With the size and mtime, so that a file changed since is not taken for the one read then;
+        only from derivations under the same identity rules, so that a run stopped midway through a
+        change of URL rules does not hand on ids decided under the rules before.
+        """
+        if not self._same_identity:
+            return {}
+        marks = ",".join("?" * len(self._same_identity))
+        query = (
+            f"SELECT path, size, mtime_ns, entry_id FROM sources WHERE derivation IN ({marks}) AND entry_id IS NOT NULL"
+        )
+        return {(p, s, m): i for p, s, m, i in self.db.execute(query, self._same_identity)}
 
     def finish_derivation(self) -> int:
         """After every dump on disk was read: drop stale entries no file claims any more; count the rest.
@@ -269,9 +290,7 @@ class Store:
         tracking parameter merged it into another) is gone. One whose dumps are no longer on disk
         is kept as stored: the returned count.
         """
-        # Numbers only grow, so "older" is a range of the index: this costs a no-op build nothing.
-        stale = "SELECT count(*) FROM entries WHERE derivation < ?"
-        if not self.db.execute(stale, (self.derivation,)).fetchone()[0]:
+        if not self.stale_entries():
             return 0
         with self.transaction():
             cursor = self.db.execute(
@@ -281,7 +300,15 @@ class Store:
             )
             if cursor.rowcount:
                 self._bump()
-        return int(self.db.execute(stale, (self.derivation,)).fetchone()[0])
+        return self.stale_entries()
+
+    def stale_entries(self) -> int:
+        """How many entries were derived under an older derivation than the current one.
+
+        Numbers only grow, so "older" is a range of the index: this costs a no-op build nothing.
+        """
+        query = "SELECT count(*) FROM entries WHERE derivation < ?"
+        return int(self.db.execute(query, (self.derivation,)).fetchone()[0])
 
     def __enter__(self) -> Store:
         return self

@@ -19,6 +19,7 @@ from feedtool.config import Config
 from feedtool.models import StoredEntry
 from feedtool.normalise import Normaliser
 from feedtool.store import Store
+from feedtool.urls import Canonicaliser
 
 RFI = "https://www.rfi.fr/cn/%E4%B8%AD%E5%9B%BD/20231028-biden"
 
@@ -133,7 +134,9 @@ def test_a_new_normaliser(tmp_path: Path, dumps: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(feedtool.ingest, "NORMALISER_MODULES", ("dump.py",))  # another code fingerprint
     entry = Normaliser.entry
     monkeypatch.setattr(
-        Normaliser, "entry", lambda self, d: entry(self, d.__class__(**{**vars(d), "title": d.title + "！"}))
+        Normaliser,
+        "entry",
+        lambda self, d, *rest: entry(self, d.__class__(**{**vars(d), "title": d.title + "！"}), *rest),
     )
     report = build(config, workers=1)
     fresh = _config(tmp_path / "fresh", dumps, "")
@@ -172,6 +175,29 @@ def test_every_module_that_shapes_an_entry_is_in_the_key() -> None:
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("feedtool."):
                 pending.append(node.module.split(".", 1)[1] + ".py")
     assert found - {"models.py", "errors.py", "rules.py"} == set(feedtool.ingest.NORMALISER_MODULES)
+
+
+@pytest.mark.parametrize(
+    ("after", "canonicalised"),
+    [('[clean]\nremove = ["strong"]', False), ('[urls]\ntracking_params = ["ref"]', True)],
+    ids=["cleaning-rule", "url-rule"],
+)
+def test_only_a_url_rule_canonicalises_again(
+    tmp_path: Path, dumps: Path, monkeypatch: pytest.MonkeyPatch, after: str, canonicalised: bool
+) -> None:
+    """Dumps read again for a new cleaning rule keep the ids they had; a URL rule decides them anew."""
+    config = _config(tmp_path / "changed", dumps, "")
+    build(config, workers=1)
+    calls: list[str] = []
+    canonicalise = Canonicaliser.canonicalise
+    monkeypatch.setattr(Canonicaliser, "canonicalise", lambda self, url: calls.append(url) or canonicalise(self, url))
+    report = build(_config(tmp_path / "changed", dumps, after), workers=1)
+    assert report.ingest is not None and report.ingest.rederived
+    assert bool(calls) is canonicalised
+    monkeypatch.undo()
+    fresh = _config(tmp_path / "fresh", dumps, after)
+    build(fresh, workers=1)
+    assert _entries(_config(tmp_path / "changed", dumps, after)) == _entries(fresh)
 
 
 def test_a_new_topic_reads_no_dump(tmp_path: Path, dumps: Path, monkeypatch: pytest.MonkeyPatch) -> None:
