@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from conftest import SEEDS, dump, make_config, snapshot
+from conftest import ROOT, SEEDS, dump, make_config, snapshot
 from corpus import generate
 
 from feedtool.build import build
@@ -339,3 +339,22 @@ def test_a_build_over_an_older_output_removes_its_feed_xsl(tmp_path: Path) -> No
         store.set_published_marker("")
     report = build(config)
     assert report.publish is not None and report.publish.removed == ["feed.xsl"] and not xsl.exists()
+
+
+def test_a_restyled_release_rewrites_the_stylesheet_of_an_older_output(tmp_path: Path) -> None:
+    """Static files are fingerprinted by their bytes: a stylesheet changed without a new version still arrives."""
+    from feedtool.store import Store
+
+    config = make_config(tmp_path, [SEEDS])
+    build(config)
+    style = config.output / "style.css"
+    style.write_text("/* an older release's stylesheet */", "utf-8")
+    from feedtool import __version__
+    from feedtool.publish import _digest
+
+    older_fingerprint = _digest([__version__, "style.css"])  # what releases before this one recorded
+    with Store(config.store) as store, store.transaction():
+        store.set_document("style.css", older_fingerprint, style.stat().st_size, style.stat().st_mtime_ns)
+        store.set_published_marker("")
+    build(config)
+    assert style.read_bytes() == (ROOT / "feedtool" / "style.css").read_bytes()
