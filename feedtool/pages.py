@@ -67,11 +67,10 @@ class Pages:
         loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("feedtool", "templates")]
         if self.templates is not None:
             loaders.insert(0, jinja2.FileSystemLoader(self.templates))
-        env = jinja2.Environment(
+        return jinja2.Environment(
             loader=jinja2.ChoiceLoader(loaders), autoescape=True, keep_trailing_newline=True, trim_blocks=True,
             lstrip_blocks=True,
         )  # fmt: skip
-        return env
 
     @cached_property
     def fingerprint(self) -> str:
@@ -125,7 +124,6 @@ class Pages:
         import markupsafe
 
         here = document_path(page.feed, page.month, "html")
-        newer = page.next_archive if page.month is not None else None
         return self._render(
             "feed.html",
             feed=page.feed,
@@ -135,7 +133,8 @@ class Pages:
             entries=markupsafe.Markup(b"".join(fragments).decode()),
             links=self.links(page.feed, here),
             root=_relative("", here),
-            newer=_relative(document_path(page.feed, newer, "html"), here) if page.month is not None else None,
+            # The newest archive's newer neighbour (next_archive None) is the feed's own page.
+            newer=_relative(document_path(page.feed, page.next_archive, "html"), here) if page.month else None,
             older=_relative(document_path(page.feed, page.prev_archive, "html"), here) if page.prev_archive else None,
         )
 
