@@ -253,6 +253,10 @@ class Store:
         entry and file row of an older one is stale until its dump is read again. Returns whether
         that made anything stale. The number is never reused, so a config put back midway through a
         re-derivation does not pass off half-derived rows as current.
+
+        `identity` is the key of what decides entry ids (the URL rules): rows made under the same one
+        hand their ids on (see stale_ids). Not when `force`d: that is for a library upgrade, w3lib's
+        canonical form included.
         """
         stored = json.loads(self.get_meta("derivation") or '{"key": null, "number": 0}')
         identities: dict[str, str] = stored.get("identities", {})  # derivation number -> its identity key
@@ -265,7 +269,9 @@ class Store:
                 self.set_meta("derivation", json.dumps(stored))
         self.derivation = stored["number"]
         # The older derivations whose rows got their ids under the identity rules in force now.
-        self._same_identity = [int(n) for n, old in identities.items() if old == identity and int(n) < self.derivation]
+        self._same_identity = [
+            int(n) for n, old in identities.items() if old == identity and int(n) < self.derivation and not force
+        ]
         return changed and self.db.execute("SELECT 1 FROM sources LIMIT 1").fetchone() is not None
 
     def stale_ids(self) -> dict[tuple[str, int, int], str]:

@@ -179,19 +179,19 @@ def test_every_module_that_shapes_an_entry_is_in_the_key() -> None:
 
 @pytest.mark.parametrize(
     ("after", "canonicalised"),
-    [('[clean]\nremove = ["strong"]', False), ('[urls]\ntracking_params = ["ref"]', True)],
-    ids=["cleaning-rule", "url-rule"],
+    [('[clean]\nremove = ["strong"]', False), ('[urls]\ntracking_params = ["ref"]', True), ("", True)],
+    ids=["cleaning-rule", "url-rule", "rederive-forced"],
 )
 def test_only_a_url_rule_canonicalises_again(
     tmp_path: Path, dumps: Path, monkeypatch: pytest.MonkeyPatch, after: str, canonicalised: bool
 ) -> None:
-    """Dumps read again for a new cleaning rule keep the ids they had; a URL rule decides them anew."""
+    """Dumps read again for a new cleaning rule keep the ids they had; a URL rule, or --rederive, decides them anew."""
     config = _config(tmp_path / "changed", dumps, "")
     build(config, workers=1)
     calls: list[str] = []
     canonicalise = Canonicaliser.canonicalise
     monkeypatch.setattr(Canonicaliser, "canonicalise", lambda self, url: calls.append(url) or canonicalise(self, url))
-    report = build(_config(tmp_path / "changed", dumps, after), workers=1)
+    report = build(_config(tmp_path / "changed", dumps, after), workers=1, rederive=not after)
     assert report.ingest is not None and report.ingest.rederived
     assert bool(calls) is canonicalised
     monkeypatch.undo()
