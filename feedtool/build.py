@@ -89,6 +89,7 @@ def build(
                 else None
             )
             published = publish(store, config, progress=publish_progress) if do_publish else None
+            store.checkpoint()
     except BackendError as exc:  # a full disk under the store, a damaged file: not feedtool's own fault
         raise StoreError(
             f"{config.store}: {exc}; what was committed before is kept, and the next build carries on from it"

@@ -18,18 +18,75 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 from feedtool.errors import StoreError
 from feedtool.merge import Claim, Merged, Scrape, Shown, iso, merge, scrape_key
-from feedtool.models import DateSource, Entry, Rejection, StoredEntry
+from feedtool.models import DateSource, Entry, Format, Rejection, StoredEntry
 
-# Each migration takes the store from version i to i + 1; never edit one that has shipped.
-MIGRATIONS: tuple[str, ...] = (
+
+def _compress_entries(db: sqlite3.Connection) -> None:
+    db.execute("DROP TABLE fragments")
+    db.execute(
+        "CREATE TABLE fragments (entry_id TEXT PRIMARY KEY REFERENCES entries(id) ON DELETE CASCADE,"
+        " keys TEXT NOT NULL, markup BLOB NOT NULL)"
+    )
+    db.execute("ALTER TABLE entries ADD COLUMN text BLOB NOT NULL DEFAULT x''")
+    rows = db.execute("SELECT id, summary, content, search_text FROM entries").fetchall()
+    db.executemany(
+        "UPDATE entries SET text = ? WHERE id = ?",
+        ((_pack_text(summary, content, search_text), entry_id) for entry_id, summary, content, search_text in rows),
+    )
+    for column in ("summary", "content", "search_text"):
+        db.execute(f"ALTER TABLE entries DROP COLUMN {column}")
+
+
+@cache
+def _codec() -> tuple[Any, Any]:
+    """zstd, loaded on first use: a no-op build reads no compressed column."""
+    import zstandard
+
+    return zstandard.ZstdCompressor(level=3), zstandard.ZstdDecompressor()
+
+
+def pack(text: str | bytes) -> bytes:
+    """Text as the store keeps it: zstd, which takes an article's HTML to about a third.
+
+    At a million articles the store's text is most of its size; zstd rather than zlib as it
+    decompresses several times faster, and every published document decompresses its entries.
+    """
+    return _codec()[0].compress(text.encode() if isinstance(text, str) else text)  # type: ignore[no-any-return]
+
+
+def unpack(blob: bytes) -> bytes:
+    return _codec()[1].decompress(blob)  # type: ignore[no-any-return]
+
+
+def _pack_text(summary: str, content: str, search_text: str) -> bytes:
+    """An entry's three long texts in one frame: the summary and the folded text repeat the content,
+    which zstd only sees when they are compressed together (half the size of three frames)."""
+    return pack(json.dumps([summary, content, search_text], ensure_ascii=False))
+
+
+def _unpack_text(blob: bytes) -> tuple[str, str, str]:
+    summary, content, search_text = json.loads(unpack(blob))
+    return summary, content, search_text
+
+
+# The errors of the database under the store (a full disk, a damaged file): the one name a caller
+# catches them by, so that a store on another database changes this line, not its callers.
+BackendError = sqlite3.Error
+
+
+# Each migration takes the store from version i to i + 1; never edit one that has shipped. Most are
+# SQL; one that must rewrite values (compress them) is a function of the connection, run in the
+# same transaction.
+MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     """
     CREATE TABLE outlets (
         slug TEXT PRIMARY KEY,
@@ -115,13 +172,15 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE entries ADD COLUMN image_from TEXT NOT NULL DEFAULT '';
     ALTER TABLE entries ADD COLUMN tags_from TEXT NOT NULL DEFAULT '';
     """,
+    # Text kept compressed (see `pack`): an entry's summary, content and folded text in one column,
+    # and its rendered markup, all formats in one row, as the same article's text in four markups
+    # compresses as one.
+    # Fragments are dropped rather than converted: the next publish renders them again.
+    _compress_entries,
 )
 
 
 SCHEMA_VERSION = len(MIGRATIONS)
-# The errors of the database under the store (a full disk, a damaged file): the one name a caller
-# catches them by, so that a store on another database changes this line, not its callers.
-BackendError = sqlite3.Error
 
 
 @dataclass(frozen=True)
@@ -201,14 +260,16 @@ def _scrape(stat: FileStat, entry: Entry) -> Scrape:
 
 # The entries columns a merge reads and writes, by name.
 _MERGED = (
-    "url", "title", "summary", "content", "search_text", "outlet", "language", "author", "image", "tags",
+    "url", "title", "text", "outlet", "language", "author", "image", "tags",
     "published", "updated", "shown", "author_from", "image_from", "tags_from", "revision",
 )  # fmt: skip
 
 
 def _merged_row(merged: Merged) -> dict[str, object]:
+    shown = asdict(merged.shown)
+    shown["text"] = _pack_text(shown.pop("summary"), shown.pop("content"), shown.pop("search_text"))
     return {
-        **asdict(merged.shown), "author": merged.author, "image": merged.image,
+        **shown, "author": merged.author, "image": merged.image,
         "tags": json.dumps(list(merged.tags), ensure_ascii=False), "published": merged.published,
         "updated": merged.updated, "shown": merged.key, "author_from": merged.filled[0],
         "image_from": merged.filled[1], "tags_from": merged.filled[2], "revision": merged.revision,
@@ -216,8 +277,10 @@ def _merged_row(merged: Merged) -> dict[str, object]:
 
 
 def _merged(row: sqlite3.Row) -> Merged:
+    shown = {name: row[name] for name in ("url", "title", "outlet", "language")}
+    shown["summary"], shown["content"], shown["search_text"] = _unpack_text(row["text"])
     return Merged(
-        shown=Shown(**{name: row[name] for name in Shown.__dataclass_fields__}), key=row["shown"],
+        shown=Shown(**shown), key=row["shown"],
         author=row["author"], image=row["image"], tags=tuple(json.loads(row["tags"])),
         filled=(row["author_from"], row["image_from"], row["tags_from"]), published=row["published"],
         updated=row["updated"], revision=row["revision"],
@@ -243,6 +306,14 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database file and empty it.
+
+        After a cold build the log can be as large as the database: SQLite only truncates it when
+        asked, and a store twice its size is what an operator's disk would otherwise carry.
+        """
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- derivations ----------------------------------------------------------------------------
 
@@ -327,7 +398,14 @@ class Store:
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.path}: the store is from a newer feedtool (schema {version}); upgrade feedtool")
         for i in range(version, SCHEMA_VERSION):
-            self.db.executescript(f"BEGIN IMMEDIATE; {MIGRATIONS[i]}; PRAGMA user_version = {i + 1}; COMMIT;")
+            step = MIGRATIONS[i]
+            with self.transaction():
+                if isinstance(step, str):
+                    for statement in _statements(step):
+                        self.db.execute(statement)
+                else:
+                    step(self.db)
+                self.db.execute(f"PRAGMA user_version = {i + 1}")
         if version == 0:
             self.set_meta("created", iso(datetime.now(UTC)))
 
@@ -479,7 +557,8 @@ class Store:
 
     def search_texts(self) -> Iterator[tuple[str, str, str]]:
         """(id, outlet, folded text) of every entry, for matching topics again after they changed."""
-        yield from self.db.execute("SELECT id, outlet, search_text FROM entries")
+        for entry_id, outlet, text in self.db.execute("SELECT id, outlet, text FROM entries"):
+            yield entry_id, outlet, _unpack_text(text)[2]
 
     def replace_topics(self, rules: str, assignments: Iterable[tuple[str, Sequence[str]]]) -> None:
         """Every entry's topics, matched anew under `rules` (see topics_matched)."""
@@ -525,14 +604,16 @@ class Store:
             cursor = self.db.cursor()
             cursor.row_factory = sqlite3.Row
             for row in cursor.execute(
-                "SELECT id, url, title, outlet, language, content, summary, published, updated, author,"
+                "SELECT id, url, title, outlet, language, text, published, updated, author,"
                 f" image, tags FROM entries WHERE id IN ({marks})",
                 chunk,
             ):
+                summary, content, _ = _unpack_text(row["text"])
                 found[row["id"]] = StoredEntry(
                     id=row["id"], url=row["url"], title=row["title"], outlet=row["outlet"], language=row["language"],
-                    content=row["content"], summary=row["summary"], published=from_iso(row["published"]),
-                    updated=from_iso(row["updated"]), author=row["author"], image=row["image"],
+                    content=content, summary=summary,
+                    published=from_iso(row["published"]), updated=from_iso(row["updated"]), author=row["author"],
+                    image=row["image"],
                     tags=tuple(json.loads(row["tags"])), topics=tuple(topics.get(row["id"], ())),
                 )  # fmt: skip
         return found
@@ -547,21 +628,42 @@ class Store:
         """
         found: dict[tuple[str, str], str] = {}
         for chunk, marks in _in_chunks(ids):
-            query = f"SELECT entry_id, format, key FROM fragments WHERE entry_id IN ({marks})"
-            found.update(((entry_id, fmt), key) for entry_id, fmt, key in self.db.execute(query, chunk))
+            query = f"SELECT entry_id, keys FROM fragments WHERE entry_id IN ({marks})"
+            for entry_id, keys in self.db.execute(query, chunk):
+                found.update(((entry_id, fmt), key) for fmt, key, _ in json.loads(keys))
         return found
 
     def set_fragments(self, rows: Iterable[tuple[str, str, str, bytes]]) -> None:
-        """(entry id, format, key, markup) rows, replacing what was stored for the same entry and format."""
+        """(entry id, format, key, markup) rows, replacing what was stored for the same entry and format.
+
+        An entry's formats share one compressed row, so one rendered again in some formats only
+        (a template edit renders HTML alone) keeps the others from its stored row.
+        """
+        wanted: dict[str, dict[str, tuple[str, bytes]]] = {}
+        for entry_id, fmt, key, markup in rows:
+            wanted.setdefault(entry_id, {})[fmt] = (key, markup)
+        partial = [entry_id for entry_id, formats in wanted.items() if len(formats) < len(_FORMATS)]
+        for entry_id, stored in self._fragment_rows(partial).items():
+            wanted[entry_id] = {**stored, **wanted[entry_id]}
         self.db.executemany(
-            "INSERT OR REPLACE INTO fragments (entry_id, format, key, markup) VALUES (?, ?, ?, ?)", rows
+            "INSERT OR REPLACE INTO fragments (entry_id, keys, markup) VALUES (?, ?, ?)",
+            (_fragment_row(entry_id, formats) for entry_id, formats in wanted.items()),
         )
 
     def fragments(self, ids: Sequence[str], fmt: str) -> dict[str, bytes]:
-        found: dict[str, bytes] = {}
+        return {entry_id: formats[fmt][1] for entry_id, formats in self._fragment_rows(ids).items() if fmt in formats}
+
+    def _fragment_rows(self, ids: Sequence[str]) -> dict[str, dict[str, tuple[str, bytes]]]:
+        """entry id -> format -> (key, markup), unpacked."""
+        found: dict[str, dict[str, tuple[str, bytes]]] = {}
         for chunk, marks in _in_chunks(ids):
-            query = f"SELECT entry_id, markup FROM fragments WHERE format = ? AND entry_id IN ({marks})"
-            found.update(self.db.execute(query, (fmt, *chunk)))
+            query = f"SELECT entry_id, keys, markup FROM fragments WHERE entry_id IN ({marks})"
+            for entry_id, keys, markup in self.db.execute(query, chunk):
+                data, start, formats = unpack(markup), 0, {}
+                for fmt, key, length in json.loads(keys):
+                    formats[fmt] = (key, data[start : start + length])
+                    start += length
+                found[entry_id] = formats
         return found
 
     # -- published documents ------------------------------------------------------------------
@@ -619,6 +721,21 @@ class Store:
         cursor = self.db.execute(f"DELETE FROM entries WHERE {' AND '.join(where)}", args)
         self._bump()
         return cursor.rowcount
+
+
+_FORMATS = get_args(Format)  # every format a fragment is rendered in
+
+
+def _fragment_row(entry_id: str, formats: dict[str, tuple[str, bytes]]) -> tuple[str, str, bytes]:
+    """One entry's markup in every format, end to end in one zstd frame; `keys` says where each is."""
+    order = sorted(formats)
+    keys = json.dumps([[fmt, formats[fmt][0], len(formats[fmt][1])] for fmt in order])
+    return entry_id, keys, pack(b"".join(formats[fmt][1] for fmt in order))
+
+
+def _statements(script: str) -> list[str]:
+    """A migration's SQL, one statement at a time, so that it runs inside the caller's transaction."""
+    return [statement for statement in script.split(";") if statement.strip()]
 
 
 def _in_chunks(ids: Sequence[str], size: int = 500) -> Iterator[tuple[Sequence[str], str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from conftest import dump, make_config, snapshot
 
 from feedtool.build import build
 from feedtool.errors import StoreError
-from feedtool.store import SCHEMA_VERSION, Store
+from feedtool.store import SCHEMA_VERSION, Store, unpack
 
 
 def test_a_new_store_is_versioned_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
@@ -54,6 +55,7 @@ def test_a_store_of_schema_1_is_migrated_and_its_output_carries_on(tmp_path: Pat
     config = make_config(tmp_path, [seeds])
     build(config)
     db = sqlite3.connect(config.store)
+    _uncompress(db)
     db.executescript(
         "DROP TABLE fragments; DROP INDEX entries_listing;"
         " CREATE INDEX entries_published ON entries(published);"
@@ -73,6 +75,54 @@ def test_a_store_of_schema_1_is_migrated_and_its_output_carries_on(tmp_path: Pat
     build(fresh)
     assert {k: v[1] for k, v in snapshot(config.output).items()} == {k: v[1] for k, v in snapshot(fresh.output).items()}
     assert _schema(config.store) == _schema(fresh.store)
+
+
+def _uncompress(db: sqlite3.Connection) -> None:
+    """Entries' text as stores before schema 6 kept it, in three columns of plain text."""
+    rows = db.execute("SELECT id, text FROM entries").fetchall()
+    for column in ("summary", "content", "search_text"):
+        db.execute(f"ALTER TABLE entries ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+    db.executemany(
+        "UPDATE entries SET summary = ?, content = ?, search_text = ? WHERE id = ?",
+        [(*json.loads(unpack(text)), entry_id) for entry_id, text in rows],
+    )
+    db.execute("ALTER TABLE entries DROP COLUMN text")
+    db.commit()
+
+
+def test_a_store_of_schema_5_has_its_text_compressed_and_its_fragments_rendered_when_needed(
+    tmp_path: Path, seeds: Path
+) -> None:
+    """The migration keeps every entry's text; the dropped fragments come back as documents need them."""
+    config = make_config(tmp_path, [seeds])
+    build(config)
+    with Store(config.store) as store:
+        ids = [i for (i,) in store.db.execute("SELECT id FROM entries")]
+        before = store.entries(ids)
+        texts = sorted(store.search_texts())
+    published = snapshot(config.output)
+    db = sqlite3.connect(config.store)
+    _uncompress(db)
+    db.executescript(
+        "DROP TABLE fragments;"
+        " CREATE TABLE fragments (entry_id TEXT NOT NULL REFERENCES entries(id) ON DELETE CASCADE,"
+        " format TEXT NOT NULL, key TEXT NOT NULL, markup BLOB NOT NULL, PRIMARY KEY (entry_id, format));"
+        " CREATE INDEX fragments_keys ON fragments(entry_id, format, key); PRAGMA user_version = 5;"
+    )
+    db.close()
+    with Store(config.store) as store:
+        assert store.entries(ids) == before
+        assert sorted(store.search_texts()) == texts
+        assert store.db.execute("SELECT count(*) FROM fragments").fetchone()[0] == 0
+    build(config)
+    assert {k: v[1] for k, v in snapshot(config.output).items()} == {k: v[1] for k, v in published.items()}
+    (seeds / "new.txt").write_text(dump(title="新的法广文章", url="https://www.rfi.fr/cn/中国/20231201-new"), "utf-8")
+    build(config)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    fresh = make_config(scratch, [seeds])
+    build(fresh)
+    assert {k: v[1] for k, v in snapshot(config.output).items()} == {k: v[1] for k, v in snapshot(fresh.output).items()}
 
 
 def _schema(path: Path) -> list[tuple[str, str]]:
