@@ -78,13 +78,14 @@ def build(
     publish_progress: Progress | None = None,
     workers: int | None = None,
     rederive: bool = False,
+    rescan: bool = False,
 ) -> BuildReport:
     started = time.monotonic()
     check_layout(config)
     try:
         with locked(config), Store(config.store) as store:
             ingested = (
-                ingest(store, config, progress=ingest_progress, workers=workers, rederive=rederive)
+                ingest(store, config, progress=ingest_progress, workers=workers, rederive=rederive, rescan=rescan)
                 if do_ingest
                 else None
             )

@@ -99,8 +99,8 @@ def cli() -> None:
 
 def _run_build(
     *, config: Path | None, inputs: tuple[Path, ...], output: Path | None, state: Path | None,
-    base_url: str | None, quiet: bool, verbose: bool, strict: bool, rederive: bool, do_ingest: bool,
-    do_publish: bool,
+    base_url: str | None, quiet: bool, verbose: bool, strict: bool, rederive: bool, rescan: bool,
+    do_ingest: bool, do_publish: bool,
 ) -> None:  # fmt: skip
     from feedtool.build import build
 
@@ -114,6 +114,7 @@ def _run_build(
             ingest_progress=ingest_bar,
             publish_progress=publish_bar,
             rederive=rederive,
+            rescan=rescan,
         )
     rejected = report.ingest.counts.rejected if report.ingest else 0
     if not quiet:
@@ -134,6 +135,7 @@ def _build_command(name: str, help_text: str, *, do_ingest: bool, do_publish: bo
         kwargs.setdefault("inputs", ())
         kwargs.setdefault("strict", False)
         kwargs.setdefault("rederive", False)
+        kwargs.setdefault("rescan", False)
         kwargs.setdefault("base_url", None)
         _run_build(**kwargs, do_ingest=do_ingest, do_publish=do_publish)
 
@@ -144,8 +146,15 @@ def _build_command(name: str, help_text: str, *, do_ingest: bool, do_publish: bo
         params.append(
             click.option(
                 "--rederive", is_flag=True,
-                help="Derive every entry again from its dumps (after upgrading lxml or nh3, say);"
+                help="Derive every entry again from its dumps (after upgrading lxml, nh3 or w3lib, say);"
                 " a change of rules or of feedtool does this by itself.",
+            )
+        )  # fmt: skip
+        params.append(
+            click.option(
+                "--rescan", is_flag=True,
+                help="Check every dump, also in folders unchanged since the last build"
+                " (for dumps rewritten in place under the same name).",
             )
         )  # fmt: skip
     if do_publish:

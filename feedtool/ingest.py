@@ -1,7 +1,8 @@
 """Folders of dumps -> the store, touching only what changed since the last run.
 
-The file index answers "unchanged?" from a stat alone, so an unchanged dump is never opened.
-A changed or new file is read and hashed; bytes the store has seen under another path are
+Folders unchanged since the last run are not listed (scan.py); in those that are, the file index
+answers "unchanged?" from a stat alone, so an unchanged dump is never opened. A changed or new
+file is read and hashed; bytes the store has seen under another path are
 recorded against the same entry without parsing. Only really new content is parsed and cleaned,
 in a process pool (the work is CPU-bound Python, so threads would not help), and merged in path
 order in batches, each one transaction: a killed run loses at most the batch in flight, and the
@@ -14,16 +15,17 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from feedtool.config import Config
-from feedtool.errors import InputError
 from feedtool.models import Entry, Progress, Rejection
 from feedtool.parallel import batched, parallel_map
 from feedtool.rules import Rules, Topic
+from feedtool.scan import scan
 from feedtool.store import Counts, FileStat, Known, Store
 from feedtool.topics import Matcher, matchers, topics_of
 
@@ -89,33 +91,6 @@ def derivation_key(rules: Rules) -> str:
     return hashlib.sha1(f"{code.hexdigest()}\0{json.dumps(shaping, sort_keys=True)}".encode()).hexdigest()
 
 
-def scan(inputs: Iterable[Path]) -> Iterator[tuple[str, int, int]]:
-    """(path, size, mtime_ns) of every dump file under the inputs; hidden files and folders skipped.
-
-    On an archive of 100,000 files the no-op build is mostly this loop, so it is kept lean:
-    os.scandir rather than Path.rglob (its entries save a system call and a Path object per
-    file), plain tuples, and no sorting here (only the changed files need an order).
-    """
-    for root in inputs:
-        if not root.is_dir():
-            what = "is not a folder" if root.exists() else "does not exist"
-            raise InputError(f"input folder {root} {what}")
-        folders = [os.path.abspath(root)]
-        while folders:
-            with os.scandir(folders.pop()) as entries:
-                for entry in entries:
-                    if entry.name[0] == ".":
-                        continue
-                    try:
-                        if entry.is_file():
-                            st = entry.stat()
-                            yield entry.path, st.st_size, st.st_mtime_ns
-                        elif entry.is_dir():
-                            folders.append(entry.path)
-                    except OSError:
-                        continue
-
-
 # -- the worker side: module-level so a forked or spawned worker can find it ---------------------
 
 _worker: tuple[Normaliser, tuple[Matcher, ...]] | None = None
@@ -148,6 +123,7 @@ def ingest(
     progress: Progress | None = None,
     workers: int | None = None,
     rederive: bool = False,
+    rescan: bool = False,
 ) -> IngestReport:
     """Read new and changed dumps into the store.
 
@@ -156,16 +132,18 @@ def ingest(
     the stale rows from its file index. A run stopped midway leaves the rest stale, so the next one
     carries on; the result is the store a build from nothing would make, plus the entries whose
     dumps are gone, kept as they were.
+
+    Only folders changed since the last build are listed (scan.py); `rescan` lists them all.
     """
     report = IngestReport()
     report.rederived = store.begin_derivation(derivation_key(config.rules), identity_key(config.rules), force=rederive)
     _refresh_topics(store, config)
-    index = store.file_index()
-    changed: list[FileStat] = []
-    for path, size, mtime_ns in scan(config.inputs):
-        report.files += 1
-        if index.get(path) != (size, mtime_ns):
-            changed.append(FileStat(path, size, mtime_ns))
+    marks = {} if rescan else store.folder_marks()
+    found = scan(config.inputs, marks, store.rejected_paths(), now_ns=time.time_ns())
+    report.files = found.files
+    index = store.file_index({os.path.dirname(path) for path, _, _ in found.listed})
+    changed = [FileStat(*stat) for stat in found.listed if index.get(stat[0]) != stat[1:]]
+    del index
     report.counts.unchanged += report.files - len(changed)
     changed.sort(key=lambda stat: stat.path)
     done = report.counts.unchanged
@@ -176,8 +154,12 @@ def ingest(
         if progress:
             progress(done, report.files)
 
-    _ingest_changed(store, config, changed, report, workers, advance)
+    for path in _ingest_changed(store, config, changed, report, workers, advance):
+        found.unmark(path)
     report.kept = store.finish_derivation()
+    if found.marks != marks:
+        with store.transaction():
+            store.set_folder_marks(found.marks)
     return report
 
 
@@ -188,14 +170,16 @@ def _ingest_changed(
     report: IngestReport,
     workers: int | None,
     advance: Callable[[int], None],
-) -> None:
+) -> list[str]:
     """Parse the changed files with new content, in one pool, and merge the results in batches.
 
     The files are read and hashed as the pool asks for them, so reading overlaps parsing and
     only a few chunks of bytes are held at once. Bytes the store has seen under another path
     (a copy, a moved dump) are recorded against the same entry instead of being parsed.
+    Returns the files that could not be read.
     """
     pending: dict[str, FileStat] = {}
+    unread: list[str] = []
     known_domains = store.known_domains()
     found_domains: set[str] = set()
 
@@ -209,6 +193,7 @@ def _ingest_changed(
                 data = Path(stat.path).read_bytes()
             except OSError as exc:
                 log.warning("%s: cannot read: %s", stat.path, exc.strerror)
+                unread.append(stat.path)
                 continue
             sha256 = hashlib.sha256(data).hexdigest()
             known = store.known(sha256)
@@ -242,6 +227,7 @@ def _ingest_changed(
     if not found_domains <= known_domains:
         with store.transaction():
             store.remember_domains(known_domains | found_domains)
+    return unread
 
 
 def _record_copies(store: Store, copies: list[tuple[FileStat, str, Known]], report: IngestReport) -> None:

@@ -1,0 +1,131 @@
+"""Folders of dumps -> the files that may have changed since the last build, without a stat per dump.
+
+A folder's mtime changes when a name in it is added, removed or renamed, and not otherwise. So a
+folder whose mtime is the one recorded after the last build holds the same files, and is not
+listed: its files count as unchanged, and the build walks on into the subfolders recorded with
+it. On an archive kept in dated folders, a cron run lists today's folder and stats a few
+thousand folders, not a million files (a stat each was most of a no-op build at a million).
+
+What a folder's mtime does not show is a dump rewritten in place under the same name. Dumps are
+written once by the scrapers that feedtool reads (a re-scrape is a new file), and the two cases
+where a person rewrites one are covered: a rejected dump is stat-ed on every build, so fixing it
+is noticed, and `feedtool build --rescan` lists every folder. A re-derivation (see ingest.py)
+lists every folder too: the marks belong to the derivation they were taken under.
+
+A folder changed in the same tick of the file system's clock as the build listed it could gain a
+file the listing missed and keep its mtime; so a folder modified within the last
+RACY_SECONDS is listed but not marked, and is listed again next time (git's "racy" rule).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Set
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from feedtool.errors import InputError
+
+log = logging.getLogger("feedtool")
+
+RACY_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class FolderMark:
+    """What a folder held when it was last listed, valid while its mtime is `mtime_ns`."""
+
+    mtime_ns: int
+    files: int  # dump files directly in it
+    subfolders: tuple[str, ...]  # names, not hidden
+
+
+@dataclass
+class Scan:
+    """The files of the folders listed, and the marks to record once they are all in the store."""
+
+    listed: list[tuple[str, int, int]] = field(default_factory=list)  # (path, size, mtime_ns)
+    unchanged: int = 0  # files in folders not listed
+    marks: dict[str, FolderMark] = field(default_factory=dict)
+
+    @property
+    def files(self) -> int:
+        return len(self.listed) + self.unchanged
+
+    def unmark(self, path: str) -> None:
+        """A file of this folder could not be read: list the folder again next time."""
+        self.marks.pop(os.path.dirname(path), None)
+
+
+def scan(inputs: Iterable[Path], marks: dict[str, FolderMark], rejected: Set[str], *, now_ns: int) -> Scan:
+    """Every dump file under the inputs in a folder changed since its mark; hidden files and folders skipped.
+
+    `rejected` are the paths of dumps rejected before: stat-ed even in unchanged folders.
+    Plain tuples and os.scandir (its entries save a system call and a Path object per file):
+    a listed folder may hold a million dumps.
+    """
+    found = Scan()
+    skipped: set[str] = set()
+    recent = now_ns - int(RACY_SECONDS * 1e9)
+    for root in inputs:
+        if not root.is_dir():
+            what = "is not a folder" if root.exists() else "does not exist"
+            raise InputError(f"input folder {root} {what}")
+        folders = [os.path.abspath(root)]
+        while folders:
+            folder = folders.pop()
+            try:
+                mtime_ns = os.stat(folder).st_mtime_ns
+            except OSError:
+                continue  # removed while the build ran
+            mark = marks.get(folder)
+            if mark is not None and mark.mtime_ns == mtime_ns:
+                found.marks[folder] = mark
+                skipped.add(folder)
+                found.unchanged += mark.files
+                folders.extend(f"{folder}/{name}" for name in mark.subfolders)
+                continue
+            try:
+                files, subfolders, whole = _list(folder, found.listed)
+            except OSError as exc:
+                log.warning("%s: cannot list: %s", folder, exc.strerror)
+                continue
+            if mtime_ns < recent and whole:
+                found.marks[folder] = FolderMark(mtime_ns, files, tuple(sorted(subfolders)))
+            folders.extend(f"{folder}/{name}" for name in subfolders)
+    _recheck(found, skipped, rejected)
+    return found
+
+
+def _list(folder: str, listed: list[tuple[str, int, int]]) -> tuple[int, list[str], bool]:
+    """Append the folder's files to `listed`; return how many, its subfolders' names, and whether
+    every name could be looked at (a folder with one that could not is listed again next time)."""
+    files, subfolders, whole = 0, [], True
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name[0] == ".":
+                continue
+            try:
+                if entry.is_file():
+                    st = entry.stat()
+                    listed.append((entry.path, st.st_size, st.st_mtime_ns))
+                    files += 1
+                elif entry.is_dir():
+                    subfolders.append(entry.name)
+            except OSError:
+                whole = False
+    return files, subfolders, whole
+
+
+def _recheck(found: Scan, skipped: Set[str], rejected: Set[str]) -> None:
+    """Rejected dumps in folders not listed are stat-ed one by one: someone may have fixed them in place."""
+    for path in rejected:
+        if os.path.dirname(path) not in skipped:
+            continue
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        found.listed.append((path, st.st_size, st.st_mtime_ns))
+        found.unchanged -= 1
