@@ -4,7 +4,8 @@ Six outlets and an unknown one, both dump styles, bodies with the real clutter (
 ad slots, promo footers, lazy images, date lines, bylines), about 15% of articles scraped again
 under URL variants (http, tracking tags, fragments, escapes in the other case or raw Unicode,
 mirror hosts, the other dump style, sometimes with edited text), and about 1% malformed dumps.
-Deterministic for a given seed; file mtimes are the scrape times, so merges are reproducible.
+Deterministic for a given seed; file mtimes are the scrape times, so merges are reproducible,
+and files are kept in a folder per day of scraping (YYYY/MM/DD), as archivers keep them.
 
     python bench/corpus.py OUT_FOLDER --articles 20000 --seed 1
 """
@@ -179,7 +180,9 @@ def generate(folder: Path, articles: int, seed: int = 1, *, start: int = 0, resc
     def write(data: bytes, mtime: datetime) -> None:
         nonlocal file_no
         name = f"{start:07d}_{file_no:07d}_{hashlib.sha1(data).hexdigest()[:16]}.txt"
-        path = folder / name
+        day = folder / f"{mtime:%Y/%m/%d}"  # by the day it was scraped, as archivers file them
+        day.mkdir(parents=True, exist_ok=True)
+        path = day / name
         path.write_bytes(data)
         os.utime(path, (mtime.timestamp(), mtime.timestamp()))
         file_no += 1

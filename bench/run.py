@@ -121,7 +121,7 @@ def hugo_site(dumps: Path, site: Path) -> int:
         "utf-8",
     )
     count = 0
-    for path in sorted(dumps.iterdir()):
+    for path in sorted(p for p in dumps.rglob("*") if p.is_file()):
         try:
             d = parse_dump(path.read_bytes(), str(path))
         except Rejected:
