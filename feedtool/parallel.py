@@ -14,6 +14,7 @@ machine" says what else would.
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
@@ -65,14 +66,21 @@ def parallel_map(
             yield fn(job)
             yield from map(fn, pending)
         return
-    with (executor or local_processes)(workers, initializer, initargs) as pool:
-        window: deque[Future[list[R]]] = deque()
-        for chunk in batched(jobs, chunksize):
-            window.append(pool.submit(_run_chunk, fn, chunk))
-            if len(window) > AHEAD * workers:
+    # Forked workers share the build's memory until they write to it, and a garbage collection in a
+    # worker writes to every object it visits: frozen, the build's objects (at a million dumps, its
+    # list of files and its publish plan) are left out of the workers' collections.
+    gc.freeze()
+    try:
+        with (executor or local_processes)(workers, initializer, initargs) as pool:
+            window: deque[Future[list[R]]] = deque()
+            for chunk in batched(jobs, chunksize):
+                window.append(pool.submit(_run_chunk, fn, chunk))
+                if len(window) > AHEAD * workers:
+                    yield from window.popleft().result()
+            while window:
                 yield from window.popleft().result()
-        while window:
-            yield from window.popleft().result()
+    finally:
+        gc.unfreeze()
 
 
 def local_processes(workers: int, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> Executor:

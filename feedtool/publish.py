@@ -19,25 +19,24 @@ the next one, and never listed anywhere.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from feedtool import __version__
 from feedtool.config import Config
 from feedtool.errors import PublishError
-from feedtool.feeds import FILENAMES, FeedSpec, OutletInfo, Page, Renderer, document_path, paginate
+from feedtool.feeds import FILENAMES, OutletInfo, Page, Renderer
 from feedtool.models import Format, Progress, StoredEntry
 from feedtool.pages import Pages
 from feedtool.parallel import batched, parallel_map
-from feedtool.site import NEWEST_SHOWN, FeedSummary, opml, static_files
-from feedtool.store import IndexRow, Store, from_iso
+from feedtool.plan import Plan, by_change, digest, entry_settings, whole
+from feedtool.site import FeedSummary, opml, static_files
+from feedtool.store import Store, from_iso
 
 log = logging.getLogger("feedtool")
 
@@ -58,53 +57,6 @@ class PublishReport:
     removed: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """What publication is made of: the feeds, their pages, and a fingerprint for each page."""
-
-    feeds: list[FeedSpec]
-    pages: list[tuple[Page, str]]
-    members: dict[str, list[IndexRow]]
-    base: str
-    rows: dict[str, IndexRow]
-    fragment_keys: dict[str, str]  # entry id -> the key its feed fragments must have been rendered under
-    newest: str  # the newest entry's `updated` in the store (else its creation): an empty document's date
-    looks: str  # what the HTML pages are made with besides their entries: templates, formats linked
-
-    def key(self, entry_id: str, fmt: Format) -> str:
-        """The key an entry's fragment in this format must have been rendered under."""
-        key = self.fragment_keys[entry_id]
-        return hashlib.sha1(f"{key}{self.looks}".encode()).hexdigest() if fmt == "html" else key
-
-    def fingerprint(self, fingerprint: str, fmt: Format) -> str:
-        """A page's fingerprint for one format: its HTML page depends on the templates too."""
-        return hashlib.sha1(f"{fingerprint}{self.looks}".encode()).hexdigest() if fmt == "html" else fingerprint
-
-
-def feed_specs(config: Config, infos: dict[str, OutletInfo]) -> list[FeedSpec]:
-    """The all-outlets feed, one per outlet with entries, one per configured topic; in that order."""
-    site = config.site
-    feeds = [_own_page(site.base_url, FeedSpec("all", "all", site.title, site.description, "", site.language))]
-    for slug, info in sorted(infos.items()):
-        feeds.append(
-            FeedSpec(
-                "outlet", slug, info.name, f"{info.name}: articles rebuilt from scraped pages",
-                info.homepage, info.language, info.icon,
-            )
-        )  # fmt: skip
-    for topic in config.topics:
-        description = topic.description or f"Articles about {topic.title}, from every outlet"
-        feeds.append(
-            _own_page(site.base_url, FeedSpec("topic", topic.slug, topic.title, description, "", site.language))
-        )
-    return feeds
-
-
-def _own_page(base_url: str, feed: FeedSpec) -> FeedSpec:
-    """A feed of feedtool's own making has its HTML page as home (an outlet's is the outlet's site)."""
-    return replace(feed, home=base_url + document_path(feed, None, "html"))
-
-
 def outlet_infos(config: Config, store: Store) -> dict[str, OutletInfo]:
     """Outlets as stored (names seen in dumps), with the config's registry taking precedence."""
     infos = {}
@@ -118,44 +70,6 @@ def outlet_infos(config: Config, store: Store) -> dict[str, OutletInfo]:
     return infos
 
 
-def _plan(config: Config, store: Store, infos: dict[str, OutletInfo], html: Pages) -> _Plan:
-    rows = store.index()
-    entry_topics = store.topics_by_entry()
-    feeds = feed_specs(config, infos)
-    base = _digest([*_entry_settings(config), [asdict(i) for i in infos.values()]])
-    # An entry's fragment key names all it is rendered from; a document's fingerprint is its own
-    # settings and links plus its entries' keys in order, hashed without building a JSON copy.
-    fragment_keys = {
-        r.id: hashlib.sha1(f"{base}\0{r.revision}\0{','.join(entry_topics.get(r.id, []))}".encode()).hexdigest()
-        for r in rows
-    }
-    # Each feed's entries, newest first as the index is, gathered in one pass over it.
-    chosen: dict[tuple[str, str], list[IndexRow]] = {("all", "all"): rows}
-    for r in rows:
-        chosen.setdefault(("outlet", r.outlet), []).append(r)
-        for topic in entry_topics.get(r.id, ()):
-            chosen.setdefault(("topic", topic), []).append(r)
-    # A document with no entries is dated by the newest entry anywhere: a date a reader believes,
-    # and still a function of the store.
-    newest = max((r.updated for r in rows), default=None) or store.created()
-    members: dict[str, list[IndexRow]] = {}
-    pages = []
-    for feed in feeds:
-        members[feed.folder] = chosen.get((feed.kind, feed.slug), [])
-        spec = asdict(feed)
-        for page in paginate(feed, members[feed.folder], config.max_items, config.archive_items):
-            dated = [] if page.ids else [newest]
-            settings = _digest([base, spec, page.month, page.prev_archive, page.next_archive, *dated])
-            keys = "".join(fragment_keys[i] for i in page.ids)
-            pages.append((page, hashlib.sha1(f"{settings}{keys}".encode()).hexdigest()))
-    looks = _digest([base, html.fingerprint, config.formats])
-    return _Plan(feeds, pages, members, base, {r.id: r for r in rows}, fragment_keys, newest, looks)
-
-
-def _digest(value: object) -> str:
-    return hashlib.sha1(json.dumps(value, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
-
-
 def publish(store: Store, config: Config, *, progress: Progress | None = None) -> PublishReport:
     out = config.output
     try:
@@ -166,8 +80,10 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
     html = Pages(config.site, config.formats, config.templates)
     # The fast path of a no-op cron run: the store and the config are as they were when everything
     # was last published, and every published file is still the one written then.
-    published_as = _digest([store.generation(), _config_digest(config, html)])
-    if store.published_marker() == published_as and all(_intact(out, p, s) for p, s in state.items()):
+    shaped_by = _config_digest(config, html)
+    published_as = digest([store.generation(), shaped_by])
+    intact = all(_intact(out, p, s) for p, s in state.items())
+    if store.published_marker() == published_as and intact:
         return PublishReport(unchanged=len(state))
     # The marker goes until this run finishes. Stopped midway, it leaves documents made from this
     # config; were the config then put back, the old marker would match again and keep them.
@@ -179,7 +95,16 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
 
     infos = outlet_infos(config, store)
     html.check()  # a broken template is one line now, not an error in a worker later
-    plan = _plan(config, store, infos, html)
+    # By change when the log of changes can say what they reached: the config is the one the
+    # output was last published with, whole, and no published file was touched since.
+    changes = store.changes() if intact and store.published_config() == shaped_by else None
+    plan = by_change(config, store, infos, html, state, changes) if changes is not None else None
+    if plan is None:
+        # Likewise the config a whole publish stopped midway leaves documents of: no longer the one
+        # of the last complete publish, and the next one plans whole too.
+        with store.transaction():
+            store.forget_published_config()
+        plan = whole(config, store, infos, html)
     renderer = Renderers(Renderer(config.site, infos, {t.slug: t.title for t in config.topics}), html)
     kinds: tuple[Format, ...] = (*config.formats, "html")
     report = PublishReport()
@@ -219,10 +144,12 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
                 _record(store, report, path, fingerprint, _put(out, path, render()))
             else:
                 report.unchanged += 1
-        for path in sorted(set(state) - wanted):
+        gone = set(state) - wanted if plan.whole else {p for p in plan.removed if p in state and p not in wanted}
+        for path in sorted(gone):
             _remove(out, out / path)
             report.removed.append(path)
         store.forget_documents(report.removed)
+        store.published_all(plan.heads, whole=plan.whole, config=shaped_by, newest=plan.newest)
         store.set_published_marker(published_as)
     return report
 
@@ -236,18 +163,13 @@ def _intact(out: Path, path: str, known: tuple[str, int, int]) -> bool:
     return (st.st_size, st.st_mtime_ns) == known[1:]
 
 
-def _entry_settings(config: Config) -> list[object]:
-    """What in the config every rendered entry depends on (with its outlet's details, from the store)."""
-    return [__version__, asdict(config.site), [asdict(t) for t in config.topics]]
-
-
 def _config_digest(config: Config, html: Pages) -> str:
     """Everything in the config that shapes the output (not the inputs, which reach it via the store).
 
     The entries' settings, and what only documents depend on: where and how they are laid out.
     """
-    return _digest(
-        [*_entry_settings(config), str(config.output.resolve()), [asdict(o) for o in config.rules.outlets],
+    return digest(
+        [*entry_settings(config), str(config.output.resolve()), [asdict(o) for o in config.rules.outlets],
          config.formats, config.opml_format, config.max_items, config.archive_items,
          html.fingerprint],
     )  # fmt: skip
@@ -299,7 +221,7 @@ def _closing_renderer() -> Iterator[None]:
             _renderer = None
 
 
-def _refresh_fragments(store: Store, config: Config, plan: _Plan, renderer: Renderers, jobs: list[_Job]) -> None:
+def _refresh_fragments(store: Store, config: Config, plan: Plan, renderer: Renderers, jobs: list[_Job]) -> None:
     """Render, in the pool, every fragment the pages to write need and the store lacks or has stale.
 
     An entry stale in one format is rendered in all the formats wanted: rendering Atom and RSS
@@ -348,7 +270,7 @@ def _render_fragments(
     ]
 
 
-def _newest(plan: _Plan, page: Page) -> datetime:
+def _newest(plan: Plan, page: Page) -> datetime:
     return from_iso(max((plan.rows[i].updated for i in page.ids), default=plan.newest))
 
 
@@ -365,21 +287,19 @@ def _assemble(job: tuple[Page, tuple[Format, ...], datetime]) -> list[tuple[bool
 
 
 def _site_documents(
-    config: Config, store: Store, plan: _Plan, html: Pages
+    config: Config, store: Store, plan: Plan, html: Pages
 ) -> Iterator[tuple[str, str, Callable[[], bytes]]]:
-    tops = {folder: [r.id for r in rows[:NEWEST_SHOWN]] for folder, rows in plan.members.items()}
-    listing = _digest([plan.base, [asdict(f) for f in plan.feeds], config.formats, config.opml_format])
+    tops = {folder: [r.id for r in rows] for folder, rows in plan.tops.items()}
+    listing = digest([plan.base, [asdict(f) for f in plan.feeds], config.formats, config.opml_format])
     # The index page also shows counts and the newest entries; the OPML only lists the feeds.
-    fingerprint = _digest(
-        [listing, plan.looks, {folder: [(r.id, r.revision) for r in rows[:NEWEST_SHOWN]] + [len(rows)]
-                               for folder, rows in plan.members.items()}],
+    fingerprint = digest(
+        [listing, plan.looks, {folder: [(r.id, r.revision) for r in rows] + [plan.sizes[folder]]
+                               for folder, rows in plan.tops.items()}],
     )  # fmt: skip
 
     def summaries() -> list[FeedSummary]:
         found = store.entries(sorted({i for ids in tops.values() for i in ids}))
-        return [
-            FeedSummary(f, len(plan.members[f.folder]), tuple(found[i] for i in tops[f.folder])) for f in plan.feeds
-        ]
+        return [FeedSummary(f, plan.sizes[f.folder], tuple(found[i] for i in tops[f.folder])) for f in plan.feeds]
 
     yield OPML_NAME, listing, lambda: opml(config.site, summaries(), config.opml_format)
     yield INDEX_NAME, fingerprint, lambda: html.index(summaries(), OPML_NAME)

@@ -188,13 +188,30 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
         derivation INTEGER NOT NULL
     );
     """,
+    # What a publish needs to redo only the documents that changed (plan.py): each changed entry's
+    # place before its first change since the last publish (NULLs for a new one), and the entries
+    # each feed's subscription document held.
+    """
+    CREATE TABLE changes (
+        entry_id TEXT PRIMARY KEY,
+        outlet TEXT,
+        published TEXT,
+        topics TEXT
+    );
+    CREATE TABLE heads (
+        folder TEXT PRIMARY KEY,
+        ids TEXT NOT NULL,
+        entries INTEGER NOT NULL
+    );
+    INSERT OR REPLACE INTO meta (key, value) VALUES ('publish_whole', '1');
+    """,
 )
 
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a cold build holds one per dump of the archive
 class FileStat:
     path: str
     size: int
@@ -230,6 +247,26 @@ class Counts:
             self.updated += 1
         else:
             self.unchanged += 1
+
+
+CHANGES_KEPT = 10_000
+FeedKey = tuple[str, str]  # (kind, slug) of a feed: ("all", "all"), ("outlet", "rfi"), ("topic", "taiwan")
+_ROW = "id, outlet, published, revision, updated"
+
+
+class Head(NamedTuple):
+    """A feed's newest entries (ids, newest first) and how many entries it has."""
+
+    ids: list[str]
+    entries: int
+
+
+class Placed(NamedTuple):
+    """Where an entry is listed: which outlet's and topics' feeds, and in which month's archive."""
+
+    outlet: str
+    published: str
+    topics: tuple[str, ...]
 
 
 class IndexRow(NamedTuple):
@@ -303,6 +340,7 @@ class Store:
         self.path = path
         self.derivation = 0  # set by begin_derivation before any entry or file row is written
         self._same_identity: list[int] = []  # older derivations made under the identity rules in force now
+        self._changes_left: int | None = None  # how many more changes the log takes (see _note_change)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
@@ -388,6 +426,7 @@ class Store:
             )
             if cursor.rowcount:
                 self._bump()
+                self.publish_whole()
         return self.stale_entries()
 
     def stale_entries(self) -> int:
@@ -551,6 +590,7 @@ class Store:
             f"SELECT {', '.join(_MERGED)}, derivation FROM entries WHERE id = ?", (entry.id,)
         ).fetchone()
         current = _merged(row) if row is not None and row["derivation"] == self.derivation else None
+        before_topics = self._topics(entry.id) if row is not None else []
         if current is None:
             claims = [scrape.claim]  # this scrape is the entry's only one yet
         else:
@@ -567,11 +607,15 @@ class Store:
         if current is None:
             self._add_source(stat, entry, scrape.claim)  # now that the entry it refers to exists
         # Topics follow the text shown: matched again only when this scrape is the one shown.
-        topics_changed = merged.key == scrape.key and self._set_topics(entry.id, topics)
+        topics_changed = merged.key == scrape.key and self._set_topics(entry.id, topics, before_topics)
         before = row["revision"] if row is not None else None
         outcome: Outcome = "new" if before is None else "unchanged" if merged.revision == before else "updated"
         if outcome != "unchanged" or topics_changed:
             self._bump()
+            if row is None:
+                self._note_change(entry.id, None)
+            else:
+                self._note_change(entry.id, Placed(row["outlet"], row["published"], tuple(before_topics)))
         return outcome
 
     def _add_source(self, stat: FileStat, entry: Entry, claim: Claim) -> None:
@@ -588,10 +632,15 @@ class Store:
         query = "SELECT published, published_rank, text_hash FROM sources WHERE entry_id = ? AND derivation = ?"
         return [Claim(*row) for row in self.db.execute(query, (entry_id, self.derivation))]
 
-    def _set_topics(self, entry_id: str, topics: Sequence[str]) -> bool:
-        """Set an entry's topics; True when they changed."""
-        old = {t for (t,) in self.db.execute("SELECT topic FROM entry_topics WHERE entry_id = ?", (entry_id,))}
-        if old == set(topics):
+    def _topics(self, entry_id: str) -> list[str]:
+        return [
+            t
+            for (t,) in self.db.execute("SELECT topic FROM entry_topics WHERE entry_id = ? ORDER BY topic", (entry_id,))
+        ]
+
+    def _set_topics(self, entry_id: str, topics: Sequence[str], old: Sequence[str]) -> bool:
+        """Set an entry's topics (`old` are those it has); True when they changed."""
+        if set(old) == set(topics):
             return False
         self.db.execute("DELETE FROM entry_topics WHERE entry_id = ?", (entry_id,))
         self.db.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)", [(entry_id, t) for t in topics])
@@ -605,12 +654,162 @@ class Store:
     def replace_topics(self, rules: str, assignments: Iterable[tuple[str, Sequence[str]]]) -> None:
         """Every entry's topics, matched anew under `rules` (see topics_matched)."""
         self._bump()
+        self.publish_whole()
         self.set_meta("topics", rules)
         self.db.execute("DELETE FROM entry_topics")
         self.db.executemany(
             "INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
             ((eid, t) for eid, ts in assignments for t in ts),
         )
+
+    # -- what changed since the last publish ---------------------------------------------------
+
+    def _note_change(self, entry_id: str, before: Placed | None) -> None:
+        """Remember where a changed entry was before its first change since the last publish.
+
+        Only up to CHANGES_KEPT entries: past that (a cold build, a re-derivation) the next publish
+        plans every document anyway, which costs less than asking where each change lands.
+        """
+        if self._changes_left is None:
+            whole = self.get_meta("publish_whole") == "1"
+            self._changes_left = (
+                0 if whole else CHANGES_KEPT - self.db.execute("SELECT count(*) FROM changes").fetchone()[0]
+            )
+        if self._changes_left <= 0:
+            if self._changes_left == 0:
+                self.publish_whole()
+                self._changes_left = -1
+            return
+        old = (before.outlet, before.published, json.dumps(list(before.topics))) if before else (None, None, None)
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO changes (entry_id, outlet, published, topics) VALUES (?, ?, ?, ?)", (entry_id, *old)
+        )
+        self._changes_left -= cursor.rowcount
+
+    def publish_whole(self) -> None:
+        """The next publish plans every document: entries left, or too much changed, for the log to say where."""
+        self.set_meta("publish_whole", "1")
+        self._changes_left = -1
+
+    def changes(self) -> dict[str, Placed | None] | None:
+        """Entry id -> where it was before the publish (None: it is new), or None when the log cannot say."""
+        if self.get_meta("publish_whole") == "1":
+            return None
+        return {
+            entry_id: None if published is None else Placed(outlet, published, tuple(json.loads(topics)))
+            for entry_id, outlet, published, topics in self.db.execute(
+                "SELECT entry_id, outlet, published, topics FROM changes"
+            )
+        }
+
+    def published_all(self, heads: dict[str, Head], *, whole: bool, config: str, newest: str) -> None:
+        """A publish is complete, with the config of this digest: the log starts again, these feeds'
+        newest entries are as given, and `newest` the date of an empty document."""
+        self.db.execute("DELETE FROM changes")
+        self.set_meta("publish_whole", "0")
+        self.set_meta("published_config", config)
+        self.set_meta("published_newest", newest)
+        self._changes_left = None
+        if whole:
+            self.db.execute("DELETE FROM heads")
+        self.db.executemany(
+            "INSERT OR REPLACE INTO heads (folder, ids, entries) VALUES (?, ?, ?)",
+            ((folder, json.dumps(head.ids), head.entries) for folder, head in heads.items()),
+        )
+
+    def published_config(self) -> str | None:
+        """The digest of the config the output was last published with, whole (publish.py)."""
+        return self.get_meta("published_config")
+
+    def published_newest(self) -> str | None:
+        """The date empty documents had in the last complete publish (plan.py)."""
+        return self.get_meta("published_newest")
+
+    def forget_published_config(self) -> None:
+        self.set_meta("published_config", "")
+
+    def heads(self) -> dict[str, Head]:
+        """Each feed's newest entries and its number of entries, as the last complete publish left them."""
+        query = "SELECT folder, ids, entries FROM heads"
+        return {folder: Head(json.loads(ids), entries) for folder, ids, entries in self.db.execute(query)}
+
+    def placed(self, ids: Sequence[str]) -> dict[str, Placed]:
+        """Where these entries are listed now; an id not in the store is left out."""
+        found: dict[str, Placed] = {}
+        for chunk, marks in _in_chunks(ids):
+            topics = self._topics_of(chunk, marks)
+            query = f"SELECT id, outlet, published FROM entries WHERE id IN ({marks})"
+            for entry_id, outlet, published in self.db.execute(query, chunk):
+                found[entry_id] = Placed(outlet, published, tuple(topics.get(entry_id, ())))
+        return found
+
+    def rows(self, ids: Sequence[str]) -> dict[str, IndexRow]:
+        found: dict[str, IndexRow] = {}
+        for chunk, marks in _in_chunks(ids):
+            query = f"SELECT id, outlet, published, revision, updated FROM entries WHERE id IN ({marks})"
+            found.update((row[0], IndexRow._make(row)) for row in self.db.execute(query, chunk))
+        return found
+
+    def topics_of(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        """Entry id -> its topics in name order, for those of these entries in any."""
+        found: dict[str, list[str]] = {}
+        for chunk, marks in _in_chunks(ids):
+            found.update(self._topics_of(chunk, marks))
+        return found
+
+    def _topics_of(self, chunk: Sequence[str], marks: str) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        query = f"SELECT entry_id, topic FROM entry_topics WHERE entry_id IN ({marks}) ORDER BY topic"
+        for entry_id, topic in self.db.execute(query, chunk):
+            found.setdefault(entry_id, []).append(topic)
+        return found
+
+    # -- one feed's entries, month by month (a feed is all entries, an outlet's, or a topic's) -------
+
+    def feed_newest(self, feed: FeedKey, limit: int) -> list[IndexRow]:
+        """The feed's newest entries, newest first (ties by id, as everywhere)."""
+        where, args = _feed_where(feed)
+        query = f"SELECT {_ROW} FROM entries WHERE {where} ORDER BY published DESC, id LIMIT ?"
+        return list(map(IndexRow._make, self.db.execute(query, (*args, limit))))
+
+    def feed_month(self, feed: FeedKey, month: str) -> int:
+        """How many of the feed's entries are from this month ("2024-05")."""
+        where, args = _feed_where(feed)
+        query = f"SELECT count(*) FROM entries WHERE {where} AND published >= ? AND published < ?"
+        return int(self.db.execute(query, (*args, *_month_range(month))).fetchone()[0])
+
+    def feed_older(self, feed: FeedKey, month: str, published: str, entry_id: str) -> int:
+        """How many of the feed's entries of this month are older than (published, id): its place, oldest first."""
+        where, args = _feed_where(feed)
+        start, _ = _month_range(month)
+        query = (
+            f"SELECT count(*) FROM entries WHERE {where} AND published >= ?"
+            " AND (published < ? OR (published = ? AND id > ?))"
+        )
+        return int(self.db.execute(query, (*args, start, published, published, entry_id)).fetchone()[0])
+
+    def feed_slice(self, feed: FeedKey, month: str, offset: int, limit: int) -> list[IndexRow]:
+        """Entries `offset` to `offset + limit` of the feed's month, counted oldest first; newest first."""
+        where, args = _feed_where(feed)
+        query = (
+            f"SELECT {_ROW} FROM entries WHERE {where} AND published >= ? AND published < ?"
+            " ORDER BY published, id DESC LIMIT ? OFFSET ?"
+        )
+        rows = self.db.execute(query, (*args, *_month_range(month), limit, offset))
+        return list(map(IndexRow._make, rows))[::-1]
+
+    def feed_next_month(self, feed: FeedKey, month: str, *, older: bool) -> str | None:
+        """The nearest month before (older) or after this one in which the feed has entries."""
+        where, args = _feed_where(feed)
+        start, end = _month_range(month)
+        if older:
+            query = f"SELECT max(published) FROM entries WHERE {where} AND published < ?"
+            bound = start
+        else:
+            query = f"SELECT min(published) FROM entries WHERE {where} AND published >= ?"
+            bound = end
+        found = self.db.execute(query, (*args, bound)).fetchone()[0]
+        return None if found is None else str(found)[:7]
 
     # -- reading for publication --------------------------------------------------------------
 
@@ -638,11 +837,7 @@ class Store:
     def entries(self, ids: Sequence[str]) -> dict[str, StoredEntry]:
         found: dict[str, StoredEntry] = {}
         for chunk, marks in _in_chunks(ids):
-            topics: dict[str, list[str]] = {}
-            for entry_id, topic in self.db.execute(
-                f"SELECT entry_id, topic FROM entry_topics WHERE entry_id IN ({marks}) ORDER BY topic", chunk
-            ):
-                topics.setdefault(entry_id, []).append(topic)
+            topics = self._topics_of(chunk, marks)
             cursor = self.db.cursor()
             cursor.row_factory = sqlite3.Row
             for row in cursor.execute(
@@ -762,6 +957,7 @@ class Store:
             return 0
         cursor = self.db.execute(f"DELETE FROM entries WHERE {' AND '.join(where)}", args)
         self._bump()
+        self.publish_whole()
         return cursor.rowcount
 
 
@@ -778,6 +974,23 @@ def _fragment_row(entry_id: str, formats: dict[str, tuple[str, bytes]]) -> tuple
 def _statements(script: str) -> list[str]:
     """A migration's SQL, one statement at a time, so that it runs inside the caller's transaction."""
     return [statement for statement in script.split(";") if statement.strip()]
+
+
+def _feed_where(feed: FeedKey) -> tuple[str, tuple[str, ...]]:
+    """The condition on entries that makes one feed, with its parameters."""
+    kind, slug = feed
+    if kind == "all":
+        return "1", ()
+    if kind == "outlet":
+        return "outlet = ?", (slug,)
+    return "EXISTS (SELECT 1 FROM entry_topics t WHERE t.entry_id = entries.id AND t.topic = ?)", (slug,)
+
+
+def _month_range(month: str) -> tuple[str, str]:
+    """The ISO bounds of a month ("2024-05"): published >= start and < end (next month)."""
+    year, number = int(month[:4]), int(month[5:7])
+    after = f"{year + number // 12:04d}-{number % 12 + 1:02d}"
+    return month, after
 
 
 def _in_chunks(ids: Sequence[str], size: int = 500) -> Iterator[tuple[Sequence[str], str]]:

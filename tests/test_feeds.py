@@ -22,7 +22,7 @@ from feedtool.check import check_output
 from feedtool.config import load_config
 from feedtool.feeds import EPOCH, FILENAMES, OutletInfo, Page, Renderer
 from feedtool.models import StoredEntry
-from feedtool.publish import feed_specs
+from feedtool.plan import feed_specs
 
 GOLDEN = ROOT / "tests" / "golden"
 BASE = "http://127.0.0.1:8000/"

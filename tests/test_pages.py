@@ -337,6 +337,7 @@ def test_a_build_over_an_older_output_removes_its_feed_xsl(tmp_path: Path) -> No
     with Store(config.store) as store, store.transaction():
         store.set_document("feed.xsl", "old", xsl.stat().st_size, xsl.stat().st_mtime_ns)
         store.set_published_marker("")
+        store.forget_published_config()  # releases before the publish by change recorded none
     report = build(config)
     assert report.publish is not None and report.publish.removed == ["feed.xsl"] and not xsl.exists()
 
@@ -350,9 +351,9 @@ def test_a_restyled_release_rewrites_the_stylesheet_of_an_older_output(tmp_path:
     style = config.output / "style.css"
     style.write_text("/* an older release's stylesheet */", "utf-8")
     from feedtool import __version__
-    from feedtool.publish import _digest
+    from feedtool.plan import digest
 
-    older_fingerprint = _digest([__version__, "style.css"])  # what releases before this one recorded
+    older_fingerprint = digest([__version__, "style.css"])  # what releases before this one recorded
     with Store(config.store) as store, store.transaction():
         store.set_document("style.css", older_fingerprint, style.stat().st_size, style.stat().st_mtime_ns)
         store.set_published_marker("")

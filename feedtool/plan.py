@@ -1,0 +1,389 @@
+"""The store -> which documents to publish, each with a fingerprint of all it is made from.
+
+A document's fingerprint is its own settings and links plus its entries' fragment keys, in
+order (publish.py compares it with the one the document was written under). Two ways to plan:
+
+- whole: every feed, paginated from the full index. It reads a row per entry of the archive (at
+  a million entries, 25 s), and is what a first build, a config change, a prune or a change
+  of too many entries needs.
+- by change: the store logs each entry that changed since the last complete publish with where it
+  was listed before (store.changes), and keeps each feed's newest entries and size. Only the
+  subscription documents and the archive parts the changes can have moved are planned, from the
+  store's per-feed queries; the rest keep what they were written with. A cron run that brings a
+  hundred dumps then costs a few queries per change, whatever the size of the archive.
+
+Both give the same pages for what they plan: `paginate` is the one definition of the pages of a
+feed; planning by change asks the store only for the parts of it a change can reach, and a test
+holds it to the whole plan on random series of changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, replace
+
+from feedtool import __version__
+from feedtool.config import Config
+from feedtool.feeds import FeedSpec, OutletInfo, Page, document_path, paginate
+from feedtool.models import Format
+from feedtool.pages import Pages
+from feedtool.site import NEWEST_SHOWN
+from feedtool.store import FeedKey, Head, IndexRow, Placed, Store
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What publication is made of: the feeds, the pages to check, and a fingerprint for each page."""
+
+    feeds: list[FeedSpec]
+    pages: list[tuple[Page, str]]
+    tops: dict[str, list[IndexRow]]  # feed folder -> its newest entries (NEWEST_SHOWN), for the index page
+    sizes: dict[str, int]  # feed folder -> how many entries it has
+    heads: dict[str, Head]  # feed folder -> its newest entries and size, for the feeds planned
+    base: str
+    rows: dict[str, IndexRow]  # every entry of a planned page
+    fragment_keys: dict[str, str]  # entry id -> the key its feed fragments must have been rendered under
+    newest: str  # the newest entry's `updated` in the store (else its creation): an empty document's date
+    looks: str  # what the HTML pages are made with besides their entries: templates, formats linked
+    whole: bool  # every feed planned: documents not planned are no longer wanted
+    removed: list[str] = field(default_factory=list)  # by change: documents of archive parts gone
+
+    def key(self, entry_id: str, fmt: Format) -> str:
+        """The key an entry's fragment in this format must have been rendered under."""
+        key = self.fragment_keys[entry_id]
+        return hashlib.sha1(f"{key}{self.looks}".encode()).hexdigest() if fmt == "html" else key
+
+    def fingerprint(self, fingerprint: str, fmt: Format) -> str:
+        """A page's fingerprint for one format: its HTML page depends on the templates too."""
+        return hashlib.sha1(f"{fingerprint}{self.looks}".encode()).hexdigest() if fmt == "html" else fingerprint
+
+
+def feed_specs(config: Config, infos: dict[str, OutletInfo]) -> list[FeedSpec]:
+    """The all-outlets feed, one per outlet with entries, one per configured topic; in that order."""
+    site = config.site
+    feeds = [_own_page(site.base_url, FeedSpec("all", "all", site.title, site.description, "", site.language))]
+    for slug, info in sorted(infos.items()):
+        feeds.append(
+            FeedSpec(
+                "outlet", slug, info.name, f"{info.name}: articles rebuilt from scraped pages",
+                info.homepage, info.language, info.icon,
+            )
+        )  # fmt: skip
+    for topic in config.topics:
+        description = topic.description or f"Articles about {topic.title}, from every outlet"
+        feeds.append(
+            _own_page(site.base_url, FeedSpec("topic", topic.slug, topic.title, description, "", site.language))
+        )
+    return feeds
+
+
+def _own_page(base_url: str, feed: FeedSpec) -> FeedSpec:
+    """A feed of feedtool's own making has its HTML page as home (an outlet's is the outlet's site)."""
+    return replace(feed, home=base_url + document_path(feed, None, "html"))
+
+
+def entry_settings(config: Config) -> list[object]:
+    """What in the config every rendered entry depends on (with its outlet's details, from the store)."""
+    return [__version__, asdict(config.site), [asdict(t) for t in config.topics]]
+
+
+def digest(value: object) -> str:
+    return hashlib.sha1(json.dumps(value, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+class _Fingerprints:
+    """Fragment keys and page fingerprints, computed the same way by both plans."""
+
+    def __init__(self, config: Config, infos: dict[str, OutletInfo], html: Pages) -> None:
+        self.base = digest([*entry_settings(config), [asdict(i) for i in infos.values()]])
+        self.looks = digest([self.base, html.fingerprint, config.formats])
+        self.keys: dict[str, str] = {}
+        self._specs: dict[str, dict[str, object]] = {}
+
+    def add(self, rows: Iterable[IndexRow], topics: dict[str, list[str]]) -> None:
+        """An entry's fragment key names all it is rendered from."""
+        base = self.base
+        self.keys.update(
+            (r.id, hashlib.sha1(f"{base}\0{r.revision}\0{','.join(topics.get(r.id, []))}".encode()).hexdigest())
+            for r in rows
+        )
+
+    def page(self, page: Page, newest: str) -> str:
+        """Hashed without building a JSON copy of the keys: a month's archive of the all feed has thousands."""
+        dated = [] if page.ids else [newest]
+        spec = self._specs.setdefault(page.feed.folder, asdict(page.feed))
+        settings = digest([self.base, spec, page.month, page.prev_archive, page.next_archive, *dated])
+        keys = "".join(self.keys[i] for i in page.ids)
+        return hashlib.sha1(f"{settings}{keys}".encode()).hexdigest()
+
+
+def whole(config: Config, store: Store, infos: dict[str, OutletInfo], html: Pages) -> Plan:
+    rows = store.index()
+    entry_topics = store.topics_by_entry()
+    feeds = feed_specs(config, infos)
+    prints = _Fingerprints(config, infos, html)
+    prints.add(rows, entry_topics)
+    # Each feed's entries, newest first as the index is, gathered in one pass over it.
+    chosen: dict[tuple[str, str], list[IndexRow]] = {("all", "all"): rows}
+    for r in rows:
+        chosen.setdefault(("outlet", r.outlet), []).append(r)
+        for topic in entry_topics.get(r.id, ()):
+            chosen.setdefault(("topic", topic), []).append(r)
+    # A document with no entries is dated by the newest entry anywhere: a date a reader believes,
+    # and still a function of the store.
+    newest = max((r.updated for r in rows), default=None) or store.created()
+    pages = []
+    tops: dict[str, list[IndexRow]] = {}
+    heads: dict[str, Head] = {}
+    for feed in feeds:
+        members = chosen.get((feed.kind, feed.slug), [])
+        tops[feed.folder] = members[:NEWEST_SHOWN]
+        heads[feed.folder] = Head([r.id for r in members[: _kept(config)]], len(members))
+        for page in paginate(feed, members, config.max_items, config.archive_items):
+            pages.append((page, prints.page(page, newest)))
+    by_id = {r.id: r for r in rows}
+    sizes = {folder: head.entries for folder, head in heads.items()}
+    return Plan(feeds, pages, tops, sizes, heads, prints.base, by_id, prints.keys, newest, prints.looks, whole=True)
+
+
+def _kept(config: Config) -> int:
+    """How many of a feed's newest entries a plan keeps: its subscription document's, or the index page's."""
+    return max(config.max_items, NEWEST_SHOWN)
+
+
+# -- planning by change ------------------------------------------------------------------------
+
+
+@dataclass
+class _Moves:
+    """What changed in one month's archive of one feed: entries that came or left, or changed in place."""
+
+    came: list[tuple[str, str]] = field(default_factory=list)  # (published, id)
+    left: list[tuple[str, str]] = field(default_factory=list)
+    stayed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def by_change(
+    config: Config,
+    store: Store,
+    infos: dict[str, OutletInfo],
+    html: Pages,
+    documents: Iterable[str],
+    changes: dict[str, Placed | None],
+) -> Plan | None:
+    """The pages the logged changes can have changed; None when only a whole plan can say.
+
+    That is when a feed is new (an outlet's first entry) or an entry left the store (the log
+    records changes, not removals).
+    """
+    feeds = feed_specs(config, infos)
+    before = store.heads()
+    newest_before = store.published_newest()
+    if any(feed.folder not in before for feed in feeds) or not newest_before:
+        return None
+    now = store.placed(list(changes))
+    if len(now) != len(changes):
+        return None
+    # Entries only came or changed: the newest date in the store is the newest of before and theirs.
+    newest = max([newest_before, *(r.updated for r in store.rows(list(changes)).values())])
+    prints = _Fingerprints(config, infos, html)
+    parts = _archived_parts(documents)
+    planner = _FeedPlanner(config, store, prints)
+    heads: dict[str, Head] = {}
+    for feed in feeds:
+        key = (feed.kind, feed.slug)
+        touched = {
+            entry_id: (_in(key, changes[entry_id]), _in(key, placed))
+            for entry_id, placed in now.items()
+            if _in(key, changes[entry_id]) or _in(key, placed)
+        }
+        if touched:
+            heads[feed.folder] = planner.plan(feed, before[feed.folder], touched, parts.get(feed.folder, {}))
+        elif not before[feed.folder].entries and newest != newest_before:
+            planner.pages.append(Page(feed, None, ()))  # an empty feed is dated by the newest entry anywhere
+    current = {feed.folder: heads.get(feed.folder) or before[feed.folder] for feed in feeds}
+    rows = {**store.rows([i for head in current.values() for i in head.ids[:NEWEST_SHOWN]]), **planner.rows}
+    tops = {folder: [rows[i] for i in head.ids[:NEWEST_SHOWN]] for folder, head in current.items()}
+    sizes = {folder: head.entries for folder, head in current.items()}
+    pages = [(page, prints.page(page, newest)) for page in planner.pages]
+    return Plan(
+        feeds, pages, tops, sizes, heads, prints.base, rows, prints.keys, newest, prints.looks, whole=False,
+        removed=planner.removed,
+    )  # fmt: skip
+
+
+def _in(feed: FeedKey, placed: Placed | None) -> Placed | None:
+    """The place, if it is in this feed."""
+    if placed is None:
+        return None
+    kind, slug = feed
+    member = (
+        kind == "all" or (kind == "outlet" and placed.outlet == slug) or (kind == "topic" and slug in placed.topics)
+    )
+    return placed if member else None
+
+
+def _archived_parts(documents: Iterable[str]) -> dict[str, dict[str, int]]:
+    """Feed folder -> month -> how many parts of its archive are published, read from the documents' paths."""
+    found: dict[str, dict[str, int]] = {}
+    for path in documents:
+        folder, marker, rest = path.partition("/archive/")
+        if not marker:
+            continue
+        month, _, tail = rest.partition("/")
+        part = int(tail.split("/", 1)[0]) if "/" in tail else 1
+        months = found.setdefault(folder, {})
+        months[month] = max(months.get(month, 0), part)
+    return found
+
+
+class _FeedPlanner:
+    """The pages of one feed after some of its entries changed, asked of the store month by month."""
+
+    def __init__(self, config: Config, store: Store, prints: _Fingerprints) -> None:
+        self.config = config
+        self.store = store
+        self.prints = prints
+        self.pages: list[Page] = []
+        self.rows: dict[str, IndexRow] = {}
+        self.removed: list[str] = []
+        self.formats: tuple[Format, ...] = (*config.formats, "html")
+
+    def plan(
+        self,
+        feed: FeedSpec,
+        before: Head,
+        touched: dict[str, tuple[Placed | None, Placed | None]],
+        published_parts: dict[str, int],
+    ) -> Head:
+        config, store = self.config, self.store
+        key = (feed.kind, feed.slug)
+        newest = store.feed_newest(key, _kept(config) + 1)
+        head_rows = newest[: config.max_items]
+        head = {r.id for r in head_rows}
+        head_before = set(before.ids[: config.max_items])
+        entries = before.entries + sum(new is not None for old, new in touched.values())
+        entries -= sum(old is not None for old, new in touched.values())
+        self._keep(newest)
+
+        # Which archive months each change reached, and how.
+        moves: dict[str, _Moves] = {}
+        for entry_id, (old, new) in touched.items():
+            was = old if old is not None and entry_id not in head_before else None
+            now = new if new is not None and entry_id not in head else None
+            if was is not None and now is not None and was.published == now.published:
+                moves.setdefault(now.published[:7], _Moves()).stayed.append((now.published, entry_id))
+                continue
+            if was is not None:
+                moves.setdefault(was.published[:7], _Moves()).left.append((was.published, entry_id))
+            if now is not None:
+                moves.setdefault(now.published[:7], _Moves()).came.append((now.published, entry_id))
+        # Entries that crossed the edge of the subscription document without changing themselves.
+        crossed = [i for i in head ^ head_before if i not in touched]
+        for entry_id, row in store.rows(crossed).items():
+            move = moves.setdefault(row.published[:7], _Moves())
+            (move.came if entry_id in head_before else move.left).append((row.published, entry_id))
+
+        archive = _Archive(store, key, head_rows, config.archive_items)
+        wanted: dict[str, set[int]] = {}  # month -> indexes (0 = oldest) of the parts to plan
+
+        for month, move in moves.items():
+            parts_now = archive.parts(month)
+            if move.came or move.left:
+                # Entries came or left: every part from the first place a change reached moves.
+                came = [archive.place(month, p, i) for p, i in move.came]
+                # A place that left is counted among today's entries: at most those that came, or
+                # entries of the subscription document, are counted that were not there before.
+                slack = len(move.came) + archive.in_head.get(month, 0)
+                left = [archive.place(month, p, i) - slack for p, i in move.left]
+                first = max(0, min(came + left)) // config.archive_items
+                wanted.setdefault(month, set()).update(range(first, parts_now))
+            for published, entry_id in move.stayed:
+                wanted.setdefault(month, set()).add(archive.place(month, published, entry_id) // config.archive_items)
+            parts_before = published_parts.get(month, 0)
+            if parts_now != parts_before:
+                # The parts that came or went, and the one that was or is now the newest: its newer link moved.
+                wanted.setdefault(month, set()).update(range(max(0, min(parts_now, parts_before) - 1), parts_now))
+                # Its newest part's key is the older link of the part after it (or of the subscription
+                # document); a month that came or went is also the newer link of the one before it.
+                newer = archive.neighbour(month, older=False)
+                if newer is not None:
+                    wanted.setdefault(newer, set()).add(0)
+                if parts_now == 0 or parts_before == 0:
+                    older = archive.neighbour(month, older=True)
+                    if older is not None:
+                        wanted.setdefault(older, set()).add(archive.parts(older) - 1)
+                for part in range(parts_now, parts_before):
+                    self.removed += [document_path(feed, _key(month, part), fmt) for fmt in self.formats]
+
+        first_archived = newest[config.max_items] if len(newest) > config.max_items else None
+        newest_key = archive.newest_key(first_archived.published[:7]) if first_archived else None
+        self.pages.append(Page(feed, None, tuple(r.id for r in head_rows), prev_archive=newest_key))
+        for month, indexes in wanted.items():
+            count = archive.parts(month)
+            for index in sorted(i for i in indexes if 0 <= i < count):
+                rows = archive.slice(month, index)
+                self._keep(rows)
+                older = _key(month, index - 1) if index > 0 else archive.newest_of(month, older=True)
+                newer = _key(month, index + 1) if index + 1 < count else archive.newest_of(month, older=False)
+                self.pages.append(Page(feed, _key(month, index), tuple(r.id for r in rows), older, newer))
+        return Head([r.id for r in newest[: _kept(config)]], entries)
+
+    def _keep(self, rows: list[IndexRow]) -> None:
+        fresh = [r for r in rows if r.id not in self.rows]
+        self.rows.update((r.id, r) for r in fresh)
+        self.prints.add(fresh, self.store.topics_of([r.id for r in fresh]))
+
+
+def _key(month: str, index: int) -> str:
+    """The archive key of a month's part (index 0 is the oldest part, with the month's own key)."""
+    return month if index == 0 else f"{month}/{index + 1}"
+
+
+class _Archive:
+    """One feed's archive months as the store has them now: entries older than the subscription document's."""
+
+    def __init__(self, store: Store, feed: FeedKey, head: list[IndexRow], per_part: int) -> None:
+        self.store = store
+        self.feed = feed
+        self.per_part = per_part
+        self.in_head: dict[str, int] = {}
+        for r in head:
+            self.in_head[r.published[:7]] = self.in_head.get(r.published[:7], 0) + 1
+        self._sizes: dict[str, int] = {}
+
+    def size(self, month: str) -> int:
+        """The month's archived entries: its entries less those in the subscription document."""
+        if month not in self._sizes:
+            self._sizes[month] = self.store.feed_month(self.feed, month) - self.in_head.get(month, 0)
+        return self._sizes[month]
+
+    def parts(self, month: str) -> int:
+        return -(-self.size(month) // self.per_part)
+
+    def place(self, month: str, published: str, entry_id: str) -> int:
+        """Where (published, id) falls in the month, oldest first."""
+        return self.store.feed_older(self.feed, month, published, entry_id)
+
+    def slice(self, month: str, index: int) -> list[IndexRow]:
+        start = index * self.per_part
+        return self.store.feed_slice(self.feed, month, start, min(self.per_part, self.size(month) - start))
+
+    def neighbour(self, month: str, *, older: bool) -> str | None:
+        """The nearest archived month before or after this one."""
+        while (month := self.store.feed_next_month(self.feed, month, older=older) or "") and not self.size(month):
+            if not older:
+                return None  # newer months from here on are all in the subscription document
+        return month or None
+
+    def newest_key(self, month: str) -> str:
+        return _key(month, self.parts(month) - 1)
+
+    def newest_of(self, month: str, *, older: bool) -> str | None:
+        """The key of the archive part just older than this month's oldest, or newer than its newest."""
+        found = self.neighbour(month, older=older)
+        if found is None:
+            return None
+        return self.newest_key(found) if older else _key(found, 0)

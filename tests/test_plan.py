@@ -1,0 +1,110 @@
+"""Publishing by change gives, byte for byte, what publishing everything gives.
+
+Random series of cron runs over a small archive with tiny documents (3 entries a subscription
+document, 2 an archive part), so that every run moves entries across the edge of the
+subscription document, between parts and months, in and out of topics and feeds. After each
+run the output is compared with a build of the same dumps from an empty store.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import dump, make_config, snapshot
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import feedtool.publish
+from feedtool.build import build
+from feedtool.config import Config
+
+OUTLETS = {"rfi": "https://www.rfi.fr/cn/a/{n}", "zaobao": "https://www.zaobao.com/realtime/china/story{n}"}
+TOPICAL = ["", "<p>台湾海峡局势受到关注。</p>", "<p>加沙停火谈判。</p>"]
+START = datetime(2023, 1, 1, tzinfo=UTC)
+
+new_article = st.tuples(
+    st.just("new"), st.sampled_from(sorted(OUTLETS)), st.integers(0, 150), st.sampled_from(TOPICAL)
+)
+rescrape = st.tuples(
+    st.just("again"), st.integers(0, 1000), st.sampled_from(["edit", "redate", "topic", "same"]), st.integers(0, 150)
+)
+runs = st.lists(st.lists(st.one_of(new_article, rescrape), min_size=1, max_size=4), min_size=1, max_size=4)
+
+
+class Archive:
+    """Dumps as a scraper writes them, each later than the last (the mtime decides which scrape is shown)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.articles: list[tuple[str, int, str]] = []  # (url, day, body)
+        self.files = 0
+
+    def write(self, url: str, day: int, body: str, *, front_matter_day: int | None = None) -> None:
+        when = START + timedelta(days=day, hours=self.files % 24)
+        front = None if front_matter_day is None else f"date: {(START + timedelta(days=front_matter_day)):%Y-%m-%d}"
+        text = dump(title=f"文章 {url[-6:]}", url=url, body=f"<p>正文 {self.files}。</p>{body}",
+                    stamp=str(int(when.timestamp() * 1000)), front_matter=front)  # fmt: skip
+        path = self.folder / f"{self.files:05d}.txt"
+        path.write_text(text, "utf-8")
+        mtime = 1_700_000_000 + self.files * 60
+        os.utime(path, (mtime, mtime))
+        self.files += 1
+
+    def new(self, outlet: str, day: int, body: str) -> None:
+        url = OUTLETS[outlet].format(n=f"{len(self.articles):06d}")
+        self.articles.append((url, day, body))
+        self.write(url, day, body)
+
+    def again(self, index: int, how: str, day: int) -> None:
+        url, first_day, body = self.articles[index % len(self.articles)]
+        if how == "edit":
+            self.write(url, first_day, body + "<p>（更新）</p>")
+        elif how == "redate":  # front matter outranks the millisecond comment: the entry moves
+            self.write(url, first_day, body, front_matter_day=day)
+        elif how == "topic":
+            self.write(url, first_day, TOPICAL[(TOPICAL.index(body) + 1) % len(TOPICAL)] if body in TOPICAL else "")
+        else:
+            self.write(url, first_day, body)
+
+
+def _published(config: Config) -> dict[str, bytes]:
+    return {path: data for path, (_, data) in snapshot(config.output).items()}
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(runs=runs)
+@pytest.mark.slow
+def test_publishing_by_change_equals_publishing_everything(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, runs: list[list[tuple]]
+) -> None:
+    root = tmp_path_factory.mktemp("plan")
+    archive = Archive(root / "dumps")
+    archive.folder.mkdir()
+    for n in range(12):  # both outlets and every topic from the start: a new feed is planned whole
+        archive.new(sorted(OUTLETS)[n % 2], n * 13, TOPICAL[n % 3])
+    config = make_config(root, [archive.folder], max_items=3, archive_items=2)
+    build(config, workers=1)
+
+    planned_whole = []
+    real_whole = feedtool.publish.whole
+    monkeypatch.setattr(feedtool.publish, "whole", lambda *a: planned_whole.append(1) or real_whole(*a))
+    for i, run in enumerate(runs):
+        for step in run:
+            if step[0] == "new":
+                archive.new(step[1], step[2], step[3])
+            else:
+                archive.again(step[1], step[2], step[3])
+        build(config, workers=1)
+        fresh_root = root / f"fresh{i}"
+        fresh_root.mkdir()
+        fresh = make_config(fresh_root, [archive.folder], max_items=3, archive_items=2)
+        with monkeypatch.context() as m:
+            m.setattr(feedtool.publish, "whole", real_whole)
+            build(fresh, workers=1)
+        assert _published(config) == _published(fresh), f"after run {i}: {run}"
+        shutil.rmtree(fresh_root)
+    assert planned_whole == [], "every run after the first should have been planned by change"
