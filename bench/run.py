@@ -5,7 +5,8 @@
 
 Each step runs the real `feedtool build -q` in a subprocess; wall time is measured around it and
 peak memory is the largest sum of resident memory over the process and its workers, sampled
-from /proc every 20 ms. When the `hugo` command is present (Debian package `hugo`), Hugo builds
+from /proc every 20 ms, beside the same sum of proportional memory (PSS: pages a forked worker
+shares with the build counted once). When the `hugo` command is present (Debian package `hugo`), Hugo builds
 RSS for the same articles laid out as posts with front matter, in the same run, so the figures
 are ratios on the same machine. The steps that can be repeated without changing what they
 measure (the no-op rebuild, Hugo's cold build from an empty output folder) run three times and
@@ -44,10 +45,15 @@ class Measure:
     seconds: float
     peak_mib: float
     files: int
+    peak_pss_mib: float  # the same, with pages shared between processes counted once, shared out
 
 
-def _tree_rss_kib(root: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc."""
+def _tree_kib(root: int) -> tuple[int, int]:
+    """Resident and proportional memory of a process and all its descendants, from /proc.
+
+    Resident memory counts a page a forked worker shares with the build in both; proportional
+    memory (PSS) divides it between them, so it is what the machine really gives the build.
+    """
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -61,12 +67,21 @@ def _tree_rss_kib(root: int) -> int:
         pid = int(entry)
         children.setdefault(int(fields["PPid"]), []).append(pid)
         rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
-    total, stack = 0, [root]
+    total, pss, stack = 0, 0, [root]
     while stack:
         pid = stack.pop()
         total += rss.get(pid, 0)
+        pss += _pss_kib(pid)
         stack += children.get(pid, [])
-    return total
+    return total, pss
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            return next((int(line.split()[1]) for line in fh if line.startswith("Pss:")), 0)
+    except OSError:
+        return 0
 
 
 def measure(
@@ -74,26 +89,27 @@ def measure(
 ) -> Measure:
     """The median wall time of `runs` runs (each after `before`), and the largest peak memory."""
     times = []
-    peak = 0.0
+    peak = peak_pss = 0.0
     for _ in range(runs):
         if before is not None:
             before()
-        seconds, peak_mib = _run(step, command, cwd)
+        seconds, peak_mib, pss_mib = _run(step, command, cwd)
         times.append(seconds)
-        peak = max(peak, peak_mib)
-    return Measure(step, round(statistics.median(times), 3), round(peak, 1), files)
+        peak, peak_pss = max(peak, peak_mib), max(peak_pss, pss_mib)
+    return Measure(step, round(statistics.median(times), 3), round(peak, 1), files, round(peak_pss, 1))
 
 
-def _run(step: str, command: list[str], cwd: Path) -> tuple[float, float]:
-    peak = 0
+def _run(step: str, command: list[str], cwd: Path) -> tuple[float, float, float]:
+    peak = peak_pss = 0
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_pss
         while not done.is_set():
-            peak = max(peak, _tree_rss_kib(process.pid))
+            rss, pss = _tree_kib(process.pid)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
             time.sleep(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -104,7 +120,7 @@ def _run(step: str, command: list[str], cwd: Path) -> tuple[float, float]:
     sampler.join()
     if process.returncode != 0:
         sys.exit(f"{step} failed ({process.returncode}):\n{out}\n{err}")
-    return seconds, peak / 1024
+    return seconds, peak / 1024, peak_pss / 1024
 
 
 def hugo_site(dumps: Path, site: Path) -> int:
@@ -177,11 +193,11 @@ def main() -> None:
 
     hugo_cold = next((r.seconds for r in results if r.step.startswith("hugo")), None)
     print(f"\n{manifest.files} dumps, {len(manifest.articles)} articles, {os.cpu_count()} cores\n")
-    print("| step | files | wall s | peak MiB | x Hugo cold |")
-    print("|---|---:|---:|---:|---:|")
+    print("| step | files | wall s | peak MiB (RSS summed) | peak MiB (PSS) | x Hugo cold |")
+    print("|---|---:|---:|---:|---:|---:|")
     for r in results:
         ratio = f"{r.seconds / hugo_cold:.2f}" if hugo_cold else "-"
-        print(f"| {r.step} | {r.files} | {r.seconds:.2f} | {r.peak_mib:.0f} | {ratio} |")
+        print(f"| {r.step} | {r.files} | {r.seconds:.2f} | {r.peak_mib:.0f} | {r.peak_pss_mib:.0f} | {ratio} |")
     print("\nafter the cold build, MB: " + ", ".join(f"{name} {size:,.0f}" for name, size in sizes.items()))
     report = {"steps": [asdict(r) for r in results], "megabytes_after_cold_build": sizes}
     (work / "results.json").write_text(json.dumps(report, indent=2), "utf-8")

@@ -141,9 +141,9 @@ def ingest(
     marks = {} if rescan else store.folder_marks()
     found = scan(config.inputs, marks, store.rejected_paths(), now_ns=time.time_ns())
     report.files = found.files
-    index = store.file_index({os.path.dirname(path) for path, _, _ in found.listed})
-    changed = [FileStat(*stat) for stat in found.listed if index.get(stat[0]) != stat[1:]]
-    del index
+    index = store.file_index({os.path.dirname(path) for path, _, _ in found.listed}, [p for p, _, _ in found.rechecked])
+    changed = [FileStat(*stat) for stat in found.listed + found.rechecked if index.get(stat[0]) != stat[1:]]
+    del index, found.listed[:]  # before the pool forks: at a million dumps, hundreds of megabytes
     report.counts.unchanged += report.files - len(changed)
     changed.sort(key=lambda stat: stat.path)
     done = report.counts.unchanged

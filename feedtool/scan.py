@@ -46,12 +46,13 @@ class Scan:
     """The files of the folders listed, and the marks to record once they are all in the store."""
 
     listed: list[tuple[str, int, int]] = field(default_factory=list)  # (path, size, mtime_ns)
-    unchanged: int = 0  # files in folders not listed
+    rechecked: list[tuple[str, int, int]] = field(default_factory=list)  # rejected files in folders not listed
+    unchanged: int = 0  # files in folders not listed, less those rechecked
     marks: dict[str, FolderMark] = field(default_factory=dict)
 
     @property
     def files(self) -> int:
-        return len(self.listed) + self.unchanged
+        return len(self.listed) + len(self.rechecked) + self.unchanged
 
     def unmark(self, path: str) -> None:
         """A file of this folder could not be read: list the folder again next time."""
@@ -127,5 +128,5 @@ def _recheck(found: Scan, skipped: Set[str], rejected: Set[str]) -> None:
             st = os.stat(path)
         except OSError:
             continue
-        found.listed.append((path, st.st_size, st.st_mtime_ns))
+        found.rechecked.append((path, st.st_size, st.st_mtime_ns))
         found.unchanged -= 1

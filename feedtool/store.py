@@ -509,8 +509,9 @@ class Store:
 
     # -- the file index -----------------------------------------------------------------------
 
-    def file_index(self, folders: Iterable[str]) -> dict[str, tuple[int, int]]:
-        """path -> (size, mtime_ns) of the files under these folders read under the current derivation.
+    def file_index(self, folders: Iterable[str], paths: Sequence[str] = ()) -> dict[str, tuple[int, int]]:
+        """path -> (size, mtime_ns) of the files under these folders, and of these files, read under
+        the current derivation.
 
         Stale ones are left out. By folder, as a build lists only the folders that changed: read
         whole, this index was a quarter of a no-op build at a million dumps.
@@ -520,6 +521,9 @@ class Store:
         for folder in folders:
             rows = self.db.execute(query, (folder + "/", folder + chr(ord("/") + 1), self.derivation))
             found.update((p, (s, m)) for p, s, m in rows)
+        for chunk, marks in _in_chunks(paths):
+            query = f"SELECT path, size, mtime_ns FROM sources WHERE path IN ({marks}) AND derivation = ?"
+            found.update((p, (s, m)) for p, s, m in self.db.execute(query, (*chunk, self.derivation)))
         return found
 
     def rejected_paths(self) -> set[str]:
