@@ -30,7 +30,7 @@ from feedtool.feeds import FeedSpec, OutletInfo, Page, document_path, paginate
 from feedtool.models import Format
 from feedtool.pages import Pages
 from feedtool.site import NEWEST_SHOWN
-from feedtool.store import FeedKey, Head, IndexRow, Placed, Store
+from feedtool.store import FeedKey, Head, IndexRow, Key, Placed, Store
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,9 @@ class Plan:
     newest: str  # the newest entry's `updated` in the store (else its creation): an empty document's date
     looks: str  # what the HTML pages are made with besides their entries: templates, formats linked
     whole: bool  # every feed planned: documents not planned are no longer wanted
+    # Feed folder -> month -> the oldest entry of each archive part: of every month when whole, else
+    # of the months the changes reached (an empty list for a month whose archive is gone).
+    layouts: dict[str, dict[str, list[Key]]]
     removed: list[str] = field(default_factory=list)  # by change: documents of archive parts gone
 
     def key(self, entry_id: str, fmt: Format) -> str:
@@ -137,15 +140,23 @@ def whole(config: Config, store: Store, infos: dict[str, OutletInfo], html: Page
     pages = []
     tops: dict[str, list[IndexRow]] = {}
     heads: dict[str, Head] = {}
+    layouts: dict[str, dict[str, list[Key]]] = {}
+    by_id = {r.id: r for r in rows}
     for feed in feeds:
         members = chosen.get((feed.kind, feed.slug), [])
         tops[feed.folder] = members[:NEWEST_SHOWN]
         heads[feed.folder] = Head([r.id for r in members[: _kept(config)]], len(members))
+        months = layouts[feed.folder] = {}
         for page in paginate(feed, members, config.max_items, config.archive_items):
             pages.append((page, prints.page(page, newest)))
-    by_id = {r.id: r for r in rows}
+            if page.month is not None:  # an archive part, newest part first; its oldest entry last
+                month = page.month[:7]
+                months.setdefault(month, []).insert(0, (by_id[page.ids[-1]].published, page.ids[-1]))
     sizes = {folder: head.entries for folder, head in heads.items()}
-    return Plan(feeds, pages, tops, sizes, heads, prints.base, by_id, prints.keys, newest, prints.looks, whole=True)
+    return Plan(
+        feeds, pages, tops, sizes, heads, prints.base, by_id, prints.keys, newest, prints.looks, whole=True,
+        layouts=layouts,
+    )  # fmt: skip
 
 
 def _kept(config: Config) -> int:
@@ -170,7 +181,6 @@ def by_change(
     store: Store,
     infos: dict[str, OutletInfo],
     html: Pages,
-    documents: Iterable[str],
     changes: dict[str, Placed | None],
 ) -> Plan | None:
     """The pages the logged changes can have changed; None when only a whole plan can say.
@@ -189,7 +199,6 @@ def by_change(
     # Entries only came or changed: the newest date in the store is the newest of before and theirs.
     newest = max([newest_before, *(r.updated for r in store.rows(list(changes)).values())])
     prints = _Fingerprints(config, infos, html)
-    parts = _archived_parts(documents)
     planner = _FeedPlanner(config, store, prints)
     heads: dict[str, Head] = {}
     for feed in feeds:
@@ -200,7 +209,7 @@ def by_change(
             if _in(key, changes[entry_id]) or _in(key, placed)
         }
         if touched:
-            heads[feed.folder] = planner.plan(feed, before[feed.folder], touched, parts.get(feed.folder, {}))
+            heads[feed.folder] = planner.plan(feed, before[feed.folder], touched)
         elif not before[feed.folder].entries and newest != newest_before:
             planner.pages.append(Page(feed, None, ()))  # an empty feed is dated by the newest entry anywhere
     current = {feed.folder: heads.get(feed.folder) or before[feed.folder] for feed in feeds}
@@ -210,7 +219,7 @@ def by_change(
     pages = [(page, prints.page(page, newest)) for page in planner.pages]
     return Plan(
         feeds, pages, tops, sizes, heads, prints.base, rows, prints.keys, newest, prints.looks, whole=False,
-        removed=planner.removed,
+        layouts=planner.layouts, removed=planner.removed,
     )  # fmt: skip
 
 
@@ -225,20 +234,6 @@ def _in(feed: FeedKey, placed: Placed | None) -> Placed | None:
     return placed if member else None
 
 
-def _archived_parts(documents: Iterable[str]) -> dict[str, dict[str, int]]:
-    """Feed folder -> month -> how many parts of its archive are published, read from the documents' paths."""
-    found: dict[str, dict[str, int]] = {}
-    for path in documents:
-        folder, marker, rest = path.partition("/archive/")
-        if not marker:
-            continue
-        month, _, tail = rest.partition("/")
-        part = int(tail.split("/", 1)[0]) if "/" in tail else 1
-        months = found.setdefault(folder, {})
-        months[month] = max(months.get(month, 0), part)
-    return found
-
-
 class _FeedPlanner:
     """The pages of one feed after some of its entries changed, asked of the store month by month."""
 
@@ -249,17 +244,13 @@ class _FeedPlanner:
         self.pages: list[Page] = []
         self.rows: dict[str, IndexRow] = {}
         self.removed: list[str] = []
+        self.layouts: dict[str, dict[str, list[Key]]] = {}
         self.formats: tuple[Format, ...] = (*config.formats, "html")
 
-    def plan(
-        self,
-        feed: FeedSpec,
-        before: Head,
-        touched: dict[str, tuple[Placed | None, Placed | None]],
-        published_parts: dict[str, int],
-    ) -> Head:
+    def plan(self, feed: FeedSpec, before: Head, touched: dict[str, tuple[Placed | None, Placed | None]]) -> Head:
         config, store = self.config, self.store
         key = (feed.kind, feed.slug)
+        per_part = config.archive_items
         newest = store.feed_newest(key, _kept(config) + 1)
         head_rows = newest[: config.max_items]
         head = {r.id for r in head_rows}
@@ -286,49 +277,65 @@ class _FeedPlanner:
             move = moves.setdefault(row.published[:7], _Moves())
             (move.came if entry_id in head_before else move.left).append((row.published, entry_id))
 
-        archive = _Archive(store, key, head_rows, config.archive_items)
+        # Each month's parts as last published (the oldest entry of each), then as they are now:
+        # parts older than the oldest change are as they were; from there on, read again.
+        before_parts = store.parts(feed.folder)
+        layouts = dict(before_parts)
+        rows_of: dict[tuple[str, int], list[IndexRow]] = {}  # (month, part) -> its rows, oldest first
         wanted: dict[str, set[int]] = {}  # month -> indexes (0 = oldest) of the parts to plan
-
         for month, move in moves.items():
-            parts_now = archive.parts(month)
-            if move.came or move.left:
-                # Entries came or left: every part from the first place a change reached moves.
-                came = [archive.place(month, p, i) for p, i in move.came]
-                # A place that left is counted among today's entries: at most those that came, or
-                # entries of the subscription document, are counted that were not there before.
-                slack = len(move.came) + archive.in_head.get(month, 0)
-                left = [archive.place(month, p, i) - slack for p, i in move.left]
-                first = max(0, min(came + left)) // config.archive_items
-                wanted.setdefault(month, set()).update(range(first, parts_now))
-            for published, entry_id in move.stayed:
-                wanted.setdefault(month, set()).add(archive.place(month, published, entry_id) // config.archive_items)
-            parts_before = published_parts.get(month, 0)
-            if parts_now != parts_before:
-                # The parts that came or went, and the one that was or is now the newest: its newer link moved.
-                wanted.setdefault(month, set()).update(range(max(0, min(parts_now, parts_before) - 1), parts_now))
-                # Its newest part's key is the older link of the part after it (or of the subscription
-                # document); a month that came or went is also the newer link of the one before it.
-                newer = archive.neighbour(month, older=False)
-                if newer is not None:
-                    wanted.setdefault(newer, set()).add(0)
-                if parts_now == 0 or parts_before == 0:
-                    older = archive.neighbour(month, older=True)
-                    if older is not None:
-                        wanted.setdefault(older, set()).add(archive.parts(older) - 1)
-                for part in range(parts_now, parts_before):
-                    self.removed += [document_path(feed, _key(month, part), fmt) for fmt in self.formats]
+            bounds = before_parts.get(month, [])
+            changed = move.came + move.left
+            if changed:
+                first = _part_of(bounds, min(changed, key=_oldest_first))
+                rest = [r for r in store.feed_from(key, month, bounds[first] if first else None) if r.id not in head]
+                layouts[month] = bounds[:first] + [(r.published, r.id) for r in rest[::per_part]]
+                for n in range(len(layouts[month]) - first):
+                    rows_of[(month, first + n)] = rest[n * per_part : (n + 1) * per_part]
+                wanted.setdefault(month, set()).update(range(first, len(layouts[month])))
+                if not layouts[month]:
+                    del layouts[month]
+            for stayed in move.stayed:
+                wanted.setdefault(month, set()).add(_part_of(layouts.get(month, []), stayed))
+        archived = sorted(layouts)
+        for month in moves:
+            parts_before, parts_now = len(before_parts.get(month, [])), len(layouts.get(month, []))
+            if parts_now == parts_before:
+                continue
+            # The part that was or is now the newest: its newer link moved. So did the older link of
+            # the part after the month (or of the subscription document), and, for a month that
+            # came or went, the newer link of the part before it.
+            if parts_now:
+                wanted.setdefault(month, set()).add(min(parts_now, parts_before or parts_now) - 1)
+            newer = _neighbour(archived, month, older=False)
+            if newer is not None:
+                wanted.setdefault(newer, set()).add(0)
+            older = _neighbour(archived, month, older=True)
+            if older is not None and (parts_now == 0 or parts_before == 0):
+                wanted.setdefault(older, set()).add(len(layouts[older]) - 1)
+            for part in range(parts_now, parts_before):
+                self.removed += [document_path(feed, _key(month, part), fmt) for fmt in self.formats]
 
-        first_archived = newest[config.max_items] if len(newest) > config.max_items else None
-        newest_key = archive.newest_key(first_archived.published[:7]) if first_archived else None
-        self.pages.append(Page(feed, None, tuple(r.id for r in head_rows), prev_archive=newest_key))
-        for month, indexes in wanted.items():
-            count = archive.parts(month)
-            for index in sorted(i for i in indexes if 0 <= i < count):
-                rows = archive.slice(month, index)
+        def newest_key(month: str) -> str:
+            return _key(month, len(layouts[month]) - 1)
+
+        first_key = newest_key(archived[-1]) if archived else None
+        self.pages.append(Page(feed, None, tuple(r.id for r in head_rows), prev_archive=first_key))
+        for month in sorted(wanted):
+            count = len(layouts.get(month, []))
+            for index in sorted(i for i in wanted[month] if i < count):
+                rows = rows_of.get((month, index))
+                if rows is None:
+                    rows = store.feed_from(key, month, layouts[month][index], per_part)
+                rows = [r for r in rows if r.id not in head][::-1]  # newest first, as documents list them
                 self._keep(rows)
-                older = _key(month, index - 1) if index > 0 else archive.newest_of(month, older=True)
-                newer = _key(month, index + 1) if index + 1 < count else archive.newest_of(month, older=False)
-                self.pages.append(Page(feed, _key(month, index), tuple(r.id for r in rows), older, newer))
+                older = _neighbour(archived, month, older=True)
+                newer = _neighbour(archived, month, older=False)
+                prev_archive = _key(month, index - 1) if index else newest_key(older) if older else None
+                next_archive = _key(month, index + 1) if index + 1 < count else _key(newer, 0) if newer else None
+                self.pages.append(Page(feed, _key(month, index), tuple(r.id for r in rows), prev_archive, next_archive))
+        # The layouts of the months the changes reached (an empty one: the month has no archive now).
+        self.layouts[feed.folder] = {month: layouts.get(month, []) for month in moves}
         return Head([r.id for r in newest[: _kept(config)]], entries)
 
     def _keep(self, rows: list[IndexRow]) -> None:
@@ -342,48 +349,26 @@ def _key(month: str, index: int) -> str:
     return month if index == 0 else f"{month}/{index + 1}"
 
 
-class _Archive:
-    """One feed's archive months as the store has them now: entries older than the subscription document's."""
+def _oldest_first(key: Key) -> tuple[str, tuple[int, ...]]:
+    """Sorts keys oldest first: by date, then by id backwards, as SQLite orders `published, id DESC`
+    (a longer id after its own prefix, hence the end mark above every negated character)."""
+    return key[0], (*(-ord(c) for c in key[1]), 1)
 
-    def __init__(self, store: Store, feed: FeedKey, head: list[IndexRow], per_part: int) -> None:
-        self.store = store
-        self.feed = feed
-        self.per_part = per_part
-        self.in_head: dict[str, int] = {}
-        for r in head:
-            self.in_head[r.published[:7]] = self.in_head.get(r.published[:7], 0) + 1
-        self._sizes: dict[str, int] = {}
 
-    def size(self, month: str) -> int:
-        """The month's archived entries: its entries less those in the subscription document."""
-        if month not in self._sizes:
-            self._sizes[month] = self.store.feed_month(self.feed, month) - self.in_head.get(month, 0)
-        return self._sizes[month]
+def _part_of(bounds: list[Key], key: Key) -> int:
+    """The index of the part a key falls in, given each part's oldest key: the last that is not newer."""
+    found = 0
+    target = _oldest_first(key)
+    for index, bound in enumerate(bounds):
+        if _oldest_first(bound) <= target:
+            found = index
+        else:
+            break
+    return found
 
-    def parts(self, month: str) -> int:
-        return -(-self.size(month) // self.per_part)
 
-    def place(self, month: str, published: str, entry_id: str) -> int:
-        """Where (published, id) falls in the month, oldest first."""
-        return self.store.feed_older(self.feed, month, published, entry_id)
-
-    def slice(self, month: str, index: int) -> list[IndexRow]:
-        start = index * self.per_part
-        return self.store.feed_slice(self.feed, month, start, min(self.per_part, self.size(month) - start))
-
-    def neighbour(self, month: str, *, older: bool) -> str | None:
-        """The nearest archived month before or after this one."""
-        while (month := self.store.feed_next_month(self.feed, month, older=older) or "") and not self.size(month):
-            if not older:
-                return None  # newer months from here on are all in the subscription document
-        return month or None
-
-    def newest_key(self, month: str) -> str:
-        return _key(month, self.parts(month) - 1)
-
-    def newest_of(self, month: str, *, older: bool) -> str | None:
-        """The key of the archive part just older than this month's oldest, or newer than its newest."""
-        found = self.neighbour(month, older=older)
-        if found is None:
-            return None
-        return self.newest_key(found) if older else _key(found, 0)
+def _neighbour(months: list[str], month: str, *, older: bool) -> str | None:
+    """The nearest archived month before or after this one (`months` sorted)."""
+    if older:
+        return next((m for m in reversed(months) if m < month), None)
+    return next((m for m in months if m > month), None)

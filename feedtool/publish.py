@@ -98,7 +98,7 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
     # By change when the log of changes can say what they reached: the config is the one the
     # output was last published with, whole, and no published file was touched since.
     changes = store.changes() if intact and store.published_config() == shaped_by else None
-    plan = by_change(config, store, infos, html, state, changes) if changes is not None else None
+    plan = by_change(config, store, infos, html, changes) if changes is not None else None
     if plan is None:
         # Likewise the config a whole publish stopped midway leaves documents of: no longer the one
         # of the last complete publish, and the next one plans whole too.
@@ -149,7 +149,7 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
             _remove(out, out / path)
             report.removed.append(path)
         store.forget_documents(report.removed)
-        store.published_all(plan.heads, whole=plan.whole, config=shaped_by, newest=plan.newest)
+        store.published_all(plan.heads, plan.layouts, whole=plan.whole, config=shaped_by, newest=plan.newest)
         store.set_published_marker(published_as)
     return report
 
@@ -278,10 +278,10 @@ def _assemble(job: tuple[Page, tuple[Format, ...], datetime]) -> list[tuple[bool
     assert _renderer is not None
     store, renderer, out = _renderer
     page, formats, updated = job
+    fragments = store.fragments(page.ids)  # an entry's formats are one compressed row: read it once
     puts = []
     for fmt in formats:
-        fragments = store.fragments(page.ids, fmt)
-        document = renderer.assemble(page, [fragments[i] for i in page.ids], updated, fmt)
+        document = renderer.assemble(page, [fragments[i][fmt] for i in page.ids], updated, fmt)
         puts.append(_put(out, page.path(fmt), document))
     return puts
 

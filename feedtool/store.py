@@ -189,8 +189,8 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     );
     """,
     # What a publish needs to redo only the documents that changed (plan.py): each changed entry's
-    # place before its first change since the last publish (NULLs for a new one), and the entries
-    # each feed's subscription document held.
+    # place before its first change since the last publish (NULLs for a new one), the entries each
+    # feed's subscription document held, and the oldest entry of each archive part.
     """
     CREATE TABLE changes (
         entry_id TEXT PRIMARY KEY,
@@ -203,6 +203,14 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
         ids TEXT NOT NULL,
         entries INTEGER NOT NULL
     );
+    CREATE TABLE parts (
+        folder TEXT NOT NULL,
+        month TEXT NOT NULL,
+        part INTEGER NOT NULL,
+        published TEXT NOT NULL,
+        entry_id TEXT NOT NULL,
+        PRIMARY KEY (folder, month, part)
+    ) WITHOUT ROWID;
     INSERT OR REPLACE INTO meta (key, value) VALUES ('publish_whole', '1');
     """,
 )
@@ -251,6 +259,7 @@ class Counts:
 
 CHANGES_KEPT = 10_000
 FeedKey = tuple[str, str]  # (kind, slug) of a feed: ("all", "all"), ("outlet", "rfi"), ("topic", "taiwan")
+Key = tuple[str, str]  # (published, id) of an entry: where it sorts in a feed
 _ROW = "id, outlet, published, revision, updated"
 
 
@@ -706,20 +715,38 @@ class Store:
             )
         }
 
-    def published_all(self, heads: dict[str, Head], *, whole: bool, config: str, newest: str) -> None:
-        """A publish is complete, with the config of this digest: the log starts again, these feeds'
-        newest entries are as given, and `newest` the date of an empty document."""
+    def published_all(
+        self, heads: dict[str, Head], layouts: dict[str, dict[str, list[Key]]], *, whole: bool, config: str, newest: str
+    ) -> None:
+        """A publish is complete, with the config of this digest: the log starts again; these feeds'
+        newest entries, and these months' archive parts, are as given; `newest` dates an empty document."""
         self.db.execute("DELETE FROM changes")
         self.set_meta("publish_whole", "0")
         self.set_meta("published_config", config)
         self.set_meta("published_newest", newest)
-        self._changes_left = None
         if whole:
             self.db.execute("DELETE FROM heads")
+            self.db.execute("DELETE FROM parts")
         self.db.executemany(
             "INSERT OR REPLACE INTO heads (folder, ids, entries) VALUES (?, ?, ?)",
             ((folder, json.dumps(head.ids), head.entries) for folder, head in heads.items()),
         )
+        for folder, months in layouts.items():
+            for month, bounds in months.items():
+                if not whole:
+                    self.db.execute("DELETE FROM parts WHERE folder = ? AND month = ?", (folder, month))
+                self.db.executemany(
+                    "INSERT INTO parts (folder, month, part, published, entry_id) VALUES (?, ?, ?, ?, ?)",
+                    ((folder, month, part, published, entry_id) for part, (published, entry_id) in enumerate(bounds)),
+                )
+
+    def parts(self, folder: str) -> dict[str, list[Key]]:
+        """Month -> the oldest entry of each of the feed's archive parts, oldest part first, as last published."""
+        found: dict[str, list[Key]] = {}
+        query = "SELECT month, published, entry_id FROM parts WHERE folder = ? ORDER BY month, part"
+        for month, published, entry_id in self.db.execute(query, (folder,)):
+            found.setdefault(month, []).append((published, entry_id))
+        return found
 
     def published_config(self) -> str | None:
         """The digest of the config the output was last published with, whole (publish.py)."""
@@ -776,44 +803,16 @@ class Store:
         query = f"SELECT {_ROW} FROM entries WHERE {where} ORDER BY published DESC, id LIMIT ?"
         return list(map(IndexRow._make, self.db.execute(query, (*args, limit))))
 
-    def feed_month(self, feed: FeedKey, month: str) -> int:
-        """How many of the feed's entries are from this month ("2024-05")."""
+    def feed_from(self, feed: FeedKey, month: str, start: Key | None, limit: int = -1) -> list[IndexRow]:
+        """The feed's entries of a month, oldest first, from `start` (included) or the month's oldest."""
         where, args = _feed_where(feed)
-        query = f"SELECT count(*) FROM entries WHERE {where} AND published >= ? AND published < ?"
-        return int(self.db.execute(query, (*args, *_month_range(month))).fetchone()[0])
-
-    def feed_older(self, feed: FeedKey, month: str, published: str, entry_id: str) -> int:
-        """How many of the feed's entries of this month are older than (published, id): its place, oldest first."""
-        where, args = _feed_where(feed)
-        start, _ = _month_range(month)
-        query = (
-            f"SELECT count(*) FROM entries WHERE {where} AND published >= ?"
-            " AND (published < ? OR (published = ? AND id > ?))"
-        )
-        return int(self.db.execute(query, (*args, start, published, published, entry_id)).fetchone()[0])
-
-    def feed_slice(self, feed: FeedKey, month: str, offset: int, limit: int) -> list[IndexRow]:
-        """Entries `offset` to `offset + limit` of the feed's month, counted oldest first; newest first."""
-        where, args = _feed_where(feed)
-        query = (
-            f"SELECT {_ROW} FROM entries WHERE {where} AND published >= ? AND published < ?"
-            " ORDER BY published, id DESC LIMIT ? OFFSET ?"
-        )
-        rows = self.db.execute(query, (*args, *_month_range(month), limit, offset))
-        return list(map(IndexRow._make, rows))[::-1]
-
-    def feed_next_month(self, feed: FeedKey, month: str, *, older: bool) -> str | None:
-        """The nearest month before (older) or after this one in which the feed has entries."""
-        where, args = _feed_where(feed)
-        start, end = _month_range(month)
-        if older:
-            query = f"SELECT max(published) FROM entries WHERE {where} AND published < ?"
-            bound = start
-        else:
-            query = f"SELECT min(published) FROM entries WHERE {where} AND published >= ?"
-            bound = end
-        found = self.db.execute(query, (*args, bound)).fetchone()[0]
-        return None if found is None else str(found)[:7]
+        query = f"SELECT {_ROW} FROM entries WHERE {where} AND published >= ? AND published < ?"
+        bounds: tuple[str, ...] = _month_range(month)
+        if start is not None:
+            query += " AND (published > ? OR (published = ? AND id <= ?))"
+            bounds += (start[0], start[0], start[1])
+        query += " ORDER BY published, id DESC LIMIT ?"
+        return list(map(IndexRow._make, self.db.execute(query, (*args, *bounds, limit))))
 
     # -- reading for publication --------------------------------------------------------------
 
@@ -891,8 +890,12 @@ class Store:
             (_fragment_row(entry_id, formats) for entry_id, formats in wanted.items()),
         )
 
-    def fragments(self, ids: Sequence[str], fmt: str) -> dict[str, bytes]:
-        return {entry_id: formats[fmt][1] for entry_id, formats in self._fragment_rows(ids).items() if fmt in formats}
+    def fragments(self, ids: Sequence[str]) -> dict[str, dict[str, bytes]]:
+        """Entry id -> format -> markup."""
+        return {
+            entry_id: {fmt: markup for fmt, (_, markup) in formats.items()}
+            for entry_id, formats in self._fragment_rows(ids).items()
+        }
 
     def _fragment_rows(self, ids: Sequence[str]) -> dict[str, dict[str, tuple[str, bytes]]]:
         """entry id -> format -> (key, markup), unpacked."""

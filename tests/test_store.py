@@ -62,7 +62,7 @@ def test_a_store_of_schema_1_is_migrated_and_its_output_carries_on(tmp_path: Pat
         " DROP INDEX entries_derivation; ALTER TABLE entries DROP COLUMN derivation;"
         " ALTER TABLE sources DROP COLUMN derivation; ALTER TABLE entries DROP COLUMN author_from;"
         " ALTER TABLE entries DROP COLUMN image_from; ALTER TABLE entries DROP COLUMN tags_from;"
-        " DROP TABLE folders; DROP TABLE changes; DROP TABLE heads; PRAGMA user_version = 1;"
+        " DROP TABLE folders; DROP TABLE changes; DROP TABLE heads; DROP TABLE parts; PRAGMA user_version = 1;"
     )
     db.close()
     (seeds / "new.txt").write_text(dump(title="新的法广文章", url="https://www.rfi.fr/cn/中国/20231201-new"), "utf-8")
@@ -107,7 +107,7 @@ def test_a_store_of_schema_5_has_its_text_compressed_and_its_fragments_rendered_
         "DROP TABLE fragments;"
         " CREATE TABLE fragments (entry_id TEXT NOT NULL REFERENCES entries(id) ON DELETE CASCADE,"
         " format TEXT NOT NULL, key TEXT NOT NULL, markup BLOB NOT NULL, PRIMARY KEY (entry_id, format));"
-        " CREATE INDEX fragments_keys ON fragments(entry_id, format, key); DROP TABLE folders; DROP TABLE changes; DROP TABLE heads;"
+        " CREATE INDEX fragments_keys ON fragments(entry_id, format, key); DROP TABLE folders; DROP TABLE changes; DROP TABLE heads; DROP TABLE parts;"
         " PRAGMA user_version = 5;"
     )
     db.close()
