@@ -3,18 +3,20 @@
 A document's fingerprint is its own settings and links plus its entries' fragment keys, in
 order (publish.py compares it with the one the document was written under). Two ways to plan:
 
-- whole: every feed, paginated from the full index. It reads a row per entry of the archive (at
-  a million entries, 25 s), and is what a first build, a config change, a prune or a change
-  of too many entries needs.
-- by change: the store logs each entry that changed since the last complete publish with where it
-  was listed before (store.changes), and keeps each feed's newest entries and size. Only the
-  subscription documents and the archive parts the changes can have moved are planned, from the
-  store's per-feed queries; the rest keep what they were written with. A cron run that brings a
-  hundred dumps then costs a few queries per change, whatever the size of the archive.
+- whole: every feed, paginated from the full index (`feeds.paginate`). It reads a row per entry
+  of the archive (at a million entries, tens of seconds and a gigabyte), and is what a first
+  build, a config change, a prune or a change of too many entries needs.
+- by change: the store logs each entry changed since the last complete publish with where it
+  was listed before (store.changes), and keeps each feed's newest entries and size and each
+  archive part's oldest entry. Only the subscription documents and the archive parts the
+  changes can have reached are planned: a part is found from the parts' oldest entries, and a
+  month is read again only from its oldest change on (parts are counted from a month's oldest
+  entry, so the parts before it are as they were). A cron run that brings a hundred dumps costs
+  a few queries per change, whatever the size of the archive.
 
-Both give the same pages for what they plan: `paginate` is the one definition of the pages of a
-feed; planning by change asks the store only for the parts of it a change can reach, and a test
-holds it to the whole plan on random series of changes.
+Planning by change splits the months it reads again as `paginate` does (parts of
+`archive_items`, counted from the oldest); a property test holds the two to the same output,
+byte for byte, over random series of changes.
 """
 
 from __future__ import annotations

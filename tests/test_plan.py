@@ -26,9 +26,7 @@ OUTLETS = {"rfi": "https://www.rfi.fr/cn/a/{n}", "zaobao": "https://www.zaobao.c
 TOPICAL = ["", "<p>台湾海峡局势受到关注。</p>", "<p>加沙停火谈判。</p>"]
 START = datetime(2023, 1, 1, tzinfo=UTC)
 
-new_article = st.tuples(
-    st.just("new"), st.sampled_from(sorted(OUTLETS)), st.integers(0, 150), st.sampled_from(TOPICAL)
-)
+new_article = st.tuples(st.just("new"), st.sampled_from(sorted(OUTLETS)), st.integers(0, 150), st.sampled_from(TOPICAL))
 rescrape = st.tuples(
     st.just("again"), st.integers(0, 1000), st.sampled_from(["edit", "redate", "topic", "same"]), st.integers(0, 150)
 )
