@@ -173,9 +173,9 @@ def _kept(config: Config) -> int:
 class _Moves:
     """What changed in one month's archive of one feed: entries that came or left, or changed in place."""
 
-    came: list[tuple[str, str]] = field(default_factory=list)  # (published, id)
-    left: list[tuple[str, str]] = field(default_factory=list)
-    stayed: list[tuple[str, str]] = field(default_factory=list)
+    came: list[Key] = field(default_factory=list)
+    left: list[Key] = field(default_factory=list)
+    stayed: list[Key] = field(default_factory=list)
 
 
 def by_change(

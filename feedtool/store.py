@@ -30,6 +30,8 @@ from feedtool.merge import Claim, Merged, Scrape, Shown, iso, merge, scrape_key
 from feedtool.models import DateSource, Entry, Format, Rejection, StoredEntry
 from feedtool.scan import FolderMark
 
+MIGRATION_BATCH = 1000  # rows read at a time by a migration: a large archive's text would not fit in memory at once
+
 
 def _compress_entries(db: sqlite3.Connection) -> None:
     db.execute("DROP TABLE fragments")
@@ -38,11 +40,14 @@ def _compress_entries(db: sqlite3.Connection) -> None:
         " keys TEXT NOT NULL, markup BLOB NOT NULL)"
     )
     db.execute("ALTER TABLE entries ADD COLUMN text BLOB NOT NULL DEFAULT x''")
-    rows = db.execute("SELECT id, summary, content, search_text FROM entries").fetchall()
-    db.executemany(
-        "UPDATE entries SET text = ? WHERE id = ?",
-        ((_pack_text(summary, content, search_text), entry_id) for entry_id, summary, content, search_text in rows),
-    )
+    last = 0
+    query = "SELECT rowid, summary, content, search_text FROM entries WHERE rowid > ? ORDER BY rowid LIMIT ?"
+    while rows := db.execute(query, (last, MIGRATION_BATCH)).fetchall():
+        db.executemany(
+            "UPDATE entries SET text = ? WHERE rowid = ?",
+            [(_pack_text(summary, content, search_text), rowid) for rowid, summary, content, search_text in rows],
+        )
+        last = rows[-1][0]
     for column in ("summary", "content", "search_text"):
         db.execute(f"ALTER TABLE entries DROP COLUMN {column}")
 

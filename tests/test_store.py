@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import dump, make_config, snapshot
 
+from feedtool import store as store_module
 from feedtool.build import build
 from feedtool.errors import StoreError
 from feedtool.store import SCHEMA_VERSION, Store, unpack
@@ -91,9 +92,10 @@ def _uncompress(db: sqlite3.Connection) -> None:
 
 
 def test_a_store_of_schema_5_has_its_text_compressed_and_its_fragments_rendered_when_needed(
-    tmp_path: Path, seeds: Path
+    tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The migration keeps every entry's text; the dropped fragments come back as documents need them."""
+    monkeypatch.setattr(store_module, "MIGRATION_BATCH", 2)  # the seeds' entries span several batches
     config = make_config(tmp_path, [seeds])
     build(config)
     with Store(config.store) as store:
