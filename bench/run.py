@@ -11,7 +11,8 @@ RSS for the same articles laid out as posts with front matter, in the same run, 
 are ratios on the same machine. The steps that can be repeated without changing what they
 measure (the no-op rebuild, Hugo's cold build from an empty output folder) run three times and
 report the median, as a shared machine's speed drifts between runs. Results go to stdout as a
-Markdown table and to bench/work/results.json.
+Markdown table and to bench/work/results.json; the generated archive, its store and output are
+removed afterwards unless --keep is given.
 """
 
 from __future__ import annotations
@@ -160,6 +161,7 @@ def main() -> None:
     parser.add_argument(
         "--batch", type=int, help="new articles in the incremental run (default 1%%; a quarter as many re-scrapes too)"
     )
+    parser.add_argument("--keep", action="store_true", help="keep the generated archive, store and output afterwards")
     args = parser.parse_args()
 
     work = args.work.resolve()
@@ -201,6 +203,13 @@ def main() -> None:
     print("\nafter the cold build, MB: " + ", ".join(f"{name} {size:,.0f}" for name, size in sizes.items()))
     report = {"steps": [asdict(r) for r in results], "megabytes_after_cold_build": sizes}
     (work / "results.json").write_text(json.dumps(report, indent=2), "utf-8")
+    if not args.keep:  # a million articles leave tens of gigabytes behind
+        for made in work.iterdir():
+            if made.name != "results.json":
+                if made.is_dir():
+                    shutil.rmtree(made)
+                else:
+                    made.unlink()
 
 
 def _megabytes(folder: Path) -> float:
