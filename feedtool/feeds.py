@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from html import escape
-from typing import TYPE_CHECKING, Protocol, cast
+from itertools import chain, groupby, islice
+from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 from urllib.parse import urlsplit
 
 from feedtool import __version__
@@ -135,36 +136,38 @@ class Listed(Protocol):
     def published(self) -> str: ...  # ISO 8601, UTC
 
 
-def paginate(feed: FeedSpec, ordered: Sequence[Listed], max_items: int, archive_items: int) -> list[Page]:
-    """Split entries, newest first, into the subscription page and the archives.
+L = TypeVar("L", bound=Listed)
+
+
+def paginate(
+    feed: FeedSpec, ordered: Iterable[L], max_items: int, archive_items: int
+) -> Iterator[tuple[Page, list[L]]]:
+    """Split entries, newest first, into the subscription page and the archives; each page with its entries.
 
     An archive's key is its month ("2024-05"), then "2024-05/2", "2024-05/3" for the later parts
-    of a month too big for one document: the first part keeps the month's own address.
+    of a month too big for one document: the first part keeps the month's own address. Entries
+    are read as the pages are asked for, a month at a time (a page links to the part after it,
+    which may be the next month's): a feed of a million entries is never held whole.
     """
-    head = tuple(r.id for r in ordered[:max_items])
-    months: dict[str, list[str]] = {}
-    for r in ordered[max_items:]:
-        months.setdefault(r.published[:7], []).append(r.id)
-    archives: list[tuple[str, tuple[str, ...]]] = []  # newest first, as `ordered` is
-    for month, ids in months.items():
-        # Parts are counted from the oldest entry, so a new one never moves an entry between parts.
-        oldest_first = ids[::-1]
-        parts = [oldest_first[start : start + archive_items] for start in range(0, len(ids), archive_items)]
-        for n in range(len(parts), 0, -1):
-            archives.append((month if n == 1 else f"{month}/{n}", tuple(parts[n - 1][::-1])))
-    keys = [key for key, _ in archives]
-    pages = [Page(feed, None, head, prev_archive=keys[0] if keys else None)]
-    for i, (key, part) in enumerate(archives):
-        pages.append(
-            Page(
-                feed,
-                key,
-                part,
-                prev_archive=keys[i + 1] if i + 1 < len(keys) else None,
-                next_archive=keys[i - 1] if i > 0 else None,
-            )
-        )
-    return pages
+    entries = iter(ordered)
+    head = list(islice(entries, max_items))
+    months = groupby(entries, key=lambda r: r.published[:7])  # newest first, so each month comes once
+    archives = chain.from_iterable(_parts(month, list(part), archive_items) for month, part in months)
+    older = next(archives, None)
+    yield Page(feed, None, tuple(r.id for r in head), prev_archive=older[0] if older else None), head
+    newer = None
+    while older is not None:
+        (key, part), older = older, next(archives, None)
+        yield Page(feed, key, tuple(r.id for r in part), older[0] if older else None, newer), part
+        newer = key
+
+
+def _parts(month: str, newest_first: list[L], archive_items: int) -> list[tuple[str, list[L]]]:
+    """A month's archive parts, newest first. Parts are counted from the oldest entry, so a new one
+    never moves an entry between parts."""
+    oldest_first = newest_first[::-1]
+    parts = [oldest_first[start : start + archive_items] for start in range(0, len(oldest_first), archive_items)]
+    return [(month if n == 1 else f"{month}/{n}", parts[n - 1][::-1]) for n in range(len(parts), 0, -1)]
 
 
 # The document fragments are cut from: any page will do, as an entry's markup does not depend on it.

@@ -17,13 +17,14 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from feedtool.config import Config
 from feedtool.models import Entry, Progress, Rejection
-from feedtool.parallel import batched, parallel_map
+from feedtool.parallel import ExecutorFactory, batched, parallel_map, started
 from feedtool.rules import Rules, Topic
 from feedtool.scan import scan
 from feedtool.store import Counts, FileStat, Known, Store
@@ -139,22 +140,30 @@ def ingest(
     report.rederived = store.begin_derivation(derivation_key(config.rules), identity_key(config.rules), force=rederive)
     _refresh_topics(store, config)
     marks = {} if rescan else store.folder_marks()
-    found = scan(config.inputs, marks, store.rejected_paths(), now_ns=time.time_ns())
-    report.files = found.files
-    index = store.file_index({os.path.dirname(path) for path, _, _ in found.listed}, [p for p, _, _ in found.rechecked])
-    changed = [FileStat(*stat) for stat in found.listed + found.rechecked if index.get(stat[0]) != stat[1:]]
-    del index, found.listed[:]  # before the pool forks: at a million dumps, hundreds of megabytes
-    report.counts.unchanged += report.files - len(changed)
-    changed.sort(key=lambda stat: stat.path)
-    done = report.counts.unchanged
+    known_domains = store.known_domains()
+    # A build that lists every folder (the first, or a rescan) is likely a large one: its workers
+    # start before the listing, which at a million dumps is hundreds of megabytes they need not map.
+    initargs = (config.rules, config.topics, known_domains)
+    with started(_init_worker, initargs, workers=workers) if not marks else nullcontext() as pool:
+        found = scan(config.inputs, marks, store.rejected_paths(), now_ns=time.time_ns())
+        report.files = found.files
+        index = store.file_index(
+            {os.path.dirname(path) for path, _, _ in found.listed}, [p for p, _, _ in found.rechecked]
+        )
+        changed = [FileStat(*stat) for stat in found.listed + found.rechecked if index.get(stat[0]) != stat[1:]]
+        del index, found.listed[:]  # before a pool forks: at a million dumps, hundreds of megabytes
+        report.counts.unchanged += report.files - len(changed)
+        changed.sort(key=lambda stat: stat.path)
+        done = report.counts.unchanged
 
-    def advance(files: int) -> None:
-        nonlocal done
-        done += files
-        if progress:
-            progress(done, report.files)
+        def advance(files: int) -> None:
+            nonlocal done
+            done += files
+            if progress:
+                progress(done, report.files)
 
-    for path in _ingest_changed(store, config, changed, report, workers, advance):
+        unread = _ingest_changed(store, changed, report, advance, initargs=initargs, workers=workers, executor=pool)
+    for path in unread:
         found.unmark(path)
     report.kept = store.finish_derivation()
     if found.marks != marks:
@@ -165,11 +174,13 @@ def ingest(
 
 def _ingest_changed(
     store: Store,
-    config: Config,
     stats: list[FileStat],
     report: IngestReport,
-    workers: int | None,
     advance: Callable[[int], None],
+    *,
+    initargs: tuple[Rules, tuple[Topic, ...], frozenset[str]],
+    workers: int | None,
+    executor: ExecutorFactory | None,
 ) -> list[str]:
     """Parse the changed files with new content, in one pool, and merge the results in batches.
 
@@ -180,7 +191,7 @@ def _ingest_changed(
     """
     pending: dict[str, FileStat] = {}
     unread: list[str] = []
-    known_domains = store.known_domains()
+    known_domains = initargs[2]
     found_domains: set[str] = set()
 
     # Dumps read again under new cleaning rules with the identity rules unchanged keep their ids.
@@ -210,8 +221,8 @@ def _ingest_changed(
         advance(len(copies))
 
     results = parallel_map(
-        _work, new_content(), initializer=_init_worker, initargs=(config.rules, config.topics, known_domains),
-        count=len(stats), workers=workers, chunksize=32,
+        _work, new_content(), initializer=_init_worker, initargs=initargs,
+        count=len(stats), workers=workers, chunksize=32, executor=executor,
     )  # fmt: skip
     for batch in batched(results, BATCH):
         merged: list[tuple[FileStat, Entry | Rejection, tuple[str, ...]]] = []

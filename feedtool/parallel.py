@@ -20,6 +20,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sized
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 if TYPE_CHECKING:  # concurrent.futures loads only for a pool: a no-op build starts none
@@ -27,8 +28,9 @@ if TYPE_CHECKING:  # concurrent.futures loads only for a pool: a no-op build sta
 
 T = TypeVar("T")
 R = TypeVar("R")
-# (workers, initializer, initargs) -> a started executor whose workers each ran initializer(*initargs).
-ExecutorFactory: TypeAlias = "Callable[[int, Callable[..., None], tuple[Any, ...]], Executor]"
+# (workers, initializer, initargs) -> an executor whose workers each ran initializer(*initargs), to be
+# used in a `with` block (an executor is its own context manager, and is shut down at its end).
+ExecutorFactory: TypeAlias = "Callable[[int, Callable[..., None], tuple[Any, ...]], AbstractContextManager[Executor]]"
 
 # Below this much work (in jobs of the size of one dump's parse) a pool costs more to start than it saves.
 POOL_THRESHOLD = 64
@@ -81,6 +83,30 @@ def parallel_map(
                 yield from window.popleft().result()
     finally:
         gc.unfreeze()
+
+
+@contextmanager
+def started(
+    initializer: Callable[..., None],
+    initargs: tuple[Any, ...],
+    *,
+    workers: int | None = None,
+    executor: ExecutorFactory | None = None,
+) -> Iterator[ExecutorFactory | None]:
+    """A pool started now and lent to every `parallel_map` given the factory this yields (None: one
+    worker, so the maps run here).
+
+    For a stage about to build a large state its workers do not need: forked after it, each worker
+    would map it too (at a million dumps, the list of files and the publish plan, hundreds of
+    megabytes each, counted again in every worker's resident memory).
+    """
+    workers = workers or os.cpu_count() or 1
+    if workers == 1:
+        yield None
+        return
+    with (executor or local_processes)(workers, initializer, initargs) as pool:
+        pool.submit(int).result()  # a forking process pool starts its workers with its first job
+        yield lambda *_: nullcontext(pool)
 
 
 def local_processes(workers: int, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> Executor:

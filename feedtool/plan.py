@@ -3,9 +3,10 @@
 A document's fingerprint is its own settings and links plus its entries' fragment keys, in
 order (publish.py compares it with the one the document was written under). Two ways to plan:
 
-- whole: every feed, paginated from the full index (`feeds.paginate`). It reads a row per entry
-  of the archive (at a million entries, tens of seconds and a gigabyte), and is what a first
-  build, a config change, a prune or a change of too many entries needs.
+- whole: every feed, read from the store newest first and paginated as it is read
+  (`feeds.paginate`). It reads every entry once per feed it is in (at a million entries, about
+  twenty seconds, and a fragment key and a place in pages kept for each entry, 0.3 KB), and is
+  what a first build, a config change, a prune or a change of too many entries needs.
 - by change: the store logs each entry changed since the last complete publish with where it
   was listed before (store.changes), and keeps each feed's newest entries and size and each
   archive part's oldest entry. Only the subscription documents and the archive parts the
@@ -23,8 +24,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from itertools import chain, islice
 
 from feedtool import __version__
 from feedtool.config import Config
@@ -45,7 +47,7 @@ class Plan:
     sizes: dict[str, int]  # feed folder -> how many entries it has
     heads: dict[str, Head]  # feed folder -> its newest entries and size, for the feeds planned
     base: str
-    rows: dict[str, IndexRow]  # every entry of a planned page
+    dates: dict[tuple[str, str | None], str]  # (feed folder, month) of a planned page -> its newest `updated`
     fragment_keys: dict[str, str]  # entry id -> the key its feed fragments must have been rendered under
     newest: str  # the newest entry's `updated` in the store (else its creation): an empty document's date
     looks: str  # what the HTML pages are made with besides their entries: templates, formats linked
@@ -107,12 +109,12 @@ class _Fingerprints:
         self.keys: dict[str, str] = {}
         self._specs: dict[str, dict[str, object]] = {}
 
-    def add(self, rows: Iterable[IndexRow], topics: dict[str, list[str]]) -> None:
-        """An entry's fragment key names all it is rendered from."""
+    def add(self, entries: Iterable[tuple[str, str, Sequence[str]]]) -> None:
+        """An entry's fragment key names all it is rendered from: (id, revision, topics in name order)."""
         base = self.base
         self.keys.update(
-            (r.id, hashlib.sha1(f"{base}\0{r.revision}\0{','.join(topics.get(r.id, []))}".encode()).hexdigest())
-            for r in rows
+            (entry_id, hashlib.sha1(f"{base}\0{revision}\0{','.join(topics)}".encode()).hexdigest())
+            for entry_id, revision, topics in entries
         )
 
     def page(self, page: Page, newest: str) -> str:
@@ -125,40 +127,53 @@ class _Fingerprints:
 
 
 def whole(config: Config, store: Store, infos: dict[str, OutletInfo], html: Pages) -> Plan:
-    rows = store.index()
-    entry_topics = store.topics_by_entry()
+    """Every feed's pages, each feed read from the store newest first and paginated as it is read.
+
+    What is kept is an entry's fragment key and its place in its feeds' pages; its index row is
+    dropped once its page is planned, so a million entries take a few hundred megabytes, not a
+    gigabyte (the README's Performance section has the figures).
+    """
     feeds = feed_specs(config, infos)
     prints = _Fingerprints(config, infos, html)
-    prints.add(rows, entry_topics)
-    # Each feed's entries, newest first as the index is, gathered in one pass over it.
-    chosen: dict[tuple[str, str], list[IndexRow]] = {("all", "all"): rows}
-    for r in rows:
-        chosen.setdefault(("outlet", r.outlet), []).append(r)
-        for topic in entry_topics.get(r.id, ()):
-            chosen.setdefault(("topic", topic), []).append(r)
+    prints.add(store.revisions())
     # A document with no entries is dated by the newest entry anywhere: a date a reader believes,
     # and still a function of the store.
-    newest = max((r.updated for r in rows), default=None) or store.created()
-    pages = []
+    newest = store.newest_updated() or store.created()
+    pages: list[tuple[Page, str]] = []
+    dates: dict[tuple[str, str | None], str] = {}
     tops: dict[str, list[IndexRow]] = {}
     heads: dict[str, Head] = {}
     layouts: dict[str, dict[str, list[Key]]] = {}
-    by_id = {r.id: r for r in rows}
     for feed in feeds:
-        members = chosen.get((feed.kind, feed.slug), [])
-        tops[feed.folder] = members[:NEWEST_SHOWN]
-        heads[feed.folder] = Head([r.id for r in members[: _kept(config)]], len(members))
+        counted = _Counted(store.feed_index((feed.kind, feed.slug)))
+        first = list(islice(counted, _kept(config)))
+        tops[feed.folder] = first[:NEWEST_SHOWN]
         months = layouts[feed.folder] = {}
-        for page in paginate(feed, members, config.max_items, config.archive_items):
+        for page, rows in paginate(feed, chain(first, counted), config.max_items, config.archive_items):
             pages.append((page, prints.page(page, newest)))
+            if rows:
+                dates[(feed.folder, page.month)] = max(r.updated for r in rows)
             if page.month is not None:  # an archive part, newest part first; its oldest entry last
-                month = page.month[:7]
-                months.setdefault(month, []).insert(0, (by_id[page.ids[-1]].published, page.ids[-1]))
+                months.setdefault(page.month[:7], []).insert(0, (rows[-1].published, rows[-1].id))
+        heads[feed.folder] = Head([r.id for r in first], counted.count)
     sizes = {folder: head.entries for folder, head in heads.items()}
     return Plan(
-        feeds, pages, tops, sizes, heads, prints.base, by_id, prints.keys, newest, prints.looks, whole=True,
+        feeds, pages, tops, sizes, heads, prints.base, dates, prints.keys, newest, prints.looks, whole=True,
         layouts=layouts,
     )  # fmt: skip
+
+
+class _Counted(Iterator[IndexRow]):
+    """The rows of an iterator, counted as they are read."""
+
+    def __init__(self, rows: Iterator[IndexRow]) -> None:
+        self.rows = rows
+        self.count = 0
+
+    def __next__(self) -> IndexRow:
+        row = next(self.rows)
+        self.count += 1
+        return row
 
 
 def _kept(config: Config) -> int:
@@ -219,8 +234,9 @@ def by_change(
     tops = {folder: [rows[i] for i in head.ids[:NEWEST_SHOWN]] for folder, head in current.items()}
     sizes = {folder: head.entries for folder, head in current.items()}
     pages = [(page, prints.page(page, newest)) for page in planner.pages]
+    dates = {(p.feed.folder, p.month): max(planner.rows[i].updated for i in p.ids) for p in planner.pages if p.ids}
     return Plan(
-        feeds, pages, tops, sizes, heads, prints.base, rows, prints.keys, newest, prints.looks, whole=False,
+        feeds, pages, tops, sizes, heads, prints.base, dates, prints.keys, newest, prints.looks, whole=False,
         layouts=planner.layouts, removed=planner.removed,
     )  # fmt: skip
 
@@ -343,7 +359,8 @@ class _FeedPlanner:
     def _keep(self, rows: list[IndexRow]) -> None:
         fresh = [r for r in rows if r.id not in self.rows]
         self.rows.update((r.id, r) for r in fresh)
-        self.prints.add(fresh, self.store.topics_of([r.id for r in fresh]))
+        topics = self.store.topics_of([r.id for r in fresh])
+        self.prints.add((r.id, r.revision, topics.get(r.id, [])) for r in fresh)
 
 
 def _key(month: str, index: int) -> str:

@@ -33,7 +33,7 @@ from feedtool.errors import PublishError
 from feedtool.feeds import FILENAMES, OutletInfo, Page, Renderer
 from feedtool.models import Format, Progress, StoredEntry
 from feedtool.pages import Pages
-from feedtool.parallel import batched, parallel_map
+from feedtool.parallel import ExecutorFactory, batched, parallel_map, started
 from feedtool.plan import Plan, by_change, digest, entry_settings, whole
 from feedtool.site import FeedSummary, opml, static_files
 from feedtool.store import Store, from_iso
@@ -95,17 +95,32 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
 
     infos = outlet_infos(config, store)
     html.check()  # a broken template is one line now, not an error in a worker later
+    renderer = Renderers(Renderer(config.site, infos, {t.slug: t.title for t in config.topics}), html)
+    initargs = (config.store, renderer, out)
     # By change when the log of changes can say what they reached: the config is the one the
     # output was last published with, whole, and no published file was touched since.
     changes = store.changes() if intact and store.published_config() == shaped_by else None
     plan = by_change(config, store, infos, html, changes) if changes is not None else None
-    if plan is None:
-        # Likewise the config a whole publish stopped midway leaves documents of: no longer the one
-        # of the last complete publish, and the next one plans whole too.
-        with store.transaction():
-            store.forget_published_config()
+    if plan is not None:
+        return _publish(store, config, plan, state, renderer, html, None, (shaped_by, published_as), progress)
+    # Likewise the config a whole publish stopped midway leaves documents of: no longer the one
+    # of the last complete publish, and the next one plans whole too.
+    with store.transaction():
+        store.forget_published_config()
+    # The workers start before the whole plan, which holds a row per entry: forked after it, each
+    # would map it too.
+    with started(_init_renderer, initargs) as pool:
         plan = whole(config, store, infos, html)
-    renderer = Renderers(Renderer(config.site, infos, {t.slug: t.title for t in config.topics}), html)
+        return _publish(store, config, plan, state, renderer, html, pool, (shaped_by, published_as), progress)
+
+
+def _publish(
+    store: Store, config: Config, plan: Plan, state: dict[str, tuple[str, int, int]], renderer: Renderers,
+    html: Pages, pool: ExecutorFactory | None, markers: tuple[str, str], progress: Progress | None,
+) -> PublishReport:  # fmt: skip
+    """The documents of a plan written where they changed, and those no longer wanted removed."""
+    out = config.output
+    initargs = (config.store, renderer, out)
     kinds: tuple[Format, ...] = (*config.formats, "html")
     report = PublishReport()
     wanted: set[str] = set()
@@ -121,11 +136,11 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
         report.unchanged += len(kinds) - len(stale)
         if stale:
             jobs.append((page, fingerprint, stale))
-    _refresh_fragments(store, config, plan, renderer, jobs)
+    _refresh_fragments(store, plan, initargs, pool, jobs)
     # Workers write the documents themselves: megabytes of feed need not travel back through a pipe.
     files = parallel_map(
         _assemble, [(page, formats, _newest(plan, page)) for page, _, formats in jobs],
-        initializer=_init_renderer, initargs=(config.store, renderer, out), chunksize=4,
+        initializer=_init_renderer, initargs=initargs, chunksize=4, executor=pool,
     )  # fmt: skip
     # Documents are recorded in batches: a killed run re-checks at most one batch, by its bytes.
     done = 0
@@ -138,6 +153,7 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
             done += len(batch)
             if progress:
                 progress(done, len(jobs))
+    shaped_by, published_as = markers
     with store.transaction():
         for path, fingerprint, render in _site_documents(config, store, plan, html):
             if needs(path, fingerprint):
@@ -221,7 +237,9 @@ def _closing_renderer() -> Iterator[None]:
             _renderer = None
 
 
-def _refresh_fragments(store: Store, config: Config, plan: Plan, renderer: Renderers, jobs: list[_Job]) -> None:
+def _refresh_fragments(
+    store: Store, plan: Plan, initargs: tuple[Path, Renderers, Path], pool: ExecutorFactory | None, jobs: list[_Job]
+) -> None:
     """Render, in the pool, every fragment the pages to write need and the store lacks or has stale.
 
     An entry stale in one format is rendered in all the formats wanted: rendering Atom and RSS
@@ -238,14 +256,14 @@ def _refresh_fragments(store: Store, config: Config, plan: Plan, renderer: Rende
                 formats.update(missing)
     del stored  # before the pool forks: a worker need not carry a copy
     wanted = tuple(sorted(formats))
-    work = [
+    # Made as the pool takes them: at a cold build, the keys of every entry in every format.
+    work = (
         (wanted, [(entry_id, [plan.key(entry_id, fmt) for fmt in wanted]) for entry_id in batch])
         for batch in batched(sorted(stale), FRAGMENTS_PER_JOB)
-    ]
+    )
     rendered = parallel_map(
-        _render_fragments, work,
-        initializer=_init_renderer, initargs=(config.store, renderer, config.output), chunksize=1,
-        weight=FRAGMENTS_PER_JOB,
+        _render_fragments, work, initializer=_init_renderer, initargs=initargs, chunksize=1,
+        count=-(-len(stale) // FRAGMENTS_PER_JOB), weight=FRAGMENTS_PER_JOB, executor=pool,
     )  # fmt: skip
     with _closing_renderer():
         for batch in batched(rendered, 10):
@@ -271,7 +289,7 @@ def _render_fragments(
 
 
 def _newest(plan: Plan, page: Page) -> datetime:
-    return from_iso(max((plan.rows[i].updated for i in page.ids), default=plan.newest))
+    return from_iso(plan.dates.get((page.feed.folder, page.month), plan.newest))
 
 
 def _assemble(job: tuple[Page, tuple[Format, ...], datetime]) -> list[tuple[bool, int, int]]:

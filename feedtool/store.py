@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -830,17 +831,35 @@ class Store:
             )
         }
 
-    def index(self) -> list[IndexRow]:
-        """Every entry, newest first, ties broken by id so the order is total."""
-        query = "SELECT id, outlet, published, revision, updated FROM entries ORDER BY published DESC, id"
-        return list(map(IndexRow._make, self.db.execute(query)))
+    def feed_index(self, feed: FeedKey) -> Iterator[IndexRow]:
+        """A feed's entries, newest first, ties broken by id so the order is total; read as they are used.
 
-    def topics_by_entry(self) -> dict[str, list[str]]:
-        """Entry id -> its topics in name order, for every entry in at least one (read in key order)."""
-        found: dict[str, list[str]] = {}
-        for entry_id, topic in self.db.execute("SELECT entry_id, topic FROM entry_topics ORDER BY entry_id, topic"):
-            found.setdefault(entry_id, []).append(topic)
-        return found
+        A whole publish plan reads every feed this way: strings that repeat are shared, not read
+        again for each entry (an outlet's slug; an entry's `updated` where it is its `published`,
+        as for most), and ids are interned, one string for an entry in all its feeds' pages.
+        """
+        where, args = _feed_where(feed)
+        query = f"SELECT {_ROW} FROM entries WHERE {where} ORDER BY published DESC, id"
+        outlets: dict[str, str] = {}
+        for entry_id, outlet, published, revision, updated in self.db.execute(query, args):
+            yield IndexRow(
+                sys.intern(entry_id), outlets.setdefault(outlet, outlet), published, revision,
+                published if updated == published else updated,
+            )  # fmt: skip
+
+    def revisions(self) -> Iterator[tuple[str, str, list[str]]]:
+        """Every entry's id (interned, as `feed_index`'s), revision and topics in name order, as they are used."""
+        # Topic slugs hold no comma (config.SLUG_RE); group_concat's order is not defined, so sorted here.
+        query = (
+            "SELECT id, revision, (SELECT group_concat(topic, ',') FROM entry_topics WHERE entry_id = entries.id)"
+            " FROM entries"
+        )
+        for entry_id, revision, topics in self.db.execute(query):
+            yield sys.intern(entry_id), revision, sorted(topics.split(",")) if topics else []
+
+    def newest_updated(self) -> str | None:
+        newest: str | None = self.db.execute("SELECT max(updated) FROM entries").fetchone()[0]
+        return newest
 
     def entries(self, ids: Sequence[str]) -> dict[str, StoredEntry]:
         found: dict[str, StoredEntry] = {}

@@ -53,7 +53,7 @@ def _config(folder: Path, dumps: Path, extra: str) -> Config:
 
 def _entries(config: Config) -> dict[str, StoredEntry]:
     with Store(config.store) as store:
-        return store.entries([r.id for r in store.index()])
+        return store.entries([r.id for r in store.feed_index(("all", "all"))])
 
 
 def _published(config: Config) -> dict[str, bytes]:
