@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 from feedtool.config import Config
@@ -16,6 +16,7 @@ from feedtool.errors import ConfigError, LockHeld, StoreError
 from feedtool.ingest import IngestReport, ingest
 from feedtool.models import Progress
 from feedtool.publish import PublishReport, publish
+from feedtool.publish import workers as publishing_workers
 from feedtool.store import BackendError, Store
 
 
@@ -84,12 +85,16 @@ def build(
     check_layout(config)
     try:
         with locked(config), Store(config.store) as store:
-            ingested = (
-                ingest(store, config, progress=ingest_progress, workers=workers, rederive=rederive, rescan=rescan)
-                if do_ingest
-                else None
-            )
-            published = publish(store, config, progress=publish_progress) if do_publish else None
+            # A build that lists every folder (the first, or a rescan) holds its listing, hundreds of
+            # megabytes at a million dumps, until it publishes: publishing's workers start first.
+            early = do_ingest and do_publish and workers != 1 and (rescan or not store.listed_before())
+            with publishing_workers(config) if early else nullcontext() as pool:
+                ingested = (
+                    ingest(store, config, progress=ingest_progress, workers=workers, rederive=rederive, rescan=rescan)
+                    if do_ingest
+                    else None
+                )
+                published = publish(store, config, progress=publish_progress, executor=pool) if do_publish else None
             store.checkpoint()
     except BackendError as exc:  # a full disk under the store, a damaged file: not feedtool's own fault
         raise StoreError(

@@ -22,7 +22,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import partial
@@ -70,7 +70,10 @@ def outlet_infos(config: Config, store: Store) -> dict[str, OutletInfo]:
     return infos
 
 
-def publish(store: Store, config: Config, *, progress: Progress | None = None) -> PublishReport:
+def publish(
+    store: Store, config: Config, *, progress: Progress | None = None, executor: ExecutorFactory | None = None
+) -> PublishReport:
+    """Publish what changed. `executor`: publishing's workers, when the build started them (`workers`)."""
     out = config.output
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -95,32 +98,29 @@ def publish(store: Store, config: Config, *, progress: Progress | None = None) -
 
     infos = outlet_infos(config, store)
     html.check()  # a broken template is one line now, not an error in a worker later
-    renderer = Renderers(Renderer(config.site, infos, {t.slug: t.title for t in config.topics}), html)
-    initargs = (config.store, renderer, out)
     # By change when the log of changes can say what they reached: the config is the one the
     # output was last published with, whole, and no published file was touched since.
     changes = store.changes() if intact and store.published_config() == shaped_by else None
     plan = by_change(config, store, infos, html, changes) if changes is not None else None
     if plan is not None:
-        return _publish(store, config, plan, state, renderer, html, None, (shaped_by, published_as), progress)
+        return _publish(store, config, plan, state, html, executor, (shaped_by, published_as), progress)
     # Likewise the config a whole publish stopped midway leaves documents of: no longer the one
     # of the last complete publish, and the next one plans whole too.
     with store.transaction():
         store.forget_published_config()
-    # The workers start before the whole plan, which holds a row per entry: forked after it, each
+    # The workers start before the whole plan, which holds a key per entry: forked after it, each
     # would map it too.
-    with started(_init_renderer, initargs) as pool:
+    with workers(config) if executor is None else nullcontext(executor) as pool:
         plan = whole(config, store, infos, html)
-        return _publish(store, config, plan, state, renderer, html, pool, (shaped_by, published_as), progress)
+        return _publish(store, config, plan, state, html, pool, (shaped_by, published_as), progress)
 
 
 def _publish(
-    store: Store, config: Config, plan: Plan, state: dict[str, tuple[str, int, int]], renderer: Renderers,
-    html: Pages, pool: ExecutorFactory | None, markers: tuple[str, str], progress: Progress | None,
+    store: Store, config: Config, plan: Plan, state: dict[str, tuple[str, int, int]], html: Pages,
+    pool: ExecutorFactory | None, markers: tuple[str, str], progress: Progress | None,
 ) -> PublishReport:  # fmt: skip
     """The documents of a plan written where they changed, and those no longer wanted removed."""
     out = config.output
-    initargs = (config.store, renderer, out)
     kinds: tuple[Format, ...] = (*config.formats, "html")
     report = PublishReport()
     wanted: set[str] = set()
@@ -136,11 +136,11 @@ def _publish(
         report.unchanged += len(kinds) - len(stale)
         if stale:
             jobs.append((page, fingerprint, stale))
-    _refresh_fragments(store, plan, initargs, pool, jobs)
+    _refresh_fragments(store, config, plan, pool, jobs)
     # Workers write the documents themselves: megabytes of feed need not travel back through a pipe.
     files = parallel_map(
         _assemble, [(page, formats, _newest(plan, page)) for page, _, formats in jobs],
-        initializer=_init_renderer, initargs=initargs, chunksize=4, executor=pool,
+        initializer=_init_renderer, initargs=(config,), chunksize=4, executor=pool,
     )  # fmt: skip
     # Documents are recorded in batches: a killed run re-checks at most one batch, by its bytes.
     done = 0
@@ -213,12 +213,38 @@ class Renderers:
         return self.feeds.assemble(page, fragments, updated, fmt)
 
 
+@contextmanager
+def workers(config: Config) -> Iterator[ExecutorFactory | None]:
+    """Publishing's worker processes, started now (None: one core, so it renders here).
+
+    For a build about to hold a large state before it publishes, or a publish before its whole
+    plan: forked later, each worker would map that state too. A first build at a million dumps
+    holds hundreds of megabytes after ingest that Python does not hand back to the system.
+    """
+    with started(_init_renderer, (config,)) as pool:
+        yield pool
+
+
+_config: Config | None = None
 _renderer: tuple[Store, Renderers, Path] | None = None
 
 
-def _init_renderer(store_path: Path, renderer: Renderers, out: Path) -> None:
+def _init_renderer(config: Config) -> None:
+    """A worker's renderers are made on its first job, from its own store connection: a pool
+    started before ingest renders outlets ingest has yet to store."""
+    global _config, _renderer
+    _config, _renderer = config, None
+
+
+def _state() -> tuple[Store, Renderers, Path]:
     global _renderer
-    _renderer = (Store(store_path), renderer, out)
+    if _renderer is None:
+        assert _config is not None
+        config, store = _config, Store(_config.store)
+        topics = {t.slug: t.title for t in config.topics}
+        html = Pages(config.site, config.formats, config.templates)
+        _renderer = (store, Renderers(Renderer(config.site, outlet_infos(config, store), topics), html), config.output)
+    return _renderer
 
 
 @contextmanager
@@ -238,7 +264,7 @@ def _closing_renderer() -> Iterator[None]:
 
 
 def _refresh_fragments(
-    store: Store, plan: Plan, initargs: tuple[Path, Renderers, Path], pool: ExecutorFactory | None, jobs: list[_Job]
+    store: Store, config: Config, plan: Plan, pool: ExecutorFactory | None, jobs: list[_Job]
 ) -> None:
     """Render, in the pool, every fragment the pages to write need and the store lacks or has stale.
 
@@ -262,7 +288,7 @@ def _refresh_fragments(
         for batch in batched(sorted(stale), FRAGMENTS_PER_JOB)
     )
     rendered = parallel_map(
-        _render_fragments, work, initializer=_init_renderer, initargs=initargs, chunksize=1,
+        _render_fragments, work, initializer=_init_renderer, initargs=(config,), chunksize=1,
         count=-(-len(stale) // FRAGMENTS_PER_JOB), weight=FRAGMENTS_PER_JOB, executor=pool,
     )  # fmt: skip
     with _closing_renderer():
@@ -276,8 +302,7 @@ def _render_fragments(
     job: tuple[tuple[Format, ...], list[tuple[str, list[str]]]],
 ) -> list[tuple[str, str, str, bytes]]:
     """(entry id, format, key, markup) for each entry of the job, in each format, with the keys given."""
-    assert _renderer is not None
-    store, renderer, _ = _renderer
+    store, renderer, _ = _state()
     formats, wanted = job
     found = store.entries([entry_id for entry_id, _ in wanted])
     markup = renderer.fragments([found[entry_id] for entry_id, _ in wanted], formats)
@@ -293,8 +318,7 @@ def _newest(plan: Plan, page: Page) -> datetime:
 
 
 def _assemble(job: tuple[Page, tuple[Format, ...], datetime]) -> list[tuple[bool, int, int]]:
-    assert _renderer is not None
-    store, renderer, out = _renderer
+    store, renderer, out = _state()
     page, formats, updated = job
     fragments = store.fragments(page.ids)  # an entry's formats are one compressed row: read it once
     puts = []

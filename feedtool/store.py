@@ -554,6 +554,10 @@ class Store:
             for path, mtime_ns, files, subfolders in self.db.execute(query, (self.derivation,))
         }
 
+    def listed_before(self) -> bool:
+        """Whether a build has marked any folder, under any derivation: a store with none lists them all."""
+        return self.db.execute("SELECT 1 FROM folders LIMIT 1").fetchone() is not None
+
     def set_folder_marks(self, marks: dict[str, FolderMark]) -> None:
         self.db.execute("DELETE FROM folders")
         self.db.executemany(
