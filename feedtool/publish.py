@@ -98,29 +98,35 @@ def publish(
 
     infos = outlet_infos(config, store)
     html.check()  # a broken template is one line now, not an error in a worker later
+    made = _renderers(config, infos, html)  # for workers forked from here on (outlet_infos reads every entry)
     # By change when the log of changes can say what they reached: the config is the one the
     # output was last published with, whole, and no published file was touched since.
     changes = store.changes() if intact and store.published_config() == shaped_by else None
     plan = by_change(config, store, infos, html, changes) if changes is not None else None
     if plan is not None:
-        return _publish(store, config, plan, state, html, executor, (shaped_by, published_as), progress)
+        return _publish(store, config, plan, state, html, (executor, made), (shaped_by, published_as), progress)
     # Likewise the config a whole publish stopped midway leaves documents of: no longer the one
     # of the last complete publish, and the next one plans whole too.
     with store.transaction():
         store.forget_published_config()
     # The workers start before the whole plan, which holds a key per entry: forked after it, each
     # would map it too.
-    with workers(config) if executor is None else nullcontext(executor) as pool:
+    with workers(config, made) if executor is None else nullcontext(executor) as pool:
         plan = whole(config, store, infos, html)
-        return _publish(store, config, plan, state, html, pool, (shaped_by, published_as), progress)
+        return _publish(store, config, plan, state, html, (pool, made), (shaped_by, published_as), progress)
 
 
 def _publish(
     store: Store, config: Config, plan: Plan, state: dict[str, tuple[str, int, int]], html: Pages,
-    pool: ExecutorFactory | None, markers: tuple[str, str], progress: Progress | None,
+    pooled: tuple[ExecutorFactory | None, Renderers], markers: tuple[str, str], progress: Progress | None,
 ) -> PublishReport:  # fmt: skip
-    """The documents of a plan written where they changed, and those no longer wanted removed."""
+    """The documents of a plan written where they changed, and those no longer wanted removed.
+
+    `pooled`: a pool lent (or None), and the renderers for workers started here or for rendering here.
+    """
     out = config.output
+    pool, made = pooled
+    initargs = (config, made)
     kinds: tuple[Format, ...] = (*config.formats, "html")
     report = PublishReport()
     wanted: set[str] = set()
@@ -136,11 +142,11 @@ def _publish(
         report.unchanged += len(kinds) - len(stale)
         if stale:
             jobs.append((page, fingerprint, stale))
-    _refresh_fragments(store, config, plan, pool, jobs)
+    _refresh_fragments(store, plan, pool, initargs, jobs)
     # Workers write the documents themselves: megabytes of feed need not travel back through a pipe.
     files = parallel_map(
         _assemble, [(page, formats, _newest(plan, page)) for page, _, formats in jobs],
-        initializer=_init_renderer, initargs=(config,), chunksize=4, executor=pool,
+        initializer=_init_renderer, initargs=initargs, chunksize=4, executor=pool,
     )  # fmt: skip
     # Documents are recorded in batches: a killed run re-checks at most one batch, by its bytes.
     done = 0
@@ -214,26 +220,27 @@ class Renderers:
 
 
 @contextmanager
-def workers(config: Config) -> Iterator[ExecutorFactory | None]:
+def workers(config: Config, made: Renderers | None = None) -> Iterator[ExecutorFactory | None]:
     """Publishing's worker processes, started now (None: one core, so it renders here).
 
     For a build about to hold a large state before it publishes, or a publish before its whole
     plan: forked later, each worker would map that state too. A first build at a million dumps
     holds hundreds of megabytes after ingest that Python does not hand back to the system.
     """
-    with started(_init_renderer, (config,)) as pool:
+    with started(_init_renderer, (config, made)) as pool:
         yield pool
 
 
 _config: Config | None = None
+_made: Renderers | None = None
 _renderer: tuple[Store, Renderers, Path] | None = None
 
 
-def _init_renderer(config: Config) -> None:
-    """A worker's renderers are made on its first job, from its own store connection: a pool
-    started before ingest renders outlets ingest has yet to store."""
-    global _config, _renderer
-    _config, _renderer = config, None
+def _init_renderer(config: Config, made: Renderers | None) -> None:
+    """A worker's store connection is opened on its first job; its renderers are those made by the
+    publish that forked it, or, in a pool started before ingest, made then from the store."""
+    global _config, _made, _renderer
+    _config, _made, _renderer = config, made, None
 
 
 def _state() -> tuple[Store, Renderers, Path]:
@@ -241,10 +248,15 @@ def _state() -> tuple[Store, Renderers, Path]:
     if _renderer is None:
         assert _config is not None
         config, store = _config, Store(_config.store)
-        topics = {t.slug: t.title for t in config.topics}
-        html = Pages(config.site, config.formats, config.templates)
-        _renderer = (store, Renderers(Renderer(config.site, outlet_infos(config, store), topics), html), config.output)
+        made = _made or _renderers(
+            config, outlet_infos(config, store), Pages(config.site, config.formats, config.templates)
+        )
+        _renderer = (store, made, config.output)
     return _renderer
+
+
+def _renderers(config: Config, infos: dict[str, OutletInfo], html: Pages) -> Renderers:
+    return Renderers(Renderer(config.site, infos, {t.slug: t.title for t in config.topics}), html)
 
 
 @contextmanager
@@ -264,7 +276,7 @@ def _closing_renderer() -> Iterator[None]:
 
 
 def _refresh_fragments(
-    store: Store, config: Config, plan: Plan, pool: ExecutorFactory | None, jobs: list[_Job]
+    store: Store, plan: Plan, pool: ExecutorFactory | None, initargs: tuple[Config, Renderers], jobs: list[_Job]
 ) -> None:
     """Render, in the pool, every fragment the pages to write need and the store lacks or has stale.
 
@@ -288,7 +300,7 @@ def _refresh_fragments(
         for batch in batched(sorted(stale), FRAGMENTS_PER_JOB)
     )
     rendered = parallel_map(
-        _render_fragments, work, initializer=_init_renderer, initargs=(config,), chunksize=1,
+        _render_fragments, work, initializer=_init_renderer, initargs=initargs, chunksize=1,
         count=-(-len(stale) // FRAGMENTS_PER_JOB), weight=FRAGMENTS_PER_JOB, executor=pool,
     )  # fmt: skip
     with _closing_renderer():
