@@ -287,8 +287,8 @@ class Placed(NamedTuple):
 class IndexRow(NamedTuple):
     """The small part of an entry that decides which documents it belongs in, and whether they changed.
 
-    A named tuple rather than a frozen dataclass: a publish reads one per entry of the archive,
-    and a tuple is made straight from the database row at a third of the cost.
+    A named tuple rather than a frozen dataclass: a whole publish reads one per entry and feed of
+    the archive, and a tuple costs a third as much to make.
     """
 
     id: str
