@@ -219,6 +219,27 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     ) WITHOUT ROWID;
     INSERT OR REPLACE INTO meta (key, value) VALUES ('publish_whole', '1');
     """,
+    # Two questions every build asks, answered without reading a row per entry or per file: the
+    # rejected dumps (stat-ed by every build, scan.py) from an index of those alone, and which
+    # outlets have entries from a count SQLite keeps itself, whichever statement adds, moves or
+    # deletes an entry. At a million entries each was a scan of a third of a second.
+    """
+    CREATE INDEX sources_rejected ON sources(derivation, path) WHERE rejected IS NOT NULL;
+    ALTER TABLE outlets ADD COLUMN entry_count INTEGER NOT NULL DEFAULT 0;
+    UPDATE outlets SET entry_count = counted.n
+        FROM (SELECT outlet, count(*) AS n FROM entries GROUP BY outlet) AS counted
+        WHERE counted.outlet = outlets.slug;
+    CREATE TRIGGER entries_counted AFTER INSERT ON entries BEGIN
+        UPDATE outlets SET entry_count = entry_count + 1 WHERE slug = NEW.outlet;
+    END;
+    CREATE TRIGGER entries_uncounted AFTER DELETE ON entries BEGIN
+        UPDATE outlets SET entry_count = entry_count - 1 WHERE slug = OLD.outlet;
+    END;
+    CREATE TRIGGER entries_moved AFTER UPDATE OF outlet ON entries WHEN NEW.outlet <> OLD.outlet BEGIN
+        UPDATE outlets SET entry_count = entry_count - 1 WHERE slug = OLD.outlet;
+        UPDATE outlets SET entry_count = entry_count + 1 WHERE slug = NEW.outlet;
+    END;
+    """,
 )
 
 
@@ -817,23 +838,21 @@ class Store:
         """The feed's entries of a month, oldest first, from `start` (included) or the month's oldest."""
         where, args = _feed_where(feed)
         query = f"SELECT {_ROW} FROM entries WHERE {where} AND published >= ? AND published < ?"
-        bounds: tuple[str, ...] = _month_range(month)
-        if start is not None:
+        first, after = _month_range(month)
+        bounds: tuple[str, ...] = (first, after)
+        if start is not None:  # the index range begins at its date, not at the month's first entry
             query += " AND (published > ? OR (published = ? AND id <= ?))"
-            bounds += (start[0], start[0], start[1])
+            bounds = (start[0], after, start[0], start[0], start[1])
         query += " ORDER BY published, id DESC LIMIT ?"
         return list(map(IndexRow._make, self.db.execute(query, (*args, *bounds, limit))))
 
     # -- reading for publication --------------------------------------------------------------
 
     def outlets(self) -> dict[str, tuple[str, str, str]]:
-        """slug -> (name, homepage, language) of every outlet that has entries."""
-        return {
-            slug: (name, homepage, language)
-            for slug, name, homepage, language in self.db.execute(
-                "SELECT slug, name, homepage, language FROM outlets WHERE slug IN (SELECT DISTINCT outlet FROM entries)"
-            )
-        }
+        """slug -> (name, homepage, language) of every outlet that has entries, by slug: the order of
+        the feeds in the OPML and the index, and part of every fragment's key (plan.py)."""
+        query = "SELECT slug, name, homepage, language FROM outlets WHERE entry_count > 0 ORDER BY slug"
+        return {slug: (name, homepage, language) for slug, name, homepage, language in self.db.execute(query)}
 
     def feed_index(self, feed: FeedKey) -> Iterator[IndexRow]:
         """A feed's entries, newest first, ties broken by id so the order is total; read as they are used.
@@ -1007,8 +1026,18 @@ def _fragment_row(entry_id: str, formats: dict[str, tuple[str, bytes]]) -> tuple
 
 
 def _statements(script: str) -> list[str]:
-    """A migration's SQL, one statement at a time, so that it runs inside the caller's transaction."""
-    return [statement for statement in script.split(";") if statement.strip()]
+    """A migration's SQL, one statement at a time, so that it runs inside the caller's transaction.
+
+    Split where SQLite says a statement is complete: a trigger's body holds semicolons of its own.
+    """
+    statements, pending = [], ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.rstrip(";").strip():
+                statements.append(pending)
+            pending = ""
+    return statements
 
 
 def _feed_where(feed: FeedKey) -> tuple[str, tuple[str, ...]]:

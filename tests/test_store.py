@@ -14,6 +14,12 @@ from feedtool.build import build
 from feedtool.errors import StoreError
 from feedtool.store import SCHEMA_VERSION, Store, unpack
 
+# A store as schema 8 left it: no index of rejected dumps, no count of each outlet's entries.
+BEFORE_SCHEMA_9 = (
+    "DROP TRIGGER entries_counted; DROP TRIGGER entries_uncounted; DROP TRIGGER entries_moved;"
+    " DROP INDEX sources_rejected; ALTER TABLE outlets DROP COLUMN entry_count;"
+)
+
 
 def test_a_new_store_is_versioned_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
     with Store(tmp_path / "s" / "state.sqlite3") as store:
@@ -58,7 +64,7 @@ def test_a_store_of_schema_1_is_migrated_and_its_output_carries_on(tmp_path: Pat
     db = sqlite3.connect(config.store)
     _uncompress(db)
     db.executescript(
-        "DROP TABLE fragments; DROP INDEX entries_listing;"
+        BEFORE_SCHEMA_9 + "DROP TABLE fragments; DROP INDEX entries_listing;"
         " CREATE INDEX entries_published ON entries(published);"
         " DROP INDEX entries_derivation; ALTER TABLE entries DROP COLUMN derivation;"
         " ALTER TABLE sources DROP COLUMN derivation; ALTER TABLE entries DROP COLUMN author_from;"
@@ -106,7 +112,7 @@ def test_a_store_of_schema_5_has_its_text_compressed_and_its_fragments_rendered_
     db = sqlite3.connect(config.store)
     _uncompress(db)
     db.executescript(
-        "DROP TABLE fragments;"
+        BEFORE_SCHEMA_9 + "DROP TABLE fragments;"
         " CREATE TABLE fragments (entry_id TEXT NOT NULL REFERENCES entries(id) ON DELETE CASCADE,"
         " format TEXT NOT NULL, key TEXT NOT NULL, markup BLOB NOT NULL, PRIMARY KEY (entry_id, format));"
         " CREATE INDEX fragments_keys ON fragments(entry_id, format, key); DROP TABLE folders; DROP TABLE changes; DROP TABLE heads; DROP TABLE parts;"
@@ -126,6 +132,33 @@ def test_a_store_of_schema_5_has_its_text_compressed_and_its_fragments_rendered_
     fresh = make_config(scratch, [seeds])
     build(fresh)
     assert {k: v[1] for k, v in snapshot(config.output).items()} == {k: v[1] for k, v in snapshot(fresh.output).items()}
+
+
+def test_a_store_of_schema_8_counts_its_outlets_entries_and_publishes_as_before(tmp_path: Path, seeds: Path) -> None:
+    """The counts start from the entries stored, then follow every entry added, moved or deleted."""
+    config = make_config(tmp_path, [seeds])
+    build(config)
+    published = snapshot(config.output)
+    db = sqlite3.connect(config.store)
+    db.executescript(BEFORE_SCHEMA_9 + " PRAGMA user_version = 8;")
+    counted = dict(db.execute("SELECT outlet, count(*) FROM entries GROUP BY outlet"))
+    db.close()
+    assert len(counted) > 1
+    with Store(config.store) as store:
+        assert dict(store.db.execute("SELECT slug, entry_count FROM outlets")) == counted
+        assert set(store.outlets()) == set(counted)
+    build(config)
+    assert snapshot(config.output) == published
+    with Store(config.store) as store:
+        assert store.prune(before=None, outlet="rfi") == counted["rfi"]
+        assert set(store.outlets()) == set(counted) - {"rfi"}
+    assert _schema(config.store) == _schema(_fresh_store(tmp_path))
+
+
+def _fresh_store(tmp_path: Path) -> Path:
+    path = tmp_path / "fresh" / "state.sqlite3"
+    Store(path).close()
+    return path
 
 
 def _schema(path: Path) -> list[tuple[str, str]]:
