@@ -86,15 +86,18 @@ def publish(
     shaped_by = _config_digest(config, html)
     published_as = digest([store.generation(), shaped_by])
     intact = all(_intact(out, p, s) for p, s in state.items())
-    if store.published_marker() == published_as and intact:
+    marker = store.published_marker()
+    if marker == published_as and intact:
         return PublishReport(unchanged=len(state))
     # The marker goes until this run finishes. Stopped midway, it leaves documents made from this
     # config; were the config then put back, the old marker would match again and keep them.
     # So too its temporary files, which only a run that got this far can have left: the next run
-    # cannot take the fast path, and removes them here.
+    # finds no marker, and removes them here. After a run that finished there are none, and the
+    # output, a hundred thousand files at a million entries, is not walked.
     with store.transaction():
         store.set_published_marker("")
-    _remove_temporaries(out)
+    if not marker:
+        _remove_temporaries(out)
 
     infos = outlet_infos(config, store)
     html.check()  # a broken template is one line now, not an error in a worker later
