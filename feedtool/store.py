@@ -849,8 +849,8 @@ class Store:
     # -- reading for publication --------------------------------------------------------------
 
     def outlets(self) -> dict[str, tuple[str, str, str]]:
-        """slug -> (name, homepage, language) of every outlet that has entries, by slug: the order of
-        the feeds in the OPML and the index, and part of every fragment's key (plan.py)."""
+        """slug -> (name, homepage, language) of every outlet that has entries, by slug: their details
+        are part of every fragment's key in this order (plan.py), the same in every store."""
         query = "SELECT slug, name, homepage, language FROM outlets WHERE entry_count > 0 ORDER BY slug"
         return {slug: (name, homepage, language) for slug, name, homepage, language in self.db.execute(query)}
 

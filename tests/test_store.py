@@ -135,10 +135,12 @@ def test_a_store_of_schema_5_has_its_text_compressed_and_its_fragments_rendered_
 
 
 def test_a_store_of_schema_8_counts_its_outlets_entries_and_publishes_as_before(tmp_path: Path, seeds: Path) -> None:
-    """The counts start from the entries stored, then follow every entry added, moved or deleted."""
+    """The counts start from the entries stored, then follow every entry added, moved or deleted;
+    and the outlets come out in the order they did, which every fragment's key depends on."""
     config = make_config(tmp_path, [seeds])
     build(config)
     published = snapshot(config.output)
+    keys = _fragment_keys(config.store)
     db = sqlite3.connect(config.store)
     db.executescript(BEFORE_SCHEMA_9 + " PRAGMA user_version = 8;")
     counted = dict(db.execute("SELECT outlet, count(*) FROM entries GROUP BY outlet"))
@@ -149,10 +151,40 @@ def test_a_store_of_schema_8_counts_its_outlets_entries_and_publishes_as_before(
         assert set(store.outlets()) == set(counted)
     build(config)
     assert snapshot(config.output) == published
+    (seeds / "new.txt").write_text(dump(title="新的法广文章", url="https://www.rfi.fr/cn/中国/20231201-new"), "utf-8")
+    build(config)
+    after = _fragment_keys(config.store)
+    assert len(after) == len(keys) + 1
+    assert {i: k for i, k in after.items() if i in keys} == keys, "fragments were rendered again"
     with Store(config.store) as store:
-        assert store.prune(before=None, outlet="rfi") == counted["rfi"]
+        assert store.prune(before=None, outlet="rfi") == counted["rfi"] + 1
         assert set(store.outlets()) == set(counted) - {"rfi"}
     assert _schema(config.store) == _schema(_fresh_store(tmp_path))
+
+
+def test_fragment_keys_do_not_depend_on_the_order_outlets_were_first_seen(tmp_path: Path, seeds: Path) -> None:
+    """The outlets' details are part of every fragment's key: read in another order, every fragment
+    would be rendered again on the next publish."""
+    stores = []
+    for name, order in (("forward", sorted), ("backward", lambda names: sorted(names, reverse=True))):
+        folder = tmp_path / name / "dumps"
+        folder.mkdir(parents=True)
+        for n, seed in enumerate(order(p.name for p in seeds.iterdir())):
+            (folder / f"{n:02d}-{seed}").write_bytes((seeds / seed).read_bytes())
+        config = make_config(tmp_path / name, [folder])
+        build(config)
+        stores.append(config.store)
+    firsts = [sqlite3.connect(path).execute("SELECT slug FROM outlets ORDER BY rowid").fetchall() for path in stores]
+    assert firsts[0] != firsts[1], "the outlets were first seen in the same order: the test proves nothing"
+    assert _fragment_keys(stores[0]) == _fragment_keys(stores[1])
+
+
+def _fragment_keys(path: Path) -> dict[str, str]:
+    db = sqlite3.connect(path)
+    try:
+        return dict(db.execute("SELECT entry_id, keys FROM fragments"))
+    finally:
+        db.close()
 
 
 def _fresh_store(tmp_path: Path) -> Path:
