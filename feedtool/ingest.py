@@ -191,7 +191,7 @@ def _ingest_changed(
     """
     pending: dict[str, FileStat] = {}
     unread: list[str] = []
-    known_domains = initargs[2]
+    _, _, known_domains = initargs  # the workers' arguments: rules, topics, the domains known so far
     found_domains: set[str] = set()
 
     # Dumps read again under new cleaning rules with the identity rules unchanged keep their ids.
