@@ -11,9 +11,9 @@ RSS for the same articles laid out as posts with front matter, in the same run, 
 are ratios on the same machine. The steps that can be repeated without changing what they
 measure (the no-op rebuild, Hugo's cold build from an empty output folder) run three times and
 report the median, as a shared machine's speed drifts between runs; so does the incremental
-run, each time with a fresh batch of new articles and re-scrapes of the same size. Results go to stdout as a
-Markdown table and to bench/work/results.json; the generated archive, its store and output are
-removed afterwards unless --keep is given.
+run, each time with a fresh batch of new articles and re-scrapes of the same size. Results go
+to stdout as a Markdown table and to bench/work/results.json; the generated archive, its store
+and output are removed afterwards unless --keep is given.
 """
 
 from __future__ import annotations

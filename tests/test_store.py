@@ -174,15 +174,19 @@ def test_fragment_keys_do_not_depend_on_the_order_outlets_were_first_seen(tmp_pa
         config = make_config(tmp_path / name, [folder])
         build(config)
         stores.append(config.store)
-    firsts = [sqlite3.connect(path).execute("SELECT slug FROM outlets ORDER BY rowid").fetchall() for path in stores]
+    firsts = [_rows(path, "SELECT slug FROM outlets ORDER BY rowid") for path in stores]
     assert firsts[0] != firsts[1], "the outlets were first seen in the same order: the test proves nothing"
     assert _fragment_keys(stores[0]) == _fragment_keys(stores[1])
 
 
 def _fragment_keys(path: Path) -> dict[str, str]:
+    return dict(_rows(path, "SELECT entry_id, keys FROM fragments"))
+
+
+def _rows(path: Path, query: str) -> list[tuple[str, ...]]:
     db = sqlite3.connect(path)
     try:
-        return dict(db.execute("SELECT entry_id, keys FROM fragments"))
+        return db.execute(query).fetchall()
     finally:
         db.close()
 
