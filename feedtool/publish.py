@@ -101,7 +101,7 @@ def publish(
 
     infos = outlet_infos(config, store)
     html.check()  # a broken template is one line now, not an error in a worker later
-    made = _renderers(config, infos, html)  # for workers forked from here on (outlet_infos reads every entry)
+    made = _renderers(config, infos, html)  # for workers forked from here on, which need not read the store for it
     # By change when the log of changes can say what they reached: the config is the one the
     # output was last published with, whole, and no published file was touched since.
     changes = store.changes() if intact and store.published_config() == shaped_by else None
