@@ -3,7 +3,8 @@
 Folders unchanged since the last run are not listed (scan.py); in those that are, the file index
 answers "unchanged?" from a stat alone, so an unchanged dump is never opened. A changed or new
 file is read and hashed; bytes the store has seen under another path are
-recorded against the same entry without parsing. Only really new content is parsed and cleaned,
+recorded against the same entry without parsing, unless their newer mtime makes them the scrape
+shown (merge.copy_is_inert). Only really new content is parsed and cleaned,
 in a process pool (the work is CPU-bound Python, so threads would not help), and merged in path
 order in batches, each one transaction: a killed run loses at most the batch in flight, and the
 next run redoes exactly that.
@@ -208,9 +209,9 @@ def _ingest_changed(
                 continue
             sha256 = hashlib.sha256(data).hexdigest()
             known = store.known(sha256)
-            if known is None:
+            if known is None or not known.inert(stat):
                 pending[stat.path] = stat
-                yield stat.path, data, ids.get((stat.path, stat.size, stat.mtime_ns))
+                yield stat.path, data, ids.get((stat.path, stat.size, stat.mtime_ns)) or (known and known.entry_id)
                 continue
             copies.append((stat, sha256, known))
             if len(copies) >= BATCH:

@@ -7,7 +7,9 @@ they are read. The store reads the entry and its files' date claims, calls `merg
 what comes back.
 
 The rule:
-- the scrape shown is the most recent one, by the dump file's mtime (then path);
+- the scrape shown is the most recent one, by the dump file's mtime (then path); a file whose
+  bytes equal another's is a scrape of its own, with its own mtime (`copy_is_inert` says when
+  it can be recorded without being parsed);
 - a field it lacks (author, image, tags) comes from the most recent scrape that has one, never
   blanked;
 - `published` is the earliest date among the best kind any scrape offers (front matter, then the
@@ -107,6 +109,21 @@ def merge(current: Merged | None, scrape: Scrape, claims: Sequence[Claim]) -> Me
     return Merged(shown, key, author, image, tags, (author_from, image_from, tags_from), published, updated, revision)
 
 
+def copy_is_inert(mtime_ns: int, claimed: str | None, keys: Sequence[str]) -> bool:
+    """Whether a file whose bytes equal those of a scrape already merged into an entry leaves the
+    entry as it is, so that it can be recorded without being parsed.
+
+    Its text, author, image, tags and any dated claim are those of the scrape it copies: it can
+    change the entry only through its mtime, by being newer than the scrape shown or than a scrape
+    a field was filled from (`keys`), or, where the dump carries no date (`claimed` is the first
+    sighting the copied scrape claims), by being seen earlier. Copies with the same mtime show the
+    same thing, whichever of their paths is taken for the key.
+    """
+    if claimed is not None and iso(datetime.fromtimestamp(mtime_ns / 1e9, UTC)) < claimed:
+        return False
+    return all(not key or mtime_ns <= int(key.split(" ", 1)[0]) for key in keys)
+
+
 def _newest(had: T, had_from: str, offered: T, key: str) -> tuple[T, str]:
     """A value and the key of its scrape: the offered one if it is there and as recent, else the one had."""
     if offered and (not had or key >= had_from):
@@ -126,5 +143,8 @@ def _dates(claims: Sequence[Claim], shown_mtime_ns: int) -> tuple[str, str]:
 def _revision(
     shown: Shown, author: str | None, image: str | None, tags: tuple[str, ...], published: str, updated: str
 ) -> str:
-    fields = [shown.title, author, shown.summary, shown.content, image, list(tags), published, updated, shown.outlet]
+    fields = [
+        shown.url, shown.title, author, shown.summary, shown.content, image, list(tags), published, updated,
+        shown.outlet, shown.language,
+    ]  # fmt: skip  # every field a document or a template shows: the link and the language too
     return hashlib.sha1(json.dumps(fields, ensure_ascii=False).encode()).hexdigest()

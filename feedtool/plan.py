@@ -110,10 +110,15 @@ class _Fingerprints:
         self._specs: dict[str, dict[str, object]] = {}
 
     def add(self, entries: Iterable[tuple[str, str, Sequence[str]]]) -> None:
-        """An entry's fragment key names all it is rendered from: (id, revision, topics in name order)."""
+        """An entry's fragment key names all it is rendered from: (id, revision, topics in name order).
+
+        The id too, though the revision covers everything else: a page's fingerprint is its
+        entries' keys, and two articles with the same text and date (a syndicated story under two
+        URLs) must not leave a page that lists one looking like a page that lists the other.
+        """
         base = self.base
         self.keys.update(
-            (entry_id, hashlib.sha1(f"{base}\0{revision}\0{','.join(topics)}".encode()).hexdigest())
+            (entry_id, hashlib.sha1(f"{base}\0{entry_id}\0{revision}\0{','.join(topics)}".encode()).hexdigest())
             for entry_id, revision, topics in entries
         )
 

@@ -5,7 +5,8 @@ one), and fast enough to answer "which of these 100,000 files changed?" from an 
 
 Merge rules when an article (a canonical URL) is seen again, so that the result does not depend
 on the order dumps are read in:
-- the scrape shown is the most recent one, by the dump file's mtime (then path);
+- the scrape shown is the most recent one, by the dump file's mtime (then path), a copy of
+  another file's bytes included;
   fields it lacks (author, image, tags) are filled from what was stored, never blanked;
 - `published` is the earliest date among the best kind any scrape offers (front matter, then the
   millisecond comment, then the date line, then the URL); with none, the earliest dump's mtime;
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple, get_args
 
 from feedtool.errors import StoreError
-from feedtool.merge import Claim, Merged, Scrape, Shown, iso, merge, scrape_key
+from feedtool.merge import Claim, Merged, Scrape, Shown, copy_is_inert, iso, merge, scrape_key
 from feedtool.models import DateSource, Entry, Format, Rejection, StoredEntry
 from feedtool.scan import FolderMark
 
@@ -263,6 +264,12 @@ class Known:
     published: str | None
     published_rank: int | None
     warnings: str
+    keys: tuple[str, ...] = ()  # the entry's scrape keys: the one shown, those its fields were filled from
+
+    def inert(self, stat: FileStat) -> bool:
+        """Whether a copy of these bytes at `stat` leaves the stored entry as it is (merge.copy_is_inert)."""
+        undated = self.published_rank == DateSource.FIRST_SEEN
+        return self.rejected is not None or copy_is_inert(stat.mtime_ns, self.published if undated else None, self.keys)
 
 
 Outcome = Literal["new", "updated", "unchanged"]  # what merging one scrape did to its entry
@@ -592,19 +599,24 @@ class Store:
     def known(self, sha256: str) -> Known | None:
         """What these bytes gave under the current derivation, if they gave an entry or a rejection."""
         row = self.db.execute(
-            "SELECT entry_id, rejected, text_hash, published, published_rank, warnings FROM sources"
-            " WHERE sha256 = ? AND derivation = ? AND (entry_id IS NOT NULL OR rejected IS NOT NULL) LIMIT 1",
+            "SELECT s.entry_id, s.rejected, s.text_hash, s.published, s.published_rank, s.warnings,"
+            " e.shown, e.author_from, e.image_from, e.tags_from FROM sources s LEFT JOIN entries e ON e.id = s.entry_id"
+            " WHERE s.sha256 = ? AND s.derivation = ? AND (s.entry_id IS NOT NULL OR s.rejected IS NOT NULL) LIMIT 1",
             (sha256, self.derivation),
         ).fetchone()
-        return Known(*row) if row else None
+        return Known(*row[:6], tuple(key for key in row[6:] if key is not None)) if row else None
 
     def add_copy(self, stat: FileStat, sha256: str, known: Known) -> None:
-        """The same bytes under another path: recorded against the same entry, not parsed again."""
+        """The same bytes under another path, inert (Known.inert): recorded against the same entry,
+        not parsed again. Undated, its claim is its own first sighting."""
+        published = known.published
+        if known.published_rank == DateSource.FIRST_SEEN:
+            published = iso(datetime.fromtimestamp(stat.mtime_ns / 1e9, UTC))
         self.db.execute(
             "INSERT OR REPLACE INTO sources (path, size, mtime_ns, sha256, entry_id, text_hash, published,"
             " published_rank, rejected, warnings, derivation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (stat.path, stat.size, stat.mtime_ns, sha256, known.entry_id, known.text_hash,
-             known.published, known.published_rank, known.rejected, known.warnings, self.derivation),
+             published, known.published_rank, known.rejected, known.warnings, self.derivation),
         )  # fmt: skip
 
     def add_rejection(self, stat: FileStat, rejection: Rejection) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import random
+from dataclasses import replace
+from datetime import UTC, datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feedtool.merge import Claim, Merged, Scrape, Shown, merge, scrape_key
+from feedtool.merge import Claim, Merged, Scrape, Shown, copy_is_inert, iso, merge, scrape_key
 
 
 @st.composite
@@ -78,3 +80,20 @@ def test_published_is_the_earliest_date_of_the_best_kind_and_updated_follows_an_
     assert entry.published == "2023-10-15T00:00:00.000000Z"  # a timestamp outranks an earlier day from the URL
     assert entry.updated == "2033-05-18T03:33:20.000000Z"  # the texts differ: the shown scrape's mtime
     assert _fold([stamp]).updated == stamp.claim.published
+
+
+@settings(max_examples=500, deadline=None)
+@given(_scrapes(), st.integers(1_600_000_000, 1_600_000_100), st.data())
+def test_a_copy_called_inert_changes_nothing_a_reader_sees(
+    scrapes: list[Scrape], mtime: int, data: st.DataObject
+) -> None:
+    """A file with the bytes of a merged scrape, under a new path and mtime: where copy_is_inert says
+    it can be recorded unparsed, merging it in full gives the same entry, but for which key is kept."""
+    original = data.draw(st.sampled_from(scrapes))
+    undated = original.claim.rank == 0
+    claim = replace(original.claim, published=iso(datetime.fromtimestamp(mtime, UTC))) if undated else original.claim
+    copy = replace(original, key=scrape_key(mtime * 10**9, "copies/x.txt"), mtime_ns=mtime * 10**9, claim=claim)
+    entry = _fold(scrapes)
+    if copy_is_inert(copy.mtime_ns, original.claim.published if undated else None, (entry.key, *entry.filled)):
+        with_copy = _fold([*scrapes, copy])
+        assert replace(with_copy, key="", filled=("", "", "")) == replace(entry, key="", filled=("", "", ""))

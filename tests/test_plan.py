@@ -14,13 +14,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import dump, make_config, snapshot
+from conftest import dump, make_config, published
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import feedtool.publish
 from feedtool.build import build
-from feedtool.config import Config
 
 OUTLETS = {"rfi": "https://www.rfi.fr/cn/a/{n}", "zaobao": "https://www.zaobao.com/realtime/china/story{n}"}
 TOPICAL = ["", "<p>台湾海峡局势受到关注。</p>", "<p>加沙停火谈判。</p>"]
@@ -30,7 +29,10 @@ new_article = st.tuples(st.just("new"), st.sampled_from(sorted(OUTLETS)), st.int
 rescrape = st.tuples(
     st.just("again"), st.integers(0, 1000), st.sampled_from(["edit", "redate", "topic", "same"]), st.integers(0, 150)
 )
-runs = st.lists(st.lists(st.one_of(new_article, rescrape), min_size=1, max_size=4), min_size=1, max_size=4)
+# Another article with an existing one's timestamp and text (a syndicated story under a new URL):
+# ties at every edge of the subscription document and the archive parts, in several at once.
+twins = st.tuples(st.just("twin"), st.integers(0, 1000), st.integers(1, 5))
+runs = st.lists(st.lists(st.one_of(new_article, rescrape, twins), min_size=1, max_size=4), min_size=1, max_size=4)
 
 
 class Archive:
@@ -39,6 +41,7 @@ class Archive:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.articles: list[tuple[str, int, str]] = []  # (url, day, body)
+        self.firsts: list[str] = []  # per article, its first dump's text
         self.files = 0
 
     def write(self, url: str, day: int, body: str, *, front_matter_day: int | None = None) -> None:
@@ -46,6 +49,11 @@ class Archive:
         front = None if front_matter_day is None else f"date: {(START + timedelta(days=front_matter_day)):%Y-%m-%d}"
         text = dump(title=f"文章 {url[-6:]}", url=url, body=f"<p>正文 {self.files}。</p>{body}",
                     stamp=str(int(when.timestamp() * 1000)), front_matter=front)  # fmt: skip
+        if len(self.firsts) < len(self.articles):
+            self.firsts.append(text)
+        self._save(text)
+
+    def _save(self, text: str) -> None:
         path = self.folder / f"{self.files:05d}.txt"
         path.write_text(text, "utf-8")
         mtime = 1_700_000_000 + self.files * 60
@@ -57,6 +65,16 @@ class Archive:
         self.articles.append((url, day, body))
         self.write(url, day, body)
 
+    def twin(self, index: int, copies: int) -> None:
+        """New articles with the title, text and timestamp of an existing one's first dump."""
+        original = self.firsts[index % len(self.firsts)]
+        url = self.articles[index % len(self.firsts)][0]
+        for _ in range(copies):
+            twin = f"{url}-{len(self.articles)}"  # the same outlet
+            self.articles.append((twin, 0, ""))
+            self.firsts.append(original.replace(f"({url})", f"({twin})"))
+            self._save(self.firsts[-1])
+
     def again(self, index: int, how: str, day: int) -> None:
         url, first_day, body = self.articles[index % len(self.articles)]
         if how == "edit":
@@ -67,10 +85,6 @@ class Archive:
             self.write(url, first_day, TOPICAL[(TOPICAL.index(body) + 1) % len(TOPICAL)] if body in TOPICAL else "")
         else:
             self.write(url, first_day, body)
-
-
-def _published(config: Config) -> dict[str, bytes]:
-    return {path: data for path, (_, data) in snapshot(config.output).items()}
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -94,6 +108,8 @@ def test_publishing_by_change_equals_publishing_everything(
         for step in run:
             if step[0] == "new":
                 archive.new(step[1], step[2], step[3])
+            elif step[0] == "twin":
+                archive.twin(step[1], step[2])
             else:
                 archive.again(step[1], step[2], step[3])
         build(config, workers=1)
@@ -103,6 +119,6 @@ def test_publishing_by_change_equals_publishing_everything(
         with monkeypatch.context() as m:
             m.setattr(feedtool.publish, "whole", real_whole)
             build(fresh, workers=1)
-        assert _published(config) == _published(fresh), f"after run {i}: {run}"
+        assert published(config.output) == published(fresh.output), f"after run {i}: {run}"
         shutil.rmtree(fresh_root)
     assert planned_whole == [], "every run after the first should have been planned by change"
