@@ -211,7 +211,8 @@ def _ingest_changed(
             known = store.known(sha256)
             if known is None or not known.inert(stat):
                 pending[stat.path] = stat
-                yield stat.path, data, ids.get((stat.path, stat.size, stat.mtime_ns)) or (known and known.entry_id)
+                canonical = ids.get((stat.path, stat.size, stat.mtime_ns))
+                yield stat.path, data, canonical or (known.entry_id if known is not None else None)
                 continue
             copies.append((stat, sha256, known))
             if len(copies) >= BATCH:

@@ -604,7 +604,10 @@ class Store:
             " WHERE s.sha256 = ? AND s.derivation = ? AND (s.entry_id IS NOT NULL OR s.rejected IS NOT NULL) LIMIT 1",
             (sha256, self.derivation),
         ).fetchone()
-        return Known(*row[:6], tuple(key for key in row[6:] if key is not None)) if row else None
+        if row is None:
+            return None
+        entry_id, rejected, text_hash, published, rank, warnings, *keys = row
+        return Known(entry_id, rejected, text_hash, published, rank, warnings, tuple(k for k in keys if k is not None))
 
     def add_copy(self, stat: FileStat, sha256: str, known: Known) -> None:
         """The same bytes under another path, inert (Known.inert): recorded against the same entry,
