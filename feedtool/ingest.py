@@ -209,7 +209,7 @@ def _ingest_changed(
                 continue
             sha256 = hashlib.sha256(data).hexdigest()
             known = store.known(sha256)
-            if known is None or not known.inert(stat):
+            if known is None or not known.inert(stat, sha256):
                 pending[stat.path] = stat
                 canonical = ids.get((stat.path, stat.size, stat.mtime_ns))
                 yield stat.path, data, canonical or (known.entry_id if known is not None else None)

@@ -7,7 +7,7 @@ they are read. The store reads the entry and its files' date claims, calls `merg
 what comes back.
 
 The rule:
-- the scrape shown is the most recent one, by the dump file's mtime (then path); a file whose
+- the scrape shown is the most recent one, by the dump file's mtime (then its hash); a file whose
   bytes equal another's is a scrape of its own, with its own mtime (`copy_is_inert` says when
   it can be recorded without being parsed);
 - a field it lacks (author, image, tags) comes from the most recent scrape that has one, never
@@ -57,7 +57,7 @@ class Claim:
 class Scrape:
     """What one dump file says about its article, ready to be weighed against the others."""
 
-    key: str  # the order in which scrapes are shown: mtime, then path (see scrape_key)
+    key: str  # the order in which scrapes are shown: mtime, then the file's hash (see scrape_key)
     mtime_ns: int
     shown: Shown
     author: str | None
@@ -86,8 +86,11 @@ def iso(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def scrape_key(mtime_ns: int, path: str) -> str:
-    return f"{mtime_ns:020d} {path}"
+def scrape_key(mtime_ns: int, sha256: str) -> str:
+    """Scrapes are shown newest first by mtime; a tie is broken by the file's bytes, not its path, so
+    that copies of one file (same bytes, same mtime: `cp -p`, a moved folder) are the same scrape
+    wherever they lie and whichever of them is read first."""
+    return f"{mtime_ns:020d} {sha256}"
 
 
 def merge(current: Merged | None, scrape: Scrape, claims: Sequence[Claim]) -> Merged:
@@ -109,19 +112,19 @@ def merge(current: Merged | None, scrape: Scrape, claims: Sequence[Claim]) -> Me
     return Merged(shown, key, author, image, tags, (author_from, image_from, tags_from), published, updated, revision)
 
 
-def copy_is_inert(mtime_ns: int, claimed: str | None, keys: Sequence[str]) -> bool:
+def copy_is_inert(key: str, claimed: str | None, keys: Sequence[str]) -> bool:
     """Whether a file whose bytes equal those of a scrape already merged into an entry leaves the
     entry as it is, so that it can be recorded without being parsed.
 
     Its text, author, image, tags and any dated claim are those of the scrape it copies: it can
     change the entry only through its mtime, by being newer than the scrape shown or than a scrape
     a field was filled from (`keys`), or, where the dump carries no date (`claimed` is the first
-    sighting the copied scrape claims), by being seen earlier. Copies with the same mtime show the
-    same thing, whichever of their paths is taken for the key.
+    sighting the copied scrape claims), by being seen earlier. `key` is the copy's scrape key.
     """
+    mtime_ns = int(key.split(" ", 1)[0])
     if claimed is not None and iso(datetime.fromtimestamp(mtime_ns / 1e9, UTC)) < claimed:
         return False
-    return all(not key or mtime_ns <= int(key.split(" ", 1)[0]) for key in keys)
+    return all(not other or key <= other for other in keys)
 
 
 def _newest(had: T, had_from: str, offered: T, key: str) -> tuple[T, str]:

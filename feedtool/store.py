@@ -5,8 +5,8 @@ one), and fast enough to answer "which of these 100,000 files changed?" from an 
 
 Merge rules when an article (a canonical URL) is seen again, so that the result does not depend
 on the order dumps are read in:
-- the scrape shown is the most recent one, by the dump file's mtime (then path), a copy of
-  another file's bytes included;
+- the scrape shown is the most recent one, by the dump file's mtime (then its bytes' hash), a
+  copy of another file's bytes included;
   fields it lacks (author, image, tags) are filled from what was stored, never blanked;
 - `published` is the earliest date among the best kind any scrape offers (front matter, then the
   millisecond comment, then the date line, then the URL); with none, the earliest dump's mtime;
@@ -266,10 +266,11 @@ class Known:
     warnings: str
     keys: tuple[str, ...] = ()  # the entry's scrape keys: the one shown, those its fields were filled from
 
-    def inert(self, stat: FileStat) -> bool:
+    def inert(self, stat: FileStat, sha256: str) -> bool:
         """Whether a copy of these bytes at `stat` leaves the stored entry as it is (merge.copy_is_inert)."""
         undated = self.published_rank == DateSource.FIRST_SEEN
-        return self.rejected is not None or copy_is_inert(stat.mtime_ns, self.published if undated else None, self.keys)
+        key = scrape_key(stat.mtime_ns, sha256)
+        return self.rejected is not None or copy_is_inert(key, self.published if undated else None, self.keys)
 
 
 Outcome = Literal["new", "updated", "unchanged"]  # what merging one scrape did to its entry
@@ -339,7 +340,7 @@ def _scrape(stat: FileStat, entry: Entry) -> Scrape:
     text_hash = hashlib.sha1(f"{entry.title}\0{entry.summary}\0{entry.content}".encode()).hexdigest()
     shown = Shown(entry.url, entry.title, entry.summary, entry.content, entry.search_text, entry.outlet, entry.language)
     return Scrape(
-        scrape_key(stat.mtime_ns, stat.path),
+        scrape_key(stat.mtime_ns, entry.source_sha256),
         stat.mtime_ns,
         shown,
         entry.author,

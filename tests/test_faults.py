@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS, dump, make_config, snapshot
+from conftest import ROOT, SEEDS, dump, make_config, published, snapshot
 from corpus import generate
 from filelock import FileLock
 
@@ -74,6 +75,33 @@ def test_builds_killed_at_random_moments_finish_equal_to_an_uninterrupted_one(tm
         k: v[1] for k, v in snapshot(reference.output).items()
     }
     assert not list(config.output.rglob(f"*{TEMP_SUFFIX}"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [2, 11])
+def test_cron_runs_killed_at_random_moments_end_as_a_build_from_nothing(tmp_path: Path, seed: int) -> None:
+    """Six cron runs, each bringing new articles and re-scrapes of old ones (some the same bytes as an
+    earlier scrape, at the same mtime as another), each run killed twice at a random moment and then
+    left to finish: the store and every published byte are those of a build from nothing."""
+    rng = random.Random(seed)
+    dumps = tmp_path / "dumps"
+    generate(dumps, 300, seed=seed)
+    config = make_config(tmp_path, [dumps], max_items=10, archive_items=20)
+    build(config, workers=1)
+    for start in range(300, 540, 40):
+        generate(dumps, 40, seed=seed, start=start, rescrape_of=15)
+        for _ in range(2):
+            process = feedtool("build", "-q", "-c", str(config.path))
+            time.sleep(rng.uniform(0.2, 2.0))
+            process.send_signal(signal.SIGKILL)
+            process.communicate()
+    finished = feedtool("build", "-q", "-c", str(config.path))
+    assert finished.communicate(timeout=300) == ("", "")
+    (tmp_path / "fresh").mkdir()
+    reference = make_config(tmp_path / "fresh", [dumps], max_items=10, archive_items=20)
+    build(reference, workers=1)
+    assert store_rows(config.store) == store_rows(reference.store)
+    assert published(config.output) == published(reference.output)
 
 
 def test_an_overlapping_build_gives_up_with_exit_75_and_changes_nothing(tmp_path: Path) -> None:
