@@ -31,6 +31,8 @@ import nh3
 from lxml import etree
 
 from feedtool.dates import parse_dateline
+from feedtool.errors import Rejected
+from feedtool.limits import TimedPattern
 from feedtool.models import Article
 from feedtool.rules import CleanRules, Outlet
 from feedtool.selectors import Element, Selection, elements
@@ -80,7 +82,7 @@ class _OutletRules:
     """The generic rules plus one outlet's extras, compiled once per outlet per process."""
 
     remove: Selection
-    remove_text: re.Pattern[str] | None  # all the patterns, as one alternation
+    remove_text: TimedPattern | None  # all the patterns, as one alternation
     dateline_formats: tuple[str, ...]
     timezone: str
 
@@ -91,7 +93,7 @@ class Cleaner:
         self._per_outlet: dict[str, _OutletRules] = {}
 
     @cached_property
-    def _remove_links(self) -> re.Pattern[str] | None:
+    def _remove_links(self) -> TimedPattern | None:
         return _any_of(self.rules.remove_links)
 
     @cached_property
@@ -193,7 +195,7 @@ class Cleaner:
             etree.SubElement(figure, "figcaption").text = text
 
     @staticmethod
-    def _remove_by_text(body: Element, pattern: re.Pattern[str] | None) -> None:
+    def _remove_by_text(body: Element, pattern: TimedPattern | None) -> None:
         """Remove the smallest block whose whole text matches, found from the text that starts it."""
         if pattern is None:
             return
@@ -244,9 +246,11 @@ class Cleaner:
         return None
 
 
-def _any_of(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
-    """One regex matching where any of them does: one scan of each text instead of one per rule."""
-    return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+def _any_of(patterns: tuple[str, ...]) -> TimedPattern | None:
+    """One regex matching where any of them does: one scan of each text instead of one per rule.
+
+    Bounded in time (limits.py): these are the config's rules, run on text from outside."""
+    return TimedPattern.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
 
 
 def _body(markup: str) -> Element:
@@ -258,6 +262,10 @@ def _body(markup: str) -> Element:
     """
     markup = _DOCUMENT_END.sub("", markup)
     root = etree.HTML(markup, _PARSER) if markup.strip() else None
+    if any(e.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT for e in _PARSER.error_log):
+        # libxml2 stops at 256 levels of nesting and drops everything deeper: an article read
+        # that way would be published empty or cut, so it is refused with the reason.
+        raise Rejected("its HTML is nested too deeply to read whole (over 256 levels)")
     if root is None:  # nothing but white space or comments
         return etree.Element("body")
     body = root.find("body")

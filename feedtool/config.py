@@ -18,7 +18,7 @@ from typing import Any
 
 from feedtool.errors import ConfigError
 from feedtool.models import FeedFormat
-from feedtool.rules import CleanRules, Outlet, Rules, Topic
+from feedtool.rules import CleanRules, Limits, Outlet, Rules, Topic
 
 DEFAULT_CONFIG_NAME = "feedtool.toml"
 CONFIG_ENV = "FEEDTOOL_CONFIG"
@@ -49,6 +49,7 @@ class Config:
     opml_format: FeedFormat = "atom"
     lock_timeout: float = 30.0
     templates: Path | None = None  # a folder of templates overriding the built-in ones by name
+    follow_links: bool = False  # follow symbolic links that lead out of the input folders (scan.py)
 
     def outlet(self, slug: str) -> Outlet | None:
         return next((o for o in self.rules.outlets if o.slug == slug), None)
@@ -59,6 +60,9 @@ class Config:
 # must name the file, the table and the key, and the whole schema is thirty lines.
 
 
+Checker = Callable[[Any], Any]
+
+
 def _str(v: Any) -> str:
     if not isinstance(v, str):
         raise ValueError("a string")
@@ -66,21 +70,34 @@ def _str(v: Any) -> str:
 
 
 def _strs(v: Any) -> tuple[str, ...]:
-    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-        raise ValueError("a list of strings")
+    # An empty term, selector or pattern matches everything: never what was meant.
+    if not isinstance(v, list) or not all(isinstance(x, str) and x.strip() for x in v):
+        raise ValueError("a list of non-empty strings")
     return tuple(v)
 
 
-def _positive_int(v: Any) -> int:
-    if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-        raise ValueError("a whole number of at least 1")
+def _whole(low: int, high: int) -> Checker:
+    def check(v: Any) -> int:
+        if not isinstance(v, int) or isinstance(v, bool) or not low <= v <= high:
+            raise ValueError(f"a whole number from {low:,} to {high:,}")
+        return v
+
+    return check
+
+
+def _seconds(low: float, high: float) -> Checker:
+    def check(v: Any) -> float:
+        if not isinstance(v, int | float) or isinstance(v, bool) or not low <= v <= high:  # NaN fails too
+            raise ValueError(f"a number of seconds from {low:g} to {high:g}")
+        return float(v)
+
+    return check
+
+
+def _bool(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise ValueError("true or false")
     return v
-
-
-def _seconds(v: Any) -> float:
-    if not isinstance(v, int | float) or isinstance(v, bool) or v < 0:
-        raise ValueError("a number of seconds, 0 or more")
-    return float(v)
 
 
 def _str_map(v: Any) -> tuple[tuple[str, str], ...]:
@@ -89,13 +106,17 @@ def _str_map(v: Any) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(v.items()))
 
 
-Checker = Callable[[Any], Any]
 _CLEAN_KEYS: dict[str, Checker] = {name: _strs for name in CleanRules.__dataclass_fields__}
 _SCHEMA: dict[str, dict[str, Checker]] = {
     "site": {"title": _str, "description": _str, "base_url": _str, "language": _str, "templates": _str},
-    "store": {"path": _str, "lock_timeout": _seconds},
-    "build": {"inputs": _strs, "output": _str},
-    "feeds": {"max_items": _positive_int, "archive_items": _positive_int, "formats": _strs, "opml_format": _str},
+    "store": {"path": _str, "lock_timeout": _seconds(0, 86_400)},
+    "build": {
+        "inputs": _strs, "output": _str, "follow_links": _bool,
+        "max_dump_bytes": _whole(1024, 2**30), "dump_seconds": _seconds(0.1, 3600),
+    },
+    "feeds": {
+        "max_items": _whole(1, 100_000), "archive_items": _whole(1, 100_000), "formats": _strs, "opml_format": _str,
+    },
     "urls": {"tracking_params": _strs, "host_aliases": _str_map},
     "clean": _CLEAN_KEYS,
     "outlet": {
@@ -175,7 +196,7 @@ def _make_outlet(where: str, raw: dict[str, Any], base: Outlet | None) -> Outlet
         from zoneinfo import ZoneInfo
 
         ZoneInfo(outlet.timezone)
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, OSError):  # not found, not a key, or a folder of zones ("Asia")
         raise ConfigError(f"{where}: unknown timezone {outlet.timezone!r} for '{slug}'") from None
     hosts = tuple(h.lower().strip(".") for h in outlet.hosts)
     # The feed's home page: feed readers link the outlet's feed to it, and RSS requires one.
@@ -202,19 +223,29 @@ def _check_patterns(where: str, user: dict[str, Any]) -> None:
     Only the config's own rules are checked (the built-in ones are covered by tests), so a config
     without cleaning rules never pays for importing the selector compiler.
     """
+    import regex  # the engine the rules run on (limits.py)
+
     clean, outlets = user.get("clean", {}), user.get("outlet", [])
     regexes = [p for key in ("remove_links", "remove_text", "url_dates") for p in clean.get(key, ())]
     regexes += [p for o in outlets for p in o.get("remove_text", ())]
     for pattern in regexes:
         try:
-            re.compile(pattern)
-        except re.error as exc:
+            regex.compile(pattern)
+        except regex.error as exc:
             raise ConfigError(f"{where}: bad regular expression {pattern!r}: {exc}") from None
+    for pattern in clean.get("url_dates", ()):
+        missing = {"y", "m", "d"} - set(regex.compile(pattern).groupindex)
+        if missing:
+            groups = ", ".join(f"(?P<{g}>...)" for g in sorted(missing))
+            raise ConfigError(f"{where}: [clean] url_dates pattern {pattern!r} lacks the group(s) {groups}")
     for key in ("remove_links", "remove_text"):
-        # Each list is matched as one alternation, where a global flag such as (?i) is an error.
+        # Each list is matched as one alternation, where a global flag such as (?i) would apply to
+        # every rule of the list (regex) or is an error (re): asked of re, which names it.
         try:
             re.compile("|".join(f"(?:{p})" for p in clean.get(key, ())))
         except re.error as exc:
+            if "global flags" not in str(exc):
+                continue  # syntax only the regex module reads, checked above
             raise ConfigError(
                 f"{where}: [clean] {key}: the patterns cannot be combined ({exc}); "
                 "write flags as a group, like (?i:...)"
@@ -308,6 +339,7 @@ def load_config(
         raise ConfigError(f"{where}: [feeds] opml_format must be one of the formats published")
 
     build = user.get("build", {})
+    limits = Limits(**{k: build[k] for k in ("max_dump_bytes", "dump_seconds") if k in build})
     store_table = user.get("store", {})
     config_inputs = tuple(root / p for p in build.get("inputs", ())) or (root / "seeds",)
     return Config(
@@ -321,7 +353,9 @@ def load_config(
             outlets=outlets,
             tracking_params=tracking,
             host_aliases=urls.get("host_aliases", ()),
+            limits=limits,
         ),
+        follow_links=build.get("follow_links", Config.follow_links),
         topics=topics,
         max_items=feeds.get("max_items", Config.max_items),
         archive_items=feeds.get("archive_items", Config.archive_items),

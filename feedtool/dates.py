@@ -7,10 +7,11 @@ read in the outlet's time zone and turned to UTC. The formats and URL patterns a
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from functools import cache
 from zoneinfo import ZoneInfo
+
+from feedtool.limits import TimedPattern
 
 # Dates outside these years are corrupt, not news: a millisecond stamp of 0, a two-digit year.
 EARLIEST, LATEST = datetime(1990, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
@@ -46,8 +47,8 @@ def parse_dateline(text: str, formats: tuple[str, ...], timezone: str) -> dateti
 
 
 @cache
-def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(p) for p in patterns)
+def _compiled(patterns: tuple[str, ...]) -> tuple[TimedPattern, ...]:
+    return tuple(TimedPattern.compile(p) for p in patterns)  # the config's: bounded in time
 
 
 def date_from_url(url: str, patterns: tuple[str, ...], timezone: str) -> datetime | None:

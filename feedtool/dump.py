@@ -22,6 +22,7 @@ import hashlib
 import html
 import re
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -193,17 +194,76 @@ def _split_front_matter(text: str) -> tuple[dict[str, Any], str, list[str]]:
     import yaml
 
     try:
-        post = frontmatter.loads(text)
-    except (yaml.YAMLError, ValueError) as exc:
+        post = frontmatter.loads(text, handler=_bounded_yaml())
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
-        warning = f"front matter is not valid YAML{where}; used the [title](url) header instead"
+        problem = str(exc) if isinstance(exc, AliasBomb) else f"front matter is not valid YAML{where}"
+        warning = f"{problem}; used the [title](url) header instead"
         end = text.find("\n---", 4)
         rest = text[text.index("\n", end + 1) + 1 :] if end >= 0 and "\n" in text[end + 1 :] else ""
         return {}, rest, [warning]
     if not isinstance(post.metadata, dict):
         return {}, post.content, ["front matter is not a table of keys; ignored it"]
     return post.metadata, post.content, []
+
+
+# How many nodes front matter may stand for once its aliases are expanded, per character of it.
+# Plain YAML stands for fewer nodes than it has characters; an alias bomb (each anchor a list of
+# aliases to the one before) stands for billions in a few hundred bytes, and whatever reads its
+# values (str() of a title) builds them all.
+ALIAS_EXPANSION = 4
+
+
+class AliasBomb(ValueError):
+    """Front matter whose aliases expand past ALIAS_EXPANSION nodes a character, or refer to themselves."""
+
+
+@cache
+def _bounded_yaml() -> Any:
+    """python-frontmatter's YAML handler on a SafeLoader that refuses what expands past the bound.
+
+    PyYAML shares an aliased node rather than copying it, so composing a bomb is cheap: the
+    document's expanded size is counted once composed, each shared node counted once (memoised),
+    before any value is built from it.
+    """
+    import yaml
+    from frontmatter.default_handlers import YAMLHandler
+
+    class BoundedLoader(yaml.SafeLoader):
+        def compose_document(self) -> Any:
+            node = super().compose_document()
+            limit = ALIAS_EXPANSION * max(len(self.buffer), 64)
+            if _expanded(node, {}, limit) > limit:
+                raise AliasBomb(f"front matter's aliases expand past {limit:,} values")
+            return node
+
+    class BoundedHandler(YAMLHandler):
+        def load(self, fm: str, **kwargs: object) -> Any:
+            return yaml.load(fm, Loader=BoundedLoader)  # a SafeLoader
+
+    return BoundedHandler()
+
+
+def _expanded(node: Any, sizes: dict[int, int], limit: int) -> int:
+    """How many nodes `node` stands for with every alias expanded; past `limit`, some number over it."""
+    key = id(node)
+    if key in sizes:
+        if sizes[key] < 0:
+            raise AliasBomb("front matter has an alias inside its own anchor")
+        return sizes[key]
+    sizes[key] = -1
+    total = 1
+    if isinstance(node.value, list):
+        for child in node.value:
+            for part in child if isinstance(child, tuple) else (child,):  # a mapping's (key, value) pairs
+                total += _expanded(part, sizes, limit)
+                if total > limit:
+                    break
+            if total > limit:
+                break
+    sizes[key] = total
+    return total
 
 
 def _split_header(rest: str) -> tuple[str | None, str | None, str | None, str]:

@@ -20,14 +20,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from feedtool.config import Config
+from feedtool.errors import Rejected
+from feedtool.limits import too_large
 from feedtool.models import Entry, Progress, Rejection
 from feedtool.parallel import ExecutorFactory, batched, parallel_map, started
 from feedtool.rules import Rules, Topic
-from feedtool.scan import scan
+from feedtool.scan import MTIME_MAX, scan
 from feedtool.store import Counts, FileStat, Known, Store
 from feedtool.topics import Matcher, matchers, topics_of
 
@@ -56,6 +57,7 @@ NORMALISER_MODULES = (
     "clean.py",
     "dates.py",
     "dump.py",
+    "limits.py",
     "merge.py",
     "normalise.py",
     "outlets.py",
@@ -146,8 +148,12 @@ def ingest(
     # start before the listing, which at a million dumps is hundreds of megabytes they need not map.
     initargs = (config.rules, config.topics, known_domains)
     with started(_init_worker, initargs, workers=workers) if not marks else nullcontext() as pool:
-        found = scan(config.inputs, marks, store.rejected_paths(), now_ns=time.time_ns())
+        found = scan(
+            config.inputs, marks, store.rejected_paths(), now_ns=time.time_ns(), follow_links=config.follow_links
+        )
         report.files = found.files
+        for name in found.unnamed:
+            _reject_unnamed(name, report)
         index = store.file_index(
             {os.path.dirname(path) for path, _, _ in found.listed}, [p for p, _, _ in found.rechecked]
         )
@@ -198,14 +204,20 @@ def _ingest_changed(
     # Dumps read again under new cleaning rules with the identity rules unchanged keep their ids.
     ids = store.stale_ids() if store.stale_entries() else {}
 
+    limit = initargs[0].limits.max_dump_bytes
+
     def new_content() -> Iterator[tuple[str, bytes, str | None]]:
         copies: list[tuple[FileStat, str, Known]] = []
         for stat in stats:
             try:
-                data = Path(stat.path).read_bytes()
+                data = _read(stat, limit)
             except OSError as exc:
                 log.warning("%s: cannot read: %s", stat.path, exc.strerror)
                 unread.append(stat.path)
+                continue
+            except Rejected as exc:  # told from its size or mtime: not read, not hashed
+                _merge(store, [(stat, Rejection(stat.path, "", exc.reason), ())], report)
+                advance(1)
                 continue
             sha256 = hashlib.sha256(data).hexdigest()
             known = store.known(sha256)
@@ -222,9 +234,12 @@ def _ingest_changed(
         _record_copies(store, copies, report)
         advance(len(copies))
 
+    # A worker stuck past twice a dump's time (in C code, where its own deadline cannot reach) is
+    # ended by its watch, and the dump rejected: see limits.py.
     results = parallel_map(
         _work, new_content(), initializer=_init_worker, initargs=initargs,
         count=len(stats), workers=workers, chunksize=32, executor=executor,
+        on_crash=_crashed, job_seconds=2 * initargs[0].limits.dump_seconds + 1,
     )  # fmt: skip
     for batch in batched(results, BATCH):
         merged: list[tuple[FileStat, Entry | Rejection, tuple[str, ...]]] = []
@@ -241,6 +256,33 @@ def _ingest_changed(
         with store.transaction():
             store.remember_domains(known_domains | found_domains)
     return unread
+
+
+def _crashed(job: tuple[str, bytes, str | None], what: str) -> tuple[Rejection, tuple[str, ...]]:
+    """The result of a dump whose worker process died on it, or was ended for overrunning."""
+    path, data, _ = job
+    return Rejection(path, hashlib.sha256(data).hexdigest(), f"reading it {what}"), ()
+
+
+def _read(stat: FileStat, limit: int) -> bytes:
+    """A dump's bytes, never more than `limit` of them in memory (Rejected past it, or for an mtime
+    the store cannot hold)."""
+    if stat.mtime_ns >= MTIME_MAX:
+        raise Rejected("its modification time is past the year 2262; set it right (touch the file) to publish it")
+    if stat.size > limit:
+        raise Rejected(too_large(stat.size, limit))
+    with open(stat.path, "rb") as fh:
+        data = fh.read(limit + 1)  # it may have grown since it was listed
+    if len(data) > limit:
+        raise Rejected(too_large(len(data), limit))
+    return data
+
+
+def _reject_unnamed(name: str, report: IngestReport) -> None:
+    reason = "its name is not UTF-8, which the store cannot keep; rename it to publish it"
+    log.warning("%s: rejected: %s", name, reason)
+    report.rejections.append(Rejection(name, "", reason))
+    report.counts.rejected += 1
 
 
 def _record_copies(store: Store, copies: list[tuple[FileStat, str, Known]], report: IngestReport) -> None:

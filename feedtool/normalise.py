@@ -8,6 +8,7 @@ clean entries.
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import datetime
 from functools import cached_property
 
@@ -15,11 +16,14 @@ from feedtool.clean import Cleaner
 from feedtool.dates import date_from_url
 from feedtool.dump import parse_dump
 from feedtool.errors import Rejected
+from feedtool.limits import Overtime, deadline, too_large
 from feedtool.models import DateSource, Dump, Entry, Rejection
 from feedtool.outlets import OutletRegistry
 from feedtool.rules import Rules
 from feedtool.topics import fold
 from feedtool.urls import Canonicaliser
+
+log = logging.getLogger("feedtool")
 
 
 class Normaliser:
@@ -73,11 +77,30 @@ class Normaliser:
         )
 
     def file(self, data: bytes, path: str, canonical: str | None = None) -> Entry | Rejection:
-        """The whole per-file stage; a rejection is a value here, never an exception."""
+        """The whole per-file stage; a rejection is a value here, never an exception.
+
+        Whatever goes wrong with one dump, a bug in a library it alone meets included, is that
+        dump's rejection, with the reason: no single file stops a build (limits.py).
+        """
+        limits = self.rules.limits
         try:
-            return self.entry(parse_dump(data, path), canonical)
+            if len(data) > limits.max_dump_bytes:
+                raise Rejected(too_large(len(data), limits.max_dump_bytes))
+            with deadline(limits.dump_seconds):
+                return self.entry(parse_dump(data, path), canonical)
         except Rejected as exc:
-            return Rejection(path=path, sha256=hashlib.sha256(data).hexdigest(), reason=exc.reason)
+            reason = exc.reason
+        except Overtime:
+            reason = f"reading it took over {limits.dump_seconds:g} s ([build] dump_seconds)"
+        except MemoryError:
+            reason = "reading it ran out of memory"
+        except RecursionError:
+            reason = "it is nested too deeply to read"
+        except Exception as exc:  # noqa: BLE001: the one place every failure on one dump becomes its rejection
+            log.debug("%s: reading it failed", path, exc_info=True)
+            first_line = str(exc).splitlines()[0] if str(exc) else ""
+            reason = f"reading it failed: {type(exc).__name__}: {first_line}"[:300]
+        return Rejection(path=path, sha256=hashlib.sha256(data).hexdigest(), reason=reason)
 
 
 def _best_date(*candidates: tuple[datetime | None, DateSource]) -> tuple[datetime | None, DateSource | None]:

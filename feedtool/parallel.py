@@ -48,6 +48,8 @@ def parallel_map(
     chunksize: int = 16,
     weight: int = 1,
     executor: ExecutorFactory | None = None,
+    on_crash: Callable[[T, str], R] | None = None,
+    job_seconds: float | None = None,
 ) -> Iterator[R]:
     """fn over jobs, in order.
 
@@ -55,6 +57,12 @@ def parallel_map(
     goes (ingest reads dump files this way, so reading overlaps parsing and memory stays bounded).
     `count` is how many jobs there will be (len(jobs) for a list), and `weight` how many dump
     parses one job is worth; together they decide whether a pool is worth starting.
+
+    `on_crash`: the result of a job whose worker process died on it (killed for its memory, a
+    crash in a library, or ended by its watch after `job_seconds`), given the job and what
+    happened. The chunks in flight when a worker dies are run again one job a process, so the
+    job that killed it is told from those that were only beside it; the rest go to a new pool.
+    Without it, a dead worker is an error, as for publishing, whose jobs come from the store.
     """
     workers = workers or os.cpu_count() or 1
     if count is None:
@@ -71,18 +79,89 @@ def parallel_map(
     # Forked workers share the build's memory until they write to it, and a garbage collection in a
     # worker writes to every object it visits: frozen, the build's objects (at a million dumps, its
     # list of files and its publish plan) are left out of the workers' collections.
+    from concurrent.futures import BrokenExecutor
+
     gc.freeze()
+    pending, pooled = iter(jobs), executor or local_processes
+    window: deque[tuple[list[T], Future[list[R]]]] = deque()  # chunks submitted, oldest first
     try:
-        with (executor or local_processes)(workers, initializer, initargs) as pool:
-            window: deque[Future[list[R]]] = deque()
-            for chunk in batched(jobs, chunksize):
-                window.append(pool.submit(_run_chunk, fn, chunk))
-                if len(window) > AHEAD * workers:
-                    yield from window.popleft().result()
-            while window:
-                yield from window.popleft().result()
+        while True:
+            try:
+                with pooled(workers, initializer, initargs) as pool:
+                    for chunk in batched(pending, chunksize):
+                        window.append((chunk, pool.submit(_run_chunk, fn, chunk, job_seconds)))
+                        if len(window) > AHEAD * workers:
+                            yield from _oldest(window)
+                    while window:
+                        yield from _oldest(window)
+                return
+            except BrokenExecutor:
+                if on_crash is None:
+                    raise
+                for chunk, future in window:
+                    if future.done() and future.exception() is None:
+                        yield from future.result()
+                    else:
+                        yield from (_alone(fn, job, initializer, initargs, job_seconds, on_crash) for job in chunk)
+                window.clear()
+                pooled = local_processes  # a pool lent by the caller is broken for good
     finally:
         gc.unfreeze()
+
+
+def _oldest(window: deque[tuple[list[T], Future[list[R]]]]) -> list[R]:
+    """The results of the oldest chunk in flight, which leaves the window only once they are in."""
+    results = window[0][1].result()
+    window.popleft()
+    return results
+
+
+EXIT_OVERTIME = 86  # a worker's exit status when its watch ended a job that overran its time
+
+
+def _alone(
+    fn: Callable[[T], R],
+    job: T,
+    initializer: Callable[..., None],
+    initargs: tuple[Any, ...],
+    seconds: float | None,
+    on_crash: Callable[[T, str], R],
+) -> R:
+    """One job in a process of its own: its result, or on_crash's when the process dies or overruns."""
+    import multiprocessing
+    import signal
+
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_run_alone, args=(send, fn, job, initializer, initargs), daemon=True)
+    process.start()
+    send.close()
+    overran = False
+    try:
+        if receive.poll(seconds):
+            return receive.recv()  # type: ignore[no-any-return]
+        overran = True
+    except EOFError:
+        pass  # it died before it answered
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+        receive.close()
+    code = process.exitcode or 0
+    if overran or code == EXIT_OVERTIME:
+        return on_crash(job, f"took over {seconds:g} s")
+    if code < 0:
+        return on_crash(job, f"ended its worker process ({signal.Signals(-code).name}: out of memory, or a crash)")
+    return on_crash(job, f"ended its worker process (exit status {code})")
+
+
+def _run_alone(
+    send: Any, fn: Callable[[T], R], job: T, initializer: Callable[..., None], initargs: tuple[Any, ...]
+) -> None:
+    initializer(*initargs)
+    send.send(fn(job))
+    send.close()
 
 
 @contextmanager
@@ -122,20 +201,32 @@ def local_processes(workers: int, initializer: Callable[..., None], initargs: tu
     )
 
 
-def _run_chunk(fn: Callable[[T], R], chunk: list[T]) -> list[R]:
-    return [fn(job) for job in chunk]
+_deadline: float | None = None  # in a worker: when the job it is running must be done (see _start_worker)
+
+
+def _run_chunk(fn: Callable[[T], R], chunk: list[T], seconds: float | None = None) -> list[R]:
+    global _deadline
+    results = []
+    for job in chunk:
+        _deadline = time.monotonic() + seconds if seconds else None
+        results.append(fn(job))
+    _deadline = None
+    return results
 
 
 def _start_worker(parent: int, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
     """Run the initializer, and end this worker when the build that started it is gone.
 
     A build killed with SIGKILL cannot stop its pool; without this watch its workers would wait
-    for work forever, one set per killed cron run.
+    for work forever, one set per killed cron run. The watch also ends a worker whose job runs
+    past its deadline (`job_seconds`), which no exception raised in Python can interrupt.
     """
 
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(0.5)
+            if _deadline is not None and time.monotonic() > _deadline:
+                os._exit(EXIT_OVERTIME)  # stuck where no signal reaches (C code): the job is told by on_crash
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True).start()

@@ -51,6 +51,14 @@ class Topic:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """How much one dump may cost to read (limits.py): past either bound it is rejected, with the reason."""
+
+    max_dump_bytes: int = 16 * 2**20  # the largest real article HTML seen is a few hundred kilobytes
+    dump_seconds: float = 20.0  # a large, cluttered article cleans in well under a second
+
+
+@dataclass(frozen=True)
 class Rules:
     """Everything the normaliser needs, small and picklable so worker processes get a copy."""
 
@@ -58,3 +66,4 @@ class Rules:
     outlets: tuple[Outlet, ...] = ()
     tracking_params: tuple[str, ...] = ()
     host_aliases: tuple[tuple[str, str], ...] = ()
+    limits: Limits = field(default_factory=Limits)

@@ -30,6 +30,9 @@ from feedtool.errors import InputError
 log = logging.getLogger("feedtool")
 
 RACY_SECONDS = 2.0
+# The store keeps an mtime in a signed 64-bit integer of nanoseconds: until 2262. A file dated past
+# that (a clock gone wrong, a hostile archive) is listed with this mtime and rejected (ingest.py).
+MTIME_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,9 @@ class Scan:
     rechecked: list[tuple[str, int, int]] = field(default_factory=list)  # rejected files in folders not listed
     unchanged: int = 0  # files in folders not listed, less those rechecked
     marks: dict[str, FolderMark] = field(default_factory=dict)
+    # Names that are not UTF-8 (as the file system gave them, undecodable bytes as \xNN): the store
+    # cannot key them, so they are reported as rejected on every build until renamed.
+    unnamed: list[str] = field(default_factory=list)
 
     @property
     def files(self) -> int:
@@ -59,16 +65,25 @@ class Scan:
         self.marks.pop(os.path.dirname(path), None)
 
 
-def scan(inputs: Iterable[Path], marks: dict[str, FolderMark], rejected: Set[str], *, now_ns: int) -> Scan:
+def scan(
+    inputs: Iterable[Path], marks: dict[str, FolderMark], rejected: Set[str], *, now_ns: int, follow_links: bool = False
+) -> Scan:
     """Every dump file under the inputs in a folder changed since its mark; hidden files and folders skipped.
 
     `rejected` are the paths of dumps rejected before: stat-ed even in unchanged folders.
     Plain tuples and os.scandir (its entries save a system call and a Path object per file):
     a listed folder may hold a million dumps.
+
+    Each real folder is walked once, whatever links lead to it, so a link loop cannot multiply
+    the walk. A symbolic link is followed only out of the input folders, and only when
+    `follow_links` says so (a link to /etc is not an archive); one that stays inside leads to a
+    file or folder read under its own path.
     """
     found = Scan()
     skipped: set[str] = set()
     recent = now_ns - int(RACY_SECONDS * 1e9)
+    roots = [os.path.realpath(root) for root in inputs]
+    walker = _Walker(roots, follow_links, found)
     for root in inputs:
         if not root.is_dir():
             what = "is not a folder" if root.exists() else "does not exist"
@@ -77,9 +92,13 @@ def scan(inputs: Iterable[Path], marks: dict[str, FolderMark], rejected: Set[str
         while folders:
             folder = folders.pop()
             try:
-                mtime_ns = os.stat(folder).st_mtime_ns
+                st = os.stat(folder)
             except OSError:
                 continue  # removed while the build ran
+            if (st.st_dev, st.st_ino) in walker.seen:
+                continue  # met before by another path: an input inside another, or a link
+            walker.seen.add((st.st_dev, st.st_ino))
+            mtime_ns = st.st_mtime_ns
             mark = marks.get(folder)
             if mark is not None and mark.mtime_ns == mtime_ns:
                 found.marks[folder] = mark
@@ -88,7 +107,7 @@ def scan(inputs: Iterable[Path], marks: dict[str, FolderMark], rejected: Set[str
                 folders.extend(f"{folder}/{name}" for name in mark.subfolders)
                 continue
             try:
-                files, subfolders, whole = _list(folder, found.listed)
+                files, subfolders, whole = walker.list(folder)
             except OSError as exc:
                 log.warning("%s: cannot list: %s", folder, exc.strerror)
                 continue
@@ -99,24 +118,57 @@ def scan(inputs: Iterable[Path], marks: dict[str, FolderMark], rejected: Set[str
     return found
 
 
-def _list(folder: str, listed: list[tuple[str, int, int]]) -> tuple[int, list[str], bool]:
-    """Append the folder's files to `listed`; return how many, its subfolders' names, and whether
-    every name could be looked at (a folder with one that could not is listed again next time)."""
-    files, subfolders, whole = 0, [], True
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.name[0] == ".":
-                continue
-            try:
-                if entry.is_file():
-                    st = entry.stat()
-                    listed.append((entry.path, st.st_size, st.st_mtime_ns))
-                    files += 1
-                elif entry.is_dir():
-                    subfolders.append(entry.name)
-            except OSError:
-                whole = False
-    return files, subfolders, whole
+class _Walker:
+    """Lists folders into a Scan, deciding which names to take: the rules of `scan` on links and names."""
+
+    def __init__(self, roots: list[str], follow_links: bool, found: Scan) -> None:
+        self.roots = roots
+        self.follow_links = follow_links
+        self.found = found
+        self.seen: set[tuple[int, int]] = set()  # (device, inode) of the folders walked
+
+    def list(self, folder: str) -> tuple[int, list[str], bool]:
+        """Append the folder's files to the scan; return how many, its subfolders' names, and whether
+        every name could be looked at (a folder with one that could not is listed again next time)."""
+        files, subfolders, whole = 0, [], True
+        listed = self.found.listed
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name[0] == ".":
+                    continue
+                try:
+                    if entry.is_symlink() and not self._follow(entry.path):
+                        continue
+                    if not _utf8(entry.name):
+                        self.found.unnamed.append(os.fsencode(entry.path).decode("utf-8", "backslashreplace"))
+                        whole = False  # listed again, and reported again, until it is renamed
+                    elif entry.is_file():
+                        st = entry.stat()
+                        listed.append((entry.path, st.st_size, min(st.st_mtime_ns, MTIME_MAX)))
+                        files += 1
+                    elif entry.is_dir():
+                        subfolders.append(entry.name)
+                except OSError:
+                    whole = False
+        return files, subfolders, whole
+
+    def _follow(self, path: str) -> bool:
+        """Whether to follow a link: out of the input folders, if the config says so; inside, never,
+        as its target is read under its own path."""
+        target = os.path.realpath(path)
+        inside = any(target == root or target.startswith(root + os.sep) for root in self.roots)
+        if not inside and not self.follow_links:
+            log.info("%s: a link out of the input folders, not followed ([build] follow_links)", path)
+        return self.follow_links and not inside
+
+
+def _utf8(name: str) -> bool:
+    """Whether a name from the file system is UTF-8 (Python decodes other bytes to lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _recheck(found: Scan, skipped: Set[str], rejected: Set[str]) -> None:
@@ -128,5 +180,5 @@ def _recheck(found: Scan, skipped: Set[str], rejected: Set[str]) -> None:
             st = os.stat(path)
         except OSError:
             continue
-        found.rechecked.append((path, st.st_size, st.st_mtime_ns))
+        found.rechecked.append((path, st.st_size, min(st.st_mtime_ns, MTIME_MAX)))
         found.unchanged -= 1

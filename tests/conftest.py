@@ -44,15 +44,23 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 
 def make_config(
-    tmp_path: Path, inputs: list[Path], *, extra: str = "", max_items: int = 50, archive_items: int = 100
+    tmp_path: Path,
+    inputs: list[Path],
+    *,
+    extra: str = "",
+    build: str = "",
+    max_items: int = 50,
+    archive_items: int = 100,
 ) -> Config:
-    """A config file of the test's own (topics from the starter config), loaded as the CLI would."""
+    """A config file of the test's own (topics from the starter config), loaded as the CLI would.
+
+    `build`: more keys for its [build] table; `extra`: more tables."""
     path = tmp_path / "feedtool.toml"
     starter = (ROOT / "feedtool.toml").read_text("utf-8")
     topics = starter[starter.index("[[topic]]") :]
     inputs_toml = ", ".join(f'"{p}"' for p in inputs)
     path.write_text(
-        f'[build]\ninputs = [{inputs_toml}]\noutput = "out"\n'
+        f'[build]\ninputs = [{inputs_toml}]\noutput = "out"\n{build}\n'
         f"[feeds]\nmax_items = {max_items}\narchive_items = {archive_items}\n"
         f"[store]\nlock_timeout = 1\n{extra}\n{topics}",
         "utf-8",

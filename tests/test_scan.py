@@ -17,10 +17,11 @@ import pytest
 from click.testing import CliRunner
 from conftest import SEEDS, dump, make_config, snapshot
 
+import feedtool.ingest
 from feedtool.build import build
 from feedtool.cli import cli
 from feedtool.config import Config
-from feedtool.store import Store
+from feedtool.store import FileStat, Store
 
 
 @pytest.fixture
@@ -153,16 +154,16 @@ def test_a_file_that_could_not_be_read_is_tried_again(
     late.write_text(dump(title="读不了", url="https://www.rfi.fr/cn/a/unreadable"))
     age(dumps)
     config = make_config(tmp_path, [dumps])
-    real = Path.read_bytes
+    real = feedtool.ingest._read
 
-    def failing(self: Path) -> bytes:
-        if self == late:
+    def failing(stat: FileStat, limit: int) -> bytes:
+        if stat.path == str(late):
             raise PermissionError(13, "Permission denied")
-        return real(self)
+        return real(stat, limit)
 
-    monkeypatch.setattr(Path, "read_bytes", failing)
+    monkeypatch.setattr(feedtool.ingest, "_read", failing)
     build(config, workers=1)
-    monkeypatch.setattr(Path, "read_bytes", real)
+    monkeypatch.setattr(feedtool.ingest, "_read", real)
     report = build(config, workers=1)
     assert report.ingest is not None and report.ingest.counts.new == 1
 

@@ -1,0 +1,103 @@
+"""Bounds on reading one dump, so that no single file, and no rule from a config, stops a build.
+
+A build runs unattended over files nobody has looked at. Whatever one of them does (a front
+matter alias bomb, HTML nested a hundred thousand deep, a cleaning rule that backtracks forever
+on its text, a library bug it alone meets) ends with that dump rejected, with a reason, and the
+build going on. The bounds, each where the work is:
+
+- size: a dump over `[build] max_dump_bytes` is rejected before it is read (ingest.py);
+- time: reading one dump stops after `[build] dump_seconds` (`deadline`, below); a worker
+  process that overruns it in C code, where no Python signal handler runs, is ended by its
+  watch (parallel.py) and the dump rejected;
+- regular expressions from a config run on the `regex` module with a timeout (`TimedPattern`):
+  the standard `re` cannot be interrupted mid-match;
+- YAML aliases (dump.py) and nesting depth (clean.py) are bounded where they are parsed.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from feedtool.errors import Rejected
+
+if TYPE_CHECKING:  # loaded with the first rule compiled: a no-op build compiles none
+    import regex
+
+RULE_SECONDS = 1.0  # one regular expression from a config, over one text
+
+
+def too_large(size: int, limit: int) -> str:
+    """The reason a dump over the size bound is rejected."""
+    return f"it is {size:,} bytes, over the limit of {limit:,} ([build] max_dump_bytes)"
+
+
+class Overtime(Exception):
+    """Reading one dump took longer than its bound."""
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Raise Overtime in the block once `seconds` have passed (in the main thread; elsewhere no bound).
+
+    A SIGALRM timer: it interrupts Python code, which is where a pathological dump spends its time
+    in feedtool's own rules; C code that never returns is the worker watch's to end.
+    """
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise Overtime
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@dataclass(frozen=True)
+class TimedPattern:
+    """A regular expression from outside (a config's rule), whose every match is bounded in time.
+
+    A match that runs past RULE_SECONDS rejects the dump it was run on, naming the rule, so that
+    the operator can fix the rule while every other dump is published.
+    """
+
+    source: str
+    compiled: regex.Pattern[str]
+
+    @classmethod
+    def compile(cls, pattern: str) -> TimedPattern:
+        import regex
+
+        return cls(pattern, regex.compile(pattern))
+
+    def search(self, text: str) -> regex.Match[str] | None:
+        try:
+            return self.compiled.search(text, timeout=RULE_SECONDS)
+        except TimeoutError:
+            raise self._slow() from None
+
+    def match(self, text: str) -> regex.Match[str] | None:
+        try:
+            return self.compiled.match(text, timeout=RULE_SECONDS)
+        except TimeoutError:
+            raise self._slow() from None
+
+    def finditer(self, text: str) -> list[regex.Match[str]]:
+        try:
+            return list(self.compiled.finditer(text, timeout=RULE_SECONDS))
+        except TimeoutError:
+            raise self._slow() from None
+
+    def _slow(self) -> Rejected:
+        shown = self.source if len(self.source) <= 80 else self.source[:77] + "..."
+        return Rejected(f"the rule {shown!r} took over {RULE_SECONDS:g} s on this dump; simplify it in the config")
