@@ -12,12 +12,12 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 from feedtool.config import Config
-from feedtool.errors import ConfigError, LockHeld, StoreError
+from feedtool.errors import ConfigError, LockHeld
 from feedtool.ingest import IngestReport, ingest
 from feedtool.models import Progress
 from feedtool.publish import PublishReport, publish
 from feedtool.publish import workers as publishing_workers
-from feedtool.store import BackendError, Store
+from feedtool.store import BackendError, Store, store_failure
 
 
 @dataclass
@@ -97,7 +97,5 @@ def build(
                 published = publish(store, config, progress=publish_progress, executor=pool) if do_publish else None
             store.checkpoint()
     except BackendError as exc:  # a full disk under the store, a damaged file: not feedtool's own fault
-        raise StoreError(
-            f"{config.store}: {exc}; what was committed before is kept, and the next build carries on from it"
-        ) from None
+        raise store_failure(config.store, exc) from None
     return BuildReport(ingested, published, time.monotonic() - started)

@@ -220,14 +220,17 @@ def check(output: Path | None, config: Path | None, quiet: bool, verbose: bool) 
 
 def _read_store(config: Path | None, state: Path | None, read: Callable[[Any], Any]) -> tuple[Config, Any]:
     """Open the store for a report; a missing store is an error, not a new empty one."""
-    from feedtool.store import Store
+    from feedtool.store import BackendError, Store, store_failure
 
     _setup_logging(False, False)
     cfg = _config(config, state=state)
     if not cfg.store.is_file():
         raise FeedtoolError(f"no store at {cfg.store}; run 'feedtool build' first")
-    with Store(cfg.store) as store:
-        return cfg, read(store)
+    try:
+        with Store(cfg.store) as store:
+            return cfg, read(store)
+    except BackendError as exc:
+        raise store_failure(cfg.store, exc) from None
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -289,14 +292,17 @@ def prune(config: Path | None, state: Path | None, before: Any, outlet: str | No
     from datetime import UTC
 
     from feedtool.build import locked
-    from feedtool.store import Store
+    from feedtool.store import BackendError, Store, store_failure
 
     _setup_logging(verbose, quiet)
     if before is None and outlet is None:
         raise click.UsageError("say what to prune: --before DAY and/or --outlet SLUG")
     cfg = _config(config, state=state)
-    with locked(cfg), Store(cfg.store) as store, store.transaction():
-        removed = store.prune(before=before.replace(tzinfo=UTC) if before else None, outlet=outlet)
+    try:
+        with locked(cfg), Store(cfg.store) as store, store.transaction():
+            removed = store.prune(before=before.replace(tzinfo=UTC) if before else None, outlet=outlet)
+    except BackendError as exc:
+        raise store_failure(cfg.store, exc) from None
     if not quiet:
         click.echo(f"feedtool: removed {removed} entries; run 'feedtool publish' to update the feeds")
 

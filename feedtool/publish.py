@@ -402,7 +402,10 @@ def write_atomic(target: Path, data: bytes) -> None:
 
 
 def _remove(out: Path, target: Path) -> None:
-    target.unlink(missing_ok=True)
+    try:
+        target.unlink(missing_ok=True)
+    except OSError as exc:
+        raise PublishError(f"cannot remove {target}: {exc.strerror}") from None
     for parent in target.relative_to(out).parents[:-1]:
         try:
             (out / parent).rmdir()  # only succeeds once a folder is empty
@@ -414,4 +417,4 @@ def _remove_temporaries(out: Path) -> None:
     for folder, _, files in os.walk(out):
         for name in files:
             if name.endswith(TEMP_SUFFIX):
-                Path(folder, name).unlink(missing_ok=True)
+                _remove(out, Path(folder, name))

@@ -91,6 +91,22 @@ def _unpack_text(blob: bytes) -> tuple[str, str, str]:
 BackendError = sqlite3.Error
 
 
+def store_failure(path: Path, exc: BaseException) -> StoreError:
+    """What went wrong with the store, said truthfully, with the remedy that works.
+
+    A damaged file fails every build the same way: the remedy is to make the store anew from the
+    dumps, which are the source of truth. A full disk or a passing I/O error is not damage: what
+    was committed is kept, and the next build carries on.
+    """
+    text = str(exc)
+    if type(exc) is sqlite3.DatabaseError or any(words in text for words in ("malformed", "not a database")):
+        return StoreError(
+            f"{path}: the store is damaged ({text}). The dumps are the source of truth: move it aside"
+            f" (mv {path} {path}.damaged) and run 'feedtool build' to make it anew from them"
+        )
+    return StoreError(f"{path}: {text}; what was committed before is kept, and the next build carries on from it")
+
+
 # Each migration takes the store from version i to i + 1; never edit one that has shipped. Most are
 # SQL; one that must rewrite values (compress them) is a function of the connection, run in the
 # same transaction.
@@ -393,7 +409,7 @@ class Store:
             self.db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path}: cannot open the store: {exc}") from None
+            raise store_failure(path, exc) from None
         except OSError as exc:
             raise StoreError(f"{path}: cannot create the store: {exc.strerror}") from None
 

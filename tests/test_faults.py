@@ -232,3 +232,44 @@ def test_an_sqlite_error_mid_build_is_one_line_naming_the_store(
     err = capsys.readouterr().err
     assert exit_.value.code == 1 and len(err.strip().splitlines()) == 1
     assert err.startswith(f"feedtool: error: {config.store}: database or disk is full;") and "internal" not in err
+
+
+@pytest.mark.parametrize("command", ["build", "stats", "rejects", "publish"])
+def test_a_damaged_store_is_named_with_the_remedy_that_works(tmp_path: Path, command: str) -> None:
+    """Pages of the store overwritten (a disk fault): every command that opens it says it is damaged
+    and how to make it anew from the dumps, in one line, never "the next build carries on"."""
+    config = make_config(tmp_path, [SEEDS])
+    build(config)
+    size = config.store.stat().st_size
+    with open(config.store, "r+b") as fh:
+        fh.seek(4096)  # every page after the first, which says what the file is
+        fh.write(b"\xa5" * (size - 4096))
+    process = feedtool(command, "-c", str(config.path))
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 1 and out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err and "internal error" not in err
+    assert "the store is damaged" in err and "make it anew" in err
+
+
+def test_an_output_that_cannot_be_changed_is_one_line(
+    tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A read-only output (here every unlink refused as a read-only mount refuses it, which root's
+    permissions would not show) where a killed run left a temporary file to remove."""
+    from feedtool.cli import main
+
+    config = make_config(tmp_path, [seeds])
+    build(config)
+    (config.output / f".x{TEMP_SUFFIX}").write_bytes(b"")
+    with Store(config.store) as store, store.transaction():
+        store.set_published_marker("")  # as a run killed midway leaves it
+
+    def refused(self: Path, missing_ok: bool = False) -> None:
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(Path, "unlink", refused)
+    with pytest.raises(SystemExit) as exit_:
+        main(["build", "-q", "-c", str(config.path)])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 1 and err.count("\n") == 1
+    assert err.startswith("feedtool: error: cannot remove ") and "Read-only file system" in err

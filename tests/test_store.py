@@ -45,7 +45,7 @@ def test_a_store_from_a_newer_feedtool_is_refused(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_store_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite3"
     path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(StoreError, match="cannot open the store"):
+    with pytest.raises(StoreError, match=r"the store is damaged .*mv .* and run 'feedtool build' to make it anew"):
         Store(path)
 
 
