@@ -15,10 +15,14 @@ the feed byte for byte.
 from __future__ import annotations
 
 import logging
+import sys
+import threading
+from contextlib import suppress
 from email.utils import formatdate, parsedate_to_datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from feedtool.feeds import FEED_FILENAMES, FILENAMES, MEDIA_TYPES
@@ -41,10 +45,20 @@ def media_type(path: Path) -> str:
     return f"{kind}; charset=utf-8" if kind != "application/octet-stream" else kind
 
 
+# Bounds on what one client can hold (hostile ones included): a connection idle this long is
+# closed, an address longer than this is refused with 414, and past this many connections at once
+# a new one is answered 503 at once rather than queued behind slow ones.
+IDLE_SECONDS = 20.0
+MAX_ADDRESS = 2048
+MAX_SEGMENT = 255  # bytes of one path segment: no file name is longer
+MAX_CONNECTIONS = 256
+
+
 class FeedRequestHandler(BaseHTTPRequestHandler):
     root: Path
     log_requests: bool = False
     server_version = "feedtool"
+    timeout = IDLE_SECONDS  # socketserver sets it on the connection: a silent client is let go
 
     def do_GET(self) -> None:
         self._respond(send_body=True)
@@ -54,8 +68,16 @@ class FeedRequestHandler(BaseHTTPRequestHandler):
 
     def _resolve(self) -> Path | None:
         parts = [p for p in unquote(urlsplit(self.path).path).split("/") if p]
-        if any(p.startswith(".") or "\\" in p or "\0" in p for p in parts):
+        if any(
+            p.startswith(".") or "\\" in p or "\0" in p or len(p.encode(errors="replace")) > MAX_SEGMENT for p in parts
+        ):
             return None
+        try:
+            return self._find(parts)
+        except OSError:  # a name the file system refuses, or a file gone while a build replaced it
+            return None
+
+    def _find(self, parts: list[str]) -> Path | None:
         target = self.root.joinpath(*parts)
         if target.is_dir():
             target = target / FILENAMES["html"]
@@ -71,11 +93,18 @@ class FeedRequestHandler(BaseHTTPRequestHandler):
         return resolved
 
     def _respond(self, *, send_body: bool) -> None:
+        if len(self.path) > MAX_ADDRESS:
+            self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG, "Address too long")
+            return
         target = self._resolve()
-        if target is None:
+        try:
+            st = target.stat() if target is not None else None
+            data = target.read_bytes() if target is not None and send_body else b""
+        except OSError:  # replaced by a build between the look-up and the read: not there now
+            st = None
+        if target is None or st is None:
             self.send_error(HTTPStatus.NOT_FOUND, "Not found")
             return
-        st = target.stat()
         etag = f'"{st.st_size:x}-{st.st_mtime_ns:x}"'
         if self._not_modified(etag, st.st_mtime):
             self.send_response(HTTPStatus.NOT_MODIFIED)
@@ -84,10 +113,9 @@ class FeedRequestHandler(BaseHTTPRequestHandler):
             self._vary()
             self.end_headers()
             return
-        data = target.read_bytes()
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", media_type(target))
-        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Length", str(len(data) if send_body else st.st_size))
         self.send_header("ETag", etag)
         self.send_header("Last-Modified", formatdate(st.st_mtime, usegmt=True))
         self.send_header("Cache-Control", "no-cache")
@@ -117,6 +145,12 @@ class FeedRequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         if self.log_requests:
             log.info("%s %s", self.address_string(), format % args)
+
+
+def _unsafe(part: str) -> bool:
+    """A path segment never served: hidden (a build's temporaries), a separator of another system,
+    a NUL, or longer than any file name."""
+    return part.startswith(".") or "\\" in part or "\0" in part or len(part.encode(errors="replace")) > MAX_SEGMENT
 
 
 def prefers_html(accept: str | None, feed_type: str) -> bool:
@@ -158,8 +192,37 @@ def make_server(folder: Path, host: str, port: int, *, log_requests: bool = Fals
         raise InputError(f"output folder {folder} does not exist; run 'feedtool build' first")
     handler = type("Handler", (FeedRequestHandler,), {"root": folder.resolve(), "log_requests": log_requests})
     try:
-        server = ThreadingHTTPServer((host, port), handler)
+        server = _Server((host, port), handler)
     except OSError as exc:
         raise FeedtoolError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    server.daemon_threads = True
     return server
+
+
+class _Server(ThreadingHTTPServer):
+    """A thread a connection, at most MAX_CONNECTIONS at once; errors of one connection are logged
+    as one line, never a traceback on the console."""
+
+    daemon_threads = True
+    request_queue_size = 128  # connections the kernel holds until accepted (socketserver's default: 5)
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            with suppress(OSError):
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n")
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        log.info("%s: connection ended: %s: %s", client_address[0], type(exc).__name__, exc)

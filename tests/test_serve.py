@@ -215,3 +215,46 @@ def test_the_page_and_the_feed_have_different_etags(site: Site) -> None:
 )
 def test_prefers_html(accept: str, html: bool) -> None:
     assert prefers_html(accept, "application/atom+xml") is html
+
+
+def test_serve_defends_itself_against_idle_oversize_and_crowding_clients(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Idle connections are let go, an address too long is 414 and a name too long 404, both without
+    a traceback; past the cap of connections a new one is refused at once, and once the crowd is
+    let go a feed reader is answered again."""
+    import socket
+
+    import feedtool.serve
+
+    monkeypatch.setattr(FeedRequestHandler, "timeout", 1.0)
+    monkeypatch.setattr(feedtool.serve, "MAX_CONNECTIONS", 20)
+    out = tmp_path / "out"
+    (out / "all").mkdir(parents=True)
+    (out / "all" / "atom.xml").write_text("<feed/>", "utf-8")
+    server = make_server(out, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+
+    def ask(path: str) -> bytes:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            conn.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            return conn.recv(65536)
+
+    try:
+        assert ask("/" + "a" * 300 + "/atom.xml").startswith(b"HTTP/1.0 404")
+        assert ask("/all/" + "b" * 3000).startswith(b"HTTP/1.0 414")
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(20)]
+        time.sleep(0.3)
+        assert ask("/all/atom.xml").startswith(b"HTTP/1.1 503")  # the cap is taken: refused, not queued
+        started = time.monotonic()
+        assert all(conn.recv(1) == b"" for conn in idle)  # each closed by the server once idle
+        assert time.monotonic() - started < 5
+        for conn in idle:
+            conn.close()
+        time.sleep(0.2)
+        assert ask("/all/atom.xml").startswith(b"HTTP/1.0 200")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "Traceback" not in capfd.readouterr().err
