@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import dump, make_config, published
+from conftest import dump, fresh_build, make_config, published
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import feedtool.publish
 from feedtool.build import build
+from feedtool.check import check_output
 
 OUTLETS = {"rfi": "https://www.rfi.fr/cn/a/{n}", "zaobao": "https://www.zaobao.com/realtime/china/story{n}"}
 TOPICAL = ["", "<p>台湾海峡局势受到关注。</p>", "<p>加沙停火谈判。</p>"]
@@ -32,7 +34,12 @@ rescrape = st.tuples(
 # Another article with an existing one's timestamp and text (a syndicated story under a new URL):
 # ties at every edge of the subscription document and the archive parts, in several at once.
 twins = st.tuples(st.just("twin"), st.integers(0, 1000), st.integers(1, 5))
-runs = st.lists(st.lists(st.one_of(new_article, rescrape, twins), min_size=1, max_size=4), min_size=1, max_size=4)
+# A dump's bytes again under a new name, dated after every other dump or before them all (a copy
+# arriving after its original, or an original arriving after its copy); a dump deleted.
+copies = st.tuples(st.just("copy"), st.integers(0, 1000), st.booleans())
+deletions = st.tuples(st.just("delete"), st.integers(0, 1000))
+steps = st.one_of(new_article, rescrape, twins, copies, deletions)
+runs = st.lists(st.lists(steps, min_size=1, max_size=4), min_size=1, max_size=4)
 
 
 class Archive:
@@ -75,6 +82,20 @@ class Archive:
             self.firsts.append(original.replace(f"({url})", f"({twin})"))
             self._save(self.firsts[-1])
 
+    def copy(self, index: int, newest: bool) -> None:
+        files = sorted(self.folder.iterdir())
+        data = files[index % len(files)].read_bytes()
+        path = self.folder / f"{self.files:05d}.txt"
+        path.write_bytes(data)
+        mtime = 1_700_000_000 + self.files * 60 if newest else 1_600_000_000 - self.files
+        os.utime(path, (mtime, mtime))
+        self.files += 1
+
+    def delete(self, index: int) -> None:
+        files = sorted(self.folder.iterdir())[12:]  # the first articles stay: every feed keeps its entries
+        if files:
+            files[index % len(files)].unlink()
+
     def again(self, index: int, how: str, day: int) -> None:
         url, first_day, body = self.articles[index % len(self.articles)]
         if how == "edit":
@@ -104,21 +125,34 @@ def test_publishing_by_change_equals_publishing_everything(
     planned_whole = []
     real_whole = feedtool.publish.whole
     monkeypatch.setattr(feedtool.publish, "whole", lambda *a: planned_whole.append(1) or real_whole(*a))
+    deleted = False
     for i, run in enumerate(runs):
         for step in run:
             if step[0] == "new":
                 archive.new(step[1], step[2], step[3])
             elif step[0] == "twin":
                 archive.twin(step[1], step[2])
+            elif step[0] == "copy":
+                archive.copy(step[1], step[2])
+            elif step[0] == "delete":
+                archive.delete(step[1])
+                deleted = True
             else:
                 archive.again(step[1], step[2], step[3])
         build(config, workers=1)
-        fresh_root = root / f"fresh{i}"
-        fresh_root.mkdir()
-        fresh = make_config(fresh_root, [archive.folder], max_items=3, archive_items=2)
+        assert check_output(config.output)[0] == [], f"after run {i}: {run}"
         with monkeypatch.context() as m:
             m.setattr(feedtool.publish, "whole", real_whole)
-            build(fresh, workers=1)
-        assert published(config.output) == published(fresh.output), f"after run {i}: {run}"
-        shutil.rmtree(fresh_root)
+            # A whole publish of the same store into an empty folder: what publishing by change must equal.
+            whole_root = root / f"whole{i}"
+            whole_root.mkdir()
+            shutil.copy(config.store, whole_root / "state.sqlite3")
+            whole = replace(config, output=whole_root / "out", store=whole_root / "state.sqlite3")
+            build(whole, do_ingest=False, workers=1)
+            assert published(config.output) == published(whole.output), f"after run {i}: {run}"
+            if not deleted:  # entries outlive their dumps: after a deletion, a build from nothing has fewer
+                fresh = fresh_build(root / f"fresh{i}", [archive.folder], max_items=3, archive_items=2)
+                assert published(config.output) == published(fresh.output), f"after run {i}: {run}"
+                shutil.rmtree(root / f"fresh{i}")
+            shutil.rmtree(whole_root)
     assert planned_whole == [], "every run after the first should have been planned by change"
