@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING
 from feedtool.config import Config
 from feedtool.errors import Rejected
 from feedtool.limits import too_large
-from feedtool.models import Entry, Progress, Rejection
+from feedtool.merging import Outcome, first_seen, merge_scrape
+from feedtool.models import DateSource, Entry, Progress, Rejection
 from feedtool.parallel import ExecutorFactory, batched, parallel_map, started
 from feedtool.rules import Rules, Topic
 from feedtool.scan import MTIME_MAX, scan
-from feedtool.store import Counts, FileStat, Known, Store
+from feedtool.store import FileStat, Known, Store
 from feedtool.topics import Matcher, matchers, topics_of
 
 if TYPE_CHECKING:  # the normaliser imports lxml and nh3: loaded in workers, never for a no-op build
@@ -38,6 +39,22 @@ if TYPE_CHECKING:  # the normaliser imports lxml and nh3: loaded in workers, nev
 log = logging.getLogger("feedtool")
 
 BATCH = 500  # results merged, or copies recorded, per transaction
+
+
+@dataclass
+class Counts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+
+    def count(self, outcome: Outcome) -> None:
+        if outcome == "new":
+            self.new += 1
+        elif outcome == "updated":
+            self.updated += 1
+        else:
+            self.unchanged += 1
 
 
 @dataclass
@@ -59,6 +76,7 @@ NORMALISER_MODULES = (
     "dump.py",
     "limits.py",
     "merge.py",
+    "merging.py",
     "normalise.py",
     "outlets.py",
     "selectors.py",
@@ -290,7 +308,9 @@ def _record_copies(store: Store, copies: list[tuple[FileStat, str, Known]], repo
         return
     with store.transaction():
         for stat, sha256, known in copies:
-            store.add_copy(stat, sha256, known)
+            # Undated, a copy's claim on the date is its own first sighting, not its original's.
+            undated = known.published_rank == DateSource.FIRST_SEEN
+            store.add_copy(stat, sha256, known, first_seen(stat) if undated else known.published)
             log.info("%s: same content as a file seen before", stat.path)
             if known.rejected:
                 report.rejections.append(Rejection(stat.path, sha256, known.rejected))
@@ -314,7 +334,7 @@ def _merge(
                 report.counts.rejected += 1
                 log.info("%s: rejected: %s", stat.path, result.reason)
                 continue
-            outcome = store.add_entry(stat, result, topics)
+            outcome = merge_scrape(store, stat, result, topics)
             report.counts.count(outcome)
             for warning in result.warnings:
                 log.warning("%s: %s", stat.path, warning)

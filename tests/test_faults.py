@@ -223,10 +223,10 @@ def test_an_sqlite_error_mid_build_is_one_line_naming_the_store(
 
     config = make_config(tmp_path, [SEEDS])
 
-    def disk_full(*args: object) -> str:
+    def disk_full(*args: object, **kwargs: object) -> str:
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(Store, "add_entry", disk_full)
+    monkeypatch.setattr(Store, "write_entry", disk_full)
     with pytest.raises(SystemExit) as exit_:
         main(["build", "-c", str(config.path)])
     err = capsys.readouterr().err

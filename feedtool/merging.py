@@ -1,0 +1,69 @@
+"""One more scrape of an article, into the store: merge.py decides what the entry becomes, the store keeps it.
+
+The orchestration between the two: read the stored entry and its files' date claims, weigh the
+new scrape against them with `merge`, write the result and the file's row, re-match the topics
+when the text shown changed, and log the change for publishing by change. In the derivation key
+with merge.py (ingest.py): which claims are weighed shapes the entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Literal
+
+from feedtool.merge import Claim, Scrape, Shown, iso, merge, scrape_key
+from feedtool.models import DateSource, Entry
+from feedtool.store import FileStat, Placed, Store
+
+Outcome = Literal["new", "updated", "unchanged"]  # what merging one scrape did to its entry
+
+
+def merge_scrape(store: Store, stat: FileStat, entry: Entry, topics: Sequence[str]) -> Outcome:
+    """Merge one scrape into the store: read the entry and its files' claims, let merge() decide, write.
+
+    An entry derived under other rules (see store/derivations.py) is rebuilt from its scrapes as
+    they are read again, this one first, as if new; it keeps its row, and so its rendered fragments
+    if it comes out the same.
+    """
+    scrape = _scrape(stat, entry)
+    derivation = store.derivation
+    store.add_outlet(entry.outlet, entry.outlet_name, entry.outlet_homepage, entry.language)
+    stored = store.stored(entry.id, derivation)
+    current = stored.merged if stored is not None else None
+    before_topics = store.topics(entry.id) if stored is not None else []
+    if current is None:
+        claims = [scrape.claim]  # this scrape is the entry's only one yet
+    else:
+        store.add_source(stat, entry.source_sha256, entry.id, scrape.claim, entry.warnings, derivation)
+        claims = store.claims(entry.id, derivation)
+    merged = merge(current, scrape, claims)
+    store.write_entry(entry.id, merged, derivation, new=stored is None)
+    if current is None:  # now that the entry it refers to exists
+        store.add_source(stat, entry.source_sha256, entry.id, scrape.claim, entry.warnings, derivation)
+    # Topics follow the text shown: matched again only when this scrape is the one shown.
+    topics_changed = merged.key == scrape.key and store.set_topics(entry.id, topics, before_topics)
+    before = stored.revision if stored is not None else None
+    outcome: Outcome = "new" if before is None else "unchanged" if merged.revision == before else "updated"
+    if outcome != "unchanged" or topics_changed:
+        store.bump_generation()
+        placed = None if stored is None else Placed(stored.outlet, stored.published, tuple(before_topics))
+        store.note_change(entry.id, placed)
+    return outcome
+
+
+def _scrape(stat: FileStat, entry: Entry) -> Scrape:
+    """One merged file as merge.py weighs it. Undated, it claims when it was scraped, as the weakest evidence."""
+    if entry.published is not None and entry.published_source is not None:
+        claim, rank = iso(entry.published), int(entry.published_source)
+    else:
+        claim, rank = first_seen(stat), int(DateSource.FIRST_SEEN)
+    text_hash = hashlib.sha1(f"{entry.title}\0{entry.summary}\0{entry.content}".encode()).hexdigest()
+    shown = Shown(entry.url, entry.title, entry.summary, entry.content, entry.search_text, entry.outlet, entry.language)
+    key = scrape_key(stat.mtime_ns, entry.source_sha256)
+    return Scrape(key, stat.mtime_ns, shown, entry.author, entry.image, entry.tags, Claim(claim, rank, text_hash))
+
+
+def first_seen(stat: FileStat) -> str:
+    return iso(datetime.fromtimestamp(stat.mtime_ns / 1e9, UTC))

@@ -1,0 +1,39 @@
+"""The store: one SQLite file that remembers every article, every dump file, every published document.
+
+A package of rooms, one per domain, composed into the one `Store` the stages call:
+
+- connection.py: opening (a new store from the current schema, an older one migrated),
+  transactions, and what the store says of itself (meta);
+- schema.py: the current schema and the migrations from every earlier one;
+- derivations.py: which rules the stored rows were made with, and which are stale;
+- sources.py: the dump files read, the file index, rejections, the folders listed;
+- entries.py: entries and their topics (what merging reads and writes);
+- listings.py: each feed's entries in order, for planning a publish;
+- published.py: documents written, rendered fragments, and the log of changes since.
+
+Each room is a mixin over the shared connection (`self.db`); none holds state of its own between
+calls, so what a method answers depends on the store alone, not on what was called before.
+"""
+
+from __future__ import annotations
+
+from feedtool.store.connection import BackendError, store_failure
+from feedtool.store.entries import Entries, Stored
+from feedtool.store.listings import Listings
+from feedtool.store.packing import pack, unpack
+from feedtool.store.published import CHANGES_KEPT, Published
+from feedtool.store.records import FeedKey, FileStat, Head, IndexRow, Key, Known, Placed, from_iso
+from feedtool.store.schema import SCHEMA_VERSION
+from feedtool.store.sources import Sources
+
+__all__ = [
+    "CHANGES_KEPT", "SCHEMA_VERSION", "BackendError", "FeedKey", "FileStat", "Head", "IndexRow", "Key", "Known",
+    "Placed", "Store", "Stored", "from_iso", "pack", "store_failure", "unpack",
+]  # fmt: skip
+
+
+class Store(Sources, Entries, Listings, Published):
+    """The store's one interface: every room's methods over one connection."""
+
+    def __enter__(self) -> Store:
+        return self

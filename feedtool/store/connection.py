@@ -1,0 +1,150 @@
+"""The store's connection: opening it (made new or migrated), transactions, and what it says of itself.
+
+Why SQLite: embedded, transactional (a `kill -9` leaves the last committed batch, never half of
+one), and fast enough to answer "which of these 100,000 files changed?" from an index.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from feedtool.errors import StoreError
+from feedtool.merge import iso
+from feedtool.store import schema
+
+# The errors of the database under the store (a full disk, a damaged file): the one name a caller
+# catches them by, so that a store on another database changes this line, not its callers.
+BackendError = sqlite3.Error
+
+
+def store_failure(path: Path, exc: BaseException) -> StoreError:
+    """What went wrong with the store, said truthfully, with the remedy that works.
+
+    A damaged file fails every build the same way: the remedy is to make the store anew from the
+    dumps, which are the source of truth. A full disk or a passing I/O error is not damage: what
+    was committed is kept, and the next build carries on.
+    """
+    text = str(exc)
+    if type(exc) is sqlite3.DatabaseError or any(words in text for words in ("malformed", "not a database")):
+        return StoreError(
+            f"{path}: the store is damaged ({text}). The dumps are the source of truth: move it aside"
+            f" (mv {path} {path}.damaged) and run 'feedtool build' to make it anew from them"
+        )
+    return StoreError(f"{path}: {text}; what was committed before is kept, and the next build carries on from it")
+
+
+class Connection:
+    """The SQLite connection the store's rooms share, and the facts the store keeps about itself (meta)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise store_failure(path, exc) from None
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot create the store: {exc.strerror}") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database file and empty it.
+
+        After a cold build the log can be as large as the database: SQLite only truncates it when
+        asked, and a store twice its size is what an operator's disk would otherwise carry.
+        """
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > schema.SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: the store is from a newer feedtool (schema {version}); upgrade feedtool")
+        if version == 0 and self.db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is None:
+            with self.transaction():
+                schema.create(self.db)
+                self.set_meta("created", iso(datetime.now(UTC)))
+            return
+        for step in range(version, schema.SCHEMA_VERSION):
+            with self.transaction():
+                schema.migrate(self.db, step)
+
+    def transaction(self) -> _Transaction:
+        return _Transaction(self.db)
+
+    # -- meta: what the store remembers about itself, each fact behind its own pair of methods --------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def created(self) -> str:
+        """When this store was made (ISO, UTC): the date of a feed that has never had an entry.
+
+        Pinned once, so that date too is a function of the store, never of the clock at publish.
+        Stores made before it was recorded answer the epoch.
+        """
+        return self.get_meta("created") or iso(datetime(1970, 1, 1, tzinfo=UTC))
+
+    def known_domains(self) -> frozenset[str]:
+        """Registrable domains of outlets no rules list, found by earlier builds (see outlets.py)."""
+        import json
+
+        return frozenset(json.loads(self.get_meta("domains") or "[]"))
+
+    def remember_domains(self, domains: Iterable[str]) -> None:
+        import json
+
+        self.set_meta("domains", json.dumps(sorted(domains)))
+
+    def generation(self) -> str:
+        """A counter bumped by every change that can alter published output."""
+        return self.get_meta("generation") or "0"
+
+    def publish_whole(self) -> None:
+        """The next publish plans every document: entries left, or too much changed, for the log to say where."""
+        self.set_meta("publish_whole", "1")
+
+    def bump_generation(self) -> None:
+        """Something that can alter the published output changed."""
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES ('generation', '1')"
+            " ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+
+def in_chunks(ids: Sequence[str], size: int = 500) -> Iterator[tuple[Sequence[str], str]]:
+    """Slices of ids with their "?,?,..." placeholders: SQLite caps the parameters of one statement."""
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
+        yield chunk, ",".join("?" * len(chunk))
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception: a batch lands whole or not at all."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")

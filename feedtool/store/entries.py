@@ -1,0 +1,170 @@
+"""Entries and their topics: what is published, one row per article, and the files' claims on it.
+
+This room reads and writes; what an entry becomes when one more scrape of it arrives is decided
+by merge.py, and the reading, deciding and writing are put together by ingest.py.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from feedtool.merge import Claim, Merged, Shown, iso
+from feedtool.store.connection import Connection
+from feedtool.store.packing import pack_text, unpack_text
+from feedtool.store.records import FileStat
+
+# The entries columns a merge reads and writes, by name.
+_MERGED = (
+    "url", "title", "text", "outlet", "language", "author", "image", "tags",
+    "published", "updated", "shown", "author_from", "image_from", "tags_from", "revision",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An entry as stored, before a scrape is merged into it."""
+
+    merged: Merged | None  # None when derived under an older derivation: it is rebuilt as if new
+    outlet: str
+    published: str
+    revision: str
+
+
+class Entries(Connection):
+    def add_outlet(self, slug: str, name: str, homepage: str, language: str) -> None:
+        """An outlet as first seen in a dump; the config's registry may rename it when published."""
+        self.db.execute(
+            "INSERT INTO outlets (slug, name, homepage, language) VALUES (?, ?, ?, ?) ON CONFLICT (slug) DO NOTHING",
+            (slug, name, homepage, language),
+        )
+
+    def stored(self, entry_id: str, derivation: int) -> Stored | None:
+        cursor = self.db.cursor()
+        cursor.row_factory = sqlite3.Row
+        query = f"SELECT {', '.join(_MERGED)}, derivation FROM entries WHERE id = ?"
+        row = cursor.execute(query, (entry_id,)).fetchone()
+        if row is None:
+            return None
+        merged = _merged(row) if row["derivation"] == derivation else None
+        return Stored(merged, row["outlet"], row["published"], row["revision"])
+
+    def write_entry(self, entry_id: str, merged: Merged, derivation: int, *, new: bool) -> None:
+        values = {**_merged_row(merged), "derivation": derivation, "id": entry_id}
+        if new:
+            columns = ", ".join(values)
+            self.db.execute(f"INSERT INTO entries ({columns}) VALUES ({', '.join(':' + c for c in values)})", values)
+        else:
+            assignments = ", ".join(f"{column} = :{column}" for column in values if column != "id")
+            self.db.execute(f"UPDATE entries SET {assignments} WHERE id = :id", values)
+
+    def add_source(
+        self, stat: FileStat, sha256: str, entry_id: str, claim: Claim, warnings: Sequence[str], derivation: int
+    ) -> None:
+        """The file's row, replacing whatever its path held before: another article, or a rejection."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO sources (path, size, mtime_ns, sha256, entry_id, text_hash, published,"
+            " published_rank, rejected, warnings, derivation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+            (stat.path, stat.size, stat.mtime_ns, sha256, entry_id, claim.text_hash,
+             claim.published, claim.rank, json.dumps(list(warnings), ensure_ascii=False), derivation),
+        )  # fmt: skip
+
+    def claims(self, entry_id: str, derivation: int) -> list[Claim]:
+        """The date claims of every file of the entry read under this derivation."""
+        query = "SELECT published, published_rank, text_hash FROM sources WHERE entry_id = ? AND derivation = ?"
+        return [Claim(*row) for row in self.db.execute(query, (entry_id, derivation))]
+
+    def topics(self, entry_id: str) -> list[str]:
+        query = "SELECT topic FROM entry_topics WHERE entry_id = ? ORDER BY topic"
+        return [t for (t,) in self.db.execute(query, (entry_id,))]
+
+    def set_topics(self, entry_id: str, topics: Sequence[str], old: Sequence[str]) -> bool:
+        """Set an entry's topics (`old` are those it has); True when they changed."""
+        if set(old) == set(topics):
+            return False
+        self.db.execute("DELETE FROM entry_topics WHERE entry_id = ?", (entry_id,))
+        self.db.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)", [(entry_id, t) for t in topics])
+        return True
+
+    def search_texts(self) -> Iterator[tuple[str, str, str]]:
+        """(id, outlet, folded text) of every entry, for matching topics again after they changed."""
+        for entry_id, outlet, text in self.db.execute("SELECT id, outlet, text FROM entries"):
+            yield entry_id, outlet, unpack_text(text)[2]
+
+    def topics_matched(self) -> str | None:
+        """The topic rules the stored topic membership was matched with (ingest's JSON of them)."""
+        return self.get_meta("topics")
+
+    def replace_topics(self, rules: str, assignments: Iterable[tuple[str, Sequence[str]]]) -> None:
+        """Every entry's topics, matched anew under `rules` (see topics_matched)."""
+        self.bump_generation()
+        self.publish_whole()
+        self.set_meta("topics", rules)
+        self.db.execute("DELETE FROM entry_topics")
+        self.db.executemany(
+            "INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
+            ((eid, t) for eid, ts in assignments for t in ts),
+        )
+
+    def prune(self, *, before: datetime | None, outlet: str | None) -> int:
+        """Delete entries (not their dump files) older than `before` and/or from one outlet."""
+        where, args = [], []
+        if before is not None:
+            where.append("published < ?")
+            args.append(iso(before))
+        if outlet is not None:
+            where.append("outlet = ?")
+            args.append(outlet)
+        if not where:
+            return 0
+        cursor = self.db.execute(f"DELETE FROM entries WHERE {' AND '.join(where)}", args)
+        self.bump_generation()
+        self.publish_whole()
+        return cursor.rowcount
+
+    def stats(self) -> dict[str, object]:
+        per_outlet = {
+            slug: {"name": name, "entries": n, "newest": newest}
+            for slug, name, n, newest in self.db.execute(
+                "SELECT o.slug, o.name, count(e.id), max(e.published) FROM outlets o"
+                " JOIN entries e ON e.outlet = o.slug GROUP BY o.slug ORDER BY o.slug"
+            )
+        }
+        per_topic = dict(self.db.execute("SELECT topic, count(*) FROM entry_topics GROUP BY topic ORDER BY topic"))
+        (entries,) = self.db.execute("SELECT count(*) FROM entries").fetchone()
+        (files,) = self.db.execute("SELECT count(*) FROM sources").fetchone()
+        (rejected,) = self.db.execute("SELECT count(*) FROM sources WHERE rejected IS NOT NULL").fetchone()
+        path = self.path
+        return {
+            "entries": entries,
+            "files": files,
+            "rejected": rejected,
+            "outlets": per_outlet,
+            "topics": per_topic,
+            "store_bytes": sum(p.stat().st_size for p in path.parent.glob(path.name + "*")),
+        }
+
+
+def _merged_row(merged: Merged) -> dict[str, object]:
+    shown = asdict(merged.shown)
+    shown["text"] = pack_text(shown.pop("summary"), shown.pop("content"), shown.pop("search_text"))
+    return {
+        **shown, "author": merged.author, "image": merged.image,
+        "tags": json.dumps(list(merged.tags), ensure_ascii=False), "published": merged.published,
+        "updated": merged.updated, "shown": merged.key, "author_from": merged.filled[0],
+        "image_from": merged.filled[1], "tags_from": merged.filled[2], "revision": merged.revision,
+    }  # fmt: skip
+
+
+def _merged(row: sqlite3.Row) -> Merged:
+    shown = {name: row[name] for name in ("url", "title", "outlet", "language")}
+    shown["summary"], shown["content"], shown["search_text"] = unpack_text(row["text"])
+    return Merged(
+        shown=Shown(**shown), key=row["shown"],
+        author=row["author"], image=row["image"], tags=tuple(json.loads(row["tags"])),
+        filled=(row["author_from"], row["image_from"], row["tags_from"]), published=row["published"],
+        updated=row["updated"], revision=row["revision"],
+    )  # fmt: skip

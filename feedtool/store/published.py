@@ -1,0 +1,183 @@
+"""What was published: the documents written, each entry's rendered markup, and the log of changes.
+
+A publish by change (plan.py) needs to know where each entry that changed since the last complete
+publish was listed before, each feed's newest entries and size, and each archive part's oldest
+entry; a publish reads its entries' markup from fragments rendered once, and skips a document
+whose fingerprint and file are as recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import get_args
+
+from feedtool.models import Format
+from feedtool.store.connection import Connection, in_chunks
+from feedtool.store.packing import pack, unpack
+from feedtool.store.records import Head, Key, Placed
+
+CHANGES_KEPT = 10_000
+
+
+class Published(Connection):
+    def published_marker(self) -> str | None:
+        """What the output was last published from, whole: the no-op build's fast path (publish.py)."""
+        return self.get_meta("published")
+
+    def set_published_marker(self, marker: str) -> None:
+        self.set_meta("published", marker)
+
+    def note_change(self, entry_id: str, before: Placed | None) -> None:
+        """Remember where a changed entry was before its first change since the last publish.
+
+        Only up to CHANGES_KEPT entries: past that (a cold build, a re-derivation) the next publish
+        plans every document anyway, which costs less than asking where each change lands. The
+        log's rows are numbered from 1 after every publish (SQLite's rowid after the table was
+        emptied), so the number of the last one added is how many it holds.
+        """
+        if self.get_meta("publish_whole") == "1":
+            return
+        old = (before.outlet, before.published, json.dumps(list(before.topics))) if before else (None, None, None)
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO changes (entry_id, outlet, published, topics) VALUES (?, ?, ?, ?)", (entry_id, *old)
+        )
+        if cursor.rowcount and (cursor.lastrowid or 0) > CHANGES_KEPT:
+            self.publish_whole()
+
+    def changes(self) -> dict[str, Placed | None] | None:
+        """Entry id -> where it was before the publish (None: it is new), or None when the log cannot say."""
+        if self.get_meta("publish_whole") == "1":
+            return None
+        return {
+            entry_id: None if published is None else Placed(outlet, published, tuple(json.loads(topics)))
+            for entry_id, outlet, published, topics in self.db.execute(
+                "SELECT entry_id, outlet, published, topics FROM changes"
+            )
+        }
+
+    def published_all(
+        self, heads: dict[str, Head], layouts: dict[str, dict[str, list[Key]]], *, whole: bool, config: str, newest: str
+    ) -> None:
+        """A publish is complete, with the config of this digest: the log starts again; these feeds'
+        newest entries, and these months' archive parts, are as given; `newest` dates an empty document."""
+        self.db.execute("DELETE FROM changes")
+        self.set_meta("publish_whole", "0")
+        self.set_meta("published_config", config)
+        self.set_meta("published_newest", newest)
+        if whole:
+            self.db.execute("DELETE FROM heads")
+            self.db.execute("DELETE FROM parts")
+        self.db.executemany(
+            "INSERT OR REPLACE INTO heads (folder, ids, entries) VALUES (?, ?, ?)",
+            ((folder, json.dumps(head.ids), head.entries) for folder, head in heads.items()),
+        )
+        for folder, months in layouts.items():
+            for month, bounds in months.items():
+                if not whole:
+                    self.db.execute("DELETE FROM parts WHERE folder = ? AND month = ?", (folder, month))
+                self.db.executemany(
+                    "INSERT INTO parts (folder, month, part, published, entry_id) VALUES (?, ?, ?, ?, ?)",
+                    ((folder, month, part, published, entry_id) for part, (published, entry_id) in enumerate(bounds)),
+                )
+
+    def parts(self, folder: str) -> dict[str, list[Key]]:
+        """Month -> the oldest entry of each of the feed's archive parts, oldest part first, as last published."""
+        found: dict[str, list[Key]] = {}
+        query = "SELECT month, published, entry_id FROM parts WHERE folder = ? ORDER BY month, part"
+        for month, published, entry_id in self.db.execute(query, (folder,)):
+            found.setdefault(month, []).append((published, entry_id))
+        return found
+
+    def published_config(self) -> str | None:
+        """The digest of the config the output was last published with, whole (publish.py)."""
+        return self.get_meta("published_config")
+
+    def published_newest(self) -> str | None:
+        """The date empty documents had in the last complete publish (plan.py)."""
+        return self.get_meta("published_newest")
+
+    def forget_published_config(self) -> None:
+        self.set_meta("published_config", "")
+
+    def heads(self) -> dict[str, Head]:
+        """Each feed's newest entries and its number of entries, as the last complete publish left them."""
+        query = "SELECT folder, ids, entries FROM heads"
+        return {folder: Head(json.loads(ids), entries) for folder, ids, entries in self.db.execute(query)}
+
+    # -- rendered entries ---------------------------------------------------------------------
+
+    def fragment_keys(self, ids: Sequence[str]) -> dict[tuple[str, str], str]:
+        """(entry id, format) -> the key its stored fragment was rendered under, for these entries.
+
+        Asked only for the entries of documents about to be written, so a small build reads a
+        small part of the table however large the archive is.
+        """
+        found: dict[tuple[str, str], str] = {}
+        for chunk, marks in in_chunks(ids):
+            query = f"SELECT entry_id, keys FROM fragments WHERE entry_id IN ({marks})"
+            for entry_id, keys in self.db.execute(query, chunk):
+                found.update(((entry_id, fmt), key) for fmt, key, _ in json.loads(keys))
+        return found
+
+    def set_fragments(self, rows: Iterable[tuple[str, str, str, bytes]]) -> None:
+        """(entry id, format, key, markup) rows, replacing what was stored for the same entry and format.
+
+        An entry's formats share one compressed row, so one rendered again in some formats only
+        (a template edit renders HTML alone) keeps the others from its stored row.
+        """
+        wanted: dict[str, dict[str, tuple[str, bytes]]] = {}
+        for entry_id, fmt, key, markup in rows:
+            wanted.setdefault(entry_id, {})[fmt] = (key, markup)
+        partial = [entry_id for entry_id, formats in wanted.items() if len(formats) < len(_FORMATS)]
+        for entry_id, stored in self._fragment_rows(partial).items():
+            wanted[entry_id] = {**stored, **wanted[entry_id]}
+        self.db.executemany(
+            "INSERT OR REPLACE INTO fragments (entry_id, keys, markup) VALUES (?, ?, ?)",
+            (_fragment_row(entry_id, formats) for entry_id, formats in wanted.items()),
+        )
+
+    def fragments(self, ids: Sequence[str]) -> dict[str, dict[str, bytes]]:
+        """Entry id -> format -> markup."""
+        return {
+            entry_id: {fmt: markup for fmt, (_, markup) in formats.items()}
+            for entry_id, formats in self._fragment_rows(ids).items()
+        }
+
+    def _fragment_rows(self, ids: Sequence[str]) -> dict[str, dict[str, tuple[str, bytes]]]:
+        """entry id -> format -> (key, markup), unpacked."""
+        found: dict[str, dict[str, tuple[str, bytes]]] = {}
+        for chunk, marks in in_chunks(ids):
+            query = f"SELECT entry_id, keys, markup FROM fragments WHERE entry_id IN ({marks})"
+            for entry_id, keys, markup in self.db.execute(query, chunk):
+                data, start, formats = unpack(markup), 0, {}
+                for fmt, key, length in json.loads(keys):
+                    formats[fmt] = (key, data[start : start + length])
+                    start += length
+                found[entry_id] = formats
+        return found
+
+    # -- published documents ------------------------------------------------------------------
+
+    def documents(self) -> dict[str, tuple[str, int, int]]:
+        query = "SELECT path, fingerprint, size, mtime_ns FROM documents"
+        return {p: (f, s, m) for p, f, s, m in self.db.execute(query)}
+
+    def set_document(self, path: str, fingerprint: str, size: int, mtime_ns: int) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO documents (path, fingerprint, size, mtime_ns) VALUES (?, ?, ?, ?)",
+            (path, fingerprint, size, mtime_ns),
+        )
+
+    def forget_documents(self, paths: Iterable[str]) -> None:
+        self.db.executemany("DELETE FROM documents WHERE path = ?", ((p,) for p in paths))
+
+
+_FORMATS = get_args(Format)  # every format a fragment is rendered in
+
+
+def _fragment_row(entry_id: str, formats: dict[str, tuple[str, bytes]]) -> tuple[str, str, bytes]:
+    """One entry's markup in every format, end to end in one zstd frame; `keys` says where each is."""
+    order = sorted(formats)
+    keys = json.dumps([[fmt, formats[fmt][0], len(formats[fmt][1])] for fmt in order])
+    return entry_id, keys, pack(b"".join(formats[fmt][1] for fmt in order))
