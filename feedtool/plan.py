@@ -204,20 +204,18 @@ def by_change(
     infos: dict[str, OutletInfo],
     html: Pages,
     changes: dict[str, Placed | None],
-) -> Plan | None:
-    """The pages the logged changes can have changed; None when only a whole plan can say.
+    before: dict[str, Head],
+    now: dict[str, Placed],
+) -> Plan:
+    """The pages the logged changes can have changed.
 
-    That is when a feed is new (an outlet's first entry) or an entry left the store (the log
-    records changes, not removals).
+    `before`: each feed's head as last published; `now`: where each changed entry is listed now.
+    Only when decision.py says a plan by change can be made: every feed was published before and
+    every changed entry is still in the store (the log records changes, not removals).
     """
     feeds = feed_specs(config, infos)
-    before = store.heads()
     newest_before = store.published_newest()
-    if any(feed.folder not in before for feed in feeds) or not newest_before:
-        return None
-    now = store.placed(list(changes))
-    if len(now) != len(changes):
-        return None
+    assert newest_before and all(feed.folder in before for feed in feeds) and len(now) == len(changes)
     # Entries only came or changed: the newest date in the store is the newest of before and theirs.
     newest = max([newest_before, *(r.updated for r in store.rows(list(changes)).values())])
     prints = _Fingerprints(config, infos, html)

@@ -29,12 +29,13 @@ from functools import partial
 from pathlib import Path
 
 from feedtool.config import Config
+from feedtool.decision import PublishFacts, decide
 from feedtool.errors import PublishError
 from feedtool.feeds import FILENAMES, OutletInfo, Page, Renderer
 from feedtool.models import Format, Progress, StoredEntry
 from feedtool.pages import Pages
 from feedtool.parallel import ExecutorFactory, batched, parallel_map, started
-from feedtool.plan import Plan, by_change, digest, entry_settings, whole
+from feedtool.plan import Plan, by_change, digest, entry_settings, feed_specs, whole
 from feedtool.site import FeedSummary, opml, static_files
 from feedtool.store import Store, from_iso
 
@@ -81,13 +82,22 @@ def publish(
         raise PublishError(f"cannot create the output folder {out}: {exc.strerror}") from None
     state = store.documents()
     html = Pages(config.site, config.formats, config.templates)
-    # The fast path of a no-op cron run: the store and the config are as they were when everything
-    # was last published, and every published file is still the one written then.
     shaped_by = _config_digest(config, html)
     published_as = digest([store.generation(), shaped_by])
-    intact = all(_intact(out, p, s) for p, s in state.items())
     marker = store.published_marker()
-    if marker == published_as and intact:
+    infos = outlet_infos(config, store)
+    # The facts a publish is decided on; each a small read (the log is empty after a publish).
+    changes = store.changes()
+    heads = store.heads()
+    now = store.placed(list(changes)) if changes is not None else {}
+    facts = PublishFacts(
+        marked=marker == published_as, intact=all(_intact(out, p, s) for p, s in state.items()),
+        same_config=store.published_config() == shaped_by, logged=changes is not None,
+        feeds_known=bool(store.published_newest()) and all(f.folder in heads for f in feed_specs(config, infos)),
+        entries_kept=changes is not None and len(now) == len(changes),
+    )  # fmt: skip
+    mode = decide(facts)
+    if mode == "nothing":
         return PublishReport(unchanged=len(state))
     # The marker goes until this run finishes. Stopped midway, it leaves documents made from this
     # config; were the config then put back, the old marker would match again and keep them.
@@ -99,14 +109,11 @@ def publish(
     if not marker:
         _remove_temporaries(out)
 
-    infos = outlet_infos(config, store)
     html.check()  # a broken template is one line now, not an error in a worker later
     made = _renderers(config, infos, html)  # for workers forked from here on, which need not read the store for it
-    # By change when the log of changes can say what they reached: the config is the one the
-    # output was last published with, whole, and no published file was touched since.
-    changes = store.changes() if intact and store.published_config() == shaped_by else None
-    plan = by_change(config, store, infos, html, changes) if changes is not None else None
-    if plan is not None:
+    if mode == "by_change":
+        assert changes is not None
+        plan = by_change(config, store, infos, html, changes, heads, now)
         return _publish(store, config, plan, state, html, (executor, made), (shaped_by, published_as), progress)
     # Likewise the config a whole publish stopped midway leaves documents of: no longer the one
     # of the last complete publish, and the next one plans whole too.
