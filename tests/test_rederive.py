@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS, dump, make_config, snapshot
+from conftest import SEEDS, dump, make_config, published
 
 import feedtool.ingest
 from feedtool.build import BuildReport, build
@@ -56,22 +56,18 @@ def _entries(config: Config) -> dict[str, StoredEntry]:
         return store.entries([r.id for r in store.feed_index(("all", "all"))])
 
 
-def _published(config: Config) -> dict[str, bytes]:
-    return {name: data for name, (_, data) in snapshot(config.output).items()}
-
-
 def changed_then_built(tmp_path: Path, dumps: Path, before: str, after: str) -> tuple[BuildReport, Config]:
     """Build under `before`, then under `after`; assert the result is what a build from nothing gives."""
     config = _config(tmp_path / "changed", dumps, before)
     build(config, workers=1)
-    earlier = _published(config)
+    earlier = published(config.output)
     config = _config(tmp_path / "changed", dumps, after)
     report = build(config, workers=1)
     fresh = _config(tmp_path / "fresh", dumps, after)
     build(fresh, workers=1)
     assert _entries(config) == _entries(fresh)
-    assert _published(config) == _published(fresh)
-    assert _published(config) != earlier, "the setting changed nothing: the test proves nothing"
+    assert published(config.output) == published(fresh.output)
+    assert published(config.output) != earlier, "the setting changed nothing: the test proves nothing"
     return report, config
 
 
@@ -130,7 +126,7 @@ def test_a_new_normaliser(tmp_path: Path, dumps: Path, monkeypatch: pytest.Monke
     """A feedtool whose normaliser code changed: simulated by a changed module list and a changed title rule."""
     config = _config(tmp_path / "changed", dumps, "")
     build(config, workers=1)
-    earlier = _published(config)
+    earlier = published(config.output)
     monkeypatch.setattr(feedtool.ingest, "NORMALISER_MODULES", ("dump.py",))  # another code fingerprint
     entry = Normaliser.entry
     monkeypatch.setattr(
@@ -142,7 +138,7 @@ def test_a_new_normaliser(tmp_path: Path, dumps: Path, monkeypatch: pytest.Monke
     fresh = _config(tmp_path / "fresh", dumps, "")
     build(fresh, workers=1)
     assert report.ingest is not None and report.ingest.rederived
-    assert _published(config) == _published(fresh) != earlier
+    assert published(config.output) == published(fresh.output) != earlier
     assert all(e.title.endswith("！") for e in _entries(config).values())
 
 
@@ -263,4 +259,4 @@ def test_a_rederivation_stopped_midway_carries_on(tmp_path: Path, dumps: Path, m
     fresh = _config(tmp_path / "fresh", dumps, after)
     build(fresh, workers=1)
     assert _entries(config) == _entries(fresh)
-    assert _published(config) == _published(fresh)
+    assert published(config.output) == published(fresh.output)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import SEEDS, dump, make_config, snapshot
+from conftest import SEEDS, dump, fresh_build, make_config, published
 
 import feedtool.ingest
 from feedtool.build import build
@@ -56,17 +56,6 @@ def listed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-def fresh_build(tmp_path: Path, dumps: Path) -> Config:
-    (tmp_path / "fresh").mkdir()
-    config = make_config(tmp_path / "fresh", [dumps])
-    build(config, workers=1)
-    return config
-
-
-def published(config: Config) -> dict[str, bytes]:
-    return {name: data for name, (_, data) in snapshot(config.output).items()}
-
-
 def test_a_no_op_build_lists_no_folder_and_counts_every_dump(
     tmp_path: Path, dumps: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -92,7 +81,7 @@ def test_dumps_added_to_an_old_folder_and_a_new_one_are_read(
     assert report.ingest is not None and report.ingest.counts.new == 2
     # The folders that changed and what leads to them; not the day untouched.
     assert str(dumps / "2023" / "10" / "28") not in calls
-    assert published(config) == published(fresh_build(tmp_path, dumps))
+    assert published(config.output) == published(fresh_build(tmp_path / "fresh", [dumps]).output)
 
 
 def test_a_rejected_dump_fixed_in_place_is_read_again(tmp_path: Path, dumps: Path) -> None:
@@ -184,7 +173,7 @@ def test_a_folder_removed_or_renamed_is_followed(tmp_path: Path, dumps: Path) ->
     report = build(config, workers=1)
     assert report.ingest is not None and report.ingest.counts.new == 0
     assert report.ingest.files == len(list(SEEDS.iterdir()))
-    assert published(config) == published(fresh_build(tmp_path, dumps))
+    assert published(config.output) == published(fresh_build(tmp_path / "fresh", [dumps]).output)
 
 
 def _keys(config: Config) -> tuple[str, str]:
