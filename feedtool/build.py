@@ -12,7 +12,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 from feedtool.config import Config
-from feedtool.errors import ConfigError, LockHeld
+from feedtool.errors import ConfigError, InputError, LockHeld
 from feedtool.ingest import IngestReport, ingest
 from feedtool.models import Progress
 from feedtool.publish import PublishReport, publish
@@ -63,11 +63,16 @@ def locked(config: Config) -> Iterator[None]:
         lock.release()
 
 
-def check_layout(config: Config) -> None:
-    """The store must never be published: it holds every source path of the archive."""
+def check_layout(config: Config, *, reading: bool) -> None:
+    """Before anything is created: the store must never be published (it holds every source path of
+    the archive), and the input folders must exist, so that a mistake leaves no empty store behind."""
     store, out = config.store.resolve(), config.output.resolve()
     if store.is_relative_to(out):
         raise ConfigError(f"the store {config.store} is inside the output folder {config.output}; move it out")
+    for folder in config.inputs if reading else ():
+        if not folder.is_dir():
+            what = "is not a folder" if folder.exists() else "does not exist"
+            raise InputError(f"input folder {folder} {what}; set [build] inputs in the config, or pass -i FOLDER")
 
 
 def build(
@@ -82,7 +87,7 @@ def build(
     rescan: bool = False,
 ) -> BuildReport:
     started = time.monotonic()
-    check_layout(config)
+    check_layout(config, reading=do_ingest)
     try:
         with locked(config), Store(config.store) as store:
             # A build that lists every folder (the first, or a rescan) holds its listing, hundreds of

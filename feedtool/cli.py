@@ -120,12 +120,19 @@ def _run_build(
     if not quiet:
         click.echo(f"feedtool: {report.summary()}")
         if rejected:
-            click.echo(f"feedtool: {rejected} dumps rejected; 'feedtool rejects' lists them with reasons", err=True)
+            click.echo(
+                f"feedtool: {_count(rejected, 'dump')} rejected; 'feedtool rejects' lists them with reasons", err=True
+            )
     if report.ingest and verbose:
         for rejection in report.ingest.rejections:
             log.info("rejected %s: %s", rejection.path, rejection.reason)
     if strict and rejected:
-        raise FeedtoolError(f"{rejected} dumps rejected (--strict); 'feedtool rejects' lists them")
+        raise FeedtoolError(f"{_count(rejected, 'dump')} rejected (--strict); 'feedtool rejects' lists them")
+
+
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    """'1 dump', '2 dumps', '1 entry', '3 entries'."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def _build_command(name: str, help_text: str, *, do_ingest: bool, do_publish: bool) -> click.Command:
@@ -276,7 +283,7 @@ def init(path: Path, force: bool) -> None:
     from importlib import resources
 
     if path.exists() and not force:
-        raise FeedtoolError(f"{path} already exists; pass --force to overwrite it")
+        raise click.UsageError(f"{path} already exists; pass --force to overwrite it")
     path.write_text(resources.files("feedtool").joinpath("starter.toml").read_text("utf-8"), "utf-8")
     click.echo(f"feedtool: wrote {path}")
 

@@ -29,7 +29,7 @@ from feedtool.merging import Outcome, first_seen, merge_scrape
 from feedtool.models import DateSource, Entry, Progress, Rejection
 from feedtool.parallel import ExecutorFactory, batched, parallel_map, started
 from feedtool.rules import Rules, Topic
-from feedtool.scan import MTIME_MAX, scan
+from feedtool.scan import MTIME_MAX, Scan, scan
 from feedtool.store import FileStat, Known, Store
 from feedtool.topics import Matcher, matchers, topics_of
 
@@ -173,9 +173,11 @@ def ingest(
         for name in found.unnamed:
             _reject_unnamed(name, report)
         index = store.file_index(
-            {os.path.dirname(path) for path, _, _ in found.listed}, [p for p, _, _ in found.rechecked]
+            {os.path.dirname(path) for path, _, _ in found.listed} | set(found.listed_folders),
+            [p for p, _, _ in found.rechecked],
         )
         changed = [FileStat(*stat) for stat in found.listed + found.rechecked if index.get(stat[0]) != stat[1:]]
+        gone = _gone(index, found)
         del index, found.listed[:]  # before a pool forks: at a million dumps, hundreds of megabytes
         report.counts.unchanged += report.files - len(changed)
         changed.sort(key=lambda stat: stat.path)
@@ -190,11 +192,27 @@ def ingest(
         unread = _ingest_changed(store, changed, report, advance, initargs=initargs, workers=workers, executor=pool)
     for path in unread:
         found.unmark(path)
+    if gone:  # after the new files, so that a moved dump is still known by its hash
+        with store.transaction():
+            store.forget_files(gone)
     report.kept = store.finish_derivation()
     if found.marks != marks:
         with store.transaction():
             store.set_folder_marks(found.marks)
+    # What is on disk now, not what this run happened to read: every rejected dump counts, on every
+    # run, until it is fixed or deleted (so --strict keeps failing while one remains).
+    counts = report.counts
+    rejected = store.rejected_count()
+    counts.unchanged = max(0, report.files - counts.new - counts.updated - rejected)
+    counts.rejected = rejected + len(found.unnamed)
     return report
+
+
+def _gone(index: dict[str, tuple[int, int]], found: Scan) -> list[str]:
+    """Files the store has read that are no longer there: in a folder listed whole, or rejected ones."""
+    listed = set(found.listed_folders)
+    present = {path for path, _, _ in found.listed}
+    return [p for p in index if os.path.dirname(p) in listed and p not in present] + found.gone
 
 
 def _ingest_changed(
@@ -300,7 +318,6 @@ def _reject_unnamed(name: str, report: IngestReport) -> None:
     reason = "its name is not UTF-8, which the store cannot keep; rename it to publish it"
     log.warning("%s: rejected: %s", name, reason)
     report.rejections.append(Rejection(name, "", reason))
-    report.counts.rejected += 1
 
 
 def _record_copies(store: Store, copies: list[tuple[FileStat, str, Known]], report: IngestReport) -> None:

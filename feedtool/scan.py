@@ -55,6 +55,8 @@ class Scan:
     # Names that are not UTF-8 (as the file system gave them, undecodable bytes as \xNN): the store
     # cannot key them, so they are reported as rejected on every build until renamed.
     unnamed: list[str] = field(default_factory=list)
+    listed_folders: list[str] = field(default_factory=list)  # whose every file is in `listed`
+    gone: list[str] = field(default_factory=list)  # rejected dumps no longer there
 
     @property
     def files(self) -> int:
@@ -111,6 +113,8 @@ def scan(
             except OSError as exc:
                 log.warning("%s: cannot list: %s", folder, exc.strerror)
                 continue
+            if whole:
+                found.listed_folders.append(folder)
             if mtime_ns < recent and whole:
                 found.marks[folder] = FolderMark(mtime_ns, files, tuple(sorted(subfolders)))
             folders.extend(f"{folder}/{name}" for name in subfolders)
@@ -178,6 +182,9 @@ def _recheck(found: Scan, skipped: Set[str], rejected: Set[str]) -> None:
             continue
         try:
             st = os.stat(path)
+        except FileNotFoundError:
+            found.gone.append(path)
+            continue
         except OSError:
             continue
         found.rechecked.append((path, st.st_size, min(st.st_mtime_ns, MTIME_MAX)))

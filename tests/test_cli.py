@@ -176,7 +176,8 @@ def test_a_missing_config_named_on_the_command_line(project: Path, capsys) -> No
 
 def test_a_missing_input_folder_is_named(project: Path, capsys) -> None:
     code, _, err = run(capsys, "build", "-i", "missing-folder")
-    assert (code, err) == (2, "feedtool: error: input folder missing-folder does not exist\n")
+    assert code == 2 and err.startswith("feedtool: error: input folder missing-folder does not exist;")
+    assert not (project / ".feedtool").exists() and not (project / "out").exists()  # nothing made
 
 
 @pytest.mark.parametrize(
@@ -208,10 +209,22 @@ def test_rejected_dumps_are_reported_and_strict_fails(project: Path, capsys) -> 
     code, out, _ = run(capsys, "rejects", "--json")
     assert [r["reason"] for r in json.loads(out)] == ["empty file", "URL is not http(s): javascript:alert(1)"]
     (project / "seeds" / "empty2.txt").write_text(" ")
-    code, _, err = run(capsys, "build", "--strict", "-q")
-    assert code == 1 and err == "feedtool: error: 1 dumps rejected (--strict); 'feedtool rejects' lists them\n"
+    # Every run counts the rejected dumps on disk, not only those it read: --strict fails every time.
+    for _ in range(2):
+        code, _, err = run(capsys, "build", "--strict", "-q")
+        assert code == 1 and err == "feedtool: error: 3 dumps rejected (--strict); 'feedtool rejects' lists them\n"
     # Nothing else was lost: the five good articles are all still published.
     assert len(json.loads((project / "out" / "all" / "feed.json").read_text("utf-8"))["items"]) == 5
+    # A deleted dump leaves the store, its rejection with it.
+    (project / "seeds" / "empty.txt").unlink()
+    (project / "seeds" / "empty2.txt").unlink()
+    code, out, err = run(capsys, "build", "--strict")
+    assert code == 1 and "1 rejected" in out and "1 dump rejected (--strict)" in err
+    (project / "seeds" / "js.txt").unlink()
+    code, out, _ = run(capsys, "build", "--strict")
+    assert code == 0 and "5 unchanged, 0 rejected" in out
+    assert run(capsys, "rejects")[1] == ""
+    assert run(capsys, "stats", "--json")[1].count('"rejected": 0') == 1
 
 
 def test_warnings_name_the_file(project: Path, capsys) -> None:
@@ -232,12 +245,22 @@ def test_stats(project: Path, capsys) -> None:
     assert out.startswith("5 entries from 5 files, 0 rejected\n") and "outlet rfi" in out
 
 
-def test_init_writes_the_documented_starter_config(tmp_path: Path, capsys, monkeypatch) -> None:
+def test_init_writes_a_neutral_commented_starter(tmp_path: Path, capsys, monkeypatch) -> None:
+    """Every table there with its keys commented, a placeholder input, no topic active; in a new
+    folder the first build says what to set and makes nothing; a second init is a usage error."""
     monkeypatch.chdir(tmp_path)
     assert run(capsys, "init")[0] == 0
-    assert (tmp_path / "feedtool.toml").read_text("utf-8") == (ROOT / "feedtool.toml").read_text("utf-8")
+    text = (tmp_path / "feedtool.toml").read_text("utf-8")
+    config = load_config(tmp_path / "feedtool.toml")
+    assert config.topics == () and config.inputs == (tmp_path / "dumps",)
+    assert "# [[topic]]" in text and "# [[outlet]]" in text
+    for table in ("[site]", "[build]", "[store]", "[feeds]", "[urls]", "[clean]"):
+        assert table in text
+    code, _, err = run(capsys, "build")
+    assert code == 2 and "input folder" in err and "dumps does not exist" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["feedtool.toml"]
     code, _, err = run(capsys, "init")
-    assert code == 1 and "already exists; pass --force" in err
+    assert code == 2 and "already exists; pass --force" in err
     assert run(capsys, "init", "--force")[0] == 0
 
 

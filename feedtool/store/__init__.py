@@ -37,3 +37,26 @@ class Store(Sources, Entries, Listings, Published):
 
     def __enter__(self) -> Store:
         return self
+
+    def stats(self) -> dict[str, object]:
+        """Counts across the rooms, for `feedtool stats`: the dump files as of the last build."""
+        per_outlet = {
+            slug: {"name": name, "entries": n, "newest": newest}
+            for slug, name, n, newest in self.db.execute(
+                "SELECT o.slug, o.name, count(e.id), max(e.published) FROM outlets o"
+                " JOIN entries e ON e.outlet = o.slug GROUP BY o.slug ORDER BY o.slug"
+            )
+        }
+        per_topic = dict(self.db.execute("SELECT topic, count(*) FROM entry_topics GROUP BY topic ORDER BY topic"))
+        (entries,) = self.db.execute("SELECT count(*) FROM entries").fetchone()
+        (files,) = self.db.execute("SELECT count(*) FROM sources WHERE derivation = ?", (self.derivation,)).fetchone()
+        rejected = self.rejected_count()
+        path = self.path
+        return {
+            "entries": entries,
+            "files": files,
+            "rejected": rejected,
+            "outlets": per_outlet,
+            "topics": per_topic,
+            "store_bytes": sum(p.stat().st_size for p in path.parent.glob(path.name + "*")),
+        }

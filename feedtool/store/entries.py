@@ -125,28 +125,6 @@ class Entries(Connection):
         self.publish_whole()
         return cursor.rowcount
 
-    def stats(self) -> dict[str, object]:
-        per_outlet = {
-            slug: {"name": name, "entries": n, "newest": newest}
-            for slug, name, n, newest in self.db.execute(
-                "SELECT o.slug, o.name, count(e.id), max(e.published) FROM outlets o"
-                " JOIN entries e ON e.outlet = o.slug GROUP BY o.slug ORDER BY o.slug"
-            )
-        }
-        per_topic = dict(self.db.execute("SELECT topic, count(*) FROM entry_topics GROUP BY topic ORDER BY topic"))
-        (entries,) = self.db.execute("SELECT count(*) FROM entries").fetchone()
-        (files,) = self.db.execute("SELECT count(*) FROM sources").fetchone()
-        (rejected,) = self.db.execute("SELECT count(*) FROM sources WHERE rejected IS NOT NULL").fetchone()
-        path = self.path
-        return {
-            "entries": entries,
-            "files": files,
-            "rejected": rejected,
-            "outlets": per_outlet,
-            "topics": per_topic,
-            "store_bytes": sum(p.stat().st_size for p in path.parent.glob(path.name + "*")),
-        }
-
 
 def _merged_row(merged: Merged) -> dict[str, object]:
     shown = asdict(merged.shown)

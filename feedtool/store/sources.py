@@ -94,5 +94,21 @@ class Sources(Derivations):
             (stat.path, stat.size, stat.mtime_ns, rejection.sha256, rejection.reason, self.derivation),
         )
 
+    def forget_files(self, paths: Iterable[str]) -> None:
+        """Files no longer on disk: their rows go, rejections included. Not those read under an older
+        derivation and still giving an entry: they are what keeps an entry whose dumps are gone
+        (derivations.finish_derivation)."""
+        self.db.executemany(
+            "DELETE FROM sources WHERE path = ? AND (derivation = ? OR entry_id IS NULL)",
+            ((path, self.derivation) for path in paths),
+        )
+
+    def rejected_count(self) -> int:
+        """How many dumps on disk are rejected: those read under the current derivation."""
+        query = "SELECT count(*) FROM sources WHERE rejected IS NOT NULL AND derivation = ?"
+        return int(self.db.execute(query, (self.derivation,)).fetchone()[0])
+
     def rejects(self) -> list[tuple[str, str]]:
-        return list(self.db.execute("SELECT path, rejected FROM sources WHERE rejected IS NOT NULL ORDER BY path"))
+        """Every rejected dump on disk with its reason (as of the last build)."""
+        query = "SELECT path, rejected FROM sources WHERE rejected IS NOT NULL AND derivation = ? ORDER BY path"
+        return list(self.db.execute(query, (self.derivation,)))
