@@ -253,7 +253,10 @@ def stats(config: Path | None, state: Path | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    click.echo(f"{data['entries']} entries from {data['files']} files, {data['rejected']} rejected")
+    click.echo(
+        f"{_count(data['entries'], 'entry', 'entries')} from {_count(data['files'], 'file')},"
+        f" {data['rejected']} rejected, {data['pruned']} pruned"
+    )
     click.echo(f"store: {cfg.store} ({data['store_bytes'] / 1e6:.1f} MB)")
     for slug, row in data["outlets"].items():
         click.echo(f"  outlet {slug:<16} {row['entries']:>7}  newest {row['newest'][:16]}Z  {row['name']}")
@@ -291,27 +294,80 @@ def init(path: Path, force: bool) -> None:
 @cli.command()
 @config_option
 @state_option
-@click.option("--before", type=click.DateTime(["%Y-%m-%d"]), help="Remove entries published before this day (UTC).")
-@click.option("--outlet", help="Remove entries of this outlet (slug).")
+@click.option("--before", type=click.DateTime(["%Y-%m-%d"]), help="Entries published before this day (UTC).")
+@click.option("--outlet", help="Entries of this outlet (slug).")
+@click.option("--url", help="One article, by any of its addresses (a takedown).")
+@click.option("--list", "show", is_flag=True, help="List the prunes in force.")
+@click.option("--lift", type=int, metavar="N", help="Lift prune N; the next build brings its entries back.")
 @_verbosity
-def prune(config: Path | None, state: Path | None, before: Any, outlet: str | None, quiet: bool, verbose: bool) -> None:
-    """Remove entries from the store by age and/or outlet (dump files are not touched)."""
+def prune(
+    config: Path | None, state: Path | None, before: Any, outlet: str | None, url: str | None, show: bool,
+    lift: int | None, quiet: bool, verbose: bool,
+) -> None:  # fmt: skip
+    """Remove entries from the feeds, for good: no later build publishes them while the prune stands.
+
+    The conditions given together must all hold (--before 2023-01-01 --outlet rfi: RFI's older
+    articles). Dump files are not touched; `--lift N` brings a prune's entries back.
+    """
     from datetime import UTC
 
     from feedtool.build import locked
     from feedtool.store import BackendError, Store, store_failure
 
     _setup_logging(verbose, quiet)
-    if before is None and outlet is None:
-        raise click.UsageError("say what to prune: --before DAY and/or --outlet SLUG")
+    asked = [before is not None or outlet is not None or url is not None, show, lift is not None]
+    if sum(asked) != 1:
+        raise click.UsageError("say what to prune (--before DAY, --outlet SLUG, --url URL), or --list, or --lift N")
     cfg = _config(config, state=state)
+    if not cfg.store.is_file():
+        raise FeedtoolError(f"no store at {cfg.store}; run 'feedtool build' first")
     try:
         with locked(cfg), Store(cfg.store) as store, store.transaction():
-            removed = store.prune(before=before.replace(tzinfo=UTC) if before else None, outlet=outlet)
+            if show:
+                for made in store.prunes():
+                    click.echo(f"{made.id}: {made.describe()} (since {made.made[:10]})")
+                return
+            if lift is not None:
+                lifted = store.lift_prune(lift)
+                if lifted is None:
+                    known = ", ".join(str(p.id) for p in store.prunes()) or "none"
+                    raise click.UsageError(f"no prune {lift} (in force: {known}; see 'feedtool prune --list')")
+                if not quiet:
+                    click.echo(
+                        f"feedtool: lifted prune {lift} ({lifted.describe()}); the next build brings its entries back"
+                    )
+                return
+            if outlet is not None and outlet not in (outlets := _outlets(cfg, store)):
+                raise click.UsageError(f"no outlet {outlet!r}; known outlets: {', '.join(sorted(outlets))}")
+            entry_id = _canonical(cfg, url) if url is not None else None
+            if entry_id is not None and not store.entries([entry_id]):
+                click.echo(f"feedtool: no entry has the address {url}; recorded, so it will not be published", err=True)
+            made, removed = store.add_prune(
+                before=before.replace(tzinfo=UTC) if before else None, outlet=outlet, url=entry_id
+            )
     except BackendError as exc:
         raise store_failure(cfg.store, exc) from None
     if not quiet:
-        click.echo(f"feedtool: removed {removed} entries; run 'feedtool publish' to update the feeds")
+        click.echo(
+            f"feedtool: removed {_count(removed, 'entry', 'entries')} ({made.describe()}), kept out as prune {made.id};"
+            " run 'feedtool publish' to update the feeds"
+        )
+
+
+def _outlets(cfg: Config, store: Any) -> set[str]:
+    return set(store.outlets()) | {o.slug for o in cfg.rules.outlets}
+
+
+def _canonical(cfg: Config, url: str) -> str:
+    """An article's id from any of its addresses, as the URL rules decide it."""
+    from feedtool.errors import Rejected
+    from feedtool.urls import Canonicaliser, check_http_url
+
+    try:
+        check_http_url(url)
+    except Rejected as exc:
+        raise click.UsageError(f"--url: {exc.reason}") from None
+    return Canonicaliser(cfg.rules).canonicalise(url)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -50,6 +50,7 @@ class Config:
     lock_timeout: float = 30.0
     templates: Path | None = None  # a folder of templates overriding the built-in ones by name
     follow_links: bool = False  # follow symbolic links that lead out of the input folders (scan.py)
+    keep_days: int | None = None  # the retention policy: entries published longer ago are pruned (prunes.py)
 
     def outlet(self, slug: str) -> Outlet | None:
         return next((o for o in self.rules.outlets if o.slug == slug), None)
@@ -109,7 +110,7 @@ def _str_map(v: Any) -> tuple[tuple[str, str], ...]:
 _CLEAN_KEYS: dict[str, Checker] = {name: _strs for name in CleanRules.__dataclass_fields__}
 _SCHEMA: dict[str, dict[str, Checker]] = {
     "site": {"title": _str, "description": _str, "base_url": _str, "language": _str, "templates": _str},
-    "store": {"path": _str, "lock_timeout": _seconds(0, 86_400)},
+    "store": {"path": _str, "lock_timeout": _seconds(0, 86_400), "keep_days": _whole(1, 100_000)},
     "build": {
         "inputs": _strs, "output": _str, "follow_links": _bool,
         "max_dump_bytes": _whole(1024, 2**30), "dump_seconds": _seconds(0.1, 3600),
@@ -356,6 +357,7 @@ def load_config(
             limits=limits,
         ),
         follow_links=build.get("follow_links", Config.follow_links),
+        keep_days=store_table.get("keep_days"),
         topics=topics,
         max_items=feeds.get("max_items", Config.max_items),
         archive_items=feeds.get("archive_items", Config.archive_items),

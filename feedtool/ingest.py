@@ -20,11 +20,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from feedtool.clock import now
 from feedtool.config import Config
 from feedtool.errors import Rejected
 from feedtool.limits import too_large
+from feedtool.merge import iso
 from feedtool.merging import Outcome, first_seen, merge_scrape
 from feedtool.models import DateSource, Entry, Progress, Rejection
 from feedtool.parallel import ExecutorFactory, batched, parallel_map, started
@@ -48,11 +51,15 @@ class Counts:
     unchanged: int = 0
     rejected: int = 0
 
+    pruned: int = 0
+
     def count(self, outcome: Outcome) -> None:
         if outcome == "new":
             self.new += 1
         elif outcome == "updated":
             self.updated += 1
+        elif outcome == "pruned":
+            self.pruned += 1
         else:
             self.unchanged += 1
 
@@ -159,6 +166,9 @@ def ingest(
     """
     report = IngestReport()
     report.rederived = store.begin_derivation(derivation_key(config.rules), identity_key(config.rules), force=rederive)
+    cutoff = iso(now() - timedelta(days=config.keep_days)) if config.keep_days else None
+    with store.transaction():
+        store.keep_since(cutoff)
     _refresh_topics(store, config)
     marks = {} if rescan else store.folder_marks()
     known_domains = store.known_domains()
@@ -189,7 +199,9 @@ def ingest(
             if progress:
                 progress(done, report.files)
 
-        unread = _ingest_changed(store, changed, report, advance, initargs=initargs, workers=workers, executor=pool)
+        unread = _ingest_changed(
+            store, changed, report, advance, initargs=initargs, workers=workers, executor=pool, cutoff=cutoff
+        )
     for path in unread:
         found.unmark(path)
     if gone:  # after the new files, so that a moved dump is still known by its hash
@@ -224,6 +236,7 @@ def _ingest_changed(
     initargs: tuple[Rules, tuple[Topic, ...], frozenset[str]],
     workers: int | None,
     executor: ExecutorFactory | None,
+    cutoff: str | None,
 ) -> list[str]:
     """Parse the changed files with new content, in one pool, and merge the results in batches.
 
@@ -252,7 +265,7 @@ def _ingest_changed(
                 unread.append(stat.path)
                 continue
             except Rejected as exc:  # told from its size or mtime: not read, not hashed
-                _merge(store, [(stat, Rejection(stat.path, "", exc.reason), ())], report)
+                _merge(store, [(stat, Rejection(stat.path, "", exc.reason), ())], report, None)
                 advance(1)
                 continue
             sha256 = hashlib.sha256(data).hexdigest()
@@ -286,7 +299,7 @@ def _ingest_changed(
                     found_domains.add(result.outlet_domain)
             else:
                 merged.append((pending.pop(result.path), result, topics))
-        _merge(store, merged, report)
+        _merge(store, merged, report, cutoff)
         advance(len(batch))
     if not found_domains <= known_domains:
         with store.transaction():
@@ -342,6 +355,7 @@ def _merge(
     store: Store,
     batch: list[tuple[FileStat, Entry | Rejection, tuple[str, ...]]],
     report: IngestReport,
+    cutoff: str | None,
 ) -> None:
     with store.transaction():
         for stat, result, topics in batch:
@@ -351,7 +365,7 @@ def _merge(
                 report.counts.rejected += 1
                 log.info("%s: rejected: %s", stat.path, result.reason)
                 continue
-            outcome = merge_scrape(store, stat, result, topics)
+            outcome = merge_scrape(store, stat, result, topics, cutoff)
             report.counts.count(outcome)
             for warning in result.warnings:
                 log.warning("%s: %s", stat.path, warning)

@@ -17,15 +17,16 @@ from feedtool.merge import Claim, Scrape, Shown, iso, merge, scrape_key
 from feedtool.models import DateSource, Entry
 from feedtool.store import FileStat, Placed, Store
 
-Outcome = Literal["new", "updated", "unchanged"]  # what merging one scrape did to its entry
+Outcome = Literal["new", "updated", "unchanged", "pruned"]  # what merging one scrape did to its entry
 
 
-def merge_scrape(store: Store, stat: FileStat, entry: Entry, topics: Sequence[str]) -> Outcome:
+def merge_scrape(store: Store, stat: FileStat, entry: Entry, topics: Sequence[str], cutoff: str | None) -> Outcome:
     """Merge one scrape into the store: read the entry and its files' claims, let merge() decide, write.
 
     An entry derived under other rules (see store/derivations.py) is rebuilt from its scrapes as
     they are read again, this one first, as if new; it keeps its row, and so its rendered fragments
-    if it comes out the same.
+    if it comes out the same. An entry a prune keeps out (store/prunes.py; `cutoff` is the
+    retention policy's) is never written: its file is recorded as pruned.
     """
     scrape = _scrape(stat, entry)
     derivation = store.derivation
@@ -39,6 +40,12 @@ def merge_scrape(store: Store, stat: FileStat, entry: Entry, topics: Sequence[st
         store.add_source(stat, entry.source_sha256, entry.id, scrape.claim, entry.warnings, derivation)
         claims = store.claims(entry.id, derivation)
     merged = merge(current, scrape, claims)
+    if store.is_pruned(entry.id, merged.shown.outlet, merged.published, cutoff):
+        # Read, so the file index knows the file, but never published while a prune stands.
+        if stored is not None:
+            store.remove_entry(entry.id)
+        store.add_pruned_source(stat, entry.source_sha256, entry.id, derivation)
+        return "pruned"
     store.write_entry(entry.id, merged, derivation, new=stored is None)
     if current is None:  # now that the entry it refers to exists
         store.add_source(stat, entry.source_sha256, entry.id, scrape.claim, entry.warnings, derivation)

@@ -242,7 +242,7 @@ def test_stats(project: Path, capsys) -> None:
     assert code == 0 and data["entries"] == 5 and data["rejected"] == 0
     assert data["outlets"]["rfi"]["entries"] == 3 and data["topics"]["taiwan"] == 2
     code, out, _ = run(capsys, "stats")
-    assert out.startswith("5 entries from 5 files, 0 rejected\n") and "outlet rfi" in out
+    assert out.startswith("5 entries from 5 files, 0 rejected, 0 pruned\n") and "outlet rfi" in out
 
 
 def test_init_writes_a_neutral_commented_starter(tmp_path: Path, capsys, monkeypatch) -> None:
@@ -280,13 +280,61 @@ def test_check_finds_a_damaged_document(project: Path, capsys) -> None:
     assert code == 1 and "outlets/rfi/rss.xml: not a valid feed" in out and "1 problems in 31 documents" in err
 
 
-def test_prune_removes_entries_by_age(project: Path, capsys) -> None:
+def _items(project: Path, feed: str = "all") -> list[str]:
+    return [i["id"] for i in json.loads((project / "out" / feed / "feed.json").read_text("utf-8"))["items"]]
+
+
+def test_a_prune_stays_done_through_every_kind_of_build_until_lifted(project: Path, capsys) -> None:
     run(capsys, "build", "-q")
     code, out, _ = run(capsys, "prune", "--before", "2023-01-01")
-    assert code == 0 and "removed 1 entries" in out
+    assert code == 0 and "removed 1 entry (published before 2023-01-01), kept out as prune 1" in out
     run(capsys, "publish", "-q")
-    assert len(json.loads((project / "out" / "all" / "feed.json").read_text("utf-8"))["items"]) == 4
-    assert not (project / "out" / "outlets" / "zaobao").exists()
+    assert len(_items(project)) == 4 and not (project / "out" / "outlets" / "zaobao").exists()
+    # A changed cleaning rule, a forced re-derivation, a rescan, a new re-scrape: never back.
+    toml = project / "feedtool.toml"
+    toml.write_text(toml.read_text("utf-8").replace("remove = []", 'remove = ["strong"]', 1), "utf-8")
+    for args in (["build"], ["build", "--rederive"], ["build", "--rescan"]):
+        assert run(capsys, *args, "-q")[0] == 0
+        assert len(_items(project)) == 4, args
+    code, out, _ = run(capsys, "stats", "--json")
+    assert json.loads(out)["pruned"] == 1
+    assert run(capsys, "prune", "--list")[1].startswith("1: published before 2023-01-01 (since ")
+    code, out, _ = run(capsys, "prune", "--lift", "1")
+    assert code == 0 and "lifted prune 1" in out
+    run(capsys, "build", "-q")
+    assert len(_items(project)) == 5 and (project / "out" / "outlets" / "zaobao").exists()
+    assert run(capsys, "prune", "--list")[1] == ""
+
+
+def test_a_takedown_by_any_address_of_the_article(project: Path, capsys) -> None:
+    run(capsys, "build", "-q")
+    rfi = _items(project, "outlets/rfi")
+    target = rfi[0].replace("https://", "http://") + "?utm_source=newsletter"  # another address of it
+    code, out, _ = run(capsys, "prune", "--url", target)
+    assert code == 0 and "removed 1 entry" in out
+    run(capsys, "build", "-q")
+    assert rfi[0] not in _items(project) and len(_items(project)) == 4
+    (project / "seeds" / "again.txt").write_text(dump(title="重新抓取", url=rfi[0]), "utf-8")  # scraped again
+    run(capsys, "build", "-q")
+    assert rfi[0] not in _items(project)
+    code, out, err = run(capsys, "prune", "--url", "https://www.rfi.fr/cn/never-seen")
+    assert code == 0 and "no entry has the address https://www.rfi.fr/cn/never-seen" in err
+    assert "removed 0 entries" in out
+
+
+def test_prune_by_outlet_and_its_mistakes(project: Path, capsys) -> None:
+    run(capsys, "build", "-q")
+    code, out, _ = run(capsys, "prune", "--outlet", "rfi")
+    assert code == 0 and "removed 3 entries (from rfi)" in out
+    run(capsys, "publish", "-q")
+    assert not (project / "out" / "outlets" / "rfi").exists()
+    assert len(_items(project)) == 2
+    code, _, err = run(capsys, "prune", "--outlet", "nope")
+    assert code == 2 and "no outlet 'nope'; known outlets: " in err and "rfi" in err
+    code, _, err = run(capsys, "prune", "--lift", "9")
+    assert code == 2 and "no prune 9 (in force: 1;" in err
+    code, _, err = run(capsys, "prune", "--url", "javascript:alert(1)")
+    assert code == 2 and "URL is not http(s)" in err
 
 
 def test_an_internal_error_is_one_line_and_a_traceback_only_with_v(project: Path, capsys, monkeypatch) -> None:
@@ -341,3 +389,27 @@ def test_a_new_outlet_without_hosts_is_a_config_error(project: Path, capsys: pyt
     (project / "feedtool.toml").write_text('[[outlet]]\nslug = "new"\nname = "New"\n', "utf-8")
     code, _, err = run(capsys, "build")
     assert code == 2 and "outlet 'new' needs hosts = [...]" in err and "Traceback" not in err
+
+
+def test_a_retention_policy_prunes_by_age_on_every_build(project: Path, capsys, monkeypatch) -> None:
+    """[store] keep_days, against the clock FEEDTOOL_NOW fixes: what ages out stays out, and comes
+    back when the policy is removed."""
+    monkeypatch.setenv("FEEDTOOL_NOW", "2023-11-01T00:00:00Z")
+    toml = project / "feedtool.toml"
+    plain = toml.read_text("utf-8")
+    toml.write_text(plain.replace("lock_timeout = 30", "lock_timeout = 30\nkeep_days = 30"), "utf-8")
+    run(capsys, "build", "-q")
+    assert len(_items(project)) == 4  # the 2022 article is older than 30 days
+    (project / "seeds" / "old.txt").write_text(dump(url="https://www.rfi.fr/cn/old", stamp="1577836800000"), "utf-8")
+    run(capsys, "build", "-q")
+    assert len(_items(project)) == 4  # a dump of 2020 arriving late ages out at once
+    monkeypatch.setenv("FEEDTOOL_NOW", "2023-12-01T00:00:00Z")
+    run(capsys, "build", "-q")
+    assert len(_items(project)) == 1  # a month later, all but one seed is older than 30 days
+    toml.write_text(plain, "utf-8")
+    run(capsys, "build", "-q")
+    assert len(_items(project)) == 6
+    monkeypatch.setenv("FEEDTOOL_NOW", "yesterday")
+    toml.write_text(plain.replace("lock_timeout = 30", "lock_timeout = 30\nkeep_days = 30"), "utf-8")
+    code, _, err = run(capsys, "build")
+    assert code == 2 and "FEEDTOOL_NOW='yesterday' is not an ISO 8601 time" in err

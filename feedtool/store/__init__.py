@@ -8,6 +8,7 @@ A package of rooms, one per domain, composed into the one `Store` the stages cal
 - derivations.py: which rules the stored rows were made with, and which are stale;
 - sources.py: the dump files read, the file index, rejections, the folders listed;
 - entries.py: entries and their topics (what merging reads and writes);
+- prunes.py: what an operator removed, kept out of every later build;
 - listings.py: each feed's entries in order, for planning a publish;
 - published.py: documents written, rendered fragments, and the log of changes since.
 
@@ -21,6 +22,7 @@ from feedtool.store.connection import BackendError, store_failure
 from feedtool.store.entries import Entries, Stored
 from feedtool.store.listings import Listings
 from feedtool.store.packing import pack, unpack
+from feedtool.store.prunes import Prune, Prunes
 from feedtool.store.published import CHANGES_KEPT, Published
 from feedtool.store.records import FeedKey, FileStat, Head, IndexRow, Key, Known, Placed, from_iso
 from feedtool.store.schema import SCHEMA_VERSION
@@ -28,11 +30,11 @@ from feedtool.store.sources import Sources
 
 __all__ = [
     "CHANGES_KEPT", "SCHEMA_VERSION", "BackendError", "FeedKey", "FileStat", "Head", "IndexRow", "Key", "Known",
-    "Placed", "Store", "Stored", "from_iso", "pack", "store_failure", "unpack",
+    "Placed", "Prune", "Store", "Stored", "from_iso", "pack", "store_failure", "unpack",
 ]  # fmt: skip
 
 
-class Store(Sources, Entries, Listings, Published):
+class Store(Sources, Entries, Prunes, Listings, Published):
     """The store's one interface: every room's methods over one connection."""
 
     def __enter__(self) -> Store:
@@ -54,6 +56,7 @@ class Store(Sources, Entries, Listings, Published):
         path = self.path
         return {
             "entries": entries,
+            "pruned": self.pruned_count(),
             "files": files,
             "rejected": rejected,
             "outlets": per_outlet,

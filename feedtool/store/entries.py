@@ -10,9 +10,8 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
 
-from feedtool.merge import Claim, Merged, Shown, iso
+from feedtool.merge import Claim, Merged, Shown
 from feedtool.store.connection import Connection
 from feedtool.store.packing import pack_text, unpack_text
 from feedtool.store.records import FileStat
@@ -41,6 +40,13 @@ class Entries(Connection):
             "INSERT INTO outlets (slug, name, homepage, language) VALUES (?, ?, ?, ?) ON CONFLICT (slug) DO NOTHING",
             (slug, name, homepage, language),
         )
+
+    def remove_entry(self, entry_id: str) -> None:
+        """An entry a prune now keeps out (the retention cutoff moved past it): its files remember it."""
+        self.db.execute("UPDATE sources SET pruned = entry_id WHERE entry_id = ?", (entry_id,))
+        self.db.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
+        self.bump_generation()
+        self.publish_whole()
 
     def stored(self, entry_id: str, derivation: int) -> Stored | None:
         cursor = self.db.cursor()
@@ -108,22 +114,6 @@ class Entries(Connection):
             "INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
             ((eid, t) for eid, ts in assignments for t in ts),
         )
-
-    def prune(self, *, before: datetime | None, outlet: str | None) -> int:
-        """Delete entries (not their dump files) older than `before` and/or from one outlet."""
-        where, args = [], []
-        if before is not None:
-            where.append("published < ?")
-            args.append(iso(before))
-        if outlet is not None:
-            where.append("outlet = ?")
-            args.append(outlet)
-        if not where:
-            return 0
-        cursor = self.db.execute(f"DELETE FROM entries WHERE {' AND '.join(where)}", args)
-        self.bump_generation()
-        self.publish_whole()
-        return cursor.rowcount
 
 
 def _merged_row(merged: Merged) -> dict[str, object]:

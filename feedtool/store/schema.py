@@ -54,7 +54,8 @@ CREATE TABLE sources (
     published_rank INTEGER,
     rejected TEXT,
     warnings TEXT NOT NULL DEFAULT '[]',
-    derivation INTEGER NOT NULL DEFAULT 0
+    derivation INTEGER NOT NULL DEFAULT 0,
+    pruned TEXT
 );
 CREATE INDEX sources_sha256 ON sources(sha256);
 CREATE INDEX sources_entry ON sources(entry_id);
@@ -114,6 +115,14 @@ CREATE TRIGGER entries_moved AFTER UPDATE OF outlet ON entries WHEN NEW.outlet <
     UPDATE outlets SET entry_count = entry_count - 1 WHERE slug = OLD.outlet;
     UPDATE outlets SET entry_count = entry_count + 1 WHERE slug = NEW.outlet;
 END;
+CREATE TABLE prunes (
+    id INTEGER PRIMARY KEY,
+    before TEXT,
+    outlet TEXT,
+    url TEXT,
+    made TEXT NOT NULL
+);
+CREATE INDEX sources_pruned ON sources(pruned) WHERE pruned IS NOT NULL;
 INSERT INTO meta (key, value) VALUES ('publish_whole', '1');
 """
 
@@ -286,6 +295,19 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
         UPDATE outlets SET entry_count = entry_count - 1 WHERE slug = OLD.outlet;
         UPDATE outlets SET entry_count = entry_count + 1 WHERE slug = NEW.outlet;
     END;
+    """,
+    # Prunes an operator made, remembered so that no later build publishes what they removed, and
+    # which entry each file would give while a prune keeps it out (see prunes.py).
+    """
+    CREATE TABLE prunes (
+        id INTEGER PRIMARY KEY,
+        before TEXT,
+        outlet TEXT,
+        url TEXT,
+        made TEXT NOT NULL
+    );
+    ALTER TABLE sources ADD COLUMN pruned TEXT;
+    CREATE INDEX sources_pruned ON sources(pruned) WHERE pruned IS NOT NULL;
     """,
 )
 
