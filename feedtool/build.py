@@ -89,7 +89,7 @@ def build(
     started = time.monotonic()
     check_layout(config, reading=do_ingest)
     try:
-        with locked(config), Store(config.store) as store:
+        with locked(config), Store(config.store, root=config.root) as store:
             # A build that lists every folder (the first, or a rescan) holds its listing, hundreds of
             # megabytes at a million dumps, until it publishes: publishing's workers start first.
             early = do_ingest and do_publish and workers != 1 and (rescan or not store.listed_before())

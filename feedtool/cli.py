@@ -234,7 +234,7 @@ def _read_store(config: Path | None, state: Path | None, read: Callable[[Any], A
     if not cfg.store.is_file():
         raise FeedtoolError(f"no store at {cfg.store}; run 'feedtool build' first")
     try:
-        with Store(cfg.store) as store:
+        with Store(cfg.store, root=cfg.root) as store:
             return cfg, read(store)
     except BackendError as exc:
         raise store_failure(cfg.store, exc) from None
@@ -322,7 +322,7 @@ def prune(
     if not cfg.store.is_file():
         raise FeedtoolError(f"no store at {cfg.store}; run 'feedtool build' first")
     try:
-        with locked(cfg), Store(cfg.store) as store, store.transaction():
+        with locked(cfg), Store(cfg.store, root=cfg.root) as store, store.transaction():
             if show:
                 for made in store.prunes():
                     click.echo(f"{made.id}: {made.describe()} (since {made.made[:10]})")

@@ -52,6 +52,15 @@ class Config:
     follow_links: bool = False  # follow symbolic links that lead out of the input folders (scan.py)
     keep_days: int | None = None  # the retention policy: entries published longer ago are pruned (prunes.py)
 
+    @property
+    def root(self) -> Path:
+        """The project folder the store keeps dump paths relative to: the config's, else the one
+        holding the store (the folder above a `.feedtool/` store folder)."""
+        if self.path is not None:
+            return self.path.parent
+        folder = self.store.parent
+        return folder.parent if folder.name == ".feedtool" else folder
+
     def outlet(self, slug: str) -> Outlet | None:
         return next((o for o in self.rules.outlets if o.slug == slug), None)
 

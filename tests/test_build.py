@@ -53,7 +53,7 @@ def test_every_article_exactly_once_despite_rescrapes(tmp_path: Path, corpus) ->
     assert report.ingest.counts.rejected == manifest.malformed
     ids = all_feed_ids(config.output)
     assert len(ids) == len(set(ids)) == len(manifest.articles)
-    with Store(config.store) as store:
+    with Store(config.store, root=config.root) as store:
         titles = {e.title for e in store.entries([r.id for r in store.feed_index(("all", "all"))]).values()}
     assert titles == set(manifest.titles.values())
     assert check_output(config.output) == ([], len(snapshot(config.output)))
@@ -235,7 +235,7 @@ def test_a_rejected_dump_fixed_in_place_is_published(tmp_path: Path, seeds: Path
     os.utime(broken, (broken.stat().st_mtime + 60,) * 2)
     report = build(config)
     assert (report.ingest.counts.new, report.ingest.counts.rejected) == (1, 0)
-    with Store(config.store) as store:
+    with Store(config.store, root=config.root) as store:
         assert store.rejects() == []
     assert "https://www.rfi.fr/cn/20231201-fixed" in all_feed_ids(config.output)
 
@@ -261,7 +261,7 @@ def test_an_unlisted_outlet_is_looked_up_in_the_public_suffix_list_once(tmp_path
     (tmp_path / "in" / "b.txt").write_text(dump(url="https://co.uk/b"), "utf-8")  # a bare public suffix
     config = make_config(tmp_path, [tmp_path / "in"])
     build(config)
-    with Store(config.store) as store:
+    with Store(config.store, root=config.root) as store:
         assert store.known_domains() == {"example.co.uk"}
     (tmp_path / "in" / "c.txt").write_text(dump(title="另一篇", url="https://www.example.co.uk/c"), "utf-8")
     probe = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -413,3 +414,35 @@ def test_a_retention_policy_prunes_by_age_on_every_build(project: Path, capsys, 
     toml.write_text(plain.replace("lock_timeout = 30", "lock_timeout = 30\nkeep_days = 30"), "utf-8")
     code, _, err = run(capsys, "build")
     assert code == 2 and "FEEDTOOL_NOW='yesterday' is not an ISO 8601 time" in err
+
+
+def test_a_project_folder_moved_whole_builds_as_a_no_op(project: Path, capsys, monkeypatch) -> None:
+    """Dump paths are kept relative to the config's folder: moved elsewhere (input, config, store and
+    output together), nothing is read again, nothing rewritten, nothing stale listed."""
+    (project / "seeds" / "broken.txt").write_bytes(b"")
+    run(capsys, "build", "-q")
+    moved = project.parent / "moved"
+    shutil.move(project, moved)
+    monkeypatch.chdir(moved)
+    code, out, _ = run(capsys, "build")
+    assert code == 0 and "0 new, 0 updated, 5 unchanged, 1 rejected; 0 files written, 0 removed" in out
+    assert run(capsys, "rejects")[1] == f"{moved / 'seeds' / 'broken.txt'}: empty file\n"
+    assert json.loads(run(capsys, "stats", "--json")[1])["files"] == 6
+
+
+def test_a_store_that_kept_absolute_paths_is_made_relative(project: Path, capsys) -> None:
+    run(capsys, "build", "-q")
+    store = project / ".feedtool" / "state.sqlite3"
+    db = sqlite3.connect(store)
+    with db:  # as a store before schema 10 kept them
+        db.execute("UPDATE sources SET path = ? || substr(path, 2)", (str(project),))
+        db.execute(
+            "UPDATE folders SET path = CASE path WHEN '.' THEN ? ELSE ? || substr(path, 2) END", (str(project),) * 2
+        )
+        db.execute("DELETE FROM meta WHERE key = 'paths'")
+    db.close()
+    code, out, _ = run(capsys, "build")
+    assert code == 0 and "0 new, 0 updated, 5 unchanged" in out
+    db = sqlite3.connect(store)
+    assert {p[:2] for (p,) in db.execute("SELECT path FROM sources")} == {"./"}
+    db.close()

@@ -166,7 +166,7 @@ def test_a_big5_dump_is_published_with_its_title_intact(tmp_path: Path) -> None:
     feed = json.loads((config.output / "all" / "feed.json").read_text("utf-8"))
     assert [item["title"] for item in feed["items"]] == [title]
     assert "布林肯" in feed["items"][0]["content_html"]
-    with Store(config.store) as store:
+    with Store(config.store, root=config.root) as store:
         ((path, reason),) = store.rejects()
     assert path.endswith("short.txt") and "cannot tell its encoding" in reason
 

@@ -259,7 +259,7 @@ def test_an_output_that_cannot_be_changed_is_one_line(
     config = make_config(tmp_path, [seeds])
     build(config)
     (config.output / f".x{TEMP_SUFFIX}").write_bytes(b"")
-    with Store(config.store) as store, store.transaction():
+    with Store(config.store, root=config.root) as store, store.transaction():
         store.set_published_marker("")  # as a run killed midway leaves it
 
     def refused(self: Path, missing_ok: bool = False) -> None:

@@ -334,7 +334,7 @@ def test_a_build_over_an_older_output_removes_its_feed_xsl(tmp_path: Path) -> No
     build(config)
     xsl = config.output / "feed.xsl"
     xsl.write_text("<xsl:stylesheet/>", "utf-8")
-    with Store(config.store) as store, store.transaction():
+    with Store(config.store, root=config.root) as store, store.transaction():
         store.set_document("feed.xsl", "old", xsl.stat().st_size, xsl.stat().st_mtime_ns)
         store.set_published_marker("")
         store.forget_published_config()  # releases before the publish by change recorded none
@@ -354,7 +354,7 @@ def test_a_restyled_release_rewrites_the_stylesheet_of_an_older_output(tmp_path:
     from feedtool.plan import digest
 
     older_fingerprint = digest([__version__, "style.css"])  # what releases before this one recorded
-    with Store(config.store) as store, store.transaction():
+    with Store(config.store, root=config.root) as store, store.transaction():
         store.set_document("style.css", older_fingerprint, style.stat().st_size, style.stat().st_mtime_ns)
         store.set_published_marker("")
     build(config)

@@ -93,7 +93,7 @@ def test_a_poison_corpus_builds_twice_publishing_every_good_dump(tmp_path: Path)
         (line,) = [line for line in rejects.splitlines() if f"/{name}: " in line] or [""]
         assert reason in line or name.startswith("bad-"), (name, rejects)
     assert "/etc/" not in rejects  # a link out of the inputs is not followed
-    with Store(config.store) as store:
+    with Store(config.store, root=config.root) as store:
         urls = {row.id for row in store.feed_index(("all", "all"))}
     # Every good article is published: the generated ones, the seeds, and the bomb's (its header is read).
     assert set(manifest.articles) <= urls

@@ -52,7 +52,7 @@ def _config(folder: Path, dumps: Path, extra: str) -> Config:
 
 
 def _entries(config: Config) -> dict[str, StoredEntry]:
-    with Store(config.store) as store:
+    with Store(config.store, root=config.root) as store:
         return store.entries([r.id for r in store.feed_index(("all", "all"))])
 
 

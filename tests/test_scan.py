@@ -90,13 +90,13 @@ def test_a_rejected_dump_fixed_in_place_is_read_again(tmp_path: Path, dumps: Pat
     age(dumps)
     config = make_config(tmp_path, [dumps])
     build(config, workers=1)
-    with Store(config.store) as store:
+    with Store(config.store, root=config.root) as store:
         assert [path for path, _ in store.rejects()] == [str(broken)]
     with open(broken, "w", encoding="utf-8") as fh:  # in place: the folder's mtime does not move
         fh.write(dump(title="修好了", url="https://www.rfi.fr/cn/a/fixed"))
     report = build(config, workers=1)
     assert report.ingest is not None and report.ingest.counts.new == 1
-    with Store(config.store) as store:
+    with Store(config.store, root=config.root) as store:
         assert store.rejects() == []
 
 
@@ -125,7 +125,7 @@ def test_a_folder_changed_in_the_last_seconds_is_not_trusted(tmp_path: Path, dum
     os.utime(day)  # changed just now
     config = make_config(tmp_path, [dumps])
     build(config, workers=1)
-    with Store(config.store) as store:
+    with Store(config.store, root=config.root) as store:
         store.begin_derivation(*_keys(config))
         assert str(day) not in store.folder_marks()
         assert str(dumps / "2023" / "10" / "28") in store.folder_marks()

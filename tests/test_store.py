@@ -70,7 +70,7 @@ def test_a_migrated_store_is_a_new_store_and_publishes_as_one(
     config.store.parent.mkdir(parents=True)
     shutil.copy(old, config.store)
     ids = _rows(config.store, "SELECT id FROM entries ORDER BY id")
-    with Store(config.store) as store:
+    with Store(config.store, root=config.root) as store:
         assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert _rows(config.store, "SELECT id FROM entries ORDER BY id") == ids
         assert len(list(store.search_texts())) == len(ids)

@@ -6,6 +6,7 @@ one), and fast enough to answer "which of these 100,000 files changed?" from an 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -39,8 +40,10 @@ def store_failure(path: Path, exc: BaseException) -> StoreError:
 class Connection:
     """The SQLite connection the store's rooms share, and the facts the store keeps about itself (meta)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, root: Path | None = None) -> None:
         self.path = path
+        # The project folder: the dump paths under it are kept relative to it (see `stored_path`).
+        self.root = os.path.abspath(root) if root is not None else None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
@@ -48,6 +51,7 @@ class Connection:
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
+            self._relative_paths()
         except sqlite3.DatabaseError as exc:
             raise store_failure(path, exc) from None
         except OSError as exc:
@@ -82,6 +86,40 @@ class Connection:
         for step in range(version, schema.SCHEMA_VERSION):
             with self.transaction():
                 schema.migrate(self.db, step)
+
+    # -- paths: a dump's path as stored is relative to the project folder, so that the folder can move --
+
+    def stored_path(self, path: str) -> str:
+        """The form a path is stored in: "./a/b.txt" under the project folder ("." for the folder
+        itself), absolute elsewhere. A project folder moved or copied whole builds as a no-op."""
+        root = self.root
+        if root is None:
+            return path
+        if path == root:
+            return "."
+        return "./" + path[len(root) + 1 :] if path.startswith(root + "/") else path
+
+    def real_path(self, stored: str) -> str:
+        """A stored path as the file system knows it now."""
+        root = self.root
+        if root is None or not (stored == "." or stored.startswith("./")):
+            return stored
+        return root if stored == "." else root + stored[1:]
+
+    def _relative_paths(self) -> None:
+        """A store that kept absolute paths (before schema 10, or opened without a project folder)
+        has those under the project folder made relative, once."""
+        if self.root is None or self.get_meta("paths") == "relative":
+            return
+        prefix = self.root + "/"
+        with self.transaction():
+            for table in ("sources", "folders"):
+                self.db.execute(
+                    f"UPDATE OR REPLACE {table} SET path = './' || substr(path, ?) WHERE substr(path, 1, ?) = ?",
+                    (len(prefix) + 1, len(prefix), prefix),
+                )
+            self.db.execute("UPDATE OR REPLACE folders SET path = '.' WHERE path = ?", (self.root,))
+            self.set_meta("paths", "relative")
 
     def transaction(self) -> _Transaction:
         return _Transaction(self.db)

@@ -67,7 +67,7 @@ class Derivations(Connection):
         query = (
             f"SELECT path, size, mtime_ns, entry_id FROM sources WHERE derivation IN ({marks}) AND entry_id IS NOT NULL"
         )
-        return {(p, s, m): i for p, s, m, i in self.db.execute(query, same)}
+        return {(self.real_path(p), s, m): i for p, s, m, i in self.db.execute(query, same)}
 
     def finish_derivation(self) -> int:
         """After every dump on disk was read: drop stale entries no file claims any more; count the rest.

@@ -74,7 +74,7 @@ class Entries(Connection):
         self.db.execute(
             "INSERT OR REPLACE INTO sources (path, size, mtime_ns, sha256, entry_id, text_hash, published,"
             " published_rank, rejected, warnings, derivation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
-            (stat.path, stat.size, stat.mtime_ns, sha256, entry_id, claim.text_hash,
+            (self.stored_path(stat.path), stat.size, stat.mtime_ns, sha256, entry_id, claim.text_hash,
              claim.published, claim.rank, json.dumps(list(warnings), ensure_ascii=False), derivation),
         )  # fmt: skip
 

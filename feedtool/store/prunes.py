@@ -88,7 +88,7 @@ class Prunes(Connection):
         self.db.execute(
             "INSERT OR REPLACE INTO sources (path, size, mtime_ns, sha256, derivation, pruned)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (stat.path, stat.size, stat.mtime_ns, sha256, derivation, entry_id),
+            (self.stored_path(stat.path), stat.size, stat.mtime_ns, sha256, derivation, entry_id),
         )
 
     def keep_since(self, cutoff: str | None) -> int:

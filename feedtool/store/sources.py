@@ -28,24 +28,25 @@ class Sources(Derivations):
         derivation = self.derivation
         query = "SELECT path, size, mtime_ns FROM sources WHERE path >= ? AND path < ? AND derivation = ?"
         found: dict[str, tuple[int, int]] = {}
-        for folder in folders:
+        real = self.real_path
+        for folder in map(self.stored_path, folders):
             rows = self.db.execute(query, (folder + "/", folder + chr(ord("/") + 1), derivation))
-            found.update((p, (s, m)) for p, s, m in rows)
-        for chunk, marks in in_chunks(paths):
+            found.update((real(p), (s, m)) for p, s, m in rows)
+        for chunk, marks in in_chunks([self.stored_path(p) for p in paths]):
             query = f"SELECT path, size, mtime_ns FROM sources WHERE path IN ({marks}) AND derivation = ?"
-            found.update((p, (s, m)) for p, s, m in self.db.execute(query, (*chunk, derivation)))
+            found.update((real(p), (s, m)) for p, s, m in self.db.execute(query, (*chunk, derivation)))
         return found
 
     def rejected_paths(self) -> set[str]:
         """The files read under the current derivation that were rejected."""
         query = "SELECT path FROM sources WHERE rejected IS NOT NULL AND derivation = ?"
-        return {path for (path,) in self.db.execute(query, (self.derivation,))}
+        return {self.real_path(path) for (path,) in self.db.execute(query, (self.derivation,))}
 
     def folder_marks(self) -> dict[str, FolderMark]:
         """What each folder held when listed under the current derivation (see scan.py)."""
         query = "SELECT path, mtime_ns, files, subfolders FROM folders WHERE derivation = ?"
         return {
-            path: FolderMark(mtime_ns, files, tuple(json.loads(subfolders)))
+            self.real_path(path): FolderMark(mtime_ns, files, tuple(json.loads(subfolders)))
             for path, mtime_ns, files, subfolders in self.db.execute(query, (self.derivation,))
         }
 
@@ -59,7 +60,13 @@ class Sources(Derivations):
         self.db.executemany(
             "INSERT INTO folders (path, mtime_ns, files, subfolders, derivation) VALUES (?, ?, ?, ?, ?)",
             (
-                (path, mark.mtime_ns, mark.files, json.dumps(mark.subfolders, ensure_ascii=False), derivation)
+                (
+                    self.stored_path(path),
+                    mark.mtime_ns,
+                    mark.files,
+                    json.dumps(mark.subfolders, ensure_ascii=False),
+                    derivation,
+                )
                 for path, mark in marks.items()
             ),
         )
@@ -83,7 +90,7 @@ class Sources(Derivations):
         self.db.execute(
             "INSERT OR REPLACE INTO sources (path, size, mtime_ns, sha256, entry_id, text_hash, published,"
             " published_rank, rejected, warnings, derivation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (stat.path, stat.size, stat.mtime_ns, sha256, known.entry_id, known.text_hash,
+            (self.stored_path(stat.path), stat.size, stat.mtime_ns, sha256, known.entry_id, known.text_hash,
              published, known.published_rank, known.rejected, known.warnings, self.derivation),
         )  # fmt: skip
 
@@ -91,7 +98,14 @@ class Sources(Derivations):
         self.db.execute(
             "INSERT OR REPLACE INTO sources (path, size, mtime_ns, sha256, rejected, derivation)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (stat.path, stat.size, stat.mtime_ns, rejection.sha256, rejection.reason, self.derivation),
+            (
+                self.stored_path(stat.path),
+                stat.size,
+                stat.mtime_ns,
+                rejection.sha256,
+                rejection.reason,
+                self.derivation,
+            ),
         )
 
     def forget_files(self, paths: Iterable[str]) -> None:
@@ -100,7 +114,7 @@ class Sources(Derivations):
         (derivations.finish_derivation)."""
         self.db.executemany(
             "DELETE FROM sources WHERE path = ? AND (derivation = ? OR entry_id IS NULL)",
-            ((path, self.derivation) for path in paths),
+            ((self.stored_path(path), self.derivation) for path in paths),
         )
 
     def rejected_count(self) -> int:
@@ -111,4 +125,4 @@ class Sources(Derivations):
     def rejects(self) -> list[tuple[str, str]]:
         """Every rejected dump on disk with its reason (as of the last build)."""
         query = "SELECT path, rejected FROM sources WHERE rejected IS NOT NULL AND derivation = ? ORDER BY path"
-        return list(self.db.execute(query, (self.derivation,)))
+        return [(self.real_path(path), reason) for path, reason in self.db.execute(query, (self.derivation,))]
