@@ -40,6 +40,8 @@ class BuildReport:
         if self.publish is not None:
             p = self.publish
             parts.append(f"{len(p.written)} files written, {len(p.removed)} removed")
+            if p.moved_from is not None:
+                parts.append(f"published under a new base URL (was {p.moved_from})")
         return "; ".join(parts) + f" in {self.seconds:.1f} s"
 
 

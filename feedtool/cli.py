@@ -194,16 +194,38 @@ def serve(output: Path | None, host: str, port: int, config: Path | None, quiet:
     from feedtool.serve import make_server
 
     _setup_logging(verbose, quiet)
-    folder = output or _config(config).output
+    cfg = _config(config)
+    folder = output or cfg.output
     server = make_server(folder, host, port, log_requests=verbose)
+    here = f"http://{host}:{server.server_address[1]}/"
+    published = _published_base_url(cfg)
+    if published is not None and published != here:
+        # Every link in the feeds is absolute: a reader subscribed here would be sent there.
+        log.warning(
+            "the output was published for %s, not %s; to serve it here, run 'feedtool build --base-url %s'",
+            published, here, here,
+        )  # fmt: skip
     if not quiet:
-        click.echo(f"feedtool: serving {folder} on http://{host}:{server.server_address[1]}/ (Ctrl-C stops)")
+        click.echo(f"feedtool: serving {folder} on {here} (Ctrl-C stops)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+
+
+def _published_base_url(cfg: Config) -> str | None:
+    """The base URL the store says the output was last published under (None: no store yet)."""
+    from feedtool.store import BackendError, Store
+
+    if not cfg.store.is_file():
+        return None
+    try:
+        with Store(cfg.store, root=cfg.root) as store:
+            return store.published_base_url()
+    except (BackendError, FeedtoolError):
+        return None  # serving does not need the store: `feedtool stats` says what is wrong with it
 
 
 @cli.command()

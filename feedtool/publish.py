@@ -56,6 +56,7 @@ class PublishReport:
     written: list[str] = field(default_factory=list)
     unchanged: int = 0
     removed: list[str] = field(default_factory=list)
+    moved_from: str | None = None  # the base URL the output was published under before, when this run changed it
 
 
 def outlet_infos(config: Config, store: Store) -> dict[str, OutletInfo]:
@@ -182,6 +183,10 @@ def _publish(
             report.removed.append(path)
         store.forget_documents(report.removed)
         store.published_all(plan.heads, plan.layouts, whole=plan.whole, config=shaped_by, newest=plan.newest)
+        before = store.published_base_url()
+        if before != config.site.base_url:
+            report.moved_from = before
+            store.set_published_base_url(config.site.base_url)
         store.set_published_marker(published_as)
     return report
 

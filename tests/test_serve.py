@@ -258,3 +258,27 @@ def test_serve_defends_itself_against_idle_oversize_and_crowding_clients(
         server.shutdown()
         server.server_close()
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_serve_warns_when_it_listens_where_the_output_was_not_published_for(tmp_path: Path, seeds: Path) -> None:
+    """The base URL a build published under is stored; a build under a new one says so, and serve
+    on another address says how to rebuild for it, before a subscriber is sent to the wrong one."""
+    from feedtool.build import build as run_build
+
+    config = make_config(tmp_path, [seeds])
+    run_build(config)
+    moved = make_config(tmp_path, [seeds], extra='[site]\nbase_url = "http://127.0.0.1:8999/"')
+    assert "published under a new base URL (was http://127.0.0.1:8000/)" in run_build(moved).summary()
+    assert "new base URL" not in run_build(moved).summary()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "feedtool", "serve", "-c", str(config.path), "--port", "0"],
+        stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        line = process.stderr.readline()
+    finally:
+        process.kill()
+        process.communicate()
+    assert line.startswith("feedtool: the output was published for http://127.0.0.1:8999/, not http://127.0.0.1:")
+    assert "to serve it here, run 'feedtool build --base-url http://127.0.0.1:" in line

@@ -89,6 +89,13 @@ class Published(Connection):
             found.setdefault(month, []).append((published, entry_id))
         return found
 
+    def published_base_url(self) -> str | None:
+        """The base URL every published link is under, as the last complete publish wrote them."""
+        return self.get_meta("base_url")
+
+    def set_published_base_url(self, base_url: str) -> None:
+        self.set_meta("base_url", base_url)
+
     def published_config(self) -> str | None:
         """The digest of the config the output was last published with, whole (publish.py)."""
         return self.get_meta("published_config")
