@@ -392,6 +392,52 @@ def _canonical(cfg: Config, url: str) -> str:
     return Canonicaliser(cfg.rules).canonicalise(url)
 
 
+@cli.command()
+@config_option
+@state_option
+@json_option
+@click.option(
+    "--prometheus", type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the metrics to this file, for node_exporter's textfile collector.",
+)  # fmt: skip
+@_verbosity
+def health(
+    config: Path | None, state: Path | None, as_json: bool, prometheus: Path | None, quiet: bool, verbose: bool
+) -> None:
+    """Is each outlet's scraper still working? Exit 1 when any outlet is late, failing or thin.
+
+    Judged against each outlet's own recent history: late when nothing arrived for three times its
+    usual gap (or its [[outlet]] expect_every hours), failing when most recent dumps are rejected,
+    thin when its newest articles' text shrank. With -q, silent unless something is flagged.
+    """
+    from feedtool import health as judge
+    from feedtool.clock import now
+
+    cfg, (histories, rejected) = _read_store(
+        config, state, lambda store: (store.histories(judge.RECENT), store.rejected_count())
+    )
+    at = now()
+    report = [judge.assess(h, at, (o.expect_every if (o := cfg.outlet(h.outlet)) else None)) for h in histories]
+    if prometheus is not None:
+        try:
+            judge.write_metrics(report, rejected, prometheus)
+        except OSError as exc:
+            raise FeedtoolError(f"cannot write {prometheus}: {exc.strerror}") from None
+    flagged = [h for h in report if h.flags]
+    if as_json:
+        click.echo(json.dumps({"now": at.isoformat(), "outlets": judge.as_json(report)}, ensure_ascii=False, indent=2))
+    else:
+        for h in report if not quiet else flagged:
+            state_word = ", ".join(h.flags).upper() if h.flags else "ok"
+            newest = (h.newest or "-")[:10]
+            said = "".join(f"; {reason}" for reason in h.why)
+            click.echo(
+                f"{h.outlet:<14} {state_word:<8} {_count(h.entries, 'entry', 'entries'):>13}, newest {newest}{said}"
+            )
+    if flagged:
+        raise FeedtoolError(f"{_count(len(flagged), 'outlet')} flagged: {', '.join(h.outlet for h in flagged)}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; every failure ends as one line and an exit code."""
     args = sys.argv[1:] if argv is None else argv

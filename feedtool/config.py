@@ -104,6 +104,12 @@ def _seconds(low: float, high: float) -> Checker:
     return check
 
 
+def _hours(v: Any) -> float:
+    if not isinstance(v, int | float) or isinstance(v, bool) or not 0.01 <= v <= 24 * 366:
+        raise ValueError("a number of hours from 0.01 to 8784")
+    return float(v)
+
+
 def _bool(v: Any) -> bool:
     if not isinstance(v, bool):
         raise ValueError("true or false")
@@ -132,7 +138,7 @@ _SCHEMA: dict[str, dict[str, Checker]] = {
     "outlet": {
         "slug": _str, "name": _str, "hosts": _strs, "homepage": _str, "language": _str,
         "timezone": _str, "icon": _str, "aliases": _strs, "remove": _strs, "remove_text": _strs,
-        "dateline_formats": _strs,
+        "dateline_formats": _strs, "expect_every": _hours,
     },
     "topic": {
         "slug": _str, "title": _str, "description": _str, "any": _strs, "all": _strs,

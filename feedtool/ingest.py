@@ -116,7 +116,7 @@ def derivation_key(rules: Rules) -> str:
     code = hashlib.sha1(b"".join(package.joinpath(name).read_bytes() for name in NORMALISER_MODULES))
     shaping = asdict(rules)
     for outlet in shaping["outlets"]:
-        del outlet["icon"], outlet["homepage"]
+        del outlet["icon"], outlet["homepage"], outlet["expect_every"]
     return hashlib.sha1(f"{code.hexdigest()}\0{json.dumps(shaping, sort_keys=True)}".encode()).hexdigest()
 
 

@@ -37,18 +37,18 @@ def merge_scrape(store: Store, stat: FileStat, entry: Entry, topics: Sequence[st
     if current is None:
         claims = [scrape.claim]  # this scrape is the entry's only one yet
     else:
-        store.add_source(stat, entry.source_sha256, entry.id, scrape.claim, entry.warnings, derivation)
+        store.add_source(stat, entry.source_sha256, entry.id, entry.outlet, scrape.claim, entry.warnings, derivation)
         claims = store.claims(entry.id, derivation)
     merged = merge(current, scrape, claims)
     if store.is_pruned(entry.id, merged.shown.outlet, merged.published, cutoff):
         # Read, so the file index knows the file, but never published while a prune stands.
         if stored is not None:
             store.remove_entry(entry.id)
-        store.add_pruned_source(stat, entry.source_sha256, entry.id, derivation)
+        store.add_pruned_source(stat, entry.source_sha256, entry.id, entry.outlet, derivation)
         return "pruned"
     store.write_entry(entry.id, merged, derivation, new=stored is None)
     if current is None:  # now that the entry it refers to exists
-        store.add_source(stat, entry.source_sha256, entry.id, scrape.claim, entry.warnings, derivation)
+        store.add_source(stat, entry.source_sha256, entry.id, entry.outlet, scrape.claim, entry.warnings, derivation)
     # Topics follow the text shown: matched again only when this scrape is the one shown.
     topics_changed = merged.key == scrape.key and store.set_topics(entry.id, topics, before_topics)
     before = stored.revision if stored is not None else None

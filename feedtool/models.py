@@ -90,6 +90,7 @@ class Rejection:
     path: str
     sha256: str
     reason: str
+    outlet: str | None = None  # when the dump's address says whose it is (feedtool health counts them)
 
 
 @dataclass(frozen=True)

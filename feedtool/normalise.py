@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from datetime import datetime
 from functools import cached_property
 
@@ -24,6 +25,8 @@ from feedtool.topics import fold
 from feedtool.urls import Canonicaliser
 
 log = logging.getLogger("feedtool")
+
+_LINK_IN_DUMP = re.compile(rb"\]\((https?://[^)\s]{1,2000})\)")  # the address in a dump's [title](url) line
 
 
 class Normaliser:
@@ -76,6 +79,16 @@ class Normaliser:
             warnings=dump.warnings,
         )
 
+    def _outlet_of(self, data: bytes) -> str | None:
+        """The outlet a rejected dump's [title](url) line names, if it has one that reads."""
+        found = _LINK_IN_DUMP.search(data[:8192])
+        if found is None:
+            return None
+        try:
+            return self.outlets.for_url(self.urls.canonicalise(found[1].decode("utf-8", "replace")), None).slug
+        except Exception:  # noqa: BLE001: only a label for a rejection; none is as good
+            return None
+
     def file(self, data: bytes, path: str, canonical: str | None = None) -> Entry | Rejection:
         """The whole per-file stage; a rejection is a value here, never an exception.
 
@@ -88,8 +101,8 @@ class Normaliser:
                 raise Rejected(too_large(len(data), limits.max_dump_bytes))
             with deadline(limits.dump_seconds):
                 return self.entry(parse_dump(data, path), canonical)
-        except Rejected as exc:
-            reason = exc.reason
+        except Rejected as exc:  # where its address says whose it is, counted against that outlet (health)
+            return Rejection(path, hashlib.sha256(data).hexdigest(), exc.reason, self._outlet_of(data))
         except Overtime:
             reason = f"reading it took over {limits.dump_seconds:g} s ([build] dump_seconds)"
         except MemoryError:

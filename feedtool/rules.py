@@ -37,6 +37,7 @@ class Outlet:
     remove: tuple[str, ...] = ()
     remove_text: tuple[str, ...] = ()
     dateline_formats: tuple[str, ...] = ()
+    expect_every: float | None = None  # hours: late when nothing arrives for longer (feedtool health)
 
 
 @dataclass(frozen=True)

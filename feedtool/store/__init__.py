@@ -10,7 +10,8 @@ A package of rooms, one per domain, composed into the one `Store` the stages cal
 - entries.py: entries and their topics (what merging reads and writes);
 - prunes.py: what an operator removed, kept out of every later build;
 - listings.py: each feed's entries in order, for planning a publish;
-- published.py: documents written, rendered fragments, and the log of changes since.
+- published.py: documents written, rendered fragments, and the log of changes since;
+- reports.py: counts for `stats`, and each outlet's recent history for `health`.
 
 Each room is a mixin over the shared connection (`self.db`); none holds state of its own between
 calls, so what a method answers depends on the store alone, not on what was called before.
@@ -25,41 +26,17 @@ from feedtool.store.packing import pack, unpack
 from feedtool.store.prunes import Prune, Prunes
 from feedtool.store.published import CHANGES_KEPT, Published
 from feedtool.store.records import FeedKey, FileStat, Head, IndexRow, Key, Known, Placed, from_iso
+from feedtool.store.reports import History, Reports
 from feedtool.store.schema import SCHEMA_VERSION
-from feedtool.store.sources import Sources
 
 __all__ = [
-    "CHANGES_KEPT", "SCHEMA_VERSION", "BackendError", "FeedKey", "FileStat", "Head", "IndexRow", "Key", "Known",
-    "Placed", "Prune", "Store", "Stored", "from_iso", "pack", "store_failure", "unpack",
+    "CHANGES_KEPT", "SCHEMA_VERSION", "BackendError", "FeedKey", "FileStat", "Head", "History", "IndexRow", "Key",
+    "Known", "Placed", "Prune", "Store", "Stored", "from_iso", "pack", "store_failure", "unpack",
 ]  # fmt: skip
 
 
-class Store(Sources, Entries, Prunes, Listings, Published):
+class Store(Reports, Entries, Prunes, Listings, Published):
     """The store's one interface: every room's methods over one connection."""
 
     def __enter__(self) -> Store:
         return self
-
-    def stats(self) -> dict[str, object]:
-        """Counts across the rooms, for `feedtool stats`: the dump files as of the last build."""
-        per_outlet = {
-            slug: {"name": name, "entries": n, "newest": newest}
-            for slug, name, n, newest in self.db.execute(
-                "SELECT o.slug, o.name, count(e.id), max(e.published) FROM outlets o"
-                " JOIN entries e ON e.outlet = o.slug GROUP BY o.slug ORDER BY o.slug"
-            )
-        }
-        per_topic = dict(self.db.execute("SELECT topic, count(*) FROM entry_topics GROUP BY topic ORDER BY topic"))
-        (entries,) = self.db.execute("SELECT count(*) FROM entries").fetchone()
-        (files,) = self.db.execute("SELECT count(*) FROM sources WHERE derivation = ?", (self.derivation,)).fetchone()
-        rejected = self.rejected_count()
-        path = self.path
-        return {
-            "entries": entries,
-            "pruned": self.pruned_count(),
-            "files": files,
-            "rejected": rejected,
-            "outlets": per_outlet,
-            "topics": per_topic,
-            "store_bytes": sum(p.stat().st_size for p in path.parent.glob(path.name + "*")),
-        }

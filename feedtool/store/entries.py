@@ -68,14 +68,16 @@ class Entries(Connection):
             self.db.execute(f"UPDATE entries SET {assignments} WHERE id = :id", values)
 
     def add_source(
-        self, stat: FileStat, sha256: str, entry_id: str, claim: Claim, warnings: Sequence[str], derivation: int
-    ) -> None:
+        self, stat: FileStat, sha256: str, entry_id: str, outlet: str, claim: Claim, warnings: Sequence[str],
+        derivation: int,
+    ) -> None:  # fmt: skip
         """The file's row, replacing whatever its path held before: another article, or a rejection."""
         self.db.execute(
             "INSERT OR REPLACE INTO sources (path, size, mtime_ns, sha256, entry_id, text_hash, published,"
-            " published_rank, rejected, warnings, derivation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+            " published_rank, rejected, warnings, derivation, outlet)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
             (self.stored_path(stat.path), stat.size, stat.mtime_ns, sha256, entry_id, claim.text_hash,
-             claim.published, claim.rank, json.dumps(list(warnings), ensure_ascii=False), derivation),
+             claim.published, claim.rank, json.dumps(list(warnings), ensure_ascii=False), derivation, outlet),
         )  # fmt: skip
 
     def claims(self, entry_id: str, derivation: int) -> list[Claim]:

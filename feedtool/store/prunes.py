@@ -83,12 +83,12 @@ class Prunes(Connection):
         query = f"SELECT 1 FROM prunes WHERE {_MATCH} LIMIT 1"
         return self.db.execute(query, {"published": published, "outlet": outlet, "id": entry_id}).fetchone() is not None
 
-    def add_pruned_source(self, stat: FileStat, sha256: str, entry_id: str, derivation: int) -> None:
+    def add_pruned_source(self, stat: FileStat, sha256: str, entry_id: str, outlet: str, derivation: int) -> None:
         """A file read whose entry a prune keeps out: read (the file index knows it), never published."""
         self.db.execute(
-            "INSERT OR REPLACE INTO sources (path, size, mtime_ns, sha256, derivation, pruned)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (self.stored_path(stat.path), stat.size, stat.mtime_ns, sha256, derivation, entry_id),
+            "INSERT OR REPLACE INTO sources (path, size, mtime_ns, sha256, derivation, pruned, outlet)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (self.stored_path(stat.path), stat.size, stat.mtime_ns, sha256, derivation, entry_id, outlet),
         )
 
     def keep_since(self, cutoff: str | None) -> int:

@@ -55,7 +55,8 @@ CREATE TABLE sources (
     rejected TEXT,
     warnings TEXT NOT NULL DEFAULT '[]',
     derivation INTEGER NOT NULL DEFAULT 0,
-    pruned TEXT
+    pruned TEXT,
+    outlet TEXT
 );
 CREATE INDEX sources_sha256 ON sources(sha256);
 CREATE INDEX sources_entry ON sources(entry_id);
@@ -123,6 +124,8 @@ CREATE TABLE prunes (
     made TEXT NOT NULL
 );
 CREATE INDEX sources_pruned ON sources(pruned) WHERE pruned IS NOT NULL;
+CREATE INDEX sources_arrivals ON sources(outlet, mtime_ns);
+CREATE INDEX entries_outlet ON entries(outlet, published);
 INSERT INTO meta (key, value) VALUES ('publish_whole', '1');
 """
 
@@ -297,7 +300,8 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     END;
     """,
     # Prunes an operator made, remembered so that no later build publishes what they removed, and
-    # which entry each file would give while a prune keeps it out (see prunes.py).
+    # which entry each file would give while a prune keeps it out (see prunes.py); which outlet
+    # each file is of, rejected ones included where their address tells, for `feedtool health`.
     """
     CREATE TABLE prunes (
         id INTEGER PRIMARY KEY,
@@ -308,6 +312,10 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     );
     ALTER TABLE sources ADD COLUMN pruned TEXT;
     CREATE INDEX sources_pruned ON sources(pruned) WHERE pruned IS NOT NULL;
+    ALTER TABLE sources ADD COLUMN outlet TEXT;
+    UPDATE sources SET outlet = (SELECT outlet FROM entries WHERE entries.id = sources.entry_id);
+    CREATE INDEX sources_arrivals ON sources(outlet, mtime_ns);
+    CREATE INDEX entries_outlet ON entries(outlet, published);
     """,
 )
 

@@ -96,17 +96,11 @@ class Sources(Derivations):
 
     def add_rejection(self, stat: FileStat, rejection: Rejection) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO sources (path, size, mtime_ns, sha256, rejected, derivation)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                self.stored_path(stat.path),
-                stat.size,
-                stat.mtime_ns,
-                rejection.sha256,
-                rejection.reason,
-                self.derivation,
-            ),
-        )
+            "INSERT OR REPLACE INTO sources (path, size, mtime_ns, sha256, rejected, derivation, outlet)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (self.stored_path(stat.path), stat.size, stat.mtime_ns, rejection.sha256, rejection.reason,
+             self.derivation, rejection.outlet),
+        )  # fmt: skip
 
     def forget_files(self, paths: Iterable[str]) -> None:
         """Files no longer on disk: their rows go, rejections included. Not those read under an older

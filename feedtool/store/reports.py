@@ -1,0 +1,77 @@
+"""Reports: what `feedtool stats` counts, and each outlet's recent history for `feedtool health`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from feedtool.store.packing import unpack_text
+from feedtool.store.prunes import Prunes
+from feedtool.store.sources import Sources
+
+
+@dataclass(frozen=True)
+class History:
+    """An outlet's recent past, newest first: what health.py judges it by."""
+
+    outlet: str
+    name: str
+    entries: int
+    published: list[str]  # its newest articles' dates (ISO)
+    lengths: list[int]  # the same articles' text, in characters
+    arrivals: list[int]  # its newest dumps' mtimes (ns), rejected ones included
+    rejected: list[bool]  # whether each of those dumps was rejected
+
+
+class Reports(Sources, Prunes):
+    def stats(self) -> dict[str, object]:
+        """Counts across the rooms, for `feedtool stats`: the dump files as of the last build."""
+        per_outlet = {
+            slug: {"name": name, "entries": n, "newest": newest}
+            for slug, name, n, newest in self.db.execute(
+                "SELECT o.slug, o.name, count(e.id), max(e.published) FROM outlets o"
+                " JOIN entries e ON e.outlet = o.slug GROUP BY o.slug ORDER BY o.slug"
+            )
+        }
+        per_topic = dict(self.db.execute("SELECT topic, count(*) FROM entry_topics GROUP BY topic ORDER BY topic"))
+        (entries,) = self.db.execute("SELECT count(*) FROM entries").fetchone()
+        (files,) = self.db.execute("SELECT count(*) FROM sources WHERE derivation = ?", (self.derivation,)).fetchone()
+        rejected = self.rejected_count()
+        path = self.path
+        return {
+            "entries": entries,
+            "pruned": self.pruned_count(),
+            "files": files,
+            "rejected": rejected,
+            "outlets": per_outlet,
+            "topics": per_topic,
+            "store_bytes": sum(p.stat().st_size for p in path.parent.glob(path.name + "*")),
+        }
+
+    def histories(self, recent: int) -> list[History]:
+        """Each outlet's last `recent` articles and dumps, read through indexes on (outlet, date)."""
+        derivation = self.derivation
+        outlets = list(self.db.execute("SELECT slug, name, entry_count FROM outlets ORDER BY slug"))
+        outlets += [
+            (slug, slug, 0)
+            for (slug,) in self.db.execute(
+                "SELECT DISTINCT outlet FROM sources"
+                " WHERE outlet IS NOT NULL AND outlet NOT IN (SELECT slug FROM outlets)"
+            )
+        ]
+        found = []
+        for slug, name, count in outlets:
+            articles = self.db.execute(
+                "SELECT published, text FROM entries WHERE outlet = ? ORDER BY published DESC LIMIT ?", (slug, recent)
+            ).fetchall()
+            dumps = self.db.execute(
+                "SELECT mtime_ns, rejected IS NOT NULL FROM sources WHERE outlet = ? AND derivation = ?"
+                " ORDER BY mtime_ns DESC LIMIT ?",
+                (slug, derivation, recent),
+            ).fetchall()
+            found.append(
+                History(
+                    slug, name, count, [p for p, _ in articles], [len(unpack_text(t)[2]) for _, t in articles],
+                    [m for m, _ in dumps], [bool(r) for _, r in dumps],
+                )
+            )  # fmt: skip
+        return found

@@ -1,0 +1,107 @@
+"""`feedtool health`: a scraper that stopped, one whose dumps turned to rejects, one whose articles
+turned thin, each flagged; one merely slow but regular, not. Through the CLI, against a clock
+FEEDTOOL_NOW fixes, with the Prometheus file read back by prometheus_client's own parser."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import dump, make_config
+from prometheus_client.parser import text_string_to_metric_families
+
+from feedtool.build import build
+from feedtool.cli import main
+
+NOW = datetime(2024, 6, 1, tzinfo=UTC)
+TEXT = "<p>" + "这是一篇正常长度的新闻报道，内容充实。" * 20 + "</p>"
+
+
+def _write(folder: Path, name: str, text: str, when: datetime) -> None:
+    path = folder / name
+    path.write_text(text, "utf-8")
+    os.utime(path, (when.timestamp(), when.timestamp()))
+
+
+def _article(folder: Path, host: str, n: int, when: datetime, body: str = TEXT) -> None:
+    stamp = str(int(when.timestamp() * 1000))
+    _write(folder, f"{host}-{n:03d}.txt", dump(title=f"{host} {n}", url=f"https://{host}/news/{n}", body=body,
+                                                stamp=stamp), when + timedelta(minutes=30))  # fmt: skip
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    for n in range(20):
+        _article(folder, "www.rfi.fr", n, NOW - timedelta(days=40 - n))  # daily, then nothing for 20 days
+        _article(folder, "www.zaobao.com", n, NOW - timedelta(days=5 + 7 * (19 - n)))  # weekly, on time
+        _article(folder, "www.dw.com", n, NOW - timedelta(hours=12 * (20 - n)))  # twice a day ...
+        body = TEXT if n < 14 else "<p>请稍候。</p>"  # ... the BBC's newest six turned to a challenge page
+        _article(folder, "www.bbc.com", n, NOW - timedelta(hours=6 * (20 - n)), body)
+    for n in range(20, 32):  # ... and DW's newest dumps have lost their titles
+        _write(folder, f"www.dw.com-{n:03d}.txt", dump(title="", url=f"https://www.dw.com/news/{n}"),
+               NOW - timedelta(hours=5 - n / 10))  # fmt: skip
+    return folder
+
+
+def _health(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    try:
+        main(["health", *args])
+        code = 0
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    return code, capsys.readouterr().out
+
+
+def test_each_kind_of_trouble_is_flagged_and_a_slow_regular_outlet_is_not(
+    tmp_path: Path, archive: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = make_config(tmp_path, [archive])
+    build(config, workers=1)
+    monkeypatch.setenv("FEEDTOOL_NOW", NOW.isoformat())
+    metrics = tmp_path / "metrics" / "feedtool.prom"
+    code, out = _health(capsys, "-c", str(config.path), "--json", "--prometheus", str(metrics))
+    assert code == 1
+    flags = {o["outlet"]: o["flags"] for o in json.loads(out)["outlets"]}
+    assert flags == {"rfi": ["late"], "zaobao": [], "dw": ["failing"], "bbc": ["thin"]}
+    families = {f.name: f for f in text_string_to_metric_families(metrics.read_text("utf-8"))}
+    flagged = {(s.labels["outlet"], s.labels["flag"]): s.value for s in families["feedtool_outlet_flagged"].samples}
+    assert flagged[("rfi", "late")] == 1 and flagged[("zaobao", "late")] == 0 and flagged[("bbc", "thin")] == 1
+    assert families["feedtool_rejected_dumps"].samples[0].value == 12
+    gaps = {s.labels["outlet"]: s.value for s in families["feedtool_outlet_usual_gap_seconds"].samples}
+    assert gaps["zaobao"] == 7 * 86400
+    # -q: silent on what is well, one line for each outlet in trouble, and exit 1 for cron to mail.
+    code, out = _health(capsys, "-c", str(config.path), "-q")
+    assert code == 1 and sorted(line.split()[0] for line in out.splitlines()) == ["bbc", "dw", "rfi"]
+    assert "nothing has arrived for 21.0 days; it usually brings one every 24.0 hours" in out
+
+
+def test_an_expected_cadence_in_the_config_decides_lateness(
+    tmp_path: Path, archive: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    extra = '[[outlet]]\nslug = "rfi"\nexpect_every = 720\n[[outlet]]\nslug = "zaobao"\nexpect_every = 24'
+    config = make_config(tmp_path, [archive], extra=extra)
+    build(config, workers=1)
+    monkeypatch.setenv("FEEDTOOL_NOW", NOW.isoformat())
+    code, out = _health(capsys, "-c", str(config.path), "--json")
+    flags = {o["outlet"]: o["flags"] for o in json.loads(out)["outlets"]}
+    assert code == 1 and flags["rfi"] == [] and flags["zaobao"] == ["late"]
+
+
+def test_all_well_is_exit_0_and_silent_with_q(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    for n in range(10):
+        _article(folder, "www.rfi.fr", n, NOW - timedelta(days=10 - n))
+    config = make_config(tmp_path, [folder])
+    build(config, workers=1)
+    monkeypatch.setenv("FEEDTOOL_NOW", NOW.isoformat())
+    assert _health(capsys, "-c", str(config.path), "-q") == (0, "")
+    code, out = _health(capsys, "-c", str(config.path))
+    assert code == 0 and out.startswith("rfi            ok")
