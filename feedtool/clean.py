@@ -32,7 +32,7 @@ from lxml import etree
 
 from feedtool.dates import parse_dateline
 from feedtool.errors import Rejected
-from feedtool.limits import TimedPattern
+from feedtool.limits import Rules, any_of
 from feedtool.models import Article
 from feedtool.rules import CleanRules, Outlet
 from feedtool.selectors import Element, Selection, elements
@@ -82,7 +82,7 @@ class _OutletRules:
     """The generic rules plus one outlet's extras, compiled once per outlet per process."""
 
     remove: Selection
-    remove_text: TimedPattern | None  # all the patterns, as one alternation
+    remove_text: Rules | None  # all the patterns, as one alternation
     dateline_formats: tuple[str, ...]
     timezone: str
 
@@ -93,8 +93,8 @@ class Cleaner:
         self._per_outlet: dict[str, _OutletRules] = {}
 
     @cached_property
-    def _remove_links(self) -> TimedPattern | None:
-        return _any_of(self.rules.remove_links)
+    def _remove_links(self) -> Rules | None:
+        return any_of(self.rules.remove_links, self.rules.bounded)
 
     @cached_property
     def _byline(self) -> re.Pattern[str]:
@@ -114,7 +114,7 @@ class Cleaner:
         if outlet.slug not in self._per_outlet:
             self._per_outlet[outlet.slug] = _OutletRules(
                 remove=Selection.compile((*self.rules.remove, *outlet.remove), self.rules.remove_attr_prefixes),
-                remove_text=_any_of((*self.rules.remove_text, *outlet.remove_text)),
+                remove_text=any_of((*self.rules.remove_text, *outlet.remove_text), self.rules.bounded),
                 dateline_formats=(*outlet.dateline_formats, *self.rules.dateline_formats),
                 timezone=outlet.timezone,
             )
@@ -195,7 +195,7 @@ class Cleaner:
             etree.SubElement(figure, "figcaption").text = text
 
     @staticmethod
-    def _remove_by_text(body: Element, pattern: TimedPattern | None) -> None:
+    def _remove_by_text(body: Element, pattern: Rules | None) -> None:
         """Remove the smallest block whose whole text matches, found from the text that starts it."""
         if pattern is None:
             return
@@ -244,13 +244,6 @@ class Cleaner:
                     return match["name"]
                 node = node.getparent()
         return None
-
-
-def _any_of(patterns: tuple[str, ...]) -> TimedPattern | None:
-    """One regex matching where any of them does: one scan of each text instead of one per rule.
-
-    Bounded in time (limits.py): these are the config's rules, run on text from outside."""
-    return TimedPattern.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
 
 
 def _body(markup: str) -> Element:

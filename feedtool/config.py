@@ -321,6 +321,9 @@ def load_config(
 
     user_clean = user.get("clean", {})
     clean = CleanRules(**{k: v + user_clean.get(k, ()) for k, v in builtin["clean"].items()})
+    from_config = [p for key in ("remove_links", "remove_text", "url_dates") for p in user_clean.get(key, ())]
+    from_config += [p for o in user.get("outlet", []) for p in o.get("remove_text", ())]
+    clean = replace(clean, bounded=tuple(sorted(set(from_config))))
     urls = user.get("urls", {})
     tracking = builtin["urls"]["tracking_params"] + urls.get("tracking_params", ())
     _check_patterns(where, user)

@@ -7,11 +7,12 @@ read in the outlet's time zone and turned to UTC. The formats and URL patterns a
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from feedtool.limits import TimedPattern
+from feedtool.limits import TimedPattern, compiled
 
 # Dates outside these years are corrupt, not news: a millisecond stamp of 0, a two-digit year.
 EARLIEST, LATEST = datetime(1990, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
@@ -47,13 +48,13 @@ def parse_dateline(text: str, formats: tuple[str, ...], timezone: str) -> dateti
 
 
 @cache
-def _compiled(patterns: tuple[str, ...]) -> tuple[TimedPattern, ...]:
-    return tuple(TimedPattern.compile(p) for p in patterns)  # the config's: bounded in time
+def _compiled(patterns: tuple[str, ...], bounded: tuple[str, ...]) -> tuple[re.Pattern[str] | TimedPattern, ...]:
+    return tuple(compiled(p, bounded) for p in patterns)  # a config's bounded in time
 
 
-def date_from_url(url: str, patterns: tuple[str, ...], timezone: str) -> datetime | None:
+def date_from_url(url: str, patterns: tuple[str, ...], timezone: str, bounded: tuple[str, ...] = ()) -> datetime | None:
     """Midnight, local to the outlet, of the first valid date a pattern finds in the URL."""
-    for pattern in _compiled(patterns):
+    for pattern in _compiled(patterns, bounded):
         for match in pattern.finditer(url):
             try:
                 day = datetime(int(match["y"]), int(match["m"]), int(match["d"]))

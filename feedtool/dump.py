@@ -230,12 +230,18 @@ def _bounded_yaml() -> Any:
     import yaml
     from frontmatter.default_handlers import YAMLHandler
 
-    class BoundedLoader(yaml.SafeLoader):
-        def compose_document(self) -> Any:
-            node = super().compose_document()
-            limit = ALIAS_EXPANSION * max(len(self.buffer), 64)
-            if _expanded(node, {}, limit) > limit:
-                raise AliasBomb(f"front matter's aliases expand past {limit:,} values")
+    # libyaml's parser where PyYAML has it (as python-frontmatter itself prefers): three times faster.
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class BoundedLoader(base):  # type: ignore[valid-type,misc]
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self.limit = ALIAS_EXPANSION * max(len(stream), 64)
+
+        def get_single_node(self) -> Any:
+            node = super().get_single_node()
+            if node is not None and _expanded(node, {}, self.limit) > self.limit:
+                raise AliasBomb(f"front matter's aliases expand past {self.limit:,} values")
             return node
 
     class BoundedHandler(YAMLHandler):

@@ -44,13 +44,14 @@ class Normaliser:
     def entry(self, dump: Dump, canonical: str | None = None) -> Entry:
         """`canonical` is the entry's id when already known: the identity rules have not changed."""
         canonical = canonical or self.urls.canonicalise(dump.url)
+        clean = self.rules.clean
         outlet = self.outlets.for_url(canonical, dump.author)
         article = self.cleaner.clean(dump.html, dump.url, outlet)
         published, source = _best_date(
             (dump.front_matter_date, DateSource.FRONT_MATTER),
             (dump.timestamp, DateSource.TIMESTAMP),
             (article.dateline, DateSource.DATELINE),
-            (date_from_url(canonical, self.rules.clean.url_dates, outlet.timezone), DateSource.URL),
+            (date_from_url(canonical, clean.url_dates, outlet.timezone, clean.bounded), DateSource.URL),
         )
         tags = tuple(t for t in dump.tags if not self.outlets.confirms(outlet, t))
         author = article.author

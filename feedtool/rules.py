@@ -22,6 +22,9 @@ class CleanRules:
     byline_labels: tuple[str, ...] = ()
     dateline_formats: tuple[str, ...] = ()
     url_dates: tuple[str, ...] = ()
+    # The regular expressions among these (and the outlets' remove_text) that came from a config
+    # file rather than the built-in registry: they run time-bounded (limits.py).
+    bounded: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
