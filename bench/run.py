@@ -166,6 +166,7 @@ def main() -> None:
         "--batch", type=int, help="new articles in the incremental run (default 1%%; a quarter as many re-scrapes too)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the generated archive, store and output afterwards")
+    parser.add_argument("--save", action="store_true", help="keep the figures in bench/results.json, for the docs")
     args = parser.parse_args()
 
     work = args.work.resolve()
@@ -220,8 +221,14 @@ def main() -> None:
         ratio = f"{r.seconds / hugo_cold:.2f}" if hugo_cold else "-"
         print(f"| {r.step} | {r.files} | {r.seconds:.2f} | {r.peak_mib:.0f} | {r.peak_pss_mib:.0f} | {ratio} |")
     print("\nafter the cold build, MB: " + ", ".join(f"{name} {size:,.0f}" for name, size in sizes.items()))
-    report = {"steps": [asdict(r) for r in results], "megabytes_after_cold_build": sizes}
+    report = {
+        "articles": len(manifest.articles), "dumps": manifest.files, "steps": [asdict(r) for r in results],
+        "megabytes_after_cold_build": sizes,
+    }  # fmt: skip
     (work / "results.json").write_text(json.dumps(report, indent=2), "utf-8")
+    if args.save:
+        asked = [a for a, before in zip(sys.argv[1:], ["", *sys.argv[1:]], strict=True) if "--work" not in (a, before)]
+        _save(report, " ".join(["python", "bench/run.py", *asked]))
     if not args.keep:  # a million articles leave tens of gigabytes behind
         for made in work.iterdir():
             if made.name != "results.json":
@@ -229,6 +236,27 @@ def main() -> None:
                     shutil.rmtree(made)
                 else:
                     made.unlink()
+
+
+def _save(report: dict[str, object], command: str) -> None:
+    """Keep this run in bench/results.json (one run a size, the newest), with the machine and date:
+    the documentation's Performance page is made from that file."""
+    import platform
+
+    path = HERE / "results.json"
+    saved = json.loads(path.read_text("utf-8")) if path.is_file() else {"runs": []}
+    runs = [run for run in saved["runs"] if run["articles"] != report["articles"]] + [report]
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    saved = {
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
+        "machine": {
+            "cpus": os.cpu_count(), "memory_gib": round(memory / 2**30),
+            "python": platform.python_version(), "system": platform.platform(terse=True),
+        },
+        "commands": sorted({*saved.get("commands", []), command}),
+        "runs": sorted(runs, key=lambda run: run["articles"]),
+    }  # fmt: skip
+    path.write_text(json.dumps(saved, indent=2) + "\n", "utf-8")
 
 
 def _megabytes(folder: Path) -> float:

@@ -122,7 +122,7 @@ def _str_map(v: Any) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(v.items()))
 
 
-_CLEAN_KEYS: dict[str, Checker] = {name: _strs for name in CleanRules.__dataclass_fields__}
+_CLEAN_KEYS: dict[str, Checker] = {name: _strs for name in CleanRules.__dataclass_fields__ if name != "bounded"}
 _SCHEMA: dict[str, dict[str, Checker]] = {
     "site": {"title": _str, "description": _str, "base_url": _str, "language": _str, "templates": _str},
     "store": {"path": _str, "lock_timeout": _seconds(0, 86_400), "keep_days": _whole(1, 100_000)},

@@ -1,0 +1,81 @@
+"""mkdocs hooks: the pages that must not drift from the code are made from it when the site is built.
+
+- `<!-- config-reference -->` becomes the table of every config key, its default and meaning,
+  read from feedtool's starter config (what `feedtool init` writes: every key, with its default
+  and a comment), checked against the config's schema so that a key the code knows and the
+  starter does not is a build error.
+- `<!-- bench-results -->` becomes the tables of `bench/results.json`, as `bench/run.py` wrote it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+_KEY = re.compile(r"^(?:# )?(?P<key>[a-z_]+) = (?P<value>.+?)(?:\s{2,}# (?P<comment>.*))?$")
+_TABLE = re.compile(r"^(?:# )?(?P<table>\[\[?[a-z]+\]?\])$")
+
+
+def config_reference() -> str:
+    """Every key of the starter config, table by table, as a Markdown table."""
+    from feedtool.config import _SCHEMA
+
+    text = resources.files("feedtool").joinpath("starter.toml").read_text("utf-8")
+    rows, table, seen = [], "", set()
+    for line in text.splitlines():
+        if found := _TABLE.match(line.strip()):
+            table = found["table"]
+            continue
+        found = _KEY.match(line.strip())
+        if not found or not table:
+            continue
+        name = table.strip("[]")
+        seen.add((name, found["key"]))
+        comment = (found["comment"] or "").replace("|", "\\|")
+        value = found["value"].strip().replace("|", "\\|")
+        optional = line.startswith("#") or "example" in comment
+        shown = f"`{value}` (example)" if optional and "example" in comment else f"`{value}`"
+        meaning = comment.replace("example: ", "").replace("example", "").strip(" :")
+        rows.append(f"| `{table} {found['key']}` | {shown} | {meaning} |")
+    missing = sorted(f"[{t}] {k}" for t, keys in _SCHEMA.items() for k in keys if (t, k) not in seen)
+    if missing:
+        raise ValueError(f"the starter config does not show these keys: {', '.join(missing)}")
+    return "| key | default | meaning |\n|---|---|---|\n" + "\n".join(rows)
+
+
+def bench_results() -> str:
+    """The benchmark's results file as tables: the machine and date once, then each size's figures."""
+    data = json.loads((ROOT / "bench" / "results.json").read_text("utf-8"))
+    machine = data["machine"]
+    said = [
+        f"Measured on {data['date']}, on {machine['cpus']} CPUs and {machine['memory_gib']} GiB"
+        f" ({machine['system']}, Python {machine['python']}), by "
+        + ", ".join(f"`{command}`" for command in data["commands"])
+        + "."
+    ]
+    for run in data["runs"]:
+        said.append(f"\n### {run['articles']:,} articles ({run['dumps']:,} dumps)\n")
+        said.append("| step | dumps | wall time | peak memory, summed RSS | peak PSS |")
+        said.append("|---|---:|---:|---:|---:|")
+        for step in run["steps"]:
+            said.append(
+                f"| {step['step']} | {step['files']:,} | {step['seconds']:.2f} s | {step['peak_mib']:,.0f} MiB"
+                f" | {step['peak_pss_mib']:,.0f} MiB |"
+            )
+        sizes = run["megabytes_after_cold_build"]
+        said.append(
+            "\nAfter the cold build: " + ", ".join(f"{name} {size:,.0f} MB" for name, size in sizes.items()) + "."
+        )
+    return "\n".join(said)
+
+
+def on_page_markdown(markdown: str, **kwargs: Any) -> str:
+    if "<!-- config-reference -->" in markdown:
+        markdown = markdown.replace("<!-- config-reference -->", config_reference())
+    if "<!-- bench-results -->" in markdown:
+        markdown = markdown.replace("<!-- bench-results -->", bench_results())
+    return markdown

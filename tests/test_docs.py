@@ -1,0 +1,54 @@
+"""The documentation site builds with warnings as errors, and the README stays a front door."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+README = (ROOT / "README.md").read_text("utf-8")
+
+
+@pytest.mark.slow
+def test_the_docs_build_with_warnings_as_errors(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    config_page = (tmp_path / "site" / "config" / "index.html").read_text("utf-8")
+    assert "max_dump_bytes" in config_page and "keep_days" in config_page  # the reference was made
+
+
+def test_the_config_reference_shows_every_key_the_config_knows() -> None:
+    """Made from the starter config, checked against the schema: a key added to one alone fails."""
+    sys.path.insert(0, str(ROOT / "docs"))
+    try:
+        import hooks
+    finally:
+        sys.path.pop(0)
+    from feedtool.config import _SCHEMA
+
+    table = hooks.config_reference()
+    for name, keys in _SCHEMA.items():
+        for key in keys:
+            assert f"[{name}] {key}`" in table or f"[[{name}]] {key}`" in table, (name, key)
+
+
+def test_the_readme_is_a_front_door() -> None:
+    assert len(README) <= 12_000
+    quick = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"```sh\n(.*?)```", quick, re.S)
+    assert len(commands) == 1 and len(commands[0].strip().splitlines()) == 2  # exactly two commands
+    install_run, test = commands[0].strip().splitlines()
+    assert "feedtool build" in install_run and "seeds" in install_run
+    ci = (ROOT / ".ci" / "run").read_text("utf-8")
+    assert test in ci, "CI runs the Quick start's second command as it is written"
+    for page in re.findall(r"\(docs/([a-z-]+\.md)\)", README):
+        assert (ROOT / "docs" / page).is_file(), page
+    # No lab notebook: no commit hashes or talk of how the work was organised.
+    assert not re.search(r"`[0-9a-f]{7}`|\bissue\b|design card|this round", README, re.I)
