@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from feedtool.config import Config
 from feedtool.errors import ConfigError, InputError, LockHeld
 from feedtool.ingest import IngestReport, ingest
 from feedtool.models import Progress
+from feedtool.parallel import Workers
 from feedtool.publish import PublishReport, publish
 from feedtool.publish import workers as publishing_workers
 from feedtool.store import BackendError, Store, store_failure
@@ -92,16 +93,17 @@ def build(
     check_layout(config, reading=do_ingest)
     try:
         with locked(config), Store(config.store, root=config.root) as store:
+            pools = Workers(workers)
             # A build that lists every folder (the first, or a rescan) holds its listing, hundreds of
             # megabytes at a million dumps, until it publishes: publishing's workers start first.
-            early = do_ingest and do_publish and workers != 1 and (rescan or not store.listed_before())
-            with publishing_workers(config) if early else nullcontext() as pool:
+            lists_every_folder = do_ingest and (rescan or not store.listed_before())
+            with pools.early("publish", *publishing_workers(config), when=do_publish and lists_every_folder):
                 ingested = (
-                    ingest(store, config, progress=ingest_progress, workers=workers, rederive=rederive, rescan=rescan)
+                    ingest(store, config, progress=ingest_progress, workers=pools, rederive=rederive, rescan=rescan)
                     if do_ingest
                     else None
                 )
-                published = publish(store, config, progress=publish_progress, executor=pool) if do_publish else None
+                published = publish(store, config, progress=publish_progress, workers=pools) if do_publish else None
             store.checkpoint()
     except BackendError as exc:  # a full disk under the store, a damaged file: not feedtool's own fault
         raise store_failure(config.store, exc) from None

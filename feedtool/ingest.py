@@ -18,7 +18,6 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -30,7 +29,7 @@ from feedtool.limits import too_large
 from feedtool.merge import iso
 from feedtool.merging import Outcome, first_seen, merge_scrape
 from feedtool.models import DateSource, Entry, Progress, Rejection
-from feedtool.parallel import ExecutorFactory, batched, parallel_map, started
+from feedtool.parallel import Workers, batched, fork_early
 from feedtool.rules import Rules, Topic
 from feedtool.scan import MTIME_MAX, Scan, scan
 from feedtool.store import FileStat, Known, Store
@@ -150,7 +149,7 @@ def ingest(
     config: Config,
     *,
     progress: Progress | None = None,
-    workers: int | None = None,
+    workers: Workers | None = None,
     rederive: bool = False,
     rescan: bool = False,
 ) -> IngestReport:
@@ -175,7 +174,8 @@ def ingest(
     # A build that lists every folder (the first, or a rescan) is likely a large one: its workers
     # start before the listing, which at a million dumps is hundreds of megabytes they need not map.
     initargs = (config.rules, config.topics, known_domains)
-    with started(_init_worker, initargs, workers=workers) if not marks else nullcontext() as pool:
+    pools = workers or Workers()
+    with pools.early("ingest", _init_worker, initargs, when=fork_early("ingest", lists_every_folder=not marks)):
         found = scan(
             config.inputs, marks, store.rejected_paths(), now_ns=time.time_ns(), follow_links=config.follow_links
         )
@@ -199,9 +199,7 @@ def ingest(
             if progress:
                 progress(done, report.files)
 
-        unread = _ingest_changed(
-            store, changed, report, advance, initargs=initargs, workers=workers, executor=pool, cutoff=cutoff
-        )
+        unread = _ingest_changed(store, changed, report, advance, initargs=initargs, workers=pools, cutoff=cutoff)
     for path in unread:
         found.unmark(path)
     if gone:  # after the new files, so that a moved dump is still known by its hash
@@ -234,8 +232,7 @@ def _ingest_changed(
     advance: Callable[[int], None],
     *,
     initargs: tuple[Rules, tuple[Topic, ...], frozenset[str]],
-    workers: int | None,
-    executor: ExecutorFactory | None,
+    workers: Workers,
     cutoff: str | None,
 ) -> list[str]:
     """Parse the changed files with new content, in one pool, and merge the results in batches.
@@ -285,10 +282,9 @@ def _ingest_changed(
 
     # A worker stuck past twice a dump's time (in C code, where its own deadline cannot reach) is
     # ended by its watch, and the dump rejected: see limits.py.
-    results = parallel_map(
-        _work, new_content(), initializer=_init_worker, initargs=initargs,
-        count=len(stats), workers=workers, chunksize=32, executor=executor,
-        on_crash=_crashed, job_seconds=2 * initargs[0].limits.dump_seconds + 1,
+    results = workers.map(
+        "ingest", _work, new_content(), initializer=_init_worker, initargs=initargs,
+        count=len(stats), chunksize=32, on_crash=_crashed, job_seconds=2 * initargs[0].limits.dump_seconds + 1,
     )  # fmt: skip
     for batch in batched(results, BATCH):
         merged: list[tuple[FileStat, Entry | Rejection, tuple[str, ...]]] = []

@@ -21,7 +21,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sized
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 
 if TYPE_CHECKING:  # concurrent.futures loads only for a pool: a no-op build starts none
     from concurrent.futures import Executor, Future
@@ -186,6 +187,55 @@ def started(
     with (executor or local_processes)(workers, initializer, initargs) as pool:
         pool.submit(int).result()  # a forking process pool starts its workers with its first job
         yield lambda *_: nullcontext(pool)
+
+
+Stage = Literal["ingest", "publish"]
+
+
+def fork_early(stage: Stage, *, lists_every_folder: bool, plans_whole: bool = False) -> bool:
+    """Whether a stage's workers start before the build holds a large state they need not map.
+
+    Forked after it, each worker would map that state too. Ingest's workers start before a listing
+    of every folder (a first build, a rescan: hundreds of megabytes at a million dumps).
+    Publishing's start before that listing as well, when the build will publish after it, and
+    before a whole publish plan (a fragment key per entry); otherwise a map starts its own pool
+    when its work is worth one.
+    """
+    return lists_every_folder or (stage == "publish" and plans_whole)
+
+
+@dataclass
+class Workers:
+    """A build's worker processes: how many, how a pool is made, and the pools started early.
+
+    One object, made by the build and passed to each stage, so that every map of a build works to
+    the same count and a pool started early for a stage (see fork_early) is lent to all its maps.
+    """
+
+    count: int | None = None  # None: a process a core; 1: everything runs in the build process
+    executor: ExecutorFactory | None = None  # how a pool is made: local processes by default
+    lent: dict[Stage, ExecutorFactory] = field(default_factory=dict)
+
+    @contextmanager
+    def early(
+        self, stage: Stage, initializer: Callable[..., None], initargs: tuple[Any, ...], *, when: bool
+    ) -> Iterator[None]:
+        """The stage's pool started now, when `when`, and lent to its maps until the block ends."""
+        if not when or self.count == 1 or stage in self.lent:
+            yield
+            return
+        with started(initializer, initargs, workers=self.count, executor=self.executor) as pool:
+            assert pool is not None
+            self.lent[stage] = pool
+            try:
+                yield
+            finally:
+                del self.lent[stage]
+
+    def map(self, stage: Stage, fn: Callable[[T], R], jobs: Iterable[T], **options: Any) -> Iterator[R]:
+        """parallel_map with this build's count, on the stage's lent pool when it has one."""
+        executor = self.lent.get(stage) or self.executor
+        return parallel_map(fn, jobs, workers=self.count, executor=executor, **options)
 
 
 def local_processes(workers: int, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> Executor:

@@ -22,7 +22,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import partial
@@ -34,7 +34,7 @@ from feedtool.errors import PublishError
 from feedtool.feeds import FILENAMES, OutletInfo, Page, Renderer
 from feedtool.models import Format, Progress, StoredEntry
 from feedtool.pages import Pages
-from feedtool.parallel import ExecutorFactory, batched, parallel_map, started
+from feedtool.parallel import Workers, batched, fork_early
 from feedtool.plan import Plan, by_change, digest, entry_settings, feed_specs, whole
 from feedtool.site import FeedSummary, opml, static_files
 from feedtool.store import Store, from_iso
@@ -73,9 +73,10 @@ def outlet_infos(config: Config, store: Store) -> dict[str, OutletInfo]:
 
 
 def publish(
-    store: Store, config: Config, *, progress: Progress | None = None, executor: ExecutorFactory | None = None
+    store: Store, config: Config, *, progress: Progress | None = None, workers: Workers | None = None
 ) -> PublishReport:
-    """Publish what changed. `executor`: publishing's workers, when the build started them (`workers`)."""
+    """Publish what changed, on the build's workers (a pool it started early is lent to every map)."""
+    pools = workers or Workers()
     out = config.output
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -115,25 +116,30 @@ def publish(
     if mode == "by_change":
         assert changes is not None
         plan = by_change(config, store, infos, html, changes, heads, now)
-        return _publish(store, config, plan, state, html, (executor, made), (shaped_by, published_as), progress)
+        return _publish(store, config, plan, state, html, (pools, made), (shaped_by, published_as), progress)
     # Likewise the config a whole publish stopped midway leaves documents of: no longer the one
     # of the last complete publish, and the next one plans whole too.
     with store.transaction():
         store.forget_published_config()
     # The workers start before the whole plan, which holds a key per entry: forked after it, each
     # would map it too.
-    with workers(config, made) if executor is None else nullcontext(executor) as pool:
+    with pools.early(
+        "publish",
+        _init_renderer,
+        (config, made),
+        when=fork_early("publish", lists_every_folder=False, plans_whole=True),
+    ):
         plan = whole(config, store, infos, html)
-        return _publish(store, config, plan, state, html, (pool, made), (shaped_by, published_as), progress)
+        return _publish(store, config, plan, state, html, (pools, made), (shaped_by, published_as), progress)
 
 
 def _publish(
     store: Store, config: Config, plan: Plan, state: dict[str, tuple[str, int, int]], html: Pages,
-    pooled: tuple[ExecutorFactory | None, Renderers], markers: tuple[str, str], progress: Progress | None,
+    pooled: tuple[Workers, Renderers], markers: tuple[str, str], progress: Progress | None,
 ) -> PublishReport:  # fmt: skip
     """The documents of a plan written where they changed, and those no longer wanted removed.
 
-    `pooled`: a pool lent (or None), and the renderers for workers started here or for rendering here.
+    `pooled`: the build's workers, and the renderers for workers started here or for rendering here.
     """
     out = config.output
     pool, made = pooled
@@ -155,9 +161,9 @@ def _publish(
             jobs.append((page, fingerprint, stale))
     _refresh_fragments(store, plan, pool, initargs, jobs)
     # Workers write the documents themselves: megabytes of feed need not travel back through a pipe.
-    files = parallel_map(
-        _assemble, [(page, formats, _newest(plan, page)) for page, _, formats in jobs],
-        initializer=_init_renderer, initargs=initargs, chunksize=4, executor=pool,
+    files = pool.map(
+        "publish", _assemble, [(page, formats, _newest(plan, page)) for page, _, formats in jobs],
+        initializer=_init_renderer, initargs=initargs, chunksize=4,
     )  # fmt: skip
     # Documents are recorded in batches: a killed run re-checks at most one batch, by its bytes.
     done = 0
@@ -234,16 +240,10 @@ class Renderers:
         return self.feeds.assemble(page, fragments, updated, fmt)
 
 
-@contextmanager
-def workers(config: Config, made: Renderers | None = None) -> Iterator[ExecutorFactory | None]:
-    """Publishing's worker processes, started now (None: one core, so it renders here).
-
-    For a build about to hold a large state before it publishes, or a publish before its whole
-    plan: forked later, each worker would map that state too. A first build at a million dumps
-    holds hundreds of megabytes after ingest that Python does not hand back to the system.
-    """
-    with started(_init_renderer, (config, made)) as pool:
-        yield pool
+def workers(config: Config) -> tuple[Callable[..., None], tuple[Config, None]]:
+    """How a publishing worker started before the publish begins is set up: it makes its renderers
+    from its own store connection on its first job (see Workers.early)."""
+    return _init_renderer, (config, None)
 
 
 _config: Config | None = None
@@ -291,7 +291,7 @@ def _closing_renderer() -> Iterator[None]:
 
 
 def _refresh_fragments(
-    store: Store, plan: Plan, pool: ExecutorFactory | None, initargs: tuple[Config, Renderers], jobs: list[_Job]
+    store: Store, plan: Plan, pool: Workers, initargs: tuple[Config, Renderers], jobs: list[_Job]
 ) -> None:
     """Render, in the pool, every fragment the pages to write need and the store lacks or has stale.
 
@@ -314,9 +314,9 @@ def _refresh_fragments(
         (wanted, [(entry_id, [plan.key(entry_id, fmt) for fmt in wanted]) for entry_id in batch])
         for batch in batched(sorted(stale), FRAGMENTS_PER_JOB)
     )
-    rendered = parallel_map(
-        _render_fragments, work, initializer=_init_renderer, initargs=initargs, chunksize=1,
-        count=-(-len(stale) // FRAGMENTS_PER_JOB), weight=FRAGMENTS_PER_JOB, executor=pool,
+    rendered = pool.map(
+        "publish", _render_fragments, work, initializer=_init_renderer, initargs=initargs, chunksize=1,
+        count=-(-len(stale) // FRAGMENTS_PER_JOB), weight=FRAGMENTS_PER_JOB,
     )  # fmt: skip
     with _closing_renderer():
         for batch in batched(rendered, 10):

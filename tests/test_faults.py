@@ -209,7 +209,17 @@ def test_a_failed_publish_leaves_no_store_connection_open(tmp_path: Path, monkey
     monkeypatch.setattr(feedtool.publish, "_put", disk_full)
     with pytest.raises(PublishError):
         build(config, workers=1)
-    assert feedtool.publish._renderer is None
+    store = str(config.store.resolve())
+    held = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd") if _link(fd)]
+    assert not [path for path in held if path.startswith(store)], "a connection to the store is still open"
+
+
+def _link(fd: str) -> bool:
+    try:
+        os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return False
+    return True
 
 
 def test_an_sqlite_error_mid_build_is_one_line_naming_the_store(

@@ -8,7 +8,9 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from feedtool.parallel import parallel_map, started
+import pytest
+
+from feedtool.parallel import Stage, Workers, fork_early, parallel_map, started
 
 
 def _square(n: int) -> int:
@@ -71,3 +73,30 @@ def test_a_small_job_runs_here_and_builds_its_state_only_when_there_is_work() ->
     assert ready == []
     assert list(parallel_map(_square, [3, 4], initializer=ready.append, initargs=("ready",))) == [9, 16]
     assert ready == ["ready"]
+
+
+def test_a_builds_workers_lend_a_stages_early_pool_to_its_maps_and_to_no_other_stage(tmp_path: Path) -> None:
+    pools = Workers(2)
+    with pools.early("publish", _note_pid, (tmp_path,), when=True):
+        forked = _initialised(tmp_path, 2)
+        found = pools.map("publish", _pid, list(range(300)), initializer=_note_pid, initargs=(tmp_path,))
+        assert set(found) <= forked
+        assert set(pools.map("ingest", _pid, list(range(3)), initializer=_note_pid, initargs=(tmp_path,))) == {
+            os.getpid()
+        }  # too little work for a pool of its own: run here
+    assert pools.lent == {}
+    with Workers(1).early("ingest", _note_pid, (tmp_path / "none",), when=True):
+        assert not (tmp_path / "none").exists()  # one worker: nothing forked
+
+
+@pytest.mark.parametrize(
+    ("stage", "lists_every_folder", "plans_whole", "early"),
+    [
+        ("ingest", True, False, True), ("ingest", False, False, False), ("ingest", False, True, False),
+        ("publish", True, False, True), ("publish", False, True, True), ("publish", False, False, False),
+    ],
+)  # fmt: skip
+def test_when_a_stage_forks_before_its_large_state(
+    stage: Stage, lists_every_folder: bool, plans_whole: bool, early: bool
+) -> None:
+    assert fork_early(stage, lists_every_folder=lists_every_folder, plans_whole=plans_whole) is early
