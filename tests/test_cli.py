@@ -356,15 +356,6 @@ def test_reports_before_any_build_say_so(project: Path, capsys) -> None:
     assert not (project / ".feedtool").exists()
 
 
-def test_prune_by_outlet(project: Path, capsys) -> None:
-    run(capsys, "build", "-q")
-    code, out, _ = run(capsys, "prune", "--outlet", "rfi")
-    assert code == 0 and "removed 3 entries" in out
-    run(capsys, "publish", "-q")
-    assert not (project / "out" / "outlets" / "rfi").exists()
-    assert len(json.loads((project / "out" / "all" / "feed.json").read_text("utf-8"))["items"]) == 2
-
-
 def test_a_progress_bar_only_for_a_terminal(project: Path, capsys, monkeypatch) -> None:
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     code, _, err = run(capsys, "build")

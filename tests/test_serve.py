@@ -126,14 +126,19 @@ def test_a_feed_reader_subscribes_through_the_opml_and_sees_no_duplicates(site: 
     assert ("/outlets/zaobao/atom.xml", 304) in site.statuses
 
 
+def _serve(*args: str) -> subprocess.Popen[str]:
+    """`feedtool serve` on a free port, as a subprocess."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "feedtool", "serve", *args, "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+
+
 def test_the_serve_command(tmp_path: Path) -> None:
     config = make_config(tmp_path, [ROOT / "seeds"])
     build(config)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "feedtool", "serve", "-o", str(config.output), "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+    process = _serve("-o", str(config.output))
     try:
         line = process.stdout.readline()
         assert line.startswith(f"feedtool: serving {config.output} on http://127.0.0.1:")
@@ -270,11 +275,7 @@ def test_serve_warns_when_it_listens_where_the_output_was_not_published_for(tmp_
     moved = make_config(tmp_path, [seeds], extra='[site]\nbase_url = "http://127.0.0.1:8999/"')
     assert "published under a new base URL (was http://127.0.0.1:8000/)" in run_build(moved).summary()
     assert "new base URL" not in run_build(moved).summary()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "feedtool", "serve", "-c", str(config.path), "--port", "0"],
-        stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+    process = _serve("-c", str(config.path))
     try:
         line = process.stderr.readline()
     finally:
