@@ -227,7 +227,8 @@ def main() -> None:
     }  # fmt: skip
     (work / "results.json").write_text(json.dumps(report, indent=2), "utf-8")
     if args.save:
-        asked = [a for a, before in zip(sys.argv[1:], ["", *sys.argv[1:]], strict=True) if "--work" not in (a, before)]
+        given = sys.argv[1:]
+        asked = [a for a, before in zip(given, ["", *given[:-1]], strict=True) if "--work" not in (a, before)]
         _save(report, " ".join(["python", "bench/run.py", *asked]))
     if not args.keep:  # a million articles leave tens of gigabytes behind
         for made in work.iterdir():

@@ -237,13 +237,36 @@ def _check_patterns(where: str, user: dict[str, Any]) -> None:
     """Fail at load time, naming the rule, rather than in a worker halfway through a build.
 
     Only the config's own rules are checked (the built-in ones are covered by tests), so a config
-    without cleaning rules never pays for importing the selector compiler.
+    without cleaning rules never pays for importing the regex module or the selector compiler.
     """
-    import regex  # the engine the rules run on (limits.py)
-
     clean, outlets = user.get("clean", {}), user.get("outlet", [])
     regexes = [p for key in ("remove_links", "remove_text", "url_dates") for p in clean.get(key, ())]
     regexes += [p for o in outlets for p in o.get("remove_text", ())]
+    if regexes:
+        _check_regexes(where, regexes, clean)
+    selectors = [
+        *clean.get("remove", ()),
+        *clean.get("captions", ()),
+        *(s for o in outlets for s in o.get("remove", ())),
+    ]
+    if not selectors:
+        return
+    from cssselect import SelectorError
+
+    from feedtool.selectors import Selection
+
+    for selector in selectors:
+        try:
+            Selection.compile((selector,))
+        except SelectorError as exc:
+            msg = str(exc).splitlines()[0]
+            raise ConfigError(f"{where}: bad CSS selector {selector!r}: {msg}") from None
+
+
+def _check_regexes(where: str, regexes: list[str], clean: dict[str, Any]) -> None:
+    """Compiled by the engine they run on (limits.py), loaded only for a config that has any."""
+    import regex
+
     for pattern in regexes:
         try:
             regex.compile(pattern)
@@ -266,23 +289,6 @@ def _check_patterns(where: str, user: dict[str, Any]) -> None:
                 f"{where}: [clean] {key}: the patterns cannot be combined ({exc}); "
                 "write flags as a group, like (?i:...)"
             ) from None
-    selectors = [
-        *clean.get("remove", ()),
-        *clean.get("captions", ()),
-        *(s for o in outlets for s in o.get("remove", ())),
-    ]
-    if not selectors:
-        return
-    from cssselect import SelectorError
-
-    from feedtool.selectors import Selection
-
-    for selector in selectors:
-        try:
-            Selection.compile((selector,))
-        except SelectorError as exc:
-            msg = str(exc).splitlines()[0]
-            raise ConfigError(f"{where}: bad CSS selector {selector!r}: {msg}") from None
 
 
 def find_config(explicit: Path | None) -> Path | None:
