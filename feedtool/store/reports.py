@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 from feedtool.store.packing import unpack_text
@@ -48,30 +49,40 @@ class Reports(Sources, Prunes):
         }
 
     def histories(self, recent: int) -> list[History]:
-        """Each outlet's last `recent` articles and dumps, read through indexes on (outlet, date)."""
+        """Each outlet's last `recent` articles and dumps.
+
+        With no index of their own, which every build would pay to keep: the articles come from
+        the listing index (newest first, stopping at the outlet's `recent`th), the dumps from one
+        pass over the file index, keeping each outlet's newest in a heap. `feedtool health` runs
+        hourly, not with every build.
+        """
         derivation = self.derivation
-        outlets = list(self.db.execute("SELECT slug, name, entry_count FROM outlets ORDER BY slug"))
-        outlets += [
-            (slug, slug, 0)
-            for (slug,) in self.db.execute(
-                "SELECT DISTINCT outlet FROM sources"
-                " WHERE outlet IS NOT NULL AND outlet NOT IN (SELECT slug FROM outlets)"
-            )
-        ]
+        newest: dict[str, list[tuple[int, bool]]] = {}
+        for outlet, mtime_ns, rejected in self.db.execute(
+            "SELECT outlet, mtime_ns, rejected IS NOT NULL FROM sources WHERE outlet IS NOT NULL AND derivation = ?",
+            (derivation,),
+        ):
+            kept = newest.setdefault(outlet, [])
+            if len(kept) < recent:
+                heapq.heappush(kept, (mtime_ns, bool(rejected)))
+            elif mtime_ns > kept[0][0]:
+                heapq.heapreplace(kept, (mtime_ns, bool(rejected)))
+        named = {
+            slug: (name, count) for slug, name, count in self.db.execute("SELECT slug, name, entry_count FROM outlets")
+        }
         found = []
-        for slug, name, count in outlets:
+        for slug in sorted(set(named) | set(newest)):
+            name, count = named.get(slug, (slug, 0))
+            if not count and slug not in newest:
+                continue
             articles = self.db.execute(
                 "SELECT published, text FROM entries WHERE outlet = ? ORDER BY published DESC LIMIT ?", (slug, recent)
             ).fetchall()
-            dumps = self.db.execute(
-                "SELECT mtime_ns, rejected IS NOT NULL FROM sources WHERE outlet = ? AND derivation = ?"
-                " ORDER BY mtime_ns DESC LIMIT ?",
-                (slug, derivation, recent),
-            ).fetchall()
+            dumps = sorted(newest.get(slug, []), reverse=True)
             found.append(
                 History(
                     slug, name, count, [p for p, _ in articles], [len(unpack_text(t)[2]) for _, t in articles],
-                    [m for m, _ in dumps], [bool(r) for _, r in dumps],
+                    [m for m, _ in dumps], [r for _, r in dumps],
                 )
             )  # fmt: skip
         return found

@@ -124,8 +124,6 @@ CREATE TABLE prunes (
     made TEXT NOT NULL
 );
 CREATE INDEX sources_pruned ON sources(pruned) WHERE pruned IS NOT NULL;
-CREATE INDEX sources_arrivals ON sources(outlet, mtime_ns);
-CREATE INDEX entries_outlet ON entries(outlet, published);
 INSERT INTO meta (key, value) VALUES ('publish_whole', '1');
 """
 
@@ -314,8 +312,6 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     CREATE INDEX sources_pruned ON sources(pruned) WHERE pruned IS NOT NULL;
     ALTER TABLE sources ADD COLUMN outlet TEXT;
     UPDATE sources SET outlet = (SELECT outlet FROM entries WHERE entries.id = sources.entry_id);
-    CREATE INDEX sources_arrivals ON sources(outlet, mtime_ns);
-    CREATE INDEX entries_outlet ON entries(outlet, published);
     """,
 )
 
