@@ -45,6 +45,9 @@ BATCH = 500  # results merged, or copies recorded, per transaction
 
 @dataclass
 class Counts:
+    """What a build found: merge outcomes as they happen; unchanged and rejected, of the dumps on disk,
+    once ingest is done (see `ingest`)."""
+
     new: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -189,9 +192,8 @@ def ingest(
         changed = [FileStat(*stat) for stat in found.listed + found.rechecked if index.get(stat[0]) != stat[1:]]
         gone = _gone(index, found)
         del index, found.listed[:]  # before a pool forks: at a million dumps, hundreds of megabytes
-        report.counts.unchanged += report.files - len(changed)
         changed.sort(key=lambda stat: stat.path)
-        done = report.counts.unchanged
+        done = report.files - len(changed)  # for the progress bar; the counts are made at the end
 
         def advance(files: int) -> None:
             nonlocal done
@@ -340,9 +342,6 @@ def _record_copies(store: Store, copies: list[tuple[FileStat, str, Known]], repo
             log.info("%s: same content as a file seen before", stat.path)
             if known.rejected:
                 report.rejections.append(Rejection(stat.path, sha256, known.rejected))
-                report.counts.rejected += 1
-            else:
-                report.counts.unchanged += 1
             for warning in json.loads(known.warnings):
                 log.warning("%s: %s", stat.path, warning)
 
@@ -358,7 +357,6 @@ def _merge(
             if isinstance(result, Rejection):
                 store.add_rejection(stat, result)
                 report.rejections.append(result)
-                report.counts.rejected += 1
                 log.info("%s: rejected: %s", stat.path, result.reason)
                 continue
             outcome = merge_scrape(store, stat, result, topics, cutoff)
