@@ -319,7 +319,10 @@ def _read(stat: FileStat, limit: int) -> bytes:
     if stat.size > limit:
         raise Rejected(too_large(stat.size, limit))
     with open(stat.path, "rb") as fh:
-        data = fh.read(limit + 1)  # it may have grown since it was listed
+        # Its listed size and a byte more, not the limit: a read of n bytes allocates n at first.
+        data = fh.read(stat.size + 1)
+        if len(data) > stat.size:  # it grew since it was listed
+            data += fh.read(limit + 1 - len(data))
     if len(data) > limit:
         raise Rejected(too_large(len(data), limit))
     return data
