@@ -53,17 +53,11 @@ class Counts:
     unchanged: int = 0
     rejected: int = 0
 
-    pruned: int = 0
-
     def count(self, outcome: Outcome) -> None:
         if outcome == "new":
             self.new += 1
         elif outcome == "updated":
             self.updated += 1
-        elif outcome == "pruned":
-            self.pruned += 1
-        else:
-            self.unchanged += 1
 
 
 @dataclass

@@ -99,12 +99,6 @@ class TimedPattern:
         except TimeoutError:
             raise self._slow() from None
 
-    def match(self, text: str) -> regex.Match[str] | None:
-        try:
-            return self.compiled.match(text, timeout=RULE_SECONDS)
-        except TimeoutError:
-            raise self._slow() from None
-
     def finditer(self, text: str) -> list[regex.Match[str]]:
         try:
             return list(self.compiled.finditer(text, timeout=RULE_SECONDS))
