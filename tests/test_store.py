@@ -74,6 +74,7 @@ def test_a_migrated_store_is_a_new_store_and_publishes_as_one(
         assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert _rows(config.store, "SELECT id FROM entries ORDER BY id") == ids
         assert len(list(store.search_texts())) == len(ids)
+        assert sorted((f.entry_id,) for f in store.search(None, limit=1000)) == ids  # the index is made
         counted = dict(store.db.execute("SELECT outlet, count(*) FROM entries GROUP BY outlet"))
         assert dict(store.db.execute("SELECT slug, entry_count FROM outlets WHERE entry_count > 0")) == counted
     assert _schema(config.store) == _schema(_fresh_store(tmp_path))

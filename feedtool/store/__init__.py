@@ -8,6 +8,7 @@ A package of rooms, one per domain, composed into the one `Store` the stages cal
 - derivations.py: which rules the stored rows were made with, and which are stale;
 - sources.py: the dump files read, the file index, rejections, the folders listed;
 - entries.py: entries and their topics (what merging reads and writes);
+- fulltext.py: the full-text index of the entries, and the searches over it;
 - prunes.py: what an operator removed, kept out of every later build;
 - listings.py: each feed's entries in order, for planning a publish;
 - published.py: documents written, rendered fragments, and the log of changes since;
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from feedtool.store.connection import BackendError, store_failure
 from feedtool.store.entries import Entries, Stored
+from feedtool.store.fulltext import Found
 from feedtool.store.listings import Listings
 from feedtool.store.packing import pack, unpack
 from feedtool.store.prunes import Prune, Prunes
@@ -30,8 +32,8 @@ from feedtool.store.reports import History, Reports
 from feedtool.store.schema import SCHEMA_VERSION
 
 __all__ = [
-    "CHANGES_KEPT", "SCHEMA_VERSION", "BackendError", "FeedKey", "FileStat", "Head", "History", "IndexRow", "Key",
-    "Known", "Placed", "Prune", "Store", "Stored", "from_iso", "pack", "store_failure", "unpack",
+    "CHANGES_KEPT", "SCHEMA_VERSION", "BackendError", "FeedKey", "FileStat", "Found", "Head", "History", "IndexRow",
+    "Key", "Known", "Placed", "Prune", "Store", "Stored", "from_iso", "pack", "store_failure", "unpack",
 ]  # fmt: skip
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from feedtool.store.connection import Connection
+from feedtool.store.fulltext import FullText
 
 
-class Derivations(Connection):
+class Derivations(FullText):
     def _derivation_meta(self) -> dict[str, Any]:
         stored: dict[str, Any] = json.loads(self.get_meta("derivation") or '{"key": null, "number": 0}')
         return stored
@@ -78,12 +78,10 @@ class Derivations(Connection):
         """
         if not self.stale_entries():
             return 0
+        orphaned = "derivation < ? AND NOT EXISTS (SELECT 1 FROM sources WHERE sources.entry_id = entries.id)"
         with self.transaction():
-            cursor = self.db.execute(
-                "DELETE FROM entries WHERE derivation < ?"
-                " AND NOT EXISTS (SELECT 1 FROM sources WHERE sources.entry_id = entries.id)",
-                (self.derivation,),
-            )
+            self.unindex_where(orphaned, (self.derivation,))
+            cursor = self.db.execute(f"DELETE FROM entries WHERE {orphaned}", (self.derivation,))
             if cursor.rowcount:
                 self.bump_generation()
                 self.publish_whole()

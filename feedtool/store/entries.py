@@ -11,8 +11,9 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 
+from feedtool.fulltext import index_values
 from feedtool.merge import Claim, Merged, Shown
-from feedtool.store.connection import Connection
+from feedtool.store.fulltext import FullText
 from feedtool.store.packing import pack_text, unpack_text
 from feedtool.store.records import FileStat
 
@@ -33,7 +34,7 @@ class Stored:
     revision: str
 
 
-class Entries(Connection):
+class Entries(FullText):
     def add_outlet(self, slug: str, name: str, homepage: str, language: str) -> None:
         """An outlet as first seen in a dump; the config's registry may rename it when published."""
         self.db.execute(
@@ -44,6 +45,7 @@ class Entries(Connection):
     def remove_entry(self, entry_id: str) -> None:
         """An entry a prune now keeps out (the retention cutoff moved past it): its files remember it."""
         self.db.execute("UPDATE sources SET pruned = entry_id WHERE entry_id = ?", (entry_id,))
+        self._unindex([entry_id])
         self.db.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
         self.bump_generation()
         self.publish_whole()
@@ -65,7 +67,13 @@ class Entries(Connection):
             self.db.execute(f"INSERT INTO entries ({columns}) VALUES ({', '.join(':' + c for c in values)})", values)
         else:
             assignments = ", ".join(f"{column} = :{column}" for column in values if column != "id")
+            self._unindex([entry_id])  # with the values it was indexed with, before they change
             self.db.execute(f"UPDATE entries SET {assignments} WHERE id = :id", values)
+        shown = merged.shown
+        self.index_entry(
+            entry_id, merged.published,
+            index_values(shown.title, shown.summary, shown.search_text, merged.author, merged.tags, shown.outlet),
+        )  # fmt: skip
 
     def add_source(
         self, stat: FileStat, sha256: str, entry_id: str, outlet: str, claim: Claim, warnings: Sequence[str],

@@ -124,8 +124,19 @@ CREATE TABLE prunes (
     made TEXT NOT NULL
 );
 CREATE INDEX sources_pruned ON sources(pruned) WHERE pruned IS NOT NULL;
+CREATE VIRTUAL TABLE search USING fts5(
+    title, summary, body, byline, outlet, tags,
+    content='', columnsize=0, tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TABLE search_rows (
+    rowid INTEGER PRIMARY KEY,
+    entry_id TEXT NOT NULL UNIQUE REFERENCES entries(id) ON DELETE CASCADE
+);
 INSERT INTO meta (key, value) VALUES ('publish_whole', '1');
 """
+
+# The full-text index (store/fulltext.py): its DDL, which the migration that adds it shares.
+_FULLTEXT = SCHEMA[SCHEMA.index("CREATE VIRTUAL TABLE search") : SCHEMA.index("INSERT INTO meta")]
 
 
 def _compress_entries(db: sqlite3.Connection) -> None:
@@ -145,6 +156,21 @@ def _compress_entries(db: sqlite3.Connection) -> None:
         last = rows[-1][0]
     for column in ("summary", "content", "search_text"):
         db.execute(f"ALTER TABLE entries DROP COLUMN {column}")
+
+
+def _add_fulltext(db: sqlite3.Connection) -> None:
+    from feedtool.store.fulltext import index_all
+
+    for statement in _statements(_FULLTEXT):
+        db.execute(statement)
+    index_all(db)
+    _fulltext_made(db)
+
+
+def _fulltext_made(db: sqlite3.Connection) -> None:
+    from feedtool import fulltext
+
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('fulltext', ?)", (fulltext.VERSION,))
 
 
 # Each migration takes the store from version i to i + 1; never edit one that has shipped. Most are
@@ -313,6 +339,8 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     ALTER TABLE sources ADD COLUMN outlet TEXT;
     UPDATE sources SET outlet = (SELECT outlet FROM entries WHERE entries.id = sources.entry_id);
     """,
+    # The full-text index of every entry (store/fulltext.py), made from the entries stored.
+    _add_fulltext,
 )
 
 
@@ -323,6 +351,7 @@ def create(db: sqlite3.Connection) -> None:
     """A new store's schema, in the caller's transaction."""
     for statement in _statements(SCHEMA):
         db.execute(statement)
+    _fulltext_made(db)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 

@@ -1,0 +1,104 @@
+"""Text as the full-text index sees it, and a search's terms as FTS5 asks for them.
+
+The index is SQLite's FTS5 with its `unicode61` tokenizer, which cuts text into words at spaces
+and punctuation. Chinese and Japanese have no spaces: unicode61 would take a whole sentence for
+one word. So, before FTS5 sees it, each run of Han or kana characters is cut into overlapping
+two-character words ("台湾问题" -> "台湾 湾问 问题"), as CJK search engines (Lucene's CJK analyzer,
+Elasticsearch's cjk_bigram) do, and the run's last character is kept alone as well (" 题").
+
+Why bigrams rather than FTS5's `trigram` tokenizer: trigrams find nothing shorter than three
+characters, and most Chinese words are two (台湾, 王毅, 加沙). Why not a dictionary segmenter
+(jieba): it finds only the words its dictionary cuts, so a name it cuts differently is missed,
+and its cuts change with its version. Bigrams find every string of two or more characters as a
+phrase of consecutive bigrams ("台湾问题" is the phrase "台湾 湾问 问题"), and one character as a
+prefix ("台*": the bigrams it starts, and the run-final character). The price is an index about
+twice the size of one of words, which the numbers in docs/performance.md show.
+
+Text and terms are folded first, as topics fold them (topics.fold: OpenCC traditional ->
+simplified, then case), so that 台灣 finds 台湾 and Taiwan finds TAIWAN. The folding and cutting
+here is the one definition of what the index holds: an entry is removed from a contentless FTS5
+index by giving its values again, so the same entry must always give the same values
+(VERSION names this code; a store indexed under another is indexed again).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from feedtool.topics import fold
+
+VERSION = "1"  # raise when index_values or the cutting changes: stores indexed before are indexed again
+
+_CJK = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_CJK_RUN = re.compile(f"[{_CJK}]+")
+_HAS_CJK = re.compile(f"[{_CJK}]")
+_WORD = re.compile(r"\w+")  # what unicode61 keeps as a word, near enough to tell a term with none
+
+
+def _bigrams(run: str, *, final: bool) -> str:
+    if len(run) == 1:
+        return f" {run} "
+    pairs = " ".join(run[i : i + 2] for i in range(len(run) - 1))
+    return f" {pairs} {run[-1]} " if final else f" {pairs} "
+
+
+def cut(folded: str) -> str:
+    """Folded text as it is indexed: each CJK run as its bigrams and its last character."""
+    if not _HAS_CJK.search(folded):
+        return folded
+    return _CJK_RUN.sub(lambda m: _bigrams(m.group(), final=True), folded)
+
+
+@dataclass(frozen=True)
+class IndexValues:
+    """One entry's columns in the index, in the FTS table's order (store/fulltext.py)."""
+
+    title: str
+    summary: str
+    body: str
+    byline: str
+    outlet: str
+    tags: str
+
+    def columns(self) -> tuple[str, str, str, str, str, str]:
+        return (self.title, self.summary, self.body, self.byline, self.outlet, self.tags)
+
+
+def outlet_token(slug: str) -> str:
+    """The one word that stands for an outlet in the index, whatever its slug holds ("voa-chinese"
+    would be two words and a prefix of "voa-chinese-extra"): a query for one outlet's entries is
+    then a lookup of that word, not a filter over every match."""
+    return "outlet" + slug.encode().hex()
+
+
+def index_values(
+    title: str, summary: str, search_text: str, author: str | None, tags: Sequence[str], outlet: str
+) -> IndexValues:
+    """An entry's indexed columns. `search_text` is the entry's folded title and text as stored
+    (normalise.py folds it once, when the dump is read); the rest is folded here."""
+    return IndexValues(
+        title=cut(fold(title)),
+        summary=cut(fold(summary)),
+        body=cut(search_text),
+        byline=cut(fold(author or "")),
+        outlet=f"{outlet_token(outlet)} {outlet.replace('-', ' ')}",
+        tags=cut(fold(" ; ".join(tags))),
+    )
+
+
+def phrase(term: str, *, prefix: bool = False) -> str | None:
+    """One term of a search as an FTS5 phrase: folded, cut as the index is, quoted (so that no
+    character of it is FTS5 syntax). None when the term holds no word at all ("--", "!")."""
+    folded = fold(term)
+    if not _WORD.search(folded):
+        return None
+    runs = _CJK_RUN.findall(folded)
+    single = bool(runs) and len(runs[-1]) == 1 and folded.rstrip().endswith(runs[-1])
+    # Runs are cut into bigrams without the final character: "问题" is the bigram "问题", found in
+    # "台湾问题" (台湾 湾问 问题 题). A lone character is looked for as the start of a bigram.
+    text = _CJK_RUN.sub(lambda m: _bigrams(m.group(), final=False), folded)
+    words = " ".join(text.split())
+    quoted = '"' + words.replace('"', '""') + '"'
+    return quoted + "*" if prefix or single else quoted

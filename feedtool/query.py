@@ -1,0 +1,139 @@
+"""A search as a person types it -> an FTS5 MATCH expression, or a one-line reason it cannot be.
+
+The language is the one search boxes have taught everybody: words (all must be found), "a
+phrase", OR between alternatives, NOT or a leading minus for what must not be there, brackets,
+and a trailing * for a word's prefix (`elect*`). AND may be written but need not be.
+
+Why not hand the text to FTS5 as it is: FTS5's own syntax has column filters, NEAR, ^ and
+bare-word rules that a typed query trips over ("U.S." is a syntax error there), and what comes
+from the network must not be able to ask for more than a search. Every term reaches FTS5 as a
+quoted string made by fulltext.phrase, so the expression is built only of what this module
+writes; and it is passed to SQLite as a bound parameter, never as SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from feedtool.fulltext import phrase
+
+MAX_QUERY = 500  # characters of a search
+MAX_TERMS = 32
+MAX_DEPTH = 8  # brackets within brackets
+
+_TOKEN = re.compile(r'\s*(?:(?P<open>\()|(?P<close>\))|"(?P<phrase>[^"]*)"?|(?P<word>[^\s()"]+))')
+
+
+class QueryError(ValueError):
+    """A search that cannot be run, with the reason a person reads (one line)."""
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # "open", "close", "phrase", "word"
+    text: str
+
+
+def _tokens(text: str) -> list[_Token]:
+    found, at = [], 0
+    while at < len(text):
+        m = _TOKEN.match(text, at)
+        if m is None or m.end() == at:  # only spaces remain
+            break
+        kind = m.lastgroup or "word"
+        found.append(_Token(kind, m.group(kind) or ""))
+        at = m.end()
+    return found
+
+
+def to_match(text: str) -> str:
+    """The FTS5 expression for a search; QueryError when it has nothing to look for or is malformed."""
+    if len(text) > MAX_QUERY:
+        raise QueryError(f"the search is {len(text)} characters long; at most {MAX_QUERY} are taken")
+    tokens = _tokens(text)
+    if sum(t.kind in ("word", "phrase") for t in tokens) > MAX_TERMS:
+        raise QueryError(f"the search has more than {MAX_TERMS} terms")
+    parser = _Parser(tokens)
+    expression = parser.any_of(0)
+    if parser.at < len(tokens):
+        raise QueryError("a closing bracket ')' has no opening one")
+    if expression is None:
+        raise QueryError("the search has no word to look for")
+    return expression
+
+
+class _Parser:
+    """Recursive descent over the tokens: any_of := all_of (OR all_of)*; all_of := [NOT] atom ..."""
+
+    def __init__(self, tokens: list[_Token]) -> None:
+        self.tokens = tokens
+        self.at = 0
+
+    def _peek(self) -> _Token | None:
+        return self.tokens[self.at] if self.at < len(self.tokens) else None
+
+    def any_of(self, depth: int) -> str | None:
+        alternatives = [self.all_of(depth)]
+        while (token := self._peek()) is not None and token.kind == "word" and token.text == "OR":
+            self.at += 1
+            alternatives.append(self.all_of(depth))
+        kept = [a for a in alternatives if a is not None]
+        if len(alternatives) == 1:
+            return kept[0] if kept else None
+        if len(kept) < len(alternatives):
+            raise QueryError("OR needs something to look for on both sides")
+        return "(" + " OR ".join(kept) + ")"
+
+    def all_of(self, depth: int) -> str | None:
+        wanted: list[str] = []
+        unwanted: list[str] = []
+        while (token := self._peek()) is not None and token.kind != "close":
+            if token.kind == "word" and token.text == "OR":
+                break
+            self.at += 1
+            if token.kind == "word" and token.text == "AND":
+                continue
+            negated = token.kind == "word" and (token.text == "NOT" or token.text.startswith("-"))
+            if negated:
+                token = self._negated(token)
+                if token is None:
+                    raise QueryError("NOT needs a term after it")
+            atom = self._atom(token, depth)
+            if atom is not None:
+                (unwanted if negated else wanted).append(atom)
+        if not wanted:
+            if unwanted:
+                raise QueryError("a search needs a term to look for, not only terms to leave out")
+            return None
+        expression = wanted[0] if len(wanted) == 1 else "(" + " AND ".join(wanted) + ")"
+        for atom in unwanted:  # FTS5's NOT is binary: what is wanted, NOT each unwanted in turn
+            expression = f"({expression} NOT {atom})"
+        return expression
+
+    def _negated(self, token: _Token) -> _Token | None:
+        if token.text != "NOT" and len(token.text) > 1:  # "-word"
+            return _Token("word", token.text[1:])
+        following = self._peek()
+        if following is not None and following.kind != "close":
+            self.at += 1
+            return following
+        return None
+
+    def _atom(self, token: _Token, depth: int) -> str | None:
+        if token.kind == "open":
+            if depth >= MAX_DEPTH:
+                raise QueryError(f"brackets are nested more than {MAX_DEPTH} deep")
+            inner = self.any_of(depth + 1)
+            closing = self._peek()
+            if closing is None or closing.kind != "close":
+                raise QueryError("a bracket '(' is not closed")
+            self.at += 1
+            return inner
+        if token.kind == "close":
+            raise QueryError("a closing bracket ')' has no opening one")
+        if token.kind == "phrase":
+            return phrase(token.text)
+        word = token.text
+        prefix = word.endswith("*") and len(word.rstrip("*")) > 0
+        return phrase(word.rstrip("*"), prefix=prefix)
