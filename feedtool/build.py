@@ -93,6 +93,8 @@ def build(
     check_layout(config, reading=do_ingest)
     try:
         with locked(config), Store(config.store, root=config.root) as store:
+            if do_ingest and not store.index_current():  # indexed by a feedtool that cut words otherwise
+                store.reindex()
             pools = Workers(workers)
             # A build that lists every folder (the first, or a rescan) holds its listing, hundreds of
             # megabytes at a million dumps, until it publishes: publishing's workers start first.
