@@ -18,28 +18,24 @@ from typing import Any
 import click
 
 from feedtool import __version__
-from feedtool.config import Config, find_config, load_config
+from feedtool.cli_options import (
+    config_option,
+    count,
+    input_option,
+    json_option,
+    load,
+    output_option,
+    read_store,
+    setup_logging,
+    state_option,
+    verbosity,
+    with_verbosity,
+)  # fmt: skip
+from feedtool.cli_search import search_command
+from feedtool.config import Config
 from feedtool.errors import FeedtoolError
 
 log = logging.getLogger("feedtool")
-
-
-def _setup_logging(verbose: bool, quiet: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("feedtool: %(message)s"))
-    log.handlers[:] = [handler]
-    log.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING)
-    log.propagate = False
-
-
-def _config(
-    config: Path | None,
-    inputs: tuple[Path, ...] = (),
-    output: Path | None = None,
-    state: Path | None = None,
-    base_url: str | None = None,
-) -> Config:
-    return load_config(find_config(config), inputs=inputs, output=output, store=state, base_url=base_url)
 
 
 @contextmanager
@@ -64,33 +60,6 @@ def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | 
             bar.__exit__(None, None, None)
 
 
-config_option = click.option(
-    "-c", "--config", type=click.Path(path_type=Path, dir_okay=False),
-    help="Config file (default: $FEEDTOOL_CONFIG, else ./feedtool.toml when present).",
-)  # fmt: skip
-state_option = click.option(
-    "--state", type=click.Path(path_type=Path, dir_okay=False),
-    help="Store file (default: [store] path, else .feedtool/state.sqlite3 beside the config).",
-)  # fmt: skip
-output_option = click.option(
-    "-o", "--output", type=click.Path(path_type=Path, file_okay=False), help="Output folder (default: out/)."
-)
-input_option = click.option(
-    "-i", "--input", "inputs", multiple=True, type=click.Path(path_type=Path),
-    help="Folder of dumps; repeat for several (default: [build] inputs, else seeds/).",
-)  # fmt: skip
-verbosity = [
-    click.option("-q", "--quiet", is_flag=True, help="Print nothing when the run succeeds (for cron)."),
-    click.option("-v", "--verbose", is_flag=True, help="Per-file detail, and tracebacks on errors."),
-]
-
-
-def _verbosity(fn: Callable[..., Any]) -> Callable[..., Any]:
-    for option in reversed(verbosity):
-        fn = option(fn)
-    return fn
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="feedtool")
 def cli() -> None:
@@ -104,8 +73,8 @@ def _run_build(
 ) -> None:  # fmt: skip
     from feedtool.build import build
 
-    _setup_logging(verbose, quiet)
-    cfg = _config(config, inputs, output, state, base_url)
+    setup_logging(verbose, quiet)
+    cfg = load(config, inputs, output, state, base_url)
     with _progress("reading dumps", quiet) as ingest_bar, _progress("writing feeds", quiet) as publish_bar:
         report = build(
             cfg,
@@ -121,18 +90,13 @@ def _run_build(
         click.echo(f"feedtool: {report.summary()}")
         if rejected:
             click.echo(
-                f"feedtool: {_count(rejected, 'dump')} rejected; 'feedtool rejects' lists them with reasons", err=True
+                f"feedtool: {count(rejected, 'dump')} rejected; 'feedtool rejects' lists them with reasons", err=True
             )
     if report.ingest and verbose:
         for rejection in report.ingest.rejections:
             log.info("rejected %s: %s", rejection.path, rejection.reason)
     if strict and rejected:
-        raise FeedtoolError(f"{_count(rejected, 'dump')} rejected (--strict); 'feedtool rejects' lists them")
-
-
-def _count(n: int, noun: str, plural: str | None = None) -> str:
-    """'1 dump', '2 dumps', '1 entry', '3 entries'."""
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+        raise FeedtoolError(f"{count(rejected, 'dump')} rejected (--strict); 'feedtool rejects' lists them")
 
 
 def _build_command(name: str, help_text: str, *, do_ingest: bool, do_publish: bool) -> click.Command:
@@ -188,13 +152,13 @@ _build_command("publish", "Write the feeds from the store; read no dumps.", do_i
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
 @config_option
-@_verbosity
+@with_verbosity
 def serve(output: Path | None, host: str, port: int, config: Path | None, quiet: bool, verbose: bool) -> None:
     """Serve the output folder over HTTP for feed readers, with ETag and 304 responses."""
     from feedtool.serve import make_server
 
-    _setup_logging(verbose, quiet)
-    cfg = _config(config)
+    setup_logging(verbose, quiet)
+    cfg = load(config)
     folder = output or cfg.output
     server = make_server(folder, host, port, log_requests=verbose)
     here = f"http://{host}:{server.server_address[1]}/"
@@ -231,13 +195,13 @@ def _published_base_url(cfg: Config) -> str | None:
 @cli.command()
 @output_option
 @config_option
-@_verbosity
+@with_verbosity
 def check(output: Path | None, config: Path | None, quiet: bool, verbose: bool) -> None:
     """Read every published document back and list problems; exit 1 when there are any."""
     from feedtool.check import check_output
 
-    _setup_logging(verbose, quiet)
-    folder = output or _config(config).output
+    setup_logging(verbose, quiet)
+    folder = output or load(config).output
     problems, checked = check_output(folder)
     for problem in problems:
         click.echo(problem)
@@ -247,43 +211,25 @@ def check(output: Path | None, config: Path | None, quiet: bool, verbose: bool) 
         click.echo(f"feedtool: {checked} documents checked, no problems")
 
 
-def _read_store(config: Path | None, state: Path | None, read: Callable[[Any], Any]) -> tuple[Config, Any]:
-    """Open the store for a report; a missing store is an error, not a new empty one."""
-    from feedtool.store import BackendError, Store, store_failure
-
-    _setup_logging(False, False)
-    cfg = _config(config, state=state)
-    if not cfg.store.is_file():
-        raise FeedtoolError(f"no store at {cfg.store}; run 'feedtool build' first")
-    try:
-        with Store(cfg.store, root=cfg.root) as store:
-            return cfg, read(store)
-    except BackendError as exc:
-        raise store_failure(cfg.store, exc) from None
-
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-
-
 @cli.command()
 @config_option
 @state_option
 @json_option
 def stats(config: Path | None, state: Path | None, as_json: bool) -> None:
     """Entries per outlet and topic, newest dates, rejected dumps, store size."""
-    cfg, data = _read_store(config, state, lambda store: store.stats())
+    cfg, data = read_store(config, state, lambda store: store.stats())
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     click.echo(
-        f"{_count(data['entries'], 'entry', 'entries')} from {_count(data['files'], 'file')},"
+        f"{count(data['entries'], 'entry', 'entries')} from {count(data['files'], 'file')},"
         f" {data['rejected']} rejected, {data['pruned']} pruned"
     )
     click.echo(f"store: {cfg.store} ({data['store_bytes'] / 1e6:.1f} MB)")
     for slug, row in data["outlets"].items():
         click.echo(f"  outlet {slug:<16} {row['entries']:>7}  newest {row['newest'][:16]}Z  {row['name']}")
-    for slug, count in data["topics"].items():
-        click.echo(f"  topic  {slug:<16} {count:>7}")
+    for slug, entries in data["topics"].items():
+        click.echo(f"  topic  {slug:<16} {entries:>7}")
 
 
 @cli.command()
@@ -292,7 +238,7 @@ def stats(config: Path | None, state: Path | None, as_json: bool) -> None:
 @json_option
 def rejects(config: Path | None, state: Path | None, as_json: bool) -> None:
     """Every rejected dump with its reason."""
-    _, rows = _read_store(config, state, lambda store: store.rejects())
+    _, rows = read_store(config, state, lambda store: store.rejects())
     if as_json:
         click.echo(json.dumps([{"path": p, "reason": r} for p, r in rows], ensure_ascii=False, indent=2))
         return
@@ -321,7 +267,7 @@ def init(path: Path, force: bool) -> None:
 @click.option("--url", help="One article, by any of its addresses (a takedown).")
 @click.option("--list", "show", is_flag=True, help="List the prunes in force.")
 @click.option("--lift", type=int, metavar="N", help="Lift prune N; the next build brings its entries back.")
-@_verbosity
+@with_verbosity
 def prune(
     config: Path | None, state: Path | None, before: Any, outlet: str | None, url: str | None, show: bool,
     lift: int | None, quiet: bool, verbose: bool,
@@ -336,11 +282,11 @@ def prune(
     from feedtool.build import locked
     from feedtool.store import BackendError, Store, store_failure
 
-    _setup_logging(verbose, quiet)
+    setup_logging(verbose, quiet)
     asked = [before is not None or outlet is not None or url is not None, show, lift is not None]
     if sum(asked) != 1:
         raise click.UsageError("say what to prune (--before DAY, --outlet SLUG, --url URL), or --list, or --lift N")
-    cfg = _config(config, state=state)
+    cfg = load(config, state=state)
     if not cfg.store.is_file():
         raise FeedtoolError(f"no store at {cfg.store}; run 'feedtool build' first")
     try:
@@ -371,7 +317,7 @@ def prune(
         raise store_failure(cfg.store, exc) from None
     if not quiet:
         click.echo(
-            f"feedtool: removed {_count(removed, 'entry', 'entries')} ({made.describe()}), kept out as prune {made.id};"
+            f"feedtool: removed {count(removed, 'entry', 'entries')} ({made.describe()}), kept out as prune {made.id};"
             " run 'feedtool publish' to update the feeds"
         )
 
@@ -400,7 +346,7 @@ def _canonical(cfg: Config, url: str) -> str:
     "--prometheus", type=click.Path(path_type=Path, dir_okay=False),
     help="Also write the metrics to this file, for node_exporter's textfile collector.",
 )  # fmt: skip
-@_verbosity
+@with_verbosity
 def health(
     config: Path | None, state: Path | None, as_json: bool, prometheus: Path | None, quiet: bool, verbose: bool
 ) -> None:
@@ -413,7 +359,7 @@ def health(
     from feedtool import health as judge
     from feedtool.clock import now
 
-    cfg, (histories, rejected) = _read_store(
+    cfg, (histories, rejected) = read_store(
         config, state, lambda store: (store.histories(judge.RECENT), store.rejected_count())
     )
     at = now()
@@ -432,10 +378,13 @@ def health(
             newest = (h.newest or "-")[:10]
             said = "".join(f"; {reason}" for reason in h.why)
             click.echo(
-                f"{h.outlet:<14} {state_word:<8} {_count(h.entries, 'entry', 'entries'):>13}, newest {newest}{said}"
+                f"{h.outlet:<14} {state_word:<8} {count(h.entries, 'entry', 'entries'):>13}, newest {newest}{said}"
             )
     if flagged:
-        raise FeedtoolError(f"{_count(len(flagged), 'outlet')} flagged: {', '.join(h.outlet for h in flagged)}")
+        raise FeedtoolError(f"{count(len(flagged), 'outlet')} flagged: {', '.join(h.outlet for h in flagged)}")
+
+
+cli.add_command(search_command)
 
 
 def main(argv: list[str] | None = None) -> None:

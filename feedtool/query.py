@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from feedtool.fulltext import phrase
+from feedtool.topics import fold
 
 MAX_QUERY = 500  # characters of a search
 MAX_TERMS = 32
@@ -47,8 +48,27 @@ def _tokens(text: str) -> list[_Token]:
     return found
 
 
+@dataclass(frozen=True)
+class Parsed:
+    """A search compiled: the FTS5 expression, and the terms it looks for (folded), to mark in a snippet."""
+
+    match: str
+    terms: tuple[Term, ...]
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str  # folded
+    prefix: bool
+
+
 def to_match(text: str) -> str:
     """The FTS5 expression for a search; QueryError when it has nothing to look for or is malformed."""
+    return parse(text).match
+
+
+def parse(text: str) -> Parsed:
+    """The search compiled (see Parsed); QueryError when it has nothing to look for or is malformed."""
     if len(text) > MAX_QUERY:
         raise QueryError(f"the search is {len(text)} characters long; at most {MAX_QUERY} are taken")
     tokens = _tokens(text)
@@ -60,7 +80,7 @@ def to_match(text: str) -> str:
         raise QueryError("a closing bracket ')' has no opening one")
     if expression is None:
         raise QueryError("the search has no word to look for")
-    return expression
+    return Parsed(expression, tuple(parser.terms))
 
 
 class _Parser:
@@ -69,6 +89,7 @@ class _Parser:
     def __init__(self, tokens: list[_Token]) -> None:
         self.tokens = tokens
         self.at = 0
+        self.terms: list[Term] = []  # those looked for, not those left out
 
     def _peek(self) -> _Token | None:
         return self.tokens[self.at] if self.at < len(self.tokens) else None
@@ -99,7 +120,7 @@ class _Parser:
                 token = self._negated(token)
                 if token is None:
                     raise QueryError("NOT needs a term after it")
-            atom = self._atom(token, depth)
+            atom = self._atom(token, depth, negated)
             if atom is not None:
                 (unwanted if negated else wanted).append(atom)
         if not wanted:
@@ -120,7 +141,7 @@ class _Parser:
             return following
         return None
 
-    def _atom(self, token: _Token, depth: int) -> str | None:
+    def _atom(self, token: _Token, depth: int, negated: bool) -> str | None:
         if token.kind == "open":
             if depth >= MAX_DEPTH:
                 raise QueryError(f"brackets are nested more than {MAX_DEPTH} deep")
@@ -132,8 +153,11 @@ class _Parser:
             return inner
         if token.kind == "close":
             raise QueryError("a closing bracket ')' has no opening one")
-        if token.kind == "phrase":
-            return phrase(token.text)
-        word = token.text
-        prefix = word.endswith("*") and len(word.rstrip("*")) > 0
-        return phrase(word.rstrip("*"), prefix=prefix)
+        text, prefix = token.text, False
+        if token.kind == "word":
+            prefix = text.endswith("*") and len(text.rstrip("*")) > 0
+            text = text.rstrip("*")
+        found = phrase(text, prefix=prefix)
+        if found is not None and not negated:
+            self.terms.append(Term(fold(text.strip()), prefix))
+        return found

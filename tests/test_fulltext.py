@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -190,3 +191,39 @@ def test_newest_first_and_time_bounds(store: Store) -> None:
     window = store.search(None, since="2023-11-14T23:00:00.000000Z", until="2023-11-15T01:00:00.000000Z")
     titles = {e.title for e in store.entries([f.entry_id for f in window]).values()}
     assert titles == {"臺灣選舉", "Election in Taiwan"}
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    from feedtool.cli import main
+
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exited:
+        code = int(exited.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_feedtool_search_lists_hits_newest_first_with_marked_snippets(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = _cli(capsys, "search", "台灣", "--json")
+    hits = json.loads(out)
+    assert code == 0 and [h["title"] for h in hits] == ["臺灣選舉", "台湾问题再起"]  # newest first
+    assert hits[0]["matches"] == ["台灣"]  # marked in the article's own script
+    assert set(hits[0]) >= {"published", "outlet", "title", "url", "snippet"}
+    assert hits[0]["published"] == "2023-11-14T23:13:20Z" and hits[0]["outlet"] == "rfa"
+    code, out, _ = _cli(capsys, "search", "王毅", "--outlet", "rfi")
+    assert code == 0 and out.splitlines()[0].endswith("rfi  台湾问题再起")
+    assert "[王毅]" in out.splitlines()[2]
+    assert _cli(capsys, "search", "台湾", "--limit", "1", "--json")[1].count('"title"') == 1
+    code, out, _ = _cli(capsys, "search", "台湾", "--since", "2023-11-15", "--json")
+    assert json.loads(out) == []
+    code, out, _ = _cli(capsys, "search", "台湾", "--until", "2023-11-14", "--json")
+    assert json.loads(out) == []
+    code, out, err = _cli(capsys, "search", "(台湾")
+    assert code == 2 and err.count("\n") == 1 and "is not closed" in err
+    code, out, err = _cli(capsys, "search", "nothingatall")
+    assert code == 0 and out == "" and "nothing found" in err

@@ -27,7 +27,6 @@ from typing import Any
 
 from feedtool import fulltext
 from feedtool.fulltext import outlet_token
-from feedtool.models import FeedKind
 from feedtool.store.connection import Connection, in_chunks
 from feedtool.store.packing import unpack_text
 
@@ -129,29 +128,31 @@ class FullText(Connection):
         return int(self.db.execute("SELECT count(*) FROM search_rows").fetchone()[0])
 
     def search(
-        self, match: str | None, *, feed: tuple[FeedKind, str] = ("all", "all"), since: str | None = None,
-        until: str | None = None, limit: int = 20, offset: int = 0,
+        self, match: str | None, *, outlets: Sequence[str] = (), topic: str | None = None, since: str | None = None,
+        until: str | None = None, limit: int = 20, offset: int = 0, below: int | None = None,
     ) -> list[Found]:  # fmt: skip
-        """Entries matching `match` (a query.to_match expression; None: every entry) in a feed,
-        published in [since, until), newest first."""
-        kind, slug = feed
-        if kind == "outlet":
-            token = f"{{outlet}} : {outlet_token(slug)}"
-            match = token if match is None else f"({match}) AND {token}"
+        """Entries matching `match` (a query.to_match expression; None: every entry) of these outlets
+        (none: all) and topic, published in [since, until), newest first; `below` a row number
+        (Found.row) to go on from, for a caller reading page after page."""
+        if outlets:
+            of_outlets = " OR ".join(f"{{outlet}} : {outlet_token(slug)}" for slug in outlets)
+            match = f"({of_outlets})" if match is None else f"({match}) AND ({of_outlets})"
         # The row number to order and bound by: the FTS table's when there is a match, so that FTS5
         # walks its matches newest first and the bounds narrow its walk.
         number = "r.rowid" if match is None else "s.rowid"
         where: list[str] = [] if match is None else ["search MATCH ?"]
         args: list[object] = [] if match is None else [match]
-        if since is not None:
-            where.append(f"{number} >= ?")
-            args.append(_second(since) * SLOTS)
-        if until is not None:
-            where.append(f"{number} < ?")
-            args.append(_second(until) * SLOTS)
-        if kind == "topic":
+        bounds = (
+            (">=", _second(since) * SLOTS if since else None), ("<", _second(until) * SLOTS if until else None),
+            ("<", below),
+        )  # fmt: skip
+        for operator, bound in bounds:
+            if bound is not None:
+                where.append(f"{number} {operator} ?")
+                args.append(bound)
+        if topic is not None:
             where.append("EXISTS (SELECT 1 FROM entry_topics t WHERE t.entry_id = r.entry_id AND t.topic = ?)")
-            args.append(slug)
+            args.append(topic)
         joined = "search_rows r" if match is None else "search s JOIN search_rows r ON r.rowid = s.rowid"
         query = (
             f"SELECT r.entry_id, {number} FROM {joined} WHERE {' AND '.join(where) or '1'}"

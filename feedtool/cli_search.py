@@ -1,0 +1,71 @@
+"""`feedtool search`: the archive's full-text search from the command line."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from feedtool.cli_options import config_option, json_option, read_store, state_option
+from feedtool.errors import ConfigError
+from feedtool.query import QueryError
+from feedtool.search import MAX_LIMIT, Hit, Search, search
+
+
+def _day(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None else None
+
+
+@click.command("search")
+@click.argument("query")
+@click.option("--outlet", "outlets", multiple=True, help="Only this outlet (slug); repeat for several.")
+@click.option("--topic", help="Only entries of this topic (slug).")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Published on or after this day (UTC).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Published before this day (UTC).")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, MAX_LIMIT), help="Entries shown.")
+@config_option
+@state_option
+@json_option
+def search_command(
+    query: str, outlets: tuple[str, ...], topic: str | None, since: datetime | None, until: datetime | None,
+    limit: int, config: Path | None, state: Path | None, as_json: bool,
+) -> None:  # fmt: skip
+    """Search every stored entry, newest first: words (all of them), "a phrase", OR, NOT or -word,
+    brackets, and word* for a prefix. Simplified and traditional Chinese find each other."""
+    asked = Search(query, outlets=outlets, topic=topic, since=_day(since), until=_day(until), limit=limit)
+    try:
+        asked.parsed()
+    except QueryError as exc:
+        raise ConfigError(f"cannot search for {query!r}: {exc}") from None
+    _, results = read_store(config, state, lambda store: search(store, asked))
+    if as_json:
+        click.echo(json.dumps([_as_json(hit) for hit in results.hits], ensure_ascii=False, indent=2))
+        return
+    styled = click.get_text_stream("stdout").isatty()
+    for hit in results.hits:
+        entry = hit.entry
+        click.echo(f"{entry.published:%Y-%m-%d %H:%M}  {entry.outlet}  {entry.title}")
+        click.echo(f"  {entry.url}")
+        marked = "".join(
+            (click.style(text, bold=True, underline=True) if styled else f"[{text}]") if match else text
+            for text, match in hit.snippet
+        )
+        click.echo(f"  {marked}")
+    if not results.hits:
+        click.echo("feedtool: nothing found", err=True)
+
+
+def _as_json(hit: Hit) -> dict[str, object]:
+    entry = hit.entry
+    return {
+        "published": entry.published.isoformat().replace("+00:00", "Z"),
+        "outlet": entry.outlet,
+        "title": entry.title,
+        "url": entry.url,
+        "id": entry.id,
+        "snippet": "".join(text for text, _ in hit.snippet),
+        "matches": [text for text, match in hit.snippet if match],
+        "snippet_pieces": [{"text": text, "match": match} for text, match in hit.snippet],
+    }
