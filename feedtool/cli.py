@@ -160,7 +160,14 @@ def serve(output: Path | None, host: str, port: int, config: Path | None, quiet:
     setup_logging(verbose, quiet)
     cfg = load(config)
     folder = output or cfg.output
-    server = make_server(folder, host, port, log_requests=verbose)
+    archive = None
+    if cfg.store.is_file():
+        from feedtool.queryfeeds import Archive
+
+        archive = Archive(cfg)
+    else:
+        log.warning("no store at %s: the feeds are served, but not search or query feeds", cfg.store)
+    server = make_server(folder, host, port, log_requests=verbose, archive=archive)
     here = f"http://{host}:{server.server_address[1]}/"
     published = _published_base_url(cfg)
     if published is not None and published != here:

@@ -109,9 +109,10 @@ class Page:
     ids: tuple[str, ...]
     prev_archive: str | None = None
     next_archive: str | None = None
+    query: str = ""  # "?q=…" for a query feed (serve.py): its self link and id carry it
 
     def path(self, fmt: Format) -> str:
-        return document_path(self.feed, self.month, fmt)
+        return document_path(self.feed, self.month, fmt) + self.query
 
 
 def page_title(page: Page) -> str:
@@ -258,7 +259,8 @@ class Renderer:
             return json.dumps(doc, ensure_ascii=False).encode() + b"\n"
         return self._feedgen(page, entries, fmt, self._updated(entries))
 
-    def _categories(self, entry: StoredEntry) -> list[str]:
+    def categories(self, entry: StoredEntry) -> list[str]:
+        """The entry's categories as its feeds list them: outlet, topics, tags."""
         outlet = self.outlets[entry.outlet].name if entry.outlet in self.outlets else entry.outlet
         topics = [self.topic_titles[t] for t in entry.topics if t in self.topic_titles]
         return list(dict.fromkeys([outlet, *topics, *entry.tags]))
@@ -300,7 +302,7 @@ class Renderer:
             for rel, href, media_type in history:
                 fg.link(href=href, rel=rel, type=media_type)
         self_url = self.url(page.path(fmt))
-        fg.id(self.url(document_path(feed, None, "atom")))
+        fg.id(self.url(document_path(feed, None, "atom")) + page.query)
         fg.title(page_title(page))
         fg.subtitle(feed.description)
         fg.language(feed.language)
@@ -329,7 +331,7 @@ class Renderer:
             # HTML (and declared so in Atom), a "</p>" in the text stays text in every reader.
             fe.summary(escape(entry.summary or entry.title, quote=False), type="html")
             fe.content(entry.content, type="html")
-            fe.category([{"term": category} for category in self._categories(entry)])
+            fe.category([{"term": category} for category in self.categories(entry)])
             if entry.image:
                 # No group: Media RSS keeps <media:group> for several renditions of one thing.
                 fe.media.content(url=entry.image, medium="image", type=_image_type(entry.image), group=None)
@@ -363,7 +365,7 @@ class Renderer:
             "date_published": _rfc3339(entry.published),
             "date_modified": _rfc3339(entry.updated),
             "authors": [{"name": self._author(entry)}],
-            "tags": self._categories(entry),
+            "tags": self.categories(entry),
             "language": entry.language,
         }
         if entry.image:

@@ -37,7 +37,9 @@ from feedtool.site import FeedSummary, grouped
 if TYPE_CHECKING:  # Jinja2 loads only when a page is rendered, never for a no-op build
     import jinja2
 
-TEMPLATES = ("base.html", "entry.html", "feed.html", "index.html")
+    from feedtool.feedquery import FeedQuery
+
+TEMPLATES = ("base.html", "entry.html", "feed.html", "index.html", "search.html", "subscribe.html")
 # Content comes sanitised, so "<img " is always a tag there (text would read "&lt;img"): images
 # in an article load only when shown, and ask their host without saying which page they are on.
 _IMG = re.compile(r"<img ")
@@ -118,9 +120,11 @@ class Pages:
             published=entry.published.astimezone(zone),
             updated=entry.updated.astimezone(zone) if entry.updated != entry.published else None,
             content=markupsafe.Markup(_IMG.sub('<img loading="lazy" referrerpolicy="no-referrer" ', entry.content)),
+            repeated=_repeated(entry.summary, entry.content),
         )
 
-    def feed_page(self, page: Page, fragments: Sequence[bytes]) -> bytes:
+    def feed_page(self, page: Page, fragments: Sequence[bytes], asked: FeedQuery | None = None) -> bytes:
+        """A feed's page, or (`asked`) a query feed's, served by `feedtool serve`."""
         import markupsafe
 
         here = document_path(page.feed, page.month, "html")
@@ -131,12 +135,17 @@ class Pages:
             month=page.month,
             count=len(fragments),
             entries=markupsafe.Markup(b"".join(fragments).decode()),
-            links=self.links(page.feed, here),
+            links=self.links(page.feed, here, page.query),
+            asked=asked,
             root=_relative("", here),
             # The newest archive's newer neighbour (next_archive None) is the feed's own page.
             newer=_relative(document_path(page.feed, page.next_archive, "html"), here) if page.month else None,
             older=_relative(document_path(page.feed, page.prev_archive, "html"), here) if page.prev_archive else None,
         )
+
+    def search(self, **variables: Any) -> bytes:
+        """The search page (`feedtool serve` only): see search.html for its variables."""
+        return self._render("search.html", root="", **variables)
 
     def index(self, feeds: Sequence[FeedSummary], opml_name: str) -> bytes:
         here = FILENAMES["html"]
@@ -152,19 +161,28 @@ class Pages:
             root="",
         )
 
-    def links(self, feed: FeedSpec, here: str) -> list[Link]:
-        """The feed's documents, named for the page at `here`: by format alone on the feed's own pages."""
+    def links(self, feed: FeedSpec, here: str, query: str = "") -> list[Link]:
+        """The feed's documents, named for the page at `here`: by format alone on the feed's own pages.
+        `query` ("?q=…"): those of a query feed."""
         own = here.startswith(feed.folder + "/")
         return [
             Link(
                 FORMAT_NAMES[fmt] if own else f"{feed.title} ({FORMAT_NAMES[fmt]})",
                 FORMAT_NAMES[fmt],
                 MEDIA_TYPES[fmt],
-                self.site.base_url + document_path(feed, None, fmt),
-                _relative(document_path(feed, None, fmt), here),
+                self.site.base_url + document_path(feed, None, fmt) + query,
+                _relative(document_path(feed, None, fmt), here) + query,
             )
             for fmt in self.formats
         ]
+
+
+def _repeated(summary: str, content: str) -> bool:
+    """Whether the content opens with the summary (most dumps' summary is the first paragraph), cut or not."""
+    from feedtool.search import plain_text
+
+    start = summary.rstrip("….").strip()[:80]
+    return bool(start) and plain_text(content[: 4 * len(summary) + 400]).startswith(start)
 
 
 def _relative(target: str, here: str) -> str:

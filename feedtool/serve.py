@@ -8,24 +8,37 @@ new build is served at once, without a restart.
 
 A feed's address opened in a browser gets the feed's HTML page: a request whose Accept header
 prefers text/html to the feed's own type is answered with the page beside the document
-(`Vary: Accept` says so to caches). A feed reader, which asks for feeds or for anything, gets
-the feed byte for byte.
+(`Vary: Accept` says so to caches), with a line saying why. A feed reader, which asks for feeds
+or for anything, gets the feed byte for byte.
+
+With the store at hand (the project's config), a feed's address with a query string
+(`?q=台湾&limit=20`, RSSHub's parameters) is a query feed, and /search the search page: both
+answered from the store by queryfeeds.py, and every page gets a search box.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import threading
 from contextlib import suppress
+from datetime import UTC, datetime
 from email.utils import formatdate, parsedate_to_datetime
+from html import escape
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote, urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from feedtool.feeds import FEED_FILENAMES, FILENAMES, MEDIA_TYPES
+from feedtool.errors import StoreError
+from feedtool.feeds import FEED_FILENAMES, FILENAMES, FORMAT_NAMES, MEDIA_TYPES
+from feedtool.models import Format
+from feedtool.query import QueryError
+
+if TYPE_CHECKING:
+    from feedtool.queryfeeds import Answer, Archive
 
 log = logging.getLogger("feedtool")
 
@@ -52,10 +65,14 @@ IDLE_SECONDS = 20.0
 MAX_ADDRESS = 2048
 MAX_SEGMENT = 255  # bytes of one path segment: no file name is longer
 MAX_CONNECTIONS = 256
+MAX_QUERY_PARAMS = 32  # name=value pairs in one query string
+FORMAT_OF: dict[str, Format] = {name: fmt for fmt, name in FILENAMES.items()}
+_SEARCH_SLOT = re.compile(rb'<!--feedtool:search root="([./]*)"-->')
 
 
 class FeedRequestHandler(BaseHTTPRequestHandler):
     root: Path
+    archive: Archive | None = None  # the store behind the site: query feeds and search
     log_requests: bool = False
     server_version = "feedtool"
     timeout = IDLE_SECONDS  # socketserver sets it on the connection: a silent client is let go
@@ -96,6 +113,17 @@ class FeedRequestHandler(BaseHTTPRequestHandler):
         if len(self.path) > MAX_ADDRESS:
             self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG, "Address too long")
             return
+        address = urlsplit(_as_sent(self.path))
+        if self.archive is not None and (address.path == "/search" or address.query):
+            try:
+                if self._ask_archive(address.path, address.query, send_body=send_body):
+                    return
+            except QueryError as exc:
+                self._plain(HTTPStatus.BAD_REQUEST, f"Bad query: {exc}", send_body=send_body)
+                return
+            except StoreError as exc:
+                self._plain(HTTPStatus.SERVICE_UNAVAILABLE, f"The archive cannot be searched now: {exc}", send_body)
+                return
         target = self._resolve()
         try:
             st = target.stat() if target is not None else None
@@ -106,6 +134,9 @@ class FeedRequestHandler(BaseHTTPRequestHandler):
             self.send_error(HTTPStatus.NOT_FOUND, "Not found")
             return
         etag = f'"{st.st_size:x}-{st.st_mtime_ns:x}"'
+        if target.suffix == ".html" and self.archive is not None:  # the page gets its search box
+            data = self._dressed(data, negotiated=target.name != Path(unquote(urlsplit(self.path).path)).name)
+            etag = etag[:-1] + '-s"'
         if self._not_modified(etag, st.st_mtime):
             self.send_response(HTTPStatus.NOT_MODIFIED)
             self.send_header("ETag", etag)
@@ -123,6 +154,89 @@ class FeedRequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if send_body:
             self.wfile.write(data)
+
+    def _ask_archive(self, path: str, query: str, *, send_body: bool) -> bool:
+        """Answer from the store: the search page, or a feed's address with a query. False when the
+        address is neither (a query string on a stylesheet: the file is served)."""
+        from feedtool.feedquery import from_params
+
+        assert self.archive is not None
+        if query.count("&") >= MAX_QUERY_PARAMS:
+            raise QueryError(f"more than {MAX_QUERY_PARAMS} parameters")
+        params = parse_qs(query, keep_blank_values=True, max_num_fields=MAX_QUERY_PARAMS)
+        if path == "/search":
+            status, page = self.archive.search_page(params)
+            self._send(page, send_body, status=HTTPStatus(status), dress=True)
+            return True
+        parts = [p for p in unquote(path).split("/") if p]
+        name = parts[-1] if parts and "." in parts[-1] else FILENAMES["html"]
+        folder = "/".join(parts[:-1] if parts and "." in parts[-1] else parts)
+        fmt = FORMAT_OF.get(name)
+        asked = from_params(params)
+        if fmt is None or asked is None or "archive" in parts:
+            return False
+        negotiated = fmt != "html" and prefers_html(self.headers.get("Accept"), MEDIA_TYPES[fmt])
+        answer = self.archive.feed(folder, "html" if negotiated else fmt, asked, datetime.now(UTC))
+        if answer is None:
+            self.send_error(HTTPStatus.NOT_FOUND, "Not found")
+            return True
+        self._send(answer, send_body, dress=negotiated or fmt == "html", negotiated=negotiated)
+        return True
+
+    def _send(
+        self, answer: Answer, send_body: bool, *, status: HTTPStatus = HTTPStatus.OK, dress: bool = False,
+        negotiated: bool = False,
+    ) -> None:  # fmt: skip
+        body = self._dressed(answer.body, negotiated=negotiated) if dress else answer.body
+        modified = answer.modified.timestamp()
+        if status == HTTPStatus.OK and self._not_modified(answer.etag, modified):
+            self.send_response(HTTPStatus.NOT_MODIFIED)
+            self.send_header("ETag", answer.etag)
+            self.send_header("Last-Modified", formatdate(modified, usegmt=True))
+            self.send_header("Vary", "Accept")
+            self.end_headers()
+            return
+        self.send_response(status)
+        self.send_header("Content-Type", answer.media_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("ETag", answer.etag)
+        self.send_header("Last-Modified", formatdate(modified, usegmt=True))
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Vary", "Accept")
+        self.end_headers()
+        if send_body:
+            self.wfile.write(body)
+
+    def _plain(self, status: HTTPStatus, text: str, send_body: bool) -> None:
+        body = (text.splitlines()[0][:500] + "\n").encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        if send_body:
+            self.wfile.write(body)
+
+    def _dressed(self, page: bytes, *, negotiated: bool) -> bytes:
+        """A page with the search box where its template left room for one, and, when a browser
+        asked for a feed's address, a line saying that this page stands in for the feed."""
+
+        def box(found: re.Match[bytes]) -> bytes:
+            root = found.group(1).decode()
+            form = (
+                f'<form class="search" action="{root}search" role="search">'
+                '<input type="search" name="q" aria-label="Search the archive" placeholder="Search">'
+                '<button type="submit">Search</button></form>'
+            )
+            if negotiated:
+                kind = FORMAT_NAMES.get(FORMAT_OF.get(Path(urlsplit(self.path).path).name, "html"), "feed")
+                form += (
+                    f'<p class="notice">This is the page of the {escape(kind)} feed at this address: a browser'
+                    " is shown it, a feed reader given the address gets the feed.</p>"
+                )
+            return form.encode()
+
+        return _SEARCH_SLOT.sub(box, page, count=1)
 
     def _vary(self) -> None:
         """A feed's address answers by the Accept header (the feed or its page): say so to caches."""
@@ -145,6 +259,15 @@ class FeedRequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         if self.log_requests:
             log.info("%s %s", self.address_string(), format % args)
+
+
+def _as_sent(path: str) -> str:
+    """The request's address as the client wrote it: http.server reads the request line as Latin-1,
+    and a client that does not percent-encode (curl, a script) sends UTF-8 bytes as they are."""
+    try:
+        return path.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return path
 
 
 def _unsafe(part: str) -> bool:
@@ -184,13 +307,17 @@ def prefers_html(accept: str | None, feed_type: str) -> bool:
     return quality_of("text/html") > quality_of(feed_type)
 
 
-def make_server(folder: Path, host: str, port: int, *, log_requests: bool = False) -> ThreadingHTTPServer:
-    """A server bound and ready; the caller runs serve_forever() (or handle_request() in tests)."""
+def make_server(
+    folder: Path, host: str, port: int, *, log_requests: bool = False, archive: Archive | None = None
+) -> ThreadingHTTPServer:
+    """A server bound and ready; the caller runs serve_forever() (or handle_request() in tests).
+    With an `archive`, query feeds and the search page are answered too."""
     from feedtool.errors import FeedtoolError, InputError
 
     if not folder.is_dir():
         raise InputError(f"output folder {folder} does not exist; run 'feedtool build' first")
-    handler = type("Handler", (FeedRequestHandler,), {"root": folder.resolve(), "log_requests": log_requests})
+    attributes = {"root": folder.resolve(), "log_requests": log_requests, "archive": archive}
+    handler = type("Handler", (FeedRequestHandler,), attributes)
     try:
         server = _Server((host, port), handler)
     except OSError as exc:

@@ -264,7 +264,7 @@ def test_markup_in_a_summary_shows_as_text_and_runs_nothing(served: Served, brow
     from selenium.webdriver.common.by import By
 
     browser.get(served.base + "outlets/rfi/")  # type: ignore[attr-defined]
-    summaries = [p for p in browser.find_elements(By.CSS_SELECTOR, "p.summary") if "假标签" in p.text]  # type: ignore[attr-defined]
+    summaries = [p for p in browser.find_elements(By.CSS_SELECTOR, ".entry .summary") if "假标签" in p.text]  # type: ignore[attr-defined]
     assert len(summaries) == 1
     assert summaries[0].text == HOSTILE_SUMMARY
     assert not summaries[0].find_elements(By.CSS_SELECTOR, "b, script")

@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Self
 
 from feedtool.errors import StoreError
 from feedtool.merge import iso
@@ -56,6 +57,26 @@ class Connection:
             raise store_failure(path, exc) from None
         except OSError as exc:
             raise StoreError(f"{path}: cannot create the store: {exc.strerror}") from None
+
+    @classmethod
+    def reader(cls, path: Path) -> Self:
+        """The store opened read-only, as `feedtool serve` reads it while builds write: never made,
+        never migrated (a store of another schema is the next build's to migrate)."""
+        store = cls.__new__(cls)
+        store.path, store.root = path, None
+        try:
+            store.db = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30, check_same_thread=False
+            )
+            version = store.db.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot read the store ({exc}); run 'feedtool build' first") from None
+        if version != schema.SCHEMA_VERSION:
+            store.db.close()
+            raise StoreError(
+                f"{path}: the store has schema {version}, not {schema.SCHEMA_VERSION}; run 'feedtool build'"
+            )
+        return store
 
     def close(self) -> None:
         self.db.close()

@@ -1,0 +1,213 @@
+"""A feed address's query string -> what to pick from the archive and how to dress it: RSSHub's words.
+
+RSSHub's users already write `?filter=…&limit=10&opencc=t2s` after a route; a feed of feedtool's
+takes the same parameters with the same meaning (lib/middleware/parameter.ts in RSSHub), plus
+`q`, a full-text search (query.py) that RSSHub cannot offer, having only the items it fetched:
+
+- `filter`: a regular expression found in the title, the full text, the author or a category;
+- `filter_title`, `filter_description` (the full text, as HTML), `filter_author`,
+  `filter_category`: each found in its field, all of them (ignored when `filter` is given);
+- `filterout`, `filterout_title`, …: entries where it is found are left out (`filterout` is the
+  default of the title and description forms);
+- `filter_case_sensitive=false`: the expressions ignore case;
+- `filter_time`: only entries published in the last that many seconds;
+- `limit`: at most that many entries (feedtool caps it at MAX_ITEMS);
+- `opencc`: the title and text converted (`t2s`, `s2t`, `s2tw`, `s2hk`, …, OpenCC's names);
+- `brief`: the text replaced by its first that many characters, as plain text (100 or more).
+
+Unlike RSSHub's, these run over the whole archive of the feed, newest first, so an expression
+is tried on at most MAX_SCANNED entries per answer, each try bounded by the `regex` module's
+timeout: what comes from the network cannot hold the server.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlencode
+
+from feedtool.models import StoredEntry
+from feedtool.query import QueryError, parse
+
+if TYPE_CHECKING:
+    import regex
+
+Field = Literal["title", "description", "author", "category"]
+FIELDS: tuple[Field, ...] = ("title", "description", "author", "category")
+NAMES = (
+    "q", "filter", *(f"filter_{f}" for f in FIELDS), "filterout", *(f"filterout_{f}" for f in FIELDS),
+    "filter_case_sensitive", "filter_time", "limit", "brief", "opencc",
+)  # fmt: skip
+MAX_ITEMS = 200  # entries in one query feed, whatever `limit` asks
+MAX_SCANNED = 5000  # entries an expression is tried on for one answer
+MAX_PATTERN = 500  # characters of one expression
+PATTERN_SECONDS = 0.5  # one expression over one entry's field
+MAX_SECONDS = 10 * 365 * 86400  # filter_time: ten years covers it
+OPENCC = frozenset(
+    ("s2t", "t2s", "s2tw", "tw2s", "s2hk", "hk2s", "s2twp", "tw2sp", "t2tw", "tw2t", "t2hk", "hk2t", "t2jp", "jp2t",
+     "s2hkp", "hk2sp")
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FeedQuery:
+    """What a query string asks of a feed. Every field from the network, checked and bounded."""
+
+    q: str | None = None
+    wanted: tuple[tuple[str, str], ...] = ()  # ("filter" or a field, expression)
+    unwanted: tuple[tuple[Field, str], ...] = ()
+    case_sensitive: bool = True
+    within: int | None = None  # filter_time, seconds
+    limit: int | None = None
+    brief: int | None = None
+    opencc: str | None = None
+
+    @property
+    def filters(self) -> bool:
+        return bool(self.wanted or self.unwanted)
+
+    def canonical(self) -> str:
+        """The query string in one order, "?…" (or ""): the self link, and part of the ETag."""
+        pairs: list[tuple[str, str]] = []
+        if self.q is not None:
+            pairs.append(("q", self.q))
+        pairs += [(name if name == "filter" else f"filter_{name}", p) for name, p in self.wanted]
+        pairs += [(f"filterout_{name}", p) for name, p in self.unwanted]
+        if not self.case_sensitive:
+            pairs.append(("filter_case_sensitive", "false"))
+        for name, value in (("filter_time", self.within), ("limit", self.limit), ("brief", self.brief)):
+            if value is not None:
+                pairs.append((name, str(value)))
+        if self.opencc:
+            pairs.append(("opencc", self.opencc))
+        return "?" + urlencode(pairs) if pairs else ""
+
+
+def from_params(params: Mapping[str, Sequence[str]]) -> FeedQuery | None:
+    """The FeedQuery a query string asks for; None when it names none of NAMES (a cache-buster, say).
+
+    QueryError, one line, for a value that cannot be taken: a search or expression that does not
+    parse, a number that is not one.
+    """
+    if not any(name in params for name in NAMES):
+        return None
+    one = {name: values[-1] for name, values in params.items() if name in NAMES and values}
+    q = one.get("q", "").strip() or None
+    if q is not None:
+        parse(q)  # raises QueryError with the reason
+    case_sensitive = one.get("filter_case_sensitive", "true").lower() != "false"
+    wanted: list[tuple[str, str]] = []
+    if one.get("filter"):
+        wanted.append(("filter", _checked(one["filter"], "filter", case_sensitive)))
+    else:
+        wanted += [
+            (f, _checked(one[f"filter_{f}"], f"filter_{f}", case_sensitive)) for f in FIELDS if one.get(f"filter_{f}")
+        ]
+    unwanted: list[tuple[Field, str]] = []
+    for f in FIELDS:
+        default = one.get("filterout") if f in ("title", "description") else None
+        pattern = one.get(f"filterout_{f}") or default
+        if pattern:
+            unwanted.append((f, _checked(pattern, f"filterout_{f}", case_sensitive)))
+    opencc = one.get("opencc") or None
+    if opencc is not None and opencc not in OPENCC:
+        raise QueryError(f"opencc={opencc[:40]!r} is not a conversion; one of {', '.join(sorted(OPENCC))}")
+    brief = _number(one, "brief", 100, 100_000)
+    return FeedQuery(
+        q=q, wanted=tuple(wanted), unwanted=tuple(unwanted), case_sensitive=case_sensitive,
+        within=_number(one, "filter_time", 1, MAX_SECONDS), limit=_number(one, "limit", 1, None), brief=brief,
+        opencc=opencc,
+    )  # fmt: skip
+
+
+def _number(one: Mapping[str, str], name: str, least: int, most: int | None) -> int | None:
+    if not one.get(name):
+        return None
+    text = one[name]
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:
+        raise QueryError(f"{name}={text[:40]!r} is not a whole number")
+    value = int(text)
+    if value < least or (most is not None and value > most):
+        bounds = f"from {least} to {most}" if most is not None else f"at least {least}"
+        raise QueryError(f"{name}={value} is out of range ({bounds})")
+    return value
+
+
+def _checked(pattern: str, name: str, case_sensitive: bool) -> str:
+    if len(pattern) > MAX_PATTERN:
+        raise QueryError(f"{name} is {len(pattern)} characters long; at most {MAX_PATTERN} are taken")
+    _compiled(pattern, case_sensitive, name)
+    return pattern
+
+
+@cache
+def _compiled(pattern: str, case_sensitive: bool, name: str = "filter") -> regex.Pattern[str]:
+    import regex
+
+    try:
+        return regex.compile(pattern, 0 if case_sensitive else regex.IGNORECASE)
+    except (regex.error, ValueError, OverflowError, RecursionError) as exc:
+        raise QueryError(f"{name} is not a regular expression: {str(exc).splitlines()[0]}") from None
+
+
+def _found(pattern: str, case_sensitive: bool, text: str) -> bool:
+    try:
+        return _compiled(pattern, case_sensitive).search(text, timeout=PATTERN_SECONDS) is not None
+    except TimeoutError:
+        raise QueryError(f"the expression {pattern[:40]!r} took too long on an entry's text") from None
+
+
+def _fields(entry: StoredEntry, field: Field) -> list[str]:
+    if field == "title":
+        return [entry.title]
+    if field == "description":
+        return [entry.content or entry.title]
+    return [entry.author or ""]
+
+
+def keeps(asked: FeedQuery, entry: StoredEntry, categories: Sequence[str]) -> bool:
+    """Whether the entry passes the filters (RSSHub's rules: see the module's docstring);
+    `categories` are the entry's as its feeds list them (outlet, topics, tags)."""
+
+    def found(field: Field, pattern: str) -> bool:
+        texts = list(categories) if field == "category" else _fields(entry, field)
+        return any(_found(pattern, asked.case_sensitive, text) for text in texts)
+
+    for name, pattern in asked.wanted:
+        if name == "filter":
+            if not any(found(f, pattern) for f in FIELDS):
+                return False
+        elif not found(name, pattern):  # type: ignore[arg-type]
+            return False
+    return not any(found(f, pattern) for f, pattern in asked.unwanted)
+
+
+def since(asked: FeedQuery, now: datetime) -> datetime | None:
+    return now - timedelta(seconds=asked.within) if asked.within is not None else None
+
+
+def dressed(asked: FeedQuery, entry: StoredEntry) -> StoredEntry:
+    """The entry as the query asks it shown: converted by OpenCC, cut to a brief."""
+    if asked.opencc:
+        convert = _converter(asked.opencc)
+        entry = replace(
+            entry, title=convert(entry.title), summary=convert(entry.summary), content=convert(entry.content)
+        )
+    if asked.brief:
+        from feedtool.search import plain_text
+
+        text = plain_text(entry.content) or entry.summary
+        cut = text[: asked.brief] + ("…" if len(text) > asked.brief else "")
+        entry = replace(entry, summary=cut, content=f"<p>{html.escape(cut, quote=False)}</p>")
+    return entry
+
+
+@cache
+def _converter(name: str) -> Any:
+    import opencc
+
+    return opencc.OpenCC(name).convert

@@ -1,0 +1,160 @@
+"""The archive asked over HTTP: query feeds (a feed's address with a query string) and the search page.
+
+`feedtool serve` hands the static files out as they are; a feed address with RSSHub's parameters
+or `q` (feedquery.py), and `/search`, are answered here from the store, read-only, while builds
+go on beside: SQLite's write-ahead log gives each request the store as the last build committed
+it, never half a batch.
+
+An answer is the bytes and their validators. The ETag is a digest of the bytes, so it changes
+exactly when the answer does; Last-Modified is the newest entry's update time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from feedtool.config import Config
+from feedtool.errors import StoreError
+from feedtool.feedquery import MAX_ITEMS, MAX_SCANNED, FeedQuery, dressed, keeps, since
+from feedtool.feeds import MEDIA_TYPES, FeedSpec, Page, Renderer
+from feedtool.merge import iso
+from feedtool.models import Format, StoredEntry
+from feedtool.pages import Pages
+from feedtool.publish import outlet_infos
+from feedtool.query import QueryError, parse
+from feedtool.search import Search, search
+from feedtool.store import Store, from_iso
+
+PAGE_SIZE = 20  # hits on one search page
+MAX_PAGE = 50  # pages of hits one can go through: past it, narrow the search
+
+
+@dataclass(frozen=True)
+class Answer:
+    body: bytes
+    media_type: str
+    etag: str
+    modified: datetime
+
+
+def _answer(body: bytes, media_type: str, modified: datetime) -> Answer:
+    return Answer(body, f"{media_type}; charset=utf-8", '"q' + hashlib.sha1(body).hexdigest()[:20] + '"', modified)
+
+
+class Archive:
+    """The store and config behind a served site. One read-only connection per serving thread."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.pages = Pages(config.site, config.formats, config.templates)
+        self._local = threading.local()
+
+    def _store(self) -> Store:
+        store: Store | None = getattr(self._local, "store", None)
+        if store is None:
+            store = Store.reader(self.config.store)
+            self._local.store = store
+        return store
+
+    def _feeds(self, store: Store) -> tuple[Renderer, dict[str, FeedSpec]]:
+        from feedtool.plan import feed_specs
+
+        infos = outlet_infos(self.config, store)
+        renderer = Renderer(self.config.site, infos, {t.slug: t.title for t in self.config.topics})
+        return renderer, {spec.folder: spec for spec in feed_specs(self.config, infos)}
+
+    def feed(self, folder: str, fmt: Format, asked: FeedQuery, now: datetime) -> Answer | None:
+        """The query feed at `folder` ("all", "outlets/rfi") in a format; None when no such feed."""
+        store = self._store()
+        try:
+            renderer, specs = self._feeds(store)
+            spec = specs.get(folder)
+            if spec is None or (fmt != "html" and fmt not in self.config.formats):
+                return None
+            entries = [dressed(asked, e) for e in _select(store, spec, asked, now, renderer, self.config.max_items)]
+        except sqlite3.Error as exc:
+            raise StoreError(f"the store cannot be read now: {exc}") from None
+        page = Page(spec, None, tuple(e.id for e in entries), query=asked.canonical())
+        modified = max((e.updated for e in entries), default=from_iso(store.created()))
+        if fmt == "html":
+            fragments = [
+                self.pages.entry(e, renderer.outlets[e.outlet]) for e in entries if e.outlet in renderer.outlets
+            ]
+            return _answer(self.pages.feed_page(page, fragments, asked=asked), MEDIA_TYPES["html"], modified)
+        fragments = renderer.fragments(entries, [fmt])[fmt] if entries else []
+        return _answer(renderer.assemble(page, fragments, modified, fmt), MEDIA_TYPES[fmt], modified)
+
+    def search_page(self, params: Mapping[str, Sequence[str]]) -> tuple[int, Answer]:
+        """The search page: the form, and the hits of the search it holds (400 and the reason for a bad one)."""
+        one = {name: values[-1] for name, values in params.items() if values}
+        store = self._store()
+        _, specs = self._feeds(store)
+        outlets = {spec.slug: spec.title for spec in specs.values() if spec.kind == "outlet"}
+        topics = {spec.slug: spec.title for spec in specs.values() if spec.kind == "topic"}
+        q = one.get("q", "").strip()[:1000]
+        outlet = one.get("outlet") if one.get("outlet") in outlets else None
+        topic = one.get("topic") if one.get("topic") in topics else None
+        number = int(one["page"]) if one.get("page", "").isdigit() and 0 < int(one["page"]) <= MAX_PAGE else 1
+        status, error, results = 200, None, None
+        if q:
+            asked = Search(
+                q, outlets=(outlet,) if outlet else (), topic=topic, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE
+            )
+            try:
+                results = search(store, asked)
+            except QueryError as exc:
+                status, error = 400, str(exc)
+        feed = "all" if not (outlet or topic) else f"outlets/{outlet}" if outlet else f"topics/{topic}"
+        subscribe = self.pages.links(specs[feed], "search", FeedQuery(q=q).canonical()) if q and not error else []
+
+        def at(page_number: int) -> str:
+            pairs = [("q", q), ("outlet", outlet or ""), ("topic", topic or ""), ("page", str(page_number))]
+            return "search?" + urlencode([(k, v) for k, v in pairs if v])
+
+        body = self.pages.search(
+            q=q, error=error, results=results, outlets=outlets, topics=topics, outlet=outlet, topic=topic,
+            page=number, newer=at(number - 1) if number > 1 else None,
+            older=at(number + 1) if results is not None and results.more and number < MAX_PAGE else None,
+            links=subscribe, feed_title=specs[feed].title,
+        )  # fmt: skip
+        return status, _answer(body, MEDIA_TYPES["html"], datetime.now(UTC))
+
+
+def _select(
+    store: Store, spec: FeedSpec, asked: FeedQuery, now: datetime, renderer: Renderer, default: int
+) -> list[StoredEntry]:
+    """The entries of the feed the query keeps, newest first: found by the index (narrowed by the
+    feed, `q` and `filter_time`), then through the filters, MAX_SCANNED tried at most."""
+    limit = min(asked.limit or default, MAX_ITEMS)
+    match = parse(asked.q).match if asked.q else None
+    after = since(asked, now)
+    outlets, topic = ((spec.slug,) if spec.kind == "outlet" else ()), (spec.slug if spec.kind == "topic" else None)
+    picked: list[StoredEntry] = []
+    below, scanned = None, 0
+    while len(picked) < limit and scanned < MAX_SCANNED:
+        batch = store.search(
+            match, outlets=outlets, topic=topic, since=iso(after) if after else None,
+            limit=min(MAX_ITEMS, MAX_SCANNED - scanned) if asked.filters else limit - len(picked), below=below,
+        )  # fmt: skip
+        if not batch:
+            break
+        below = batch[-1].row
+        entries = store.entries([f.entry_id for f in batch])
+        for found in batch:
+            scanned += 1
+            entry = entries[found.entry_id]
+            if after is not None and entry.published < after:
+                continue  # the index bounds by the second; the filter is to the microsecond
+            if not asked.filters or keeps(asked, entry, renderer.categories(entry)):
+                picked.append(entry)
+                if len(picked) == limit:
+                    break
+    ordered = sorted(picked, key=lambda e: e.id)
+    ordered.sort(key=lambda e: e.published, reverse=True)
+    return ordered

@@ -1,0 +1,115 @@
+"""RSSHub's parameters, each with RSSHub's meaning (lib/middleware/parameter.ts), pinned one by one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from feedtool.feedquery import FeedQuery, dressed, from_params, keeps, since
+from feedtool.models import StoredEntry
+from feedtool.query import QueryError
+
+NOW = datetime(2024, 6, 1, tzinfo=UTC)
+
+
+def entry(title: str = "Taiwan talks", content: str = "<p>Blinken met Wang Yi.</p>", author: str | None = "Ann Li",
+          tags: tuple[str, ...] = ("Politics",), hours_ago: int = 1) -> StoredEntry:  # fmt: skip
+    when = NOW - timedelta(hours=hours_ago)
+    return StoredEntry(
+        id="https://example.org/1", url="https://example.org/1", title=title, outlet="rfi", language="zh-CN",
+        content=content, summary="Blinken met Wang Yi.", published=when, updated=when, author=author, image=None,
+        tags=tags,
+    )  # fmt: skip
+
+
+def asked(**params: str) -> FeedQuery:
+    query = from_params({name: [value] for name, value in params.items()})
+    assert query is not None
+    return query
+
+
+def kept(query: FeedQuery, e: StoredEntry | None = None, categories: tuple[str, ...] = ("法广", "Politics")) -> bool:
+    return keeps(query, e or entry(), categories)
+
+
+@pytest.mark.parametrize(
+    ("params", "result"),
+    [
+        # filter: the title, the description, the author or a category
+        ({"filter": "Taiwan"}, True),
+        ({"filter": "Wang"}, True),
+        ({"filter": "Ann"}, True),
+        ({"filter": "Politics"}, True),
+        ({"filter": "Gaza"}, False),
+        ({"filter": "Tai|Gaza"}, True),  # a regular expression
+        # each field alone, and all of them together
+        ({"filter_title": "talks$"}, True),
+        ({"filter_title": "Wang"}, False),
+        ({"filter_description": "<p>Blinken"}, True),  # the description is HTML, as RSSHub's is
+        ({"filter_description": "Taiwan"}, False),
+        ({"filter_author": "^Ann"}, True),
+        ({"filter_author": "Bob"}, False),
+        ({"filter_category": "^Politics$"}, True),
+        ({"filter_category": "Sport"}, False),
+        ({"filter_title": "Taiwan", "filter_author": "Ann"}, True),
+        ({"filter_title": "Taiwan", "filter_author": "Bob"}, False),
+        ({"filter": "Taiwan", "filter_author": "Bob"}, True),  # filter given: the field forms are ignored
+        # filterout: what matches is left out; plain filterout is the title's and the description's
+        ({"filterout": "Wang"}, False),
+        ({"filterout": "Ann"}, True),  # not the author's
+        ({"filterout_title": "Taiwan"}, False),
+        ({"filterout_title": "Gaza", "filterout": "Taiwan"}, True),  # the title's own overrides filterout
+        ({"filterout_description": "Blinken"}, False),
+        ({"filterout_author": "Ann"}, False),
+        ({"filterout_category": "Polit"}, False),
+        ({"filterout_category": "Sport"}, True),
+        ({"filter": "Taiwan", "filterout": "Wang"}, False),
+        # case: sensitive unless told otherwise
+        ({"filter": "taiwan"}, False),
+        ({"filter": "taiwan", "filter_case_sensitive": "false"}, True),
+        ({"filterout": "TAIWAN", "filter_case_sensitive": "false"}, False),
+        ({"filter": "taiwan", "filter_case_sensitive": "true"}, False),
+    ],
+)
+def test_filters_mean_what_they_mean_in_rsshub(params: dict[str, str], result: bool) -> None:
+    assert kept(asked(**params)) is result
+
+
+def test_filter_time_is_seconds_before_now() -> None:
+    cutoff = since(asked(filter_time="7200"), NOW)
+    assert cutoff == NOW - timedelta(hours=2)
+    assert since(asked(limit="3"), NOW) is None
+
+
+def test_limit_brief_and_opencc() -> None:
+    assert asked(limit="10").limit == 10
+    long = entry(content="<p>" + "台灣問題" * 100 + "</p>")
+    brief = dressed(asked(brief="100"), long)
+    assert brief.content == "<p>" + ("台灣問題" * 25) + "…</p>" and brief.summary == "台灣問題" * 25 + "…"
+    assert dressed(asked(brief="100"), entry()).content == "<p>Blinken met Wang Yi.</p>"  # short: whole, no …
+    converted = dressed(asked(opencc="t2s"), entry(title="臺灣問題", content="<p>臺灣</p>"))
+    assert (converted.title, converted.content) == ("台湾问题", "<p>台湾</p>")
+    assert dressed(asked(opencc="s2tw"), entry(title="台湾")).title == "臺灣"
+    assert dressed(asked(opencc="s2hk"), entry(title="台湾")).title == "台灣"  # Hong Kong writes it so
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"brief": "99"}, {"brief": "abc"}, {"opencc": "zh"}, {"limit": "0"}, {"limit": "1.5"}, {"filter": "("},
+     {"filter_time": "0"}, {"q": """"unclosed"""}, {"q": "-x"}],
+)  # fmt: skip
+def test_a_value_that_cannot_be_taken_is_a_query_error(params: dict[str, str]) -> None:
+    if params.get("q") == '"unclosed':  # an unclosed quote is a phrase to the end, as search boxes take it
+        assert asked(**params).q == '"unclosed'
+        return
+    with pytest.raises(QueryError):
+        asked(**params)
+
+
+def test_unknown_parameters_alone_are_no_query_and_the_canonical_form_is_stable() -> None:
+    assert from_params({"_": ["12345"], "utm_source": ["x"]}) is None
+    one = asked(limit="5", q="台湾", opencc="t2s", filter_title="a")
+    two = from_params({"opencc": ["t2s"], "filter_title": ["a"], "q": ["台湾"], "limit": ["5"], "x": ["y"]})
+    assert one.canonical() == (two.canonical() if two else None)
+    assert one.canonical().startswith("?q=%E5%8F%B0%E6%B9%BE&filter_title=a")
