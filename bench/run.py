@@ -11,7 +11,8 @@ RSS for the same articles laid out as posts with front matter, in the same run, 
 are ratios on the same machine. The steps that can be repeated without changing what they
 measure (the no-op rebuild, Hugo's cold build from an empty output folder) run three times and
 report the median, as a shared machine's speed drifts between runs; so does the incremental
-run, each time with a fresh batch of new articles and re-scrapes of the same size. Results go
+run, each time with a fresh batch of new articles and re-scrapes of the same size. Last, search
+and query feeds are timed on the store the builds left (bench/queries.py). Results go
 to stdout as a Markdown table and to bench/work/results.json; the generated archive, its store
 and output are removed afterwards unless --keep is given.
 """
@@ -213,6 +214,10 @@ def main() -> None:
     label = "+1%" if args.batch is None else f"+{files} dumps"
     results += [replace(incremental, step=f"feedtool {label} rebuild", files=files), *hugo_steps]
 
+    # Search and query feeds, asked of the store as the builds left it (bench/queries.py).
+    import queries
+
+    asked = queries.run(work / "feedtool.toml")
     hugo_cold = next((r.seconds for r in results if r.step.startswith("hugo")), None)
     print(f"\n{manifest.files} dumps, {len(manifest.articles)} articles, {os.cpu_count()} cores\n")
     print("| step | files | wall s | peak MiB (RSS summed) | peak MiB (PSS) | x Hugo cold |")
@@ -221,9 +226,10 @@ def main() -> None:
         ratio = f"{r.seconds / hugo_cold:.2f}" if hugo_cold else "-"
         print(f"| {r.step} | {r.files} | {r.seconds:.2f} | {r.peak_mib:.0f} | {r.peak_pss_mib:.0f} | {ratio} |")
     print("\nafter the cold build, MB: " + ", ".join(f"{name} {size:,.0f}" for name, size in sizes.items()))
+    print("\nqueries: " + json.dumps(asked, ensure_ascii=False, indent=2))
     report = {
         "articles": len(manifest.articles), "dumps": manifest.files, "steps": [asdict(r) for r in results],
-        "megabytes_after_cold_build": sizes,
+        "megabytes_after_cold_build": sizes, "queries": asked,
     }  # fmt: skip
     (work / "results.json").write_text(json.dumps(report, indent=2), "utf-8")
     if args.save:
