@@ -135,7 +135,8 @@ class FeedRequestHandler(BaseHTTPRequestHandler):
             return
         etag = f'"{st.st_size:x}-{st.st_mtime_ns:x}"'
         if target.suffix == ".html" and self.archive is not None:  # the page gets its search box
-            data = self._dressed(data, negotiated=target.name != Path(unquote(urlsplit(self.path).path)).name)
+            asked_for = Path(unquote(urlsplit(self.path).path)).name
+            data = self._dressed(data, negotiated=asked_for in FEED_FILENAMES and target.name == FILENAMES["html"])
             etag = etag[:-1] + '-s"'
         if self._not_modified(etag, st.st_mtime):
             self.send_response(HTTPStatus.NOT_MODIFIED)

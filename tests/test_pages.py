@@ -251,7 +251,7 @@ def test_every_link_and_subscribe_address_on_the_pages_resolves(served: Served, 
     for page in pages:
         browser.get(page)  # type: ignore[attr-defined]
         hrefs = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "a[href], link[href]")]  # type: ignore[attr-defined]
-        codes = [c.text for c in browser.find_elements(By.CSS_SELECTOR, ".subscribe code")]  # type: ignore[attr-defined]
+        codes = [i.get_attribute("value") for i in browser.find_elements(By.CSS_SELECTOR, ".subscribe input")]  # type: ignore[attr-defined]
         for url in [*hrefs, *codes]:
             if url.startswith(served.base) and url not in checked:
                 checked.add(url)
