@@ -26,11 +26,12 @@ import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from functools import cache
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode
 
 from feedtool.models import StoredEntry
+from feedtool.perthread import per_thread
 from feedtool.query import QueryError, parse
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ def _checked(pattern: str, name: str, case_sensitive: bool) -> str:
     return pattern
 
 
-@cache
+@lru_cache(maxsize=256)  # what the network sends: bounded
 def _compiled(pattern: str, case_sensitive: bool, name: str = "filter") -> regex.Pattern[str]:
     import regex
 
@@ -206,8 +207,18 @@ def dressed(asked: FeedQuery, entry: StoredEntry) -> StoredEntry:
     return entry
 
 
-@cache
 def _converter(name: str) -> Any:
+    """The conversion's OpenCC, this thread's own (see perthread.py)."""
+    return _converters()[name].convert if name in _converters() else _made(name)
+
+
+@per_thread
+def _converters() -> dict[str, Any]:
+    return {}
+
+
+def _made(name: str) -> Any:
     import opencc
 
-    return opencc.OpenCC(name).convert
+    converter = _converters()[name] = opencc.OpenCC(name)
+    return converter.convert

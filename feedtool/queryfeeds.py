@@ -73,15 +73,18 @@ class Archive:
         """The query feed at `folder` ("all", "outlets/rfi") in a format; None when no such feed."""
         store = self._store()
         try:
-            renderer, specs = self._feeds(store)
-            spec = specs.get(folder)
-            if spec is None or (fmt != "html" and fmt not in self.config.formats):
-                return None
-            entries = [dressed(asked, e) for e in _select(store, spec, asked, now, renderer, self.config.max_items)]
+            with store.snapshot():
+                renderer, specs = self._feeds(store)
+                spec = specs.get(folder)
+                if spec is None or (fmt != "html" and fmt not in self.config.formats):
+                    return None
+                found = _select(store, spec, asked, now, renderer, self.config.max_items)
+                created = from_iso(store.created())
+            entries = [dressed(asked, e) for e in found]
         except sqlite3.Error as exc:
             raise StoreError(f"the store cannot be read now: {exc}") from None
         page = Page(spec, None, tuple(e.id for e in entries), query=asked.canonical())
-        modified = max((e.updated for e in entries), default=from_iso(store.created()))
+        modified = max((e.updated for e in entries), default=created)
         if fmt == "html":
             fragments = [
                 self.pages.entry(e, renderer.outlets[e.outlet]) for e in entries if e.outlet in renderer.outlets
@@ -94,6 +97,10 @@ class Archive:
         """The search page: the form, and the hits of the search it holds (400 and the reason for a bad one)."""
         one = {name: values[-1] for name, values in params.items() if values}
         store = self._store()
+        with store.snapshot():
+            return self._search_page(store, one)
+
+    def _search_page(self, store: Store, one: dict[str, str]) -> tuple[int, Answer]:
         _, specs = self._feeds(store)
         outlets = {spec.slug: spec.title for spec in specs.values() if spec.kind == "outlet"}
         topics = {spec.slug: spec.title for spec in specs.values() if spec.kind == "topic"}

@@ -11,15 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
+from feedtool.perthread import per_thread
 from feedtool.rules import Topic
 
 _WORDLIKE = re.compile(r"^[0-9a-z][0-9a-z .'-]*$")
 
 
-@cache
+@per_thread
 def _converter() -> Any:  # OpenCC ships no type information
     import opencc
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
@@ -144,6 +145,16 @@ class Connection:
 
     def transaction(self) -> _Transaction:
         return _Transaction(self.db)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads that see the store as one commit left it, whatever a build commits meanwhile
+        (a read transaction: in WAL mode it holds its snapshot until it ends)."""
+        self.db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.db.execute("COMMIT")
 
     # -- meta: what the store remembers about itself, each fact behind its own pair of methods --------
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import Any
 
+from feedtool.perthread import per_thread
 
-@cache
+
+@per_thread
 def _codec() -> tuple[Any, Any]:
     """zstd, loaded on first use: a no-op build reads no compressed column."""
     import zstandard

@@ -1,0 +1,126 @@
+"""`feedtool serve` under load while a build runs: fifty clients asking different query feeds for a
+minute, the static files still answered at once, no error and no torn document."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode
+
+import feedparser
+import pytest
+from conftest import SEEDS
+from corpus import TITLE_WORDS, generate
+
+CLIENTS = 50
+SECONDS = float(os.environ.get("FEEDTOOL_LOAD_SECONDS", "60"))
+STATIC_SECONDS = 1.0  # "at once": a static file answered within this, however busy the searches keep it
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _feedtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "feedtool", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.mark.slow
+def test_fifty_clients_of_query_feeds_while_a_build_runs(tmp_path: Path) -> None:
+    shutil.copytree(SEEDS, tmp_path / "dumps" / "seeds")
+    generate(tmp_path / "dumps" / "corpus", 300, seed=7)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}/"
+    starter = (Path(__file__).parent.parent / "feedtool.toml").read_text("utf-8")
+    (tmp_path / "feedtool.toml").write_text(
+        f'[build]\ninputs = ["dumps"]\n[site]\nbase_url = "{base}"\n' + starter[starter.index("[[topic]]") :], "utf-8"
+    )
+    assert _feedtool("build", "-q", cwd=tmp_path).returncode == 0
+    server = subprocess.Popen(
+        [sys.executable, "-m", "feedtool", "serve", "--port", str(port), "-q"], cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    failures: list[str] = []
+    asked = [0]
+    static_waits: list[float] = []
+    stop = time.monotonic() + SECONDS
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base, timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+
+        def client(n: int) -> None:
+            folders = ["all", "outlets/rfi", "outlets/zaobao", "topics/taiwan", "topics/middle-east"]
+            formats = ["atom.xml", "rss.xml", "feed.json"]
+            i = 0
+            while time.monotonic() < stop:
+                i += 1
+                params = {"q": TITLE_WORDS[(n + i) % len(TITLE_WORDS)], "limit": str(5 + (n * 7 + i) % 40)}
+                if i % 3 == 0:
+                    params["filterout_title"] = TITLE_WORDS[(n * 3 + i) % len(TITLE_WORDS)]
+                if i % 4 == 0:
+                    params["opencc"] = "s2t"
+                name = formats[(n + i) % 3]
+                url = f"{base}{folders[(n + i) % len(folders)]}/{name}?{urlencode(params)}"
+                try:
+                    with urllib.request.urlopen(url, timeout=30) as response:
+                        body = response.read()
+                        if int(response.headers["Content-Length"]) != len(body):
+                            failures.append(f"torn: {url}")
+                        elif name == "feed.json":
+                            json.loads(body)
+                        elif feedparser.parse(body).bozo:
+                            failures.append(f"not well-formed: {url}")
+                    asked[0] += 1
+                except (OSError, ValueError) as exc:
+                    failures.append(f"{url}: {exc}")
+
+        def static() -> None:
+            while time.monotonic() < stop:
+                started = time.monotonic()
+                try:
+                    with urllib.request.urlopen(base + "all/atom.xml", timeout=30) as response:
+                        if feedparser.parse(response.read()).bozo:
+                            failures.append("static feed not well-formed")
+                except OSError as exc:
+                    failures.append(f"static: {exc}")
+                static_waits.append(time.monotonic() - started)
+                time.sleep(0.2)
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)] + [
+            threading.Thread(target=static)
+        ]
+        for thread in threads:
+            thread.start()
+        builds = 0
+        while time.monotonic() < stop - 5:  # builds, each with new articles, all the while
+            generate(tmp_path / "dumps" / "news", 20, seed=8, start=1000 + builds * 20)
+            result = _feedtool("build", "-q", cwd=tmp_path)
+            assert result.returncode == 0, result.stderr
+            builds += 1
+        for thread in threads:
+            thread.join()
+    finally:
+        server.terminate()
+        _, errors = server.communicate(timeout=10)
+    assert not failures, (failures[:5], errors[-3000:])
+    assert builds >= 2 and asked[0] >= CLIENTS  # every client was answered, on average, more than once
+    waits = sorted(static_waits)
+    assert waits[len(waits) // 2] < 0.2 and waits[-1] < STATIC_SECONDS, waits[-5:]
+    assert "Traceback" not in errors
