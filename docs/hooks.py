@@ -5,6 +5,8 @@
   and a comment), checked against the config's schema so that a key the code knows and the
   starter does not is a build error.
 - `<!-- bench-results -->` becomes the tables of `bench/results.json`, as `bench/run.py` wrote it.
+- `<!-- query-parameters -->` becomes the table of a query feed's parameters, from feedquery.py's
+  own list, the one the code takes them by.
 """
 
 from __future__ import annotations
@@ -73,7 +75,17 @@ def bench_results() -> str:
     return "\n".join(said)
 
 
+def query_parameters() -> str:
+    """The query feed parameters, one row each, from feedtool.feedquery.PARAMETERS."""
+    from feedtool.feedquery import PARAMETERS
+
+    rows = [f"| `{name}` | {meaning} |" for name, meaning in PARAMETERS.items()]
+    return "| parameter | meaning |\n|---|---|\n" + "\n".join(rows)
+
+
 def on_page_markdown(markdown: str, **kwargs: Any) -> str:
+    if "<!-- query-parameters -->" in markdown:
+        markdown = markdown.replace("<!-- query-parameters -->", query_parameters())
     if "<!-- config-reference -->" in markdown:
         markdown = markdown.replace("<!-- config-reference -->", config_reference())
     if "<!-- bench-results -->" in markdown:

@@ -2,18 +2,8 @@
 
 RSSHub's users already write `?filter=…&limit=10&opencc=t2s` after a route; a feed of feedtool's
 takes the same parameters with the same meaning (lib/middleware/parameter.ts in RSSHub), plus
-`q`, a full-text search (query.py) that RSSHub cannot offer, having only the items it fetched:
-
-- `filter`: a regular expression found in the title, the full text, the author or a category;
-- `filter_title`, `filter_description` (the full text, as HTML), `filter_author`,
-  `filter_category`: each found in its field, all of them (ignored when `filter` is given);
-- `filterout`, `filterout_title`, …: entries where it is found are left out (`filterout` is the
-  default of the title and description forms);
-- `filter_case_sensitive=false`: the expressions ignore case;
-- `filter_time`: only entries published in the last that many seconds;
-- `limit`: at most that many entries (feedtool caps it at MAX_ITEMS);
-- `opencc`: the title and text converted (`t2s`, `s2t`, `s2tw`, `s2hk`, …, OpenCC's names);
-- `brief`: the text replaced by its first that many characters, as plain text (100 or more).
+`q`, a full-text search (query.py) that RSSHub cannot offer, having only the items it fetched.
+PARAMETERS below says what each one does (the documentation's table is made from it).
 
 Unlike RSSHub's, these run over the whole archive of the feed, newest first, so an expression
 is tried on at most MAX_SCANNED entries per answer, each try bounded by the `regex` module's
@@ -39,11 +29,27 @@ if TYPE_CHECKING:
 
 Field = Literal["title", "description", "author", "category"]
 FIELDS: tuple[Field, ...] = ("title", "description", "author", "category")
-NAMES = (
-    "q", "filter", *(f"filter_{f}" for f in FIELDS), "filterout", *(f"filterout_{f}" for f in FIELDS),
-    "filter_case_sensitive", "filter_time", "limit", "brief", "opencc",
-)  # fmt: skip
 MAX_ITEMS = 200  # entries in one query feed, whatever `limit` asks
+PARAMETERS = {
+    "q": "a search of the feed's whole archive, in the search language above",
+    "filter": "a regular expression found in the title, the full text, the author or a category",
+    "filter_title": "a regular expression found in the title (all the `filter_` fields given must match;"
+    " ignored when `filter` is given)",
+    "filter_description": "the same, in the full text (as HTML, as RSSHub's description is)",
+    "filter_author": "the same, in the author",
+    "filter_category": "the same, in a category (the outlet's name, the topics, the tags)",
+    "filterout": "entries whose title or full text holds this regular expression are left out",
+    "filterout_title": "entries whose title holds it are left out (over `filterout`, for the title)",
+    "filterout_description": "the same, for the full text",
+    "filterout_author": "the same, for the author",
+    "filterout_category": "the same, for any category",
+    "filter_case_sensitive": "`false`: the expressions ignore case (they heed it by default)",
+    "filter_time": "only entries published in the last that many seconds",
+    "limit": f"at most that many entries (the feed's `max_items` by default; {MAX_ITEMS} at most)",
+    "brief": "the text replaced by its first that many characters, as plain text (100 or more)",
+    "opencc": "the title and text converted by OpenCC: `s2t`, `t2s`, `s2tw`, `tw2s`, `s2hk`, `hk2s`, `s2twp`, …",
+}
+NAMES = tuple(PARAMETERS)
 MAX_SCANNED = 5000  # entries an expression is tried on for one answer
 MAX_PATTERN = 500  # characters of one expression
 PATTERN_SECONDS = 0.5  # one expression over one entry's field

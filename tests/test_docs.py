@@ -52,3 +52,22 @@ def test_the_readme_is_a_front_door() -> None:
         assert (ROOT / "docs" / page).is_file(), page
     # No lab notebook: no commit hashes or talk of how the work was organised.
     assert not re.search(r"`[0-9a-f]{7}`|\bissue\b|design card|this round", README, re.I)
+
+
+def test_the_search_page_of_the_docs_says_the_bounds_the_code_keeps() -> None:
+    """The numbers a subscriber or operator reads in docs/search.md are the code's own."""
+    from feedtool import feedquery, query, queryfeeds, serve
+
+    words = {0.5: "half a second", 20: "twenty", 50: "fifty"}
+    text = (ROOT / "docs" / "search.md").read_text("utf-8")
+    for phrase in (
+        f"at most {feedquery.MAX_ITEMS} entries a feed",
+        f"at most {feedquery.MAX_SCANNED:,} entries",
+        f"over {query.MAX_QUERY} characters, over {query.MAX_TERMS} terms",
+        f"at most {serve.MAX_QUERY_PARAMS} parameters and {serve.MAX_ADDRESS:,} bytes of address",
+        f"stopped\nafter {words[feedquery.PATTERN_SECONDS]}",
+        f"{words[queryfeeds.PAGE_SIZE]} a page",
+        f"({words[queryfeeds.MAX_PAGE]} pages at most",
+        "<!-- query-parameters -->",
+    ):
+        assert phrase in text, phrase
