@@ -88,7 +88,22 @@ def _fresh(project: Project, capsys: pytest.CaptureFixture[str], where: Path) ->
         assert twin.feedtool(capsys, "prune", "-q", *prune)[0] == 0
     assert twin.feedtool(capsys, "build", "-q")[0] == 0
     found = published(where / "out")
+    found.update(_searches(twin, capsys))
     shutil.rmtree(where)
+    return found
+
+
+SEARCHES = ("台湾", "正文 OR 再次", "文章 -要点", "改正文", "修好了")
+
+
+def _searches(project: Project, capsys: pytest.CaptureFixture[str]) -> dict[str, bytes]:
+    """What the full-text index answers, as published files are compared: the index kept in step."""
+    found = {}
+    for query in SEARCHES:
+        code, out, _ = project.feedtool(capsys, "search", query, "--json", "--limit", "200")
+        assert code == 0
+        found[f"search: {query}"] = json.dumps([hit["id"] for hit in json.loads(out)]).encode()
+    assert found["search: 台湾"] != b"[]"  # the comparison compares something
     return found
 
 
@@ -168,7 +183,8 @@ def test_a_year_of_cron_keeps_faith_with_the_operator_and_the_disk(
         change()
         args = ["build", "-q", "--rederive"] if what == "a forced re-derivation" else ["build", "-q"]
         assert project.feedtool(capsys, *args)[0] == 0, what
-        assert published(project.root / "out") == _fresh(project, capsys, tmp_path / f"fresh{run}"), what
+        lived = {**published(project.root / "out"), **_searches(project, capsys)}
+        assert lived == _fresh(project, capsys, tmp_path / f"fresh{run}"), what
         broken = project.broken()
         code, out, _ = project.feedtool(capsys, "rejects", "--json")
         assert {Path(r["path"]).name for r in json.loads(out)} == broken, what

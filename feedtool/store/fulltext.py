@@ -159,10 +159,3 @@ class FullText(Connection):
             f" ORDER BY {number} DESC LIMIT ? OFFSET ?"
         )
         return [Found(i, n) for i, n in self.db.execute(query, (*args, limit, offset))]
-
-    def search_count(self, match: str | None, limit: int) -> int:
-        """How many entries match, counted up to `limit` (a page says "more than N", not a scan's worth)."""
-        if match is None:
-            return min(self.indexed(), limit)
-        query = "SELECT count(*) FROM (SELECT 1 FROM search WHERE search MATCH ? LIMIT ?)"
-        return int(self.db.execute(query, (match, limit)).fetchone()[0])
