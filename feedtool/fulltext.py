@@ -23,6 +23,7 @@ index by giving its values again, so the same entry must always give the same va
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,13 +35,16 @@ VERSION = "1"  # raise when index_values or the cutting changes: stores indexed 
 _CJK = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _CJK_RUN = re.compile(f"[{_CJK}]+")
 _HAS_CJK = re.compile(f"[{_CJK}]")
+
 _WORD = re.compile(r"\w+")  # what unicode61 keeps as a word, near enough to tell a term with none
 
 
 def _bigrams(run: str, *, final: bool) -> str:
     if len(run) == 1:
         return f" {run} "
-    pairs = " ".join(run[i : i + 2] for i in range(len(run) - 1))
+    # map() pairs the characters in C: a cold build cuts every article's text, and a loop in
+    # Python over each character was a fifth of its time.
+    pairs = " ".join(map(operator.add, run, run[1:]))
     return f" {pairs} {run[-1]} " if final else f" {pairs} "
 
 
@@ -48,7 +52,11 @@ def cut(folded: str) -> str:
     """Folded text as it is indexed: each CJK run as its bigrams and its last character."""
     if not _HAS_CJK.search(folded):
         return folded
-    return _CJK_RUN.sub(lambda m: _bigrams(m.group(), final=True), folded)
+    return _CJK_RUN.sub(_final_bigrams, folded)
+
+
+def _final_bigrams(found: re.Match[str]) -> str:
+    return _bigrams(found.group(), final=True)
 
 
 @dataclass(frozen=True)
@@ -74,14 +82,22 @@ def outlet_token(slug: str) -> str:
 
 
 def index_values(
-    title: str, summary: str, search_text: str, author: str | None, tags: Sequence[str], outlet: str
+    title: str,
+    summary: str,
+    search_text: str,
+    author: str | None,
+    tags: Sequence[str],
+    outlet: str,
+    *,
+    body: str | None = None,
 ) -> IndexValues:
     """An entry's indexed columns. `search_text` is the entry's folded title and text as stored
-    (normalise.py folds it once, when the dump is read); the rest is folded here."""
+    (normalise.py folds it once, when the dump is read); the rest is folded here. `body` is
+    cut(search_text) when it was made already, where the dump was read."""
     return IndexValues(
         title=cut(fold(title)),
         summary=cut(fold(summary)),
-        body=cut(search_text),
+        body=cut(search_text) if body is None else body,
         byline=cut(fold(author or "")),
         outlet=f"{outlet_token(outlet)} {outlet.replace('-', ' ')}",
         tags=cut(fold(" ; ".join(tags))),

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -42,6 +42,9 @@ class Shown:
     search_text: str
     outlet: str
     language: str
+    # search_text as the full-text index cuts it (fulltext.cut), made in the worker that read the
+    # dump so that the build process need not; "" when read back from the store, made when needed.
+    indexed: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True)

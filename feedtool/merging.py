@@ -67,7 +67,16 @@ def _scrape(stat: FileStat, entry: Entry) -> Scrape:
     else:
         claim, rank = first_seen(stat), int(DateSource.FIRST_SEEN)
     text_hash = hashlib.sha1(f"{entry.title}\0{entry.summary}\0{entry.content}".encode()).hexdigest()
-    shown = Shown(entry.url, entry.title, entry.summary, entry.content, entry.search_text, entry.outlet, entry.language)
+    shown = Shown(
+        entry.url,
+        entry.title,
+        entry.summary,
+        entry.content,
+        entry.search_text,
+        entry.outlet,
+        entry.language,
+        entry.indexed,
+    )
     key = scrape_key(stat.mtime_ns, entry.source_sha256)
     return Scrape(key, stat.mtime_ns, shown, entry.author, entry.image, entry.tags, Claim(claim, rank, text_hash))
 

@@ -81,6 +81,7 @@ class Entry:
     source_path: str = ""
     source_sha256: str = ""
     warnings: tuple[str, ...] = ()
+    indexed: str = ""  # search_text as the full-text index cuts it (see merge.Shown.indexed)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from feedtool.clean import Cleaner
 from feedtool.dates import date_from_url
 from feedtool.dump import parse_dump
 from feedtool.errors import Rejected
+from feedtool.fulltext import cut
 from feedtool.limits import Overtime, deadline, too_large
 from feedtool.models import DateSource, Dump, Entry, Rejection
 from feedtool.outlets import OutletRegistry
@@ -58,6 +59,7 @@ class Normaliser:
         if author is None and dump.author and not self.outlets.confirms(outlet, dump.author):
             # A front matter author that is not the outlet's own name is a person.
             author = dump.author
+        search_text = fold(f"{dump.title}\n{article.text}")
         return Entry(
             id=canonical,
             url=dump.url,
@@ -69,7 +71,8 @@ class Normaliser:
             language=outlet.language,
             content=article.content,
             summary=article.summary,
-            search_text=fold(f"{dump.title}\n{article.text}"),
+            search_text=search_text,
+            indexed=cut(search_text),  # here, in a worker, not in the build process that indexes it
             published=published,
             published_source=source,
             author=author,

@@ -17,6 +17,8 @@ from feedtool.store.fulltext import FullText
 from feedtool.store.packing import pack_text, unpack_text
 from feedtool.store.records import FileStat
 
+# The entries columns the full-text index is made from (fulltext.index_values), and its order.
+_INDEXED = ("title", "text", "author", "tags", "outlet", "published")
 # The entries columns a merge reads and writes, by name.
 _MERGED = (
     "url", "title", "text", "outlet", "language", "author", "image", "tags",
@@ -66,13 +68,21 @@ class Entries(FullText):
             columns = ", ".join(values)
             self.db.execute(f"INSERT INTO entries ({columns}) VALUES ({', '.join(':' + c for c in values)})", values)
         else:
+            indexed = [values[column] for column in _INDEXED]
+            old = self.db.execute(f"SELECT {', '.join(_INDEXED)} FROM entries WHERE id = ?", (entry_id,)).fetchone()
             assignments = ", ".join(f"{column} = :{column}" for column in values if column != "id")
+            if old is not None and list(old) == indexed:  # what the index holds of it is unchanged
+                self.db.execute(f"UPDATE entries SET {assignments} WHERE id = :id", values)
+                return
             self._unindex([entry_id])  # with the values it was indexed with, before they change
             self.db.execute(f"UPDATE entries SET {assignments} WHERE id = :id", values)
         shown = merged.shown
         self.index_entry(
             entry_id, merged.published,
-            index_values(shown.title, shown.summary, shown.search_text, merged.author, merged.tags, shown.outlet),
+            index_values(
+                shown.title, shown.summary, shown.search_text, merged.author, merged.tags, shown.outlet,
+                body=shown.indexed or None,
+            ),
         )  # fmt: skip
 
     def add_source(
@@ -128,6 +138,7 @@ class Entries(FullText):
 
 def _merged_row(merged: Merged) -> dict[str, object]:
     shown = asdict(merged.shown)
+    shown.pop("indexed")
     shown["text"] = pack_text(shown.pop("summary"), shown.pop("content"), shown.pop("search_text"))
     return {
         **shown, "author": merged.author, "image": merged.image,
