@@ -72,7 +72,24 @@ def bench_results() -> str:
         said.append(
             "\nAfter the cold build: " + ", ".join(f"{name} {size:,.0f} MB" for name, size in sizes.items()) + "."
         )
+        if "queries" in run:
+            said.append(_queries(run["queries"]))
     return "\n".join(said)
+
+
+def _queries(asked: dict[str, Any]) -> str:
+    """A run's search and query feed timings (bench/queries.py), and the index's share of the store."""
+    rows = [
+        f"| {name} | {t['asked']} | {t['median_ms']:.1f} ms | {t['p99_ms']:.1f} ms | {t['max_ms']:.1f} ms |"
+        for name, t in asked.items()
+        if isinstance(t, dict)
+    ]
+    return (
+        f"\nSearch and query feeds over {asked['entries']:,} entries, after the +1% rebuilds"
+        " (`bench/queries.py`):\n\n| question | asked | median | 99th percentile | slowest |\n"
+        "|---|---:|---:|---:|---:|\n" + "\n".join(rows) + f"\n\nThe full-text index: {asked['index_mb']:,.0f} MB"
+        f" of the store's {asked['store_mb']:,.0f} MB ({asked['index_share']:.0%})."
+    )
 
 
 def query_parameters() -> str:

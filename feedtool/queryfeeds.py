@@ -97,8 +97,11 @@ class Archive:
         """The search page: the form, and the hits of the search it holds (400 and the reason for a bad one)."""
         one = {name: values[-1] for name, values in params.items() if values}
         store = self._store()
-        with store.snapshot():
-            return self._search_page(store, one)
+        try:
+            with store.snapshot():
+                return self._search_page(store, one)
+        except sqlite3.Error as exc:
+            raise StoreError(f"the store cannot be read now: {exc}") from None
 
     def _search_page(self, store: Store, one: dict[str, str]) -> tuple[int, Answer]:
         _, specs = self._feeds(store)

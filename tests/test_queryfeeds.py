@@ -238,3 +238,26 @@ def test_filter_time_keeps_only_recent_entries(served: Served) -> None:
     seconds = int((datetime.now(UTC) - newest).total_seconds()) + 3600
     recent = served.ids("all/atom.xml", {"filter_time": str(seconds), "limit": "200"})
     assert 0 < len(recent) < 50
+
+
+def test_a_store_that_cannot_be_read_is_a_503_with_a_reason_and_the_files_are_still_served(
+    served: Served, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    broken = tmp_path / "state.sqlite3"
+    broken.write_bytes(b"not a database" * 100)
+    server = make_server(served.config.output, "127.0.0.1", 0, archive=Archive(replace(served.config, store=broken)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        try:
+            urllib.request.urlopen(base + "all/atom.xml?q=x", timeout=10)
+            raise AssertionError("answered")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 503 and exc.read().count(b"\n") == 1
+        with urllib.request.urlopen(base + "all/atom.xml", timeout=10) as response:
+            assert response.status == 200
+    finally:
+        server.shutdown()
+        server.server_close()
