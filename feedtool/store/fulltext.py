@@ -77,12 +77,13 @@ def _add(db: sqlite3.Connection, entry_id: str, published: str, values: Sequence
 
 
 def _row_number(db: sqlite3.Connection, entry_id: str, published: str) -> int:
-    """A free row number in the entry's published second: its slot by a hash of its id, or the next free."""
-    base = _second(published) * SLOTS
-    slot = zlib.crc32(entry_id.encode()) % SLOTS
-    while db.execute("SELECT 1 FROM search_rows WHERE rowid = ?", (base + slot,)).fetchone():
-        slot = (slot + 1) % SLOTS
-    return base + slot
+    """A free row number for an entry published in this second: its slot by a hash of its id, or
+    the next free one after it. Never a loop: past the second's last slot (a million entries of
+    one second) the next numbers are the next second's, which puts such an entry a second late."""
+    number = _second(published) * SLOTS + zlib.crc32(entry_id.encode()) % SLOTS
+    while db.execute("SELECT 1 FROM search_rows WHERE rowid = ?", (number,)).fetchone():
+        number += 1
+    return number
 
 
 class FullText(Connection):
