@@ -232,7 +232,7 @@ def stats(config: Path | None, state: Path | None, as_json: bool) -> None:
         f"{count(data['entries'], 'entry', 'entries')} from {count(data['files'], 'file')},"
         f" {data['rejected']} rejected, {data['pruned']} pruned"
     )
-    click.echo(f"store: {cfg.store} ({data['store_bytes'] / 1e6:.1f} MB)")
+    click.echo(f"store: {cfg.store} ({data['store_bytes'] / 1e6:.1f} MB), {data['indexed']} entries searchable")
     for slug, row in data["outlets"].items():
         click.echo(f"  outlet {slug:<16} {row['entries']:>7}  newest {row['newest'][:16]}Z  {row['name']}")
     for slug, entries in data["topics"].items():

@@ -191,6 +191,7 @@ def test_a_year_of_cron_keeps_faith_with_the_operator_and_the_disk(
         assert all(Path(r["path"]).is_file() for r in json.loads(out)), what
         stats = json.loads(project.feedtool(capsys, "stats", "--json")[1])
         assert stats["rejected"] == len(broken), what
+        assert stats["indexed"] == stats["entries"], what
         assert stats["files"] == len(list((project.root / "dumps").iterdir())), what
         code, _, err = project.feedtool(capsys, "build", "--strict", "-q")
         assert code == (1 if broken else 0), what
