@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # Jinja2 loads only when a page is rendered, never for a no-o
 
     from feedtool.feedquery import FeedQuery
 
-TEMPLATES = ("base.html", "entry.html", "feed.html", "index.html", "search.html", "subscribe.html")
+TEMPLATES = ("base.html", "entry.html", "feed.html", "index.html", "pager.html", "search.html", "subscribe.html")
 # Content comes sanitised, so "<img " is always a tag there (text would read "&lt;img"): images
 # in an article load only when shown, and ask their host without saying which page they are on.
 _IMG = re.compile(r"<img ")

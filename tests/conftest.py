@@ -103,3 +103,32 @@ def assert_as_fresh(config: Config, inputs: list[Path], root: Path, **options: o
     assert differ == [], f"{len(differ)} documents differ from a build from nothing: {differ[:8]}"
     assert check_output(config.output)[0] == []
     shutil.rmtree(root)
+
+
+class ServedArchive:
+    """The seeds and a generated corpus, built and served by `feedtool serve`'s server with the
+    store behind it (query feeds, /search), on a loopback port known before the build."""
+
+    def __init__(self, root: Path, articles: int, seed: int, **options: int) -> None:
+        import threading
+
+        from corpus import generate
+
+        from feedtool.build import build
+        from feedtool.queryfeeds import Archive
+        from feedtool.serve import make_server
+
+        dumps = root / "dumps"
+        shutil.copytree(SEEDS, dumps / "seeds")
+        generate(dumps / "corpus", articles, seed=seed)
+        (root / "out").mkdir()
+        self.server = make_server(root / "out", "127.0.0.1", 0)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.config = make_config(root, [dumps], extra=f'[site]\nbase_url = "{self.base}"', **options)  # type: ignore[arg-type]
+        build(self.config, workers=1)
+        self.server.RequestHandlerClass.archive = Archive(self.config)  # type: ignore[attr-defined]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -7,7 +7,6 @@ served with its store behind it.
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 import urllib.error
@@ -19,11 +18,8 @@ from urllib.parse import urlencode
 
 import feedparser
 import pytest
-from conftest import SEEDS, make_config
-from corpus import generate
+from conftest import ServedArchive
 
-from feedtool.build import build
-from feedtool.config import Config
 from feedtool.feedquery import MAX_ITEMS
 from feedtool.queryfeeds import Archive
 from feedtool.serve import make_server
@@ -32,20 +28,7 @@ from feedtool.store import Store
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
-class Served:
-    def __init__(self, root: Path) -> None:
-        dumps = root / "dumps"
-        shutil.copytree(SEEDS, dumps / "seeds")
-        generate(dumps / "corpus", 200, seed=3)
-        (root / "out").mkdir()
-        self.server = make_server(root / "out", "127.0.0.1", 0)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        self.config: Config = make_config(root, [dumps], max_items=10, extra=f'[site]\nbase_url = "{self.base}"')
-        build(self.config)
-        self.server.RequestHandlerClass.archive = Archive(self.config)  # type: ignore[attr-defined]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
+class Served(ServedArchive):
     def get(self, path: str, params: dict[str, str] | None = None, **headers: str) -> tuple[int, dict[str, str], bytes]:
         address = self.base + path + ("?" + urlencode(params) if params else "")
         request = urllib.request.Request(address, headers=headers)
@@ -66,10 +49,9 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    served = Served(tmp_path_factory.mktemp("queryfeeds"))
+    served = Served(tmp_path_factory.mktemp("queryfeeds"), 200, seed=3, max_items=10)
     yield served
-    served.server.shutdown()
-    served.server.server_close()
+    served.close()
 
 
 def test_a_topic_feed_and_its_terms_asked_as_a_query_feed_list_the_same_entries(served: Served) -> None:

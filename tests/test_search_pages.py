@@ -6,61 +6,28 @@ artifacts when it keeps them); what they must show is asserted from the page's o
 
 from __future__ import annotations
 
-import shutil
-import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from conftest import SEEDS, make_config
-from corpus import generate
-from test_pages import CHROMEDRIVER, CHROMIUM, _browser_or_skip
-
-from feedtool.build import build
-from feedtool.queryfeeds import Archive
-from feedtool.serve import make_server
+from conftest import ServedArchive as Site
+from test_pages import open_chromium
 
 PHONE, DESKTOP = (390, 844), (1280, 900)
 
 
-class Site:
-    def __init__(self, root: Path) -> None:
-        dumps = root / "dumps"
-        shutil.copytree(SEEDS, dumps / "seeds")
-        generate(dumps / "corpus", 120, seed=5)
-        (root / "out").mkdir()
-        self.server = make_server(root / "out", "127.0.0.1", 0)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        self.config = make_config(root, [dumps], max_items=10, extra=f'[site]\nbase_url = "{self.base}"')
-        build(self.config, workers=1)
-        self.server.RequestHandlerClass.archive = Archive(self.config)  # type: ignore[attr-defined]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    made = Site(tmp_path_factory.mktemp("search-pages"))
+    made = Site(tmp_path_factory.mktemp("search-pages"), 120, seed=5, max_items=10)
     yield made
-    made.server.shutdown()
-    made.server.server_close()
+    made.close()
 
 
 @pytest.fixture(scope="module")
 def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    _browser_or_skip()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):  # fmt: skip
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(30)
+    driver = open_chromium(tmp_path_factory.mktemp("chromium"), "--hide-scrollbars")
     yield driver
     driver.quit()
 
