@@ -173,8 +173,10 @@ class FeedRequestHandler(BaseHTTPRequestHandler):
         name = parts[-1] if parts and "." in parts[-1] else FILENAMES["html"]
         folder = "/".join(parts[:-1] if parts and "." in parts[-1] else parts)
         fmt = FORMAT_OF.get(name)
+        if fmt is None or not folder or "archive" in parts:  # not a feed's address: the file, as it is
+            return False
         asked = from_params(params)
-        if fmt is None or asked is None or "archive" in parts:
+        if asked is None:
             return False
         negotiated = fmt != "html" and prefers_html(self.headers.get("Accept"), MEDIA_TYPES[fmt])
         answer = self.archive.feed(folder, "html" if negotiated else fmt, asked, datetime.now(UTC))
