@@ -111,10 +111,17 @@ class Archive:
         outlet = one.get("outlet") if one.get("outlet") in outlets else None
         topic = one.get("topic") if one.get("topic") in topics else None
         number = int(one["page"]) if one.get("page", "").isdigit() and 0 < int(one["page"]) <= MAX_PAGE else 1
+        since, until = _day(one.get("since")), _day(one.get("until"))
         status, error, results = 200, None, None
         if q:
             asked = Search(
-                q, outlets=(outlet,) if outlet else (), topic=topic, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE
+                q,
+                outlets=(outlet,) if outlet else (),
+                topic=topic,
+                since=since,
+                until=until,
+                limit=PAGE_SIZE,
+                offset=(number - 1) * PAGE_SIZE,
             )
             try:
                 results = search(store, asked)
@@ -124,16 +131,27 @@ class Archive:
         subscribe = self.pages.links(specs[feed], "search", FeedQuery(q=q).canonical()) if q and not error else []
 
         def at(page_number: int) -> str:
-            pairs = [("q", q), ("outlet", outlet or ""), ("topic", topic or ""), ("page", str(page_number))]
+            pairs = [("q", q), ("outlet", outlet or ""), ("topic", topic or "")]
+            pairs += [("since", f"{since:%Y-%m-%d}" if since else ""), ("until", f"{until:%Y-%m-%d}" if until else "")]
+            pairs.append(("page", str(page_number)))
             return "search?" + urlencode([(k, v) for k, v in pairs if v])
 
         body = self.pages.search(
             q=q, error=error, results=results, outlets=outlets, topics=topics, outlet=outlet, topic=topic,
+            since=f"{since:%Y-%m-%d}" if since else "", until=f"{until:%Y-%m-%d}" if until else "",
             page=number, newer=at(number - 1) if number > 1 else None,
             older=at(number + 1) if results is not None and results.more and number < MAX_PAGE else None,
             links=subscribe, feed_title=specs[feed].title,
         )  # fmt: skip
         return status, _answer(body, MEDIA_TYPES["html"], datetime.now(UTC))
+
+
+def _day(text: str | None) -> datetime | None:
+    """A day from the form ("2024-05-01", UTC); anything else is no bound."""
+    try:
+        return datetime.strptime(text or "", "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def _select(
