@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from feedtool.cli_options import config_option, json_option, read_store, state_option
 from feedtool.errors import ConfigError
-from feedtool.query import QueryError
-from feedtool.search import MAX_LIMIT, Hit, Search, search
+
+if TYPE_CHECKING:  # loaded by the command itself: every other command starts without the store's search
+    from feedtool.search import Hit
 
 
 def _day(value: datetime | None) -> datetime | None:
@@ -24,7 +26,7 @@ def _day(value: datetime | None) -> datetime | None:
 @click.option("--topic", help="Only entries of this topic (slug).")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Published on or after this day (UTC).")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Published before this day (UTC).")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, MAX_LIMIT), help="Entries shown.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1), help="Entries shown (200 at most).")
 @config_option
 @state_option
 @json_option
@@ -34,6 +36,11 @@ def search_command(
 ) -> None:  # fmt: skip
     """Search every stored entry, newest first: words (all of them), "a phrase", OR, NOT or -word,
     brackets, and word* for a prefix. Simplified and traditional Chinese find each other."""
+    from feedtool.query import QueryError
+    from feedtool.search import MAX_LIMIT, Search, search
+
+    if limit > MAX_LIMIT:
+        raise ConfigError(f"--limit {limit}: at most {MAX_LIMIT} entries are shown at once")
     asked = Search(query, outlets=outlets, topic=topic, since=_day(since), until=_day(until), limit=limit)
     try:
         asked.parsed()

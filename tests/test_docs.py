@@ -71,3 +71,28 @@ def test_the_search_page_of_the_docs_says_the_bounds_the_code_keeps() -> None:
         "<!-- query-parameters -->",
     ):
         assert phrase in text, phrase
+
+
+def test_the_readme_reports_the_benchmark_as_saved() -> None:
+    """The README's performance figures are bench/results.json's (`bench/run.py --save` writes it)."""
+    import json
+
+    data = json.loads((ROOT / "bench" / "results.json").read_text("utf-8"))
+    readme = (ROOT / "README.md").read_text("utf-8")
+    rows = [line for line in readme.splitlines() if line.startswith("| ") and " articles |" not in line]
+    for run in data["runs"]:
+        if "queries" not in run:
+            continue
+        steps = {step["step"].split(" rebuild")[0].removeprefix("feedtool "): step for step in run["steps"]}
+        word = run["queries"]["word search (20 hits, snippets)"]
+        feed = run["queries"]["query feed: q + filter_title, one outlet, Atom"]
+        row = next((r for r in rows if r.startswith(f"| {run['articles']:,} |")), None)
+        assert row is not None, f"the README has no row for {run['articles']:,} articles"
+        for figure in (
+            f"{steps['cold build']['seconds']:,.0f} s",
+            f"{steps['no-op']['seconds']:.2f} s",
+            f"{word['median_ms']:.1f} / {word['p99_ms']:.1f} ms",
+            f"{feed['median_ms']:.1f} / {feed['p99_ms']:.1f} ms",
+            f"{run['queries']['index_share']:.0%}",
+        ):
+            assert figure in row, (figure, row)
