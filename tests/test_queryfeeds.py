@@ -256,5 +256,5 @@ def test_the_search_page_bounds_by_days(served: Served) -> None:
     page = served.get("search", {"q": "台湾", "since": "2024-06-01", "until": "2024-07-01"})[2].decode()
     days = [line.split('datetime="')[1][:10] for line in page.splitlines() if 'class="meta"><time' in line]
     assert days and all("2024-06-01" <= day < "2024-07-01" for day in days)
-    assert 'value="2024-06-01"' in page and "since=2024-06-01" in page.replace("&amp;", "&") or len(days) < 20
+    assert 'value="2024-06-01"' in page and 'value="2024-07-01"' in page  # the form keeps the days
     assert served.get("search", {"q": "台湾", "since": "yesterday"})[0] == 200  # not a day: no bound
