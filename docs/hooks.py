@@ -85,7 +85,7 @@ def _queries(asked: dict[str, Any]) -> str:
         if isinstance(t, dict)
     ]
     return (
-        f"\nSearch and query feeds over {asked['entries']:,} entries, after the +1% rebuilds"
+        f"\nSearch and query feeds over {asked['entries']:,} entries, after the incremental rebuilds"
         " (`bench/queries.py`):\n\n| question | asked | median | 99th percentile | slowest |\n"
         "|---|---:|---:|---:|---:|\n" + "\n".join(rows) + f"\n\nThe full-text index: {asked['index_mb']:,.0f} MB"
         f" of the store's {asked['store_mb']:,.0f} MB ({asked['index_share']:.0%})."
