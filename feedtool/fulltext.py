@@ -43,7 +43,7 @@ def _bigrams(run: str, *, final: bool) -> str:
     if len(run) == 1:
         return f" {run} "
     # map() pairs the characters in C: a cold build cuts every article's text, and a loop in
-    # Python over each character was a fifth of its time.
+    # Python over each character was a fifth of the build process's time.
     pairs = " ".join(map(operator.add, run, run[1:]))
     return f" {pairs} {run[-1]} " if final else f" {pairs} "
 
