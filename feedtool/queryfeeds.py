@@ -14,7 +14,8 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -33,6 +34,15 @@ from feedtool.store import Store, from_iso
 
 PAGE_SIZE = 20  # hits on one search page
 MAX_PAGE = 50  # pages of hits one can go through: past it, narrow the search
+# Answers made at once; the rest wait their turn up to TURN_SECONDS, then get a 503. Making one is
+# CPU work under Python's one lock: fifty made at once are no faster than two, and every thread
+# in the lock's queue delays the static files the same process hands out.
+QUERY_SLOTS = 2
+TURN_SECONDS = 30.0
+
+
+class Busy(Exception):
+    """Every slot has been taken for TURN_SECONDS: the client may try again."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,16 @@ class Archive:
         self.config = config
         self.pages = Pages(config.site, config.formats, config.templates)
         self._local = threading.local()
+        self._slots = threading.BoundedSemaphore(QUERY_SLOTS)
+
+    @contextmanager
+    def _turn(self) -> Iterator[None]:
+        if not self._slots.acquire(timeout=TURN_SECONDS):
+            raise Busy(f"every one of the {QUERY_SLOTS} searches at a time has been busy for {TURN_SECONDS:g} s")
+        try:
+            yield
+        finally:
+            self._slots.release()
 
     def _store(self) -> Store:
         store: Store | None = getattr(self._local, "store", None)
@@ -71,6 +91,10 @@ class Archive:
 
     def feed(self, folder: str, fmt: Format, asked: FeedQuery, now: datetime) -> Answer | None:
         """The query feed at `folder` ("all", "outlets/rfi") in a format; None when no such feed."""
+        with self._turn():
+            return self._feed(folder, fmt, asked, now)
+
+    def _feed(self, folder: str, fmt: Format, asked: FeedQuery, now: datetime) -> Answer | None:
         store = self._store()
         try:
             with store.snapshot():
@@ -96,7 +120,11 @@ class Archive:
     def search_page(self, params: Mapping[str, Sequence[str]]) -> tuple[int, Answer]:
         """The search page: the form, and the hits of the search it holds (400 and the reason for a bad one)."""
         one = {name: values[-1] for name, values in params.items() if values}
-        store = self._store()
+        with self._turn():
+            store = self._store()
+            return self._search_snapshot(store, one)
+
+    def _search_snapshot(self, store: Store, one: dict[str, str]) -> tuple[int, Answer]:
         try:
             with store.snapshot():
                 return self._search_page(store, one)

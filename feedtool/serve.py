@@ -36,6 +36,7 @@ from feedtool.errors import StoreError
 from feedtool.feeds import FEED_FILENAMES, FILENAMES, FORMAT_NAMES, MEDIA_TYPES
 from feedtool.models import Format
 from feedtool.query import QueryError
+from feedtool.queryfeeds import Busy
 
 if TYPE_CHECKING:
     from feedtool.queryfeeds import Answer, Archive
@@ -121,7 +122,7 @@ class FeedRequestHandler(BaseHTTPRequestHandler):
             except QueryError as exc:
                 self._plain(HTTPStatus.BAD_REQUEST, f"Bad query: {exc}", send_body=send_body)
                 return
-            except StoreError as exc:
+            except (StoreError, Busy) as exc:
                 self._plain(HTTPStatus.SERVICE_UNAVAILABLE, f"The archive cannot be searched now: {exc}", send_body)
                 return
         target = self._resolve()

@@ -258,3 +258,22 @@ def test_the_search_page_bounds_by_days(served: Served) -> None:
     assert days and all("2024-06-01" <= day < "2024-07-01" for day in days)
     assert 'value="2024-06-01"' in page and 'value="2024-07-01"' in page  # the form keeps the days
     assert served.get("search", {"q": "台湾", "since": "yesterday"})[0] == 200  # not a day: no bound
+
+
+def test_searches_past_the_slots_wait_their_turn_then_get_a_503(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from feedtool import queryfeeds
+
+    archive = served.server.RequestHandlerClass.archive  # type: ignore[attr-defined]
+    monkeypatch.setattr(queryfeeds, "TURN_SECONDS", 0.2)
+    for _ in range(queryfeeds.QUERY_SLOTS):
+        archive._slots.acquire()
+    try:
+        status, _, body = served.get("all/atom.xml", {"q": "台湾"})
+        assert status == 503 and b"busy" in body and body.count(b"\n") == 1
+        assert served.get("all/atom.xml")[0] == 200  # the files are not held up
+    finally:
+        for _ in range(queryfeeds.QUERY_SLOTS):
+            archive._slots.release()
+    assert served.get("all/atom.xml", {"q": "台湾"})[0] == 200
