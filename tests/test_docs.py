@@ -58,7 +58,7 @@ def test_the_search_page_of_the_docs_says_the_bounds_the_code_keeps() -> None:
     """The numbers a subscriber or operator reads in docs/search.md are the code's own."""
     from feedtool import feedquery, query, queryfeeds, serve
 
-    words = {0.5: "half a second", 20: "twenty", 50: "fifty"}
+    words = {0.5: "half a second", 2: "two", 20: "twenty", 50: "fifty"}
     text = (ROOT / "docs" / "search.md").read_text("utf-8")
     for phrase in (
         f"at most {feedquery.MAX_ITEMS} entries a feed",
@@ -68,6 +68,8 @@ def test_the_search_page_of_the_docs_says_the_bounds_the_code_keeps() -> None:
         f"stopped\nafter {words[feedquery.PATTERN_SECONDS]}",
         f"{words[queryfeeds.PAGE_SIZE]} a page",
         f"({words[queryfeeds.MAX_PAGE]} pages at most",
+        f"at most {words[queryfeeds.QUERY_SLOTS]} answers made at once",
+        f"after {queryfeeds.TURN_SECONDS:g} seconds get a 503",
         "<!-- query-parameters -->",
     ):
         assert phrase in text, phrase
