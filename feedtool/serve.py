@@ -86,9 +86,7 @@ class FeedRequestHandler(BaseHTTPRequestHandler):
 
     def _resolve(self) -> Path | None:
         parts = [p for p in unquote(urlsplit(self.path).path).split("/") if p]
-        if any(
-            p.startswith(".") or "\\" in p or "\0" in p or len(p.encode(errors="replace")) > MAX_SEGMENT for p in parts
-        ):
+        if any(_unsafe(p) for p in parts):
             return None
         try:
             return self._find(parts)
@@ -135,27 +133,40 @@ class FeedRequestHandler(BaseHTTPRequestHandler):
             self.send_error(HTTPStatus.NOT_FOUND, "Not found")
             return
         etag = f'"{st.st_size:x}-{st.st_mtime_ns:x}"'
+        length = st.st_size
         if target.suffix == ".html" and self.archive is not None:  # the page gets its search box
             asked_for = Path(unquote(urlsplit(self.path).path)).name
-            data = self._dressed(data, negotiated=asked_for in FEED_FILENAMES and target.name == FILENAMES["html"])
-            etag = etag[:-1] + '-s"'
-        if self._not_modified(etag, st.st_mtime):
+            page = data if send_body else target.read_bytes()  # a HEAD is told the length a GET gets
+            data = self._dressed(page, negotiated=asked_for in FEED_FILENAMES and target.name == FILENAMES["html"])
+            etag, length = etag[:-1] + '-s"', len(data)
+        vary = Path(unquote(urlsplit(self.path).path)).name in FEED_FILENAMES
+        self._reply(HTTPStatus.OK, media_type(target), etag, st.st_mtime, data, length, vary=vary, send_body=send_body)
+
+    def _reply(
+        self, status: HTTPStatus, media_type: str, etag: str, modified: float, body: bytes, length: int, *,
+        vary: bool, send_body: bool,
+    ) -> None:  # fmt: skip
+        """Every answer's headers (a feed's address answers by the Accept header: `vary` says so to
+        caches), a 304 when the client holds it already, then the body (`length` bytes)."""
+        if status == HTTPStatus.OK and self._not_modified(etag, modified):
             self.send_response(HTTPStatus.NOT_MODIFIED)
             self.send_header("ETag", etag)
-            self.send_header("Last-Modified", formatdate(st.st_mtime, usegmt=True))
-            self._vary()
+            self.send_header("Last-Modified", formatdate(modified, usegmt=True))
+            if vary:
+                self.send_header("Vary", "Accept")
             self.end_headers()
             return
-        self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", media_type(target))
-        self.send_header("Content-Length", str(len(data) if send_body else st.st_size))
+        self.send_response(status)
+        self.send_header("Content-Type", media_type)
+        self.send_header("Content-Length", str(length))
         self.send_header("ETag", etag)
-        self.send_header("Last-Modified", formatdate(st.st_mtime, usegmt=True))
+        self.send_header("Last-Modified", formatdate(modified, usegmt=True))
         self.send_header("Cache-Control", "no-cache")
-        self._vary()
+        if vary:
+            self.send_header("Vary", "Accept")
         self.end_headers()
         if send_body:
-            self.wfile.write(data)
+            self.wfile.write(body)
 
     def _ask_archive(self, path: str, query: str, *, send_body: bool) -> bool:
         """Answer from the store: the search page, or a feed's address with a query. False when the
@@ -193,23 +204,7 @@ class FeedRequestHandler(BaseHTTPRequestHandler):
     ) -> None:  # fmt: skip
         body = self._dressed(answer.body, negotiated=negotiated) if dress else answer.body
         modified = answer.modified.timestamp()
-        if status == HTTPStatus.OK and self._not_modified(answer.etag, modified):
-            self.send_response(HTTPStatus.NOT_MODIFIED)
-            self.send_header("ETag", answer.etag)
-            self.send_header("Last-Modified", formatdate(modified, usegmt=True))
-            self.send_header("Vary", "Accept")
-            self.end_headers()
-            return
-        self.send_response(status)
-        self.send_header("Content-Type", answer.media_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("ETag", answer.etag)
-        self.send_header("Last-Modified", formatdate(modified, usegmt=True))
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Vary", "Accept")
-        self.end_headers()
-        if send_body:
-            self.wfile.write(body)
+        self._reply(status, answer.media_type, answer.etag, modified, body, len(body), vary=True, send_body=send_body)
 
     def _plain(self, status: HTTPStatus, text: str, send_body: bool) -> None:
         body = (text.splitlines()[0][:500] + "\n").encode()
@@ -241,11 +236,6 @@ class FeedRequestHandler(BaseHTTPRequestHandler):
             return form.encode()
 
         return _SEARCH_SLOT.sub(box, page, count=1)
-
-    def _vary(self) -> None:
-        """A feed's address answers by the Accept header (the feed or its page): say so to caches."""
-        if Path(unquote(urlsplit(self.path).path)).name in FEED_FILENAMES:
-            self.send_header("Vary", "Accept")
 
     def _not_modified(self, etag: str, mtime: float) -> bool:
         if_none_match = self.headers.get("If-None-Match")

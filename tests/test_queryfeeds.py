@@ -277,3 +277,13 @@ def test_searches_past_the_slots_wait_their_turn_then_get_a_503(
         for _ in range(queryfeeds.QUERY_SLOTS):
             archive._slots.release()
     assert served.get("all/atom.xml", {"q": "台湾"})[0] == 200
+
+
+def test_a_head_request_is_told_the_length_its_get_receives(served: Served) -> None:
+    """A served page carries its search box: HEAD must count it too, as GET sends it."""
+    for path in ("index.html", "outlets/rfi/"):
+        request = urllib.request.Request(served.base + path, method="HEAD")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            length, etag = int(response.headers["Content-Length"]), response.headers["ETag"]
+        _, headers, body = served.get(path)
+        assert (length, etag) == (len(body), headers["ETag"]), path
