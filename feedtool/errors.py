@@ -33,6 +33,11 @@ class PublishError(FeedtoolError):
     """An output file could not be written; what was published before is left intact."""
 
 
+class Busy(Exception):
+    """`feedtool serve` is making as many answers from the store as it makes at once, and was for
+    as long as a request waits its turn (queryfeeds.py): the client may try again (HTTP 503)."""
+
+
 class Rejected(Exception):
     """A dump cannot become an entry. Not a FeedtoolError: a rejection never stops a run."""
 

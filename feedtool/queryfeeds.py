@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from feedtool.config import Config
-from feedtool.errors import StoreError
+from feedtool.errors import Busy, StoreError
 from feedtool.feedquery import MAX_ITEMS, MAX_SCANNED, FeedQuery, dressed, keeps, since
 from feedtool.feeds import MEDIA_TYPES, FeedSpec, Page, Renderer
 from feedtool.merge import iso
@@ -39,10 +39,6 @@ MAX_PAGE = 50  # pages of hits one can go through: past it, narrow the search
 # in the lock's queue delays the static files the same process hands out.
 QUERY_SLOTS = 2
 TURN_SECONDS = 30.0
-
-
-class Busy(Exception):
-    """Every slot has been taken for TURN_SECONDS: the client may try again."""
 
 
 @dataclass(frozen=True)

@@ -32,11 +32,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from feedtool.errors import StoreError
+from feedtool.errors import Busy, StoreError
 from feedtool.feeds import FEED_FILENAMES, FILENAMES, FORMAT_NAMES, MEDIA_TYPES
 from feedtool.models import Format
 from feedtool.query import QueryError
-from feedtool.queryfeeds import Busy
 
 if TYPE_CHECKING:
     from feedtool.queryfeeds import Answer, Archive
