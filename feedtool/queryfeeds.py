@@ -63,20 +63,20 @@ class Archive:
         self._slots = threading.BoundedSemaphore(QUERY_SLOTS)
 
     @contextmanager
-    def _turn(self) -> Iterator[None]:
+    def _reading(self) -> Iterator[Store]:
+        """This thread's store, in one snapshot, while this request has one of the QUERY_SLOTS."""
         if not self._slots.acquire(timeout=TURN_SECONDS):
             raise Busy(f"every one of the {QUERY_SLOTS} searches at a time has been busy for {TURN_SECONDS:g} s")
         try:
-            yield
+            store: Store | None = getattr(self._local, "store", None)
+            if store is None:
+                store = self._local.store = Store.reader(self.config.store)
+            with store.snapshot():
+                yield store
+        except sqlite3.Error as exc:
+            raise StoreError(f"the store cannot be read now: {exc}") from None
         finally:
             self._slots.release()
-
-    def _store(self) -> Store:
-        store: Store | None = getattr(self._local, "store", None)
-        if store is None:
-            store = Store.reader(self.config.store)
-            self._local.store = store
-        return store
 
     def _feeds(self, store: Store) -> tuple[Renderer, dict[str, FeedSpec]]:
         from feedtool.plan import feed_specs
@@ -86,25 +86,22 @@ class Archive:
         return renderer, {spec.folder: spec for spec in feed_specs(self.config, infos)}
 
     def feed(self, folder: str, fmt: Format, asked: FeedQuery, now: datetime) -> Answer | None:
-        """The query feed at `folder` ("all", "outlets/rfi") in a format; None when no such feed."""
-        with self._turn():
-            return self._feed(folder, fmt, asked, now)
+        """The query feed at `folder` ("all", "outlets/rfi") in a format; None when no such feed.
+        Rendered in the request's slot too: that is most of the work."""
+        with self._reading() as store:
+            renderer, specs = self._feeds(store)
+            spec = specs.get(folder)
+            if spec is None or (fmt != "html" and fmt not in self.config.formats):
+                return None
+            found = _select(store, spec, asked, now, renderer, self.config.max_items)
+            return self._render(spec, renderer, [dressed(asked, e) for e in found], asked, fmt, store.created())
 
-    def _feed(self, folder: str, fmt: Format, asked: FeedQuery, now: datetime) -> Answer | None:
-        store = self._store()
-        try:
-            with store.snapshot():
-                renderer, specs = self._feeds(store)
-                spec = specs.get(folder)
-                if spec is None or (fmt != "html" and fmt not in self.config.formats):
-                    return None
-                found = _select(store, spec, asked, now, renderer, self.config.max_items)
-                created = from_iso(store.created())
-            entries = [dressed(asked, e) for e in found]
-        except sqlite3.Error as exc:
-            raise StoreError(f"the store cannot be read now: {exc}") from None
+    def _render(
+        self, spec: FeedSpec, renderer: Renderer, entries: list[StoredEntry], asked: FeedQuery, fmt: Format,
+        created: str,
+    ) -> Answer:  # fmt: skip
         page = Page(spec, None, tuple(e.id for e in entries), query=asked.canonical())
-        modified = max((e.updated for e in entries), default=created)
+        modified = max((e.updated for e in entries), default=from_iso(created))
         if fmt == "html":
             fragments = [
                 self.pages.entry(e, renderer.outlets[e.outlet]) for e in entries if e.outlet in renderer.outlets
@@ -116,16 +113,8 @@ class Archive:
     def search_page(self, params: Mapping[str, Sequence[str]]) -> tuple[int, Answer]:
         """The search page: the form, and the hits of the search it holds (400 and the reason for a bad one)."""
         one = {name: values[-1] for name, values in params.items() if values}
-        with self._turn():
-            store = self._store()
-            return self._search_snapshot(store, one)
-
-    def _search_snapshot(self, store: Store, one: dict[str, str]) -> tuple[int, Answer]:
-        try:
-            with store.snapshot():
-                return self._search_page(store, one)
-        except sqlite3.Error as exc:
-            raise StoreError(f"the store cannot be read now: {exc}") from None
+        with self._reading() as store:
+            return self._search_page(store, one)
 
     def _search_page(self, store: Store, one: dict[str, str]) -> tuple[int, Answer]:
         _, specs = self._feeds(store)
