@@ -132,3 +132,16 @@ class ServedArchive:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """`feedtool ARGS` in this process, as main() runs it: the exit code, stdout and stderr."""
+    from feedtool.cli import main
+
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

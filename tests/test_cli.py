@@ -11,10 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS, dump
+from conftest import ROOT, SEEDS, dump, run_cli
 
 from feedtool import __version__
-from feedtool.cli import main
 from feedtool.config import load_config
 
 COMMANDS = ["build", "ingest", "publish", "serve", "check", "stats", "rejects", "init", "prune"]
@@ -30,14 +29,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+run = run_cli
 
 
 def feedtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

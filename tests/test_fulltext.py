@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import dump, make_config
+from conftest import dump, make_config, run_cli
 
 from feedtool.build import build
 from feedtool.query import QueryError, to_match
@@ -193,16 +193,7 @@ def test_newest_first_and_time_bounds(store: Store) -> None:
     assert titles == {"臺灣選舉", "Election in Taiwan"}
 
 
-def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    from feedtool.cli import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exited:
-        code = int(exited.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+_cli = run_cli
 
 
 def test_feedtool_search_lists_hits_newest_first_with_marked_snippets(

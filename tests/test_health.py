@@ -10,11 +10,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import dump, make_config
+from conftest import dump, make_config, run_cli
 from prometheus_client.parser import text_string_to_metric_families
 
 from feedtool.build import build
-from feedtool.cli import main
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 TEXT = "<p>" + "这是一篇正常长度的新闻报道，内容充实。" * 20 + "</p>"
@@ -49,12 +48,8 @@ def archive(tmp_path: Path) -> Path:
 
 
 def _health(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    try:
-        main(["health", *args])
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    return code, capsys.readouterr().out
+    code, out, _ = run_cli(capsys, "health", *args)
+    return code, out
 
 
 def test_each_kind_of_trouble_is_flagged_and_a_slow_regular_outlet_is_not(

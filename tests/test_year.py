@@ -16,9 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import dump, published
-
-from feedtool.cli import main
+from conftest import dump, published, run_cli
 
 OUTLETS = ("https://www.rfi.fr/cn/a/{n}", "https://www.zaobao.com/realtime/china/story{n}")
 BROKEN = b"not a dump at all"
@@ -64,13 +62,7 @@ class Project:
 
     def feedtool(self, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
         os.chdir(self.root)
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exit_:
-            code = int(exit_.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
+        return run_cli(capsys, *args)
 
     def broken(self) -> set[str]:
         return {p.name for p in (self.root / "dumps").iterdir() if p.read_bytes() == BROKEN}
