@@ -3,7 +3,7 @@
     python bench/queries.py bench/work/feedtool.toml     # after `bench/run.py --keep`
 
 Each kind of question is asked a few hundred times with different words, in process, through
-the same calls the server makes (queryfeeds.Archive, search.search), against the store as the
+the same calls the server makes (web.answers.Archive, search.search), against the store as the
 build left it: a word search (one page of hits with snippets, the search page's work), a
 filtered query feed (`?q=word&filter_title=…`, rendered as Atom), and a filtered feed without
 a search (`?filterout=…`, the newest entries through an expression). The words are the
@@ -31,9 +31,10 @@ from corpus import OUTLETS, TITLE_WORDS  # noqa: E402
 
 from feedtool.config import load_config  # noqa: E402
 from feedtool.feedquery import from_params  # noqa: E402
-from feedtool.queryfeeds import Archive  # noqa: E402
 from feedtool.search import Search, search  # noqa: E402
 from feedtool.store import Store  # noqa: E402
+from feedtool.web.answers import Archive  # noqa: E402
+from feedtool.web.budget import Budget  # noqa: E402
 
 LATIN = ["Blinken", "markets", "Beijing", "officials", "volatile", "quarter"]
 
@@ -69,6 +70,12 @@ def index_share(store_path: Path) -> dict[str, float]:
     }
 
 
+def _budget() -> Budget:
+    budget = Budget()
+    budget.start()
+    return budget
+
+
 def run(config_path: Path, times: int = 300, seed: int = 1) -> dict[str, object]:
     config = load_config(config_path)
     archive = Archive(config)
@@ -87,12 +94,12 @@ def run(config_path: Path, times: int = 300, seed: int = 1) -> dict[str, object]
         outlet = OUTLETS[n % len(OUTLETS)].slug
         asked = from_params({"q": [rng.choice(TITLE_WORDS)], "filter_title": ["|".join(rng.sample(TITLE_WORDS, 2))]})
         assert asked is not None
-        return archive.feed(f"outlets/{outlet}", "atom", asked, datetime.now(UTC))
+        return archive.feed(store, _budget(), f"outlets/{outlet}", "atom", asked, datetime.now(UTC))
 
     def filterout_feed(n: int) -> object:
         asked = from_params({"filterout": [rng.choice(TITLE_WORDS)], "limit": ["20"]})
         assert asked is not None
-        return archive.feed("all", "rss", asked, datetime.now(UTC))
+        return archive.feed(store, _budget(), "all", "rss", asked, datetime.now(UTC))
 
     results: dict[str, object] = {
         "entries": articles,

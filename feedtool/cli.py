@@ -33,7 +33,7 @@ from feedtool.cli_options import (
 )  # fmt: skip
 from feedtool.cli_search import search_command
 from feedtool.config import Config
-from feedtool.errors import FeedtoolError
+from feedtool.errors import FeedtoolError, InputError
 
 log = logging.getLogger("feedtool")
 
@@ -154,21 +154,25 @@ _build_command("publish", "Write the feeds from the store; read no dumps.", do_i
 @config_option
 @with_verbosity
 def serve(output: Path | None, host: str, port: int, config: Path | None, quiet: bool, verbose: bool) -> None:
-    """Serve the output folder over HTTP for feed readers, with ETag and 304 responses."""
-    from feedtool.serve import make_server
+    """Serve the output folder over HTTP for feed readers, with ETag and 304 responses; with the
+    store beside it, query feeds and /search too. -v logs every request."""
+    from feedtool.web.app import App
+    from feedtool.web.server import make_server
 
     setup_logging(verbose, quiet)
     cfg = load(config)
     folder = output or cfg.output
+    if not folder.is_dir():
+        raise InputError(f"output folder {folder} does not exist; run 'feedtool build' first")
     archive = None
     if cfg.store.is_file():
-        from feedtool.queryfeeds import Archive
+        from feedtool.web.answers import Archive
 
         archive = Archive(cfg)
     else:
         log.warning("no store at %s: the feeds are served, but not search or query feeds", cfg.store)
-    server = make_server(folder, host, port, log_requests=verbose, archive=archive)
-    here = f"http://{host}:{server.server_address[1]}/"
+    server = make_server(App(folder, archive), host, port, access_log=verbose)
+    here = server.base_url
     published = _published_base_url(cfg)
     if published is not None and published != here:
         # Every link in the feeds is absolute: a reader subscribed here would be sent there.
@@ -178,12 +182,7 @@ def serve(output: Path | None, host: str, port: int, config: Path | None, quiet:
         )  # fmt: skip
     if not quiet:
         click.echo(f"feedtool: serving {folder} on {here} (Ctrl-C stops)")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    server.run()
 
 
 def _published_base_url(cfg: Config) -> str | None:

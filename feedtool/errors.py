@@ -35,7 +35,16 @@ class PublishError(FeedtoolError):
 
 class Busy(Exception):
     """`feedtool serve` is making as many answers from the store as it makes at once, and was for
-    as long as a request waits its turn (queryfeeds.py): the client may try again (HTTP 503)."""
+    as long as a request waits its turn (web/budget.py): the client may try again (HTTP 503)."""
+
+
+class OverBudget(Exception):
+    """An answer from the store ran past its budget (web/budget.py): the query's own work (`busy`
+    False: a 400, the client should narrow it) or the wall time of a server too busy (a 503)."""
+
+    def __init__(self, message: str, *, busy: bool) -> None:
+        super().__init__(message)
+        self.busy = busy
 
 
 class Rejected(Exception):

@@ -5,27 +5,29 @@ takes the same parameters with the same meaning (lib/middleware/parameter.ts in 
 `q`, a full-text search (query.py) that RSSHub cannot offer, having only the items it fetched.
 PARAMETERS below says what each one does (the documentation's table is made from it).
 
-Unlike RSSHub's, these run over the whole archive of the feed, newest first, so an expression
-is tried on at most MAX_SCANNED entries per answer, each try bounded by the `regex` module's
-timeout: what comes from the network cannot hold the server.
+The expressions run on RE2, as RSSHub's do by default (its FILTER_REGEX_ENGINE): time linear in
+the text, no backtracking, and a memory budget for each compiled expression (PATTERN_BYTES), so
+no expression can hold the server; what RE2 does not take (lookaround, backreferences, recursion)
+is refused with the reason. Unlike RSSHub's, these run over the whole archive of the feed, newest
+first, on at most MAX_SCANNED entries per answer, within the answer's budget (web/budget.py).
 """
 
 from __future__ import annotations
 
 import html
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urlencode
+
+import re2
 
 from feedtool.models import StoredEntry
 from feedtool.perthread import per_thread
 from feedtool.query import QueryError, parse
-
-if TYPE_CHECKING:
-    import regex
 
 Field = Literal["title", "description", "author", "category"]
 FIELDS: tuple[Field, ...] = ("title", "description", "author", "category")
@@ -52,7 +54,11 @@ PARAMETERS = {
 NAMES = tuple(PARAMETERS)
 MAX_SCANNED = 5000  # entries an expression is tried on for one answer
 MAX_PATTERN = 500  # characters of one expression
-PATTERN_SECONDS = 0.5  # one expression over one entry's field
+# RE2's max_mem for one compiled expression: its program and the DFA states it caches while it
+# matches. Past it, a program is refused at compile ("too large"), a DFA falls back to RE2's NFA,
+# slower but still linear. Filters over news text need a few kilobytes.
+PATTERN_BYTES = 1 << 20
+CACHE_BYTES = 32 << 20  # compiled expressions kept for the next request, each counted at PATTERN_BYTES
 MAX_SECONDS = 10 * 365 * 86400  # filter_time: ten years covers it
 OPENCC = frozenset(
     ("s2t", "t2s", "s2tw", "tw2s", "s2hk", "hk2s", "s2twp", "tw2sp", "t2tw", "tw2t", "t2hk", "hk2t", "t2jp", "jp2t",
@@ -151,21 +157,63 @@ def _checked(pattern: str, name: str, case_sensitive: bool) -> str:
     return pattern
 
 
-@lru_cache(maxsize=256)  # what the network sends: bounded
-def _compiled(pattern: str, case_sensitive: bool, name: str = "filter") -> regex.Pattern[str]:
-    import regex
+class _Patterns:
+    """Compiled expressions kept for reuse, least recently used dropped first, bounded by the memory
+    RE2 may hold for them (PATTERN_BYTES each, its budget), not by their number.
 
+    Written here because functools.lru_cache bounds a count, and cachetools, which can weigh, is one
+    more dependency for twenty lines. RE2 objects are safe to share between threads. `re2.compile`
+    keeps every pattern in a cache of its own (128 of them, whatever their size): `_compile` makes
+    the object itself, so that this cache is the only one.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.most = max(1, budget // PATTERN_BYTES)
+        self._kept: OrderedDict[tuple[str, bool], re2._Regexp] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, pattern: str, case_sensitive: bool, name: str) -> re2._Regexp:
+        key = (pattern, case_sensitive)
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
+        compiled = _compile(pattern, case_sensitive, name)
+        with self._lock:
+            self._kept[key] = compiled
+            while len(self._kept) > self.most:
+                self._kept.popitem(last=False)
+        return compiled
+
+
+def _compile(pattern: str, case_sensitive: bool, name: str) -> re2._Regexp:
+    options = re2.Options()
+    options.max_mem = PATTERN_BYTES
+    options.case_sensitive = case_sensitive
+    options.log_errors = False  # RE2 would print each refused pattern on the server's stderr
     try:
-        return regex.compile(pattern, 0 if case_sensitive else regex.IGNORECASE)
-    except (regex.error, ValueError, OverflowError, RecursionError) as exc:
-        raise QueryError(f"{name} is not a regular expression: {str(exc).splitlines()[0]}") from None
+        return re2._Regexp(pattern, options)
+    except re2.error as exc:
+        reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        if "too large" in reason:
+            reason = "it is too large for RE2's memory budget; make it simpler"
+        elif "perl operator" in reason or "escape sequence: \\" in reason:
+            reason += " (RE2 has no lookaround, backreferences or recursion)"
+        reason = reason if len(reason) <= 200 else reason[:199] + "…"
+        raise QueryError(f"{name} is not a regular expression RE2 takes: {reason}") from None
+    except (ValueError, TypeError, UnicodeError) as exc:
+        raise QueryError(f"{name} is not a regular expression RE2 takes: {exc}") from None
+
+
+PATTERNS = _Patterns(CACHE_BYTES)
+
+
+def _compiled(pattern: str, case_sensitive: bool, name: str = "filter") -> re2._Regexp:
+    return PATTERNS.get(pattern, case_sensitive, name)
 
 
 def _found(pattern: str, case_sensitive: bool, text: str) -> bool:
-    try:
-        return _compiled(pattern, case_sensitive).search(text, timeout=PATTERN_SECONDS) is not None
-    except TimeoutError:
-        raise QueryError(f"the expression {pattern[:40]!r} took too long on an entry's text") from None
+    return _compiled(pattern, case_sensitive).search(text) is not None
 
 
 def _fields(entry: StoredEntry, field: Field) -> list[str]:

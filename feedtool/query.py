@@ -71,6 +71,12 @@ def parse(text: str) -> Parsed:
     """The search compiled (see Parsed); QueryError when it has nothing to look for or is malformed."""
     if len(text) > MAX_QUERY:
         raise QueryError(f"the search is {len(text)} characters long; at most {MAX_QUERY} are taken")
+    if "\0" in text:
+        raise QueryError("the search holds a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a command line's bytes that are not UTF-8, kept by Python as surrogates
+        raise QueryError("the search holds bytes that are not UTF-8 text") from None
     tokens = _tokens(text)
     if sum(t.kind in ("word", "phrase") for t in tokens) > MAX_TERMS:
         raise QueryError(f"the search has more than {MAX_TERMS} terms")

@@ -1,13 +1,19 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from feedtool.config import Config, load_config
 from feedtool.normalise import Normaliser
+from feedtool.web.answers import Archive
+from feedtool.web.app import App
+from feedtool.web.server import bind, make_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -110,28 +116,31 @@ class ServedArchive:
     store behind it (query feeds, /search), on a loopback port known before the build."""
 
     def __init__(self, root: Path, articles: int, seed: int, **options: int) -> None:
-        import threading
-
         from corpus import generate
 
         from feedtool.build import build
-        from feedtool.queryfeeds import Archive
-        from feedtool.serve import make_server
 
         dumps = root / "dumps"
         shutil.copytree(SEEDS, dumps / "seeds")
         generate(dumps / "corpus", articles, seed=seed)
-        (root / "out").mkdir()
-        self.server = make_server(root / "out", "127.0.0.1", 0)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        sock = bind("127.0.0.1", 0)
+        self.base = f"http://127.0.0.1:{sock.getsockname()[1]}/"
         self.config = make_config(root, [dumps], extra=f'[site]\nbase_url = "{self.base}"', **options)  # type: ignore[arg-type]
         build(self.config, workers=1)
-        self.server.RequestHandlerClass.archive = Archive(self.config)  # type: ignore[attr-defined]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.app = App(self.config.output, Archive(self.config))
+        self._running = make_server(self.app, sock=sock).running()
+        self._running.__enter__()
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._running.__exit__(None, None, None)
+
+
+@contextmanager
+def serving(folder: Path, archive: Archive | None = None, sock: socket.socket | None = None) -> Iterator[str]:
+    """`feedtool serve`'s application and server in a thread of this process, while the block runs:
+    its base URL."""
+    with make_server(App(folder, archive), sock=sock).running() as server:
+        yield server.base_url
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -56,20 +56,24 @@ def test_the_readme_is_a_front_door() -> None:
 
 def test_the_search_page_of_the_docs_says_the_bounds_the_code_keeps() -> None:
     """The numbers a subscriber or operator reads in docs/search.md are the code's own."""
-    from feedtool import feedquery, query, queryfeeds, serve
+    from feedtool import feedquery, query
+    from feedtool.web import answers, app, budget
 
-    words = {0.5: "half a second", 2: "two", 20: "twenty", 50: "fifty"}
+    words = {1.0: "one second", 2: "two", 8: "eight", 10.0: "ten seconds", 20: "twenty", 50: "fifty"}
     text = (ROOT / "docs" / "search.md").read_text("utf-8")
     for phrase in (
         f"at most {feedquery.MAX_ITEMS} entries a feed",
         f"at most {feedquery.MAX_SCANNED:,} entries",
+        f"at most {feedquery.PATTERN_BYTES >> 20} MiB",
         f"over {query.MAX_QUERY} characters, over {query.MAX_TERMS} terms",
-        f"at most {serve.MAX_QUERY_PARAMS} parameters and {serve.MAX_ADDRESS:,} bytes of address",
-        f"stopped\nafter {words[feedquery.PATTERN_SECONDS]}",
-        f"{words[queryfeeds.PAGE_SIZE]} a page",
-        f"({words[queryfeeds.MAX_PAGE]} pages at most",
-        f"at most {words[queryfeeds.QUERY_SLOTS]} answers made at once",
-        f"after {queryfeeds.TURN_SECONDS:g} seconds get a 503",
+        f"at most {app.MAX_QUERY_PARAMS} parameters and {app.MAX_ADDRESS:,} bytes of\n  address",
+        f"at most {words[budget.CPU_SECONDS]} of\n  its own work",
+        f"and {words[budget.WALL_SECONDS]} in all",
+        f"at most {words[budget.SLOTS]} answers are made at once",
+        f"get a 503 after {words[budget.TURN_SECONDS]}",
+        f"more than\n  {words[budget.WAITING_PER_CLIENT]} waiting",
+        f"{words[answers.PAGE_SIZE]} a page",
+        f"({words[answers.MAX_PAGE]} pages at most",
         "<!-- query-parameters -->",
     ):
         assert phrase in text, phrase

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,6 +92,8 @@ def test_a_search_finds_words_in_both_scripts_with_phrases_and_operators(
         ("(" * 9 + "a" + ")" * 9, "nested"),
         (" ".join(["a"] * 33), "more than 32 terms"),
         ("NOT", "needs a term"),
+        ("台\0湾", "a NUL character"),
+        ("\udcff\udcfe", "bytes that are not UTF-8"),  # how Python keeps a command line's undecodable bytes
     ],
 )
 def test_a_malformed_search_is_one_line_that_says_why(query: str, reason: str) -> None:
@@ -218,6 +222,14 @@ def test_feedtool_search_lists_hits_newest_first_with_marked_snippets(
     assert code == 2 and err.count("\n") == 1 and "is not closed" in err
     code, out, err = _cli(capsys, "search", "nothingatall")
     assert code == 0 and out == "" and "nothing found" in err
+
+
+def test_bytes_that_are_not_text_on_the_command_line_are_a_usage_error(tmp_path: Path) -> None:
+    searched = subprocess.run(
+        [sys.executable, "-m", "feedtool", "search", b"\xff\xfe"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert searched.returncode == 2 and searched.stderr.count("\n") == 1, searched.stderr
+    assert "bytes that are not UTF-8" in searched.stderr and "internal error" not in searched.stderr
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -30,7 +29,8 @@ from feedtool.errors import ConfigError
 from feedtool.feeds import OutletInfo
 from feedtool.models import StoredEntry
 from feedtool.pages import Pages
-from feedtool.serve import make_server
+from feedtool.web.app import App
+from feedtool.web.server import make_server
 
 HOSTILE_SUMMARY = "导语：<b>假标签</b> 与 <script>window.pwned = 1</script> & 符号。"
 
@@ -160,13 +160,14 @@ class Served:
             "utf-8",
         )  # fmt: skip
         (root / "out").mkdir()
-        self.server = make_server(root / "out", "127.0.0.1", 0)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.server = make_server(App(root / "out"))
+        self.base = self.server.base_url
         self.config = make_config(
             root, [dumps], max_items=10, archive_items=8, extra=f'[site]\nbase_url = "{self.base}"'
         )
         build(self.config, workers=1)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self._running = self.server.running()
+        self._running.__enter__()
 
     def status(self, url: str, accept: str = "*/*") -> int:
         try:
@@ -190,8 +191,7 @@ class Served:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     site = Served(tmp_path_factory.mktemp("served"))
     yield site
-    site.server.shutdown()
-    site.server.server_close()
+    site._running.__exit__(None, None, None)
 
 
 def open_chromium(profile: Path, *flags: str) -> Any:

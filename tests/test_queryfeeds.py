@@ -7,36 +7,35 @@ served with its store behind it.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from email.message import Message
 from pathlib import Path
 from urllib.parse import urlencode
 
 import feedparser
 import pytest
-from conftest import ServedArchive
+from conftest import ServedArchive, serving
 
 from feedtool.feedquery import MAX_ITEMS
-from feedtool.queryfeeds import Archive
-from feedtool.serve import make_server
 from feedtool.store import Store
+from feedtool.web.answers import Archive
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
 class Served(ServedArchive):
-    def get(self, path: str, params: dict[str, str] | None = None, **headers: str) -> tuple[int, dict[str, str], bytes]:
+    def get(self, path: str, params: dict[str, str] | None = None, **headers: str) -> tuple[int, Message, bytes]:
         address = self.base + path + ("?" + urlencode(params) if params else "")
         request = urllib.request.Request(address, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, dict(response.headers), response.read()
+                return response.status, response.headers, response.read()
         except urllib.error.HTTPError as exc:
-            return exc.code, dict(exc.headers), exc.read()
+            return exc.code, exc.headers, exc.read()
 
     def ids(self, path: str, params: dict[str, str]) -> list[str]:
         status, _, body = self.get(path, params)
@@ -229,10 +228,7 @@ def test_a_store_that_cannot_be_read_is_a_503_with_a_reason_and_the_files_are_st
 
     broken = tmp_path / "state.sqlite3"
     broken.write_bytes(b"not a database" * 100)
-    server = make_server(served.config.output, "127.0.0.1", 0, archive=Archive(replace(served.config, store=broken)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
-    try:
+    with serving(served.config.output, Archive(replace(served.config, store=broken))) as base:
         try:
             urllib.request.urlopen(base + "all/atom.xml?q=x", timeout=10)
             raise AssertionError("answered")
@@ -240,9 +236,6 @@ def test_a_store_that_cannot_be_read_is_a_503_with_a_reason_and_the_files_are_st
             assert exc.code == 503 and exc.read().count(b"\n") == 1
         with urllib.request.urlopen(base + "all/atom.xml", timeout=10) as response:
             assert response.status == 200
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_query_string_on_what_is_not_a_feed_serves_the_file(served: Served) -> None:
@@ -263,19 +256,13 @@ def test_the_search_page_bounds_by_days(served: Served) -> None:
 def test_searches_past_the_slots_wait_their_turn_then_get_a_503(
     served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from feedtool import queryfeeds
-
-    archive = served.server.RequestHandlerClass.archive  # type: ignore[attr-defined]
-    monkeypatch.setattr(queryfeeds, "TURN_SECONDS", 0.2)
-    for _ in range(queryfeeds.QUERY_SLOTS):
-        archive._slots.acquire()
-    try:
-        status, _, body = served.get("all/atom.xml", {"q": "台湾"})
-        assert status == 503 and b"busy" in body and body.count(b"\n") == 1
-        assert served.get("all/atom.xml")[0] == 200  # the files are not held up
-    finally:
-        for _ in range(queryfeeds.QUERY_SLOTS):
-            archive._slots.release()
+    slots = served.app.slots
+    monkeypatch.setattr(slots, "turn", 0.2)
+    monkeypatch.setattr(slots, "free", 0)  # every slot taken
+    status, headers, body = served.get("all/atom.xml", {"q": "台湾"})
+    assert status == 503 and b"busy" in body and body.count(b"\n") == 1 and headers["Retry-After"]
+    assert served.get("all/atom.xml")[0] == 200  # the files are not held up
+    monkeypatch.undo()
     assert served.get("all/atom.xml", {"q": "台湾"})[0] == 200
 
 

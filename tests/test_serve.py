@@ -6,12 +6,13 @@ import io
 import os
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from email.message import Message
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ROOT, dump, make_config
@@ -19,43 +20,45 @@ from reader import make_reader
 
 from feedtool.build import build
 from feedtool.config import Config
-from feedtool.serve import FeedRequestHandler, make_server, prefers_html
+from feedtool.web.app import App
+from feedtool.web.files import prefers_html
+from feedtool.web.server import make_server
 
 
 class Site:
     def __init__(self, tmp_path: Path, seeds: Path) -> None:
         self.seeds = seeds
         (tmp_path / "out").mkdir()
-        self.server = make_server(tmp_path / "out", "127.0.0.1", 0)  # the port is known before the build
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        self.config: Config = make_config(tmp_path, [seeds], extra=f'[site]\nbase_url = "{self.base}"')
         self.statuses: list[tuple[str, int]] = []
+        app = App(tmp_path / "out")
 
-    def get(self, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+        async def recording(scope: Any, receive: Any, send: Any) -> None:  # every answer's status, by path
+            async def sent(message: Any) -> None:
+                if message["type"] == "http.response.start":
+                    self.statuses.append((scope["path"], message["status"]))
+                await send(message)
+
+            await app(scope, receive, sent)
+
+        self.server = make_server(recording)  # type: ignore[arg-type]
+        self.base = self.server.base_url  # the port is known before the build
+        self.config: Config = make_config(tmp_path, [seeds], extra=f'[site]\nbase_url = "{self.base}"')
+
+    def get(self, path: str, **headers: str) -> tuple[int, Message, bytes]:
         request = urllib.request.Request(self.base + path, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, dict(response.headers), response.read()
+                return response.status, response.headers, response.read()
         except urllib.error.HTTPError as exc:
-            return exc.code, dict(exc.headers), exc.read()
+            return exc.code, exc.headers, exc.read()
 
 
 @pytest.fixture
-def site(tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+def site(tmp_path: Path, seeds: Path) -> Iterator[Site]:
     site = Site(tmp_path, seeds)
-    real = FeedRequestHandler.log_request
-
-    def record(handler: FeedRequestHandler, code: object = "-", size: object = "-") -> None:
-        site.statuses.append((handler.path, int(code)))
-        real(handler, code, size)
-
-    monkeypatch.setattr(FeedRequestHandler, "log_request", record)
-    thread = threading.Thread(target=site.server.serve_forever, daemon=True)
-    thread.start()
-    build(site.config)
-    yield site
-    site.server.shutdown()
-    site.server.server_close()
+    with site.server.running():
+        build(site.config)
+        yield site
 
 
 @pytest.mark.parametrize(
@@ -158,10 +161,10 @@ def test_the_serve_command(tmp_path: Path) -> None:
 
 
 def test_serving_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
-    from feedtool.errors import InputError
-
-    with pytest.raises(InputError, match="does not exist; run 'feedtool build' first"):
-        make_server(tmp_path / "missing", "127.0.0.1", 0)
+    process = _serve("-o", str(tmp_path / "missing"))
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert err.strip().endswith("does not exist; run 'feedtool build' first")
 
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
@@ -220,49 +223,6 @@ def test_the_page_and_the_feed_have_different_etags(site: Site) -> None:
 )
 def test_prefers_html(accept: str, html: bool) -> None:
     assert prefers_html(accept, "application/atom+xml") is html
-
-
-def test_serve_defends_itself_against_idle_oversize_and_crowding_clients(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
-) -> None:
-    """Idle connections are let go, an address too long is 414 and a name too long 404, both without
-    a traceback; past the cap of connections a new one is refused at once, and once the crowd is
-    let go a feed reader is answered again."""
-    import socket
-
-    import feedtool.serve
-
-    monkeypatch.setattr(FeedRequestHandler, "timeout", 1.0)
-    monkeypatch.setattr(feedtool.serve, "MAX_CONNECTIONS", 20)
-    out = tmp_path / "out"
-    (out / "all").mkdir(parents=True)
-    (out / "all" / "atom.xml").write_text("<feed/>", "utf-8")
-    server = make_server(out, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = server.server_address[1]
-
-    def ask(path: str) -> bytes:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
-            conn.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-            return conn.recv(65536)
-
-    try:
-        assert ask("/" + "a" * 300 + "/atom.xml").startswith(b"HTTP/1.0 404")
-        assert ask("/all/" + "b" * 3000).startswith(b"HTTP/1.0 414")
-        idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(20)]
-        time.sleep(0.3)
-        assert ask("/all/atom.xml").startswith(b"HTTP/1.1 503")  # the cap is taken: refused, not queued
-        started = time.monotonic()
-        assert all(conn.recv(1) == b"" for conn in idle)  # each closed by the server once idle
-        assert time.monotonic() - started < 5
-        for conn in idle:
-            conn.close()
-        time.sleep(0.2)
-        assert ask("/all/atom.xml").startswith(b"HTTP/1.0 200")
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_serve_warns_when_it_listens_where_the_output_was_not_published_for(tmp_path: Path, seeds: Path) -> None:

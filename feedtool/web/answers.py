@@ -1,9 +1,10 @@
 """The archive asked over HTTP: query feeds (a feed's address with a query string) and the search page.
 
-`feedtool serve` hands the static files out as they are; a feed address with RSSHub's parameters
+The published files are handed out as they are (files.py); a feed address with RSSHub's parameters
 or `q` (feedquery.py), and `/search`, are answered here from the store, read-only, while builds
 go on beside: SQLite's write-ahead log gives each request the store as the last build committed
-it, never half a batch.
+it, never half a batch. Each answer is made in one of a few threads (`Workers`), each with its own
+store connection, within the answer's budget (budget.py).
 
 An answer is the bytes and their validators. The ETag is a digest of the bytes, so it changes
 exactly when the answer does; Last-Modified is the newest entry's update time.
@@ -14,14 +15,16 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from feedtool.config import Config
-from feedtool.errors import Busy, StoreError
+from feedtool.errors import StoreError
 from feedtool.feedquery import MAX_ITEMS, MAX_SCANNED, FeedQuery, dressed, keeps, since
 from feedtool.feeds import MEDIA_TYPES, FeedSpec, Page, Renderer
 from feedtool.merge import iso
@@ -31,14 +34,12 @@ from feedtool.publish import outlet_infos
 from feedtool.query import QueryError, parse
 from feedtool.search import Search, search
 from feedtool.store import Store, from_iso
+from feedtool.web.budget import SLOTS, Budget
 
 PAGE_SIZE = 20  # hits on one search page
 MAX_PAGE = 50  # pages of hits one can go through: past it, narrow the search
-# Answers made at once; the rest wait their turn up to TURN_SECONDS, then get a 503. Making one is
-# CPU work under Python's one lock: fifty made at once are no faster than two, and every thread
-# in the lock's queue delays the static files the same process hands out.
-QUERY_SLOTS = 2
-TURN_SECONDS = 30.0
+SQLITE_STEPS = 20_000  # SQLite's virtual machine steps between two looks at the budget
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -53,30 +54,57 @@ def _answer(body: bytes, media_type: str, modified: datetime) -> Answer:
     return Answer(body, f"{media_type}; charset=utf-8", '"q' + hashlib.sha1(body).hexdigest()[:20] + '"', modified)
 
 
+class Workers:
+    """The threads that make answers, SLOTS of them for the server's life: each opens its store
+    connection (and, through perthread.py, its OpenCC and zstd objects) once, on its first answer,
+    and every connection is closed when the server shuts down."""
+
+    def __init__(self, path: Path, slots: int = SLOTS) -> None:
+        self.path = path
+        self._pool = ThreadPoolExecutor(slots, thread_name_prefix="feedtool-answer")
+        self._local = threading.local()
+        self._opened: list[Store] = []
+        self._lock = threading.Lock()
+
+    def submit(self, work: Callable[[Store], T], budget: Budget) -> Future[T]:
+        return self._pool.submit(self._run, work, budget)
+
+    def _run(self, work: Callable[[Store], T], budget: Budget) -> T:
+        budget.start()
+        store: Store | None = getattr(self._local, "store", None)
+        try:
+            if store is None:
+                store = self._local.store = Store.reader(self.path)
+                with self._lock:
+                    self._opened.append(store)
+            store.db.set_progress_handler(budget.interrupts, SQLITE_STEPS)
+            try:
+                with store.snapshot():
+                    return work(store)
+            finally:
+                store.db.set_progress_handler(None, 0)
+        except (sqlite3.Error, StoreError) as exc:
+            budget.check()  # a statement the budget interrupted: say that, not that the store failed
+            if isinstance(exc, StoreError):
+                raise
+            raise StoreError(f"the store cannot be read now: {exc}") from None
+
+    def close(self) -> None:
+        """After the last answer: the threads end, then their connections close."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            for store in self._opened:
+                store.close()
+            self._opened.clear()
+
+
 class Archive:
-    """The store and config behind a served site. One read-only connection per serving thread."""
+    """The store and config behind a served site: what each answer is made from. Its methods run
+    in a `Workers` thread, given that thread's store in one snapshot and the answer's budget."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self.pages = Pages(config.site, config.formats, config.templates)
-        self._local = threading.local()
-        self._slots = threading.BoundedSemaphore(QUERY_SLOTS)
-
-    @contextmanager
-    def _reading(self) -> Iterator[Store]:
-        """This thread's store, in one snapshot, while this request has one of the QUERY_SLOTS."""
-        if not self._slots.acquire(timeout=TURN_SECONDS):
-            raise Busy(f"every one of the {QUERY_SLOTS} searches at a time has been busy for {TURN_SECONDS:g} s")
-        try:
-            store: Store | None = getattr(self._local, "store", None)
-            if store is None:
-                store = self._local.store = Store.reader(self.config.store)
-            with store.snapshot():
-                yield store
-        except sqlite3.Error as exc:
-            raise StoreError(f"the store cannot be read now: {exc}") from None
-        finally:
-            self._slots.release()
 
     def _feeds(self, store: Store) -> tuple[Renderer, dict[str, FeedSpec]]:
         from feedtool.plan import feed_specs
@@ -85,16 +113,17 @@ class Archive:
         renderer = Renderer(self.config.site, infos, {t.slug: t.title for t in self.config.topics})
         return renderer, {spec.folder: spec for spec in feed_specs(self.config, infos)}
 
-    def feed(self, folder: str, fmt: Format, asked: FeedQuery, now: datetime) -> Answer | None:
-        """The query feed at `folder` ("all", "outlets/rfi") in a format; None when no such feed.
-        Rendered in the request's slot too: that is most of the work."""
-        with self._reading() as store:
-            renderer, specs = self._feeds(store)
-            spec = specs.get(folder)
-            if spec is None or (fmt != "html" and fmt not in self.config.formats):
-                return None
-            found = _select(store, spec, asked, now, renderer, self.config.max_items)
-            return self._render(spec, renderer, [dressed(asked, e) for e in found], asked, fmt, store.created())
+    def feed(
+        self, store: Store, budget: Budget, folder: str, fmt: Format, asked: FeedQuery, now: datetime
+    ) -> Answer | None:
+        """The query feed at `folder` ("all", "outlets/rfi") in a format; None when no such feed."""
+        renderer, specs = self._feeds(store)
+        spec = specs.get(folder)
+        if spec is None or (fmt != "html" and fmt not in self.config.formats):
+            return None
+        found = _select(store, budget, spec, asked, now, renderer, self.config.max_items)
+        budget.check()
+        return self._render(spec, renderer, [dressed(asked, e) for e in found], asked, fmt, store.created())
 
     def _render(
         self, spec: FeedSpec, renderer: Renderer, entries: list[StoredEntry], asked: FeedQuery, fmt: Format,
@@ -110,13 +139,9 @@ class Archive:
         fragments = renderer.fragments(entries, [fmt])[fmt] if entries else []
         return _answer(renderer.assemble(page, fragments, modified, fmt), MEDIA_TYPES[fmt], modified)
 
-    def search_page(self, params: Mapping[str, Sequence[str]]) -> tuple[int, Answer]:
+    def search_page(self, store: Store, budget: Budget, params: Mapping[str, Sequence[str]]) -> tuple[int, Answer]:
         """The search page: the form, and the hits of the search it holds (400 and the reason for a bad one)."""
         one = {name: values[-1] for name, values in params.items() if values}
-        with self._reading() as store:
-            return self._search_page(store, one)
-
-    def _search_page(self, store: Store, one: dict[str, str]) -> tuple[int, Answer]:
         _, specs = self._feeds(store)
         outlets = {spec.slug: spec.title for spec in specs.values() if spec.kind == "outlet"}
         topics = {spec.slug: spec.title for spec in specs.values() if spec.kind == "topic"}
@@ -168,7 +193,7 @@ def _day(text: str | None) -> datetime | None:
 
 
 def _select(
-    store: Store, spec: FeedSpec, asked: FeedQuery, now: datetime, renderer: Renderer, default: int
+    store: Store, budget: Budget, spec: FeedSpec, asked: FeedQuery, now: datetime, renderer: Renderer, default: int
 ) -> list[StoredEntry]:
     """The entries of the feed the query keeps, newest first: found by the index (narrowed by the
     feed, `q` and `filter_time`), then through the filters, MAX_SCANNED tried at most."""
@@ -188,6 +213,7 @@ def _select(
         below = batch[-1].row
         entries = store.entries([f.entry_id for f in batch])
         for found in batch:
+            budget.check()
             scanned += 1
             entry = entries[found.entry_id]
             if after is not None and entry.published < after:

@@ -1,0 +1,140 @@
+"""The published files as the web sees them: which file an address names, its type, its validators.
+
+Nothing outside the output folder is served, nothing hidden (a build's temporaries start with a
+dot), and no folder is listed: a folder's address is its index.html. Files are looked up on every
+request, so a new build is served at once, without a restart.
+
+A feed's address opened in a browser gets the feed's HTML page: a request whose Accept header
+prefers text/html to the feed's own type is answered with the page beside the document (`Vary:
+Accept` says so to caches). A feed reader, which asks for feeds or for anything, gets the feed
+byte for byte.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+from feedtool.feeds import FEED_FILENAMES, FILENAMES, FORMAT_NAMES, MEDIA_TYPES
+from feedtool.models import Format
+
+SUFFIX_TYPES = {
+    ".xml": "application/xml",
+    ".json": "application/json",
+    ".opml": "text/x-opml",
+    ".html": "text/html",
+    ".css": "text/css",
+}
+# Published documents are told apart by name, not by extension: atom.xml and rss.xml are both .xml.
+NAMED_TYPES = {FILENAMES[kind]: MEDIA_TYPES[kind] for kind in FILENAMES}
+FORMAT_OF: dict[str, Format] = {name: fmt for fmt, name in FILENAMES.items()}
+MAX_SEGMENT = 255  # bytes of one path segment: no file name is longer
+_SEARCH_SLOT = re.compile(rb'<!--feedtool:search root="([./]*)"-->')
+
+
+def media_type(path: Path) -> str:
+    kind = NAMED_TYPES.get(path.name) or SUFFIX_TYPES.get(path.suffix, "application/octet-stream")
+    return f"{kind}; charset=utf-8" if kind != "application/octet-stream" else kind
+
+
+@dataclass(frozen=True)
+class Found:
+    """A file to answer with: its bytes (empty for a HEAD), size and time, and whether the address
+    was a feed's, answered by the Accept header (`negotiated`: the page stood in for the feed)."""
+
+    path: Path
+    body: bytes
+    size: int
+    mtime_ns: int
+    feed_address: bool
+    negotiated: bool
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.size:x}-{self.mtime_ns:x}"'
+
+
+def find(root: Path, path: str, accept: str | None, *, read: bool) -> Found | None:
+    """The file at a decoded URL path under `root` (resolved), None when nothing may be served there."""
+    parts = [p for p in path.split("/") if p]
+    if any(unsafe(p) for p in parts):
+        return None
+    try:
+        target = root.joinpath(*parts)
+        if target.is_dir():
+            target = target / FILENAMES["html"]
+        resolved = target.resolve()
+        if not resolved.is_relative_to(root) or not resolved.is_file():
+            return None
+        negotiated = False
+        if resolved.name in FEED_FILENAMES and prefers_html(accept, NAMED_TYPES[resolved.name]):
+            page = resolved.with_name(FILENAMES["html"])
+            if page.is_file():
+                resolved, negotiated = page, True
+        st = resolved.stat()
+        body = resolved.read_bytes() if read else b""
+    except (OSError, ValueError):  # a name the file system refuses, or a file a build replaced meanwhile
+        return None
+    asked = parts[-1] if parts else ""
+    return Found(resolved, body, st.st_size, st.st_mtime_ns, asked in FEED_FILENAMES, negotiated)
+
+
+def unsafe(part: str) -> bool:
+    """A path segment never served: hidden (a build's temporaries), a separator of another system,
+    a NUL, or longer than any file name."""
+    return part.startswith(".") or "\\" in part or "\0" in part or len(part.encode(errors="replace")) > MAX_SEGMENT
+
+
+def prefers_html(accept: str | None, feed_type: str) -> bool:
+    """Whether an Accept header ranks text/html above the feed's type (RFC 9110 quality values).
+
+    A browser sends "text/html,...,*/*;q=0.8": the page. A feed reader sends its feed types, or
+    "*/*", or nothing: the feed, which also wins a tie.
+    """
+    if not accept:
+        return False
+    ranges: dict[str, float] = {}
+    for item in accept.split(",")[:64]:  # a header of thousands of ranges is not read to its end
+        media, *params = (part.strip() for part in item.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        ranges[media.lower()] = max(quality, ranges.get(media.lower(), 0.0))
+
+    def quality_of(media_type: str) -> float:
+        kind = media_type.split("/")[0]
+        for candidate in (media_type, f"{kind}/*", "*/*"):
+            if candidate in ranges:
+                return ranges[candidate]
+        return 0.0
+
+    return quality_of("text/html") > quality_of(feed_type)
+
+
+def dressed(page: bytes, *, address: str, negotiated: bool) -> bytes:
+    """A page with the search box where its template left room for one, and, when a browser
+    asked for a feed's address, a line saying that this page stands in for the feed."""
+
+    def box(found: re.Match[bytes]) -> bytes:
+        root = found.group(1).decode()
+        form = (
+            f'<form class="search" action="{root}search" role="search">'
+            '<input type="search" name="q" aria-label="Search the archive" placeholder="Search">'
+            '<button type="submit">Search</button></form>'
+        )
+        if negotiated:
+            kind = FORMAT_NAMES.get(FORMAT_OF.get(address.rsplit("/", 1)[-1], "html"), "feed")
+            form += (
+                f'<p class="notice">This is the page of the {escape(kind)} feed at this address: a browser'
+                " is shown it, a feed reader given the address gets the feed.</p>"
+            )
+        return form.encode()
+
+    return _SEARCH_SLOT.sub(box, page, count=1)
