@@ -102,3 +102,17 @@ def test_the_readme_reports_the_benchmark_as_saved() -> None:
             f"{run['queries']['index_share']:.0%}",
         ):
             assert figure in row, (figure, row)
+
+
+def test_the_serving_page_says_the_bounds_the_server_keeps() -> None:
+    from feedtool.web import app, server
+
+    text = " ".join((ROOT / "docs" / "serving.md").read_text("utf-8").split())
+    for phrase in (
+        f"must arrive within {server.HEADER_SECONDS:g} seconds",
+        f"a head over {server.MAX_HEAD_BYTES // 1024} KiB is a 431",
+        f"an address over {app.MAX_ADDRESS:,} bytes a 414",
+        f"at most {server.MAX_CONNECTIONS:,} connections at once",
+        f"closed after {server.KEEP_ALIVE_SECONDS} seconds idle",
+    ):
+        assert phrase in text, phrase

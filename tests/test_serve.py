@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from email.message import Message
@@ -243,3 +245,64 @@ def test_serve_warns_when_it_listens_where_the_output_was_not_published_for(tmp_
         process.communicate()
     assert line.startswith("feedtool: the output was published for http://127.0.0.1:8999/, not http://127.0.0.1:")
     assert "to serve it here, run 'feedtool build --base-url http://127.0.0.1:" in line
+
+
+def test_the_systemd_unit_of_the_docs_verifies(tmp_path: Path) -> None:
+    """docs/serving.md's unit for `feedtool serve`, as systemd reads it (only the program's path replaced)."""
+    import re
+    import shutil
+
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        if os.environ.get("CI"):
+            pytest.fail("systemd-analyze must be installed in CI (.ci/run installs systemd)")
+        pytest.skip("systemd-analyze is not installed (Debian's systemd package)")
+    text = (ROOT / "docs" / "serving.md").read_text("utf-8")
+    unit = re.search(r"# /etc/systemd/system/feedtool-serve.service\n(.*?)```", text, re.S)
+    assert unit, "docs/serving.md has no unit for feedtool serve"
+    program = shutil.which("feedtool")
+    assert program is not None
+    path = tmp_path / "feedtool-serve.service"
+    path.write_text(unit.group(1).replace("/usr/local/bin/feedtool", program), "utf-8")
+    verified = subprocess.run([analyze, "verify", str(path)], capture_output=True, text=True, timeout=60)
+    assert verified.returncode == 0 and not verified.stderr.strip(), verified.stderr
+    broken = path.read_text("utf-8").replace("TimeoutStopSec", "TimeoutStopSecs")
+    path.write_text(broken, "utf-8")  # the check can fail: an unknown key is reported
+    assert "Unknown key" in subprocess.run([analyze, "verify", str(path)], capture_output=True, text=True).stderr
+
+
+def test_the_application_runs_under_uvicorn_as_the_docs_say_behind_a_prefix(tmp_path: Path, seeds: Path) -> None:
+    config = make_config(tmp_path, [seeds])
+    build(config)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "feedtool.web.app:from_config",
+        "--port",
+        str(port),
+        "--root-path",
+        "/feeds",
+    ]
+    env = {**os.environ, "FEEDTOOL_CONFIG": str(config.path)}
+    server = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/all/atom.xml", timeout=5) as response:
+                    assert response.read() == (config.output / "all" / "atom.xml").read_bytes()
+                    break
+            except urllib.error.URLError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("uvicorn did not serve the application")
+        query = urllib.parse.quote("台湾")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/all/atom.xml?q={query}", timeout=10) as response:
+            assert b"<entry>" in response.read()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

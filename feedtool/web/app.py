@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from feedtool.errors import Busy, OverBudget, StoreError
+from feedtool.errors import Busy, InputError, OverBudget, StoreError
 from feedtool.feedquery import from_params
 from feedtool.feeds import FILENAMES, MEDIA_TYPES
 from feedtool.query import QueryError
@@ -45,6 +45,18 @@ Send = Callable[[Message], Awaitable[None]]
 MAX_ADDRESS = 2048  # bytes of a request's path and query: a longer one is a 414
 MAX_QUERY_PARAMS = 32  # name=value pairs in one query string
 RETRY_SECONDS = 5  # Retry-After of a 429 or a busy 503
+
+
+def from_config(path: Path | None = None) -> App:
+    """The application of a project, as `feedtool serve` makes it, for any ASGI server:
+    `uvicorn --factory feedtool.web.app:from_config`. The config is `path`, else
+    $FEEDTOOL_CONFIG, else ./feedtool.toml; with no store beside it, only the files are served."""
+    from feedtool.config import find_config, load_config
+
+    config = load_config(find_config(path))
+    if not config.output.is_dir():
+        raise InputError(f"output folder {config.output} does not exist; run 'feedtool build' first")
+    return App(config.output, Archive(config) if config.store.is_file() else None)
 
 
 class App:
@@ -203,7 +215,9 @@ class _Request:
     def __init__(self, scope: Scope) -> None:
         self.method: str = scope["method"]
         self.head = self.method == "HEAD"
-        self.path: str = scope["path"]
+        root, path = scope.get("root_path", ""), scope["path"]
+        # Mounted under a prefix (uvicorn's --root-path, a Starlette Mount), the path is the whole one.
+        self.path: str = (path[len(root) :] or "/") if root and path.startswith(root) else path
         self.query = (scope.get("query_string") or b"").decode("utf-8", "replace")
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
         self.accept = headers.get("accept")
