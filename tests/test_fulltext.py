@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
+import click
 import pytest
 from conftest import dump, make_config, run_cli
 
@@ -218,6 +220,9 @@ def test_feedtool_search_lists_hits_newest_first_with_marked_snippets(
     assert code == 2 and err.count("\n") == 1 and "is not closed" in err
     code, out, err = _cli(capsys, "search", "nothingatall")
     assert code == 0 and out == "" and "nothing found" in err
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # on a terminal: styled, not bracketed
+    code, out, _ = _cli(capsys, "search", "王毅", "--outlet", "rfi")
+    assert code == 0 and click.style("王毅", bold=True, underline=True) in out and "[王毅]" not in out
 
 
 @pytest.mark.parametrize(
