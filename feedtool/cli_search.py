@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,7 +51,8 @@ def search_command(
     if as_json:
         click.echo(json.dumps([_as_json(hit) for hit in results.hits], ensure_ascii=False, indent=2))
         return
-    styled = click.get_text_stream("stdout").isatty()
+    # sys.stdout, as click.echo writes to it (and CliRunner replaces it); click 8.5 deprecated get_text_stream.
+    styled = sys.stdout.isatty()
     for hit in results.hits:
         entry = hit.entry
         click.echo(f"{entry.published:%Y-%m-%d %H:%M}  {entry.outlet}  {entry.title}")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from conftest import dump, make_config, run_cli
 
@@ -222,6 +223,9 @@ def test_feedtool_search_lists_hits_newest_first_with_marked_snippets(
     assert code == 2 and err.count("\n") == 1 and "is not closed" in err
     code, out, err = _cli(capsys, "search", "nothingatall")
     assert code == 0 and out == "" and "nothing found" in err
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # on a terminal: styled, not bracketed
+    code, out, _ = _cli(capsys, "search", "王毅", "--outlet", "rfi")
+    assert code == 0 and click.style("王毅", bold=True, underline=True) in out and "[王毅]" not in out
 
 
 def test_bytes_that_are_not_text_on_the_command_line_are_a_usage_error(tmp_path: Path) -> None:

@@ -60,11 +60,17 @@ def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     serve = subprocess.Popen(["feedtool", "serve", "--port", str(ours), "-q"], cwd=root)
     nginx = subprocess.Popen([NGINX, "-c", str(root / "nginx.conf"), "-p", str(root)])
     base = f"http://127.0.0.1:{theirs}/"
-    for _ in range(100):
+    deadline = time.monotonic() + 60  # for a busy machine: both answer within a second on an idle one
+    while True:  # until nginx answers /search with feedtool serve's page
         try:
-            urllib.request.urlopen(base + "search", timeout=1).close()
+            urllib.request.urlopen(base + "search", timeout=10).close()
             break
         except (OSError, urllib.error.HTTPError):
+            if time.monotonic() > deadline or nginx.poll() is not None or serve.poll() is not None:
+                nginx.terminate()
+                serve.terminate()
+                log = root / "error.log"
+                pytest.fail(f"nginx and feedtool serve did not answer {base}search: {log.exists() and log.read_text()}")
             time.sleep(0.1)
     yield base
     nginx.terminate()

@@ -38,7 +38,7 @@ def _note_pid(folder: Path) -> None:
 
 def _initialised(folder: Path, workers: int) -> set[int]:
     """The workers that ran their initializer, once there are as many as forked (each starts on its own)."""
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # for a busy machine: it returns as soon as they are all there
     while len(pids := {int(p.name) for p in folder.iterdir()}) < workers and time.monotonic() < deadline:
         time.sleep(0.01)
     return pids

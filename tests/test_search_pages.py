@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import pytest
 from conftest import ServedArchive as Site
-from test_pages import open_chromium
+from test_pages import follow, open_chromium, wait_for
 
 PHONE, DESKTOP = (390, 844), (1280, 900)
 
@@ -82,7 +82,7 @@ def test_a_summary_the_full_text_repeats_shows_once(site: Site, chromium: object
     teaser = entry.find_element(By.CSS_SELECTOR, ".summary.repeated")
     assert teaser.is_displayed()
     entry.find_element(By.CSS_SELECTOR, "details > summary .more").click()
-    assert not teaser.is_displayed()
+    wait_for(chromium, lambda _: not teaser.is_displayed(), "the repeated summary to hide")
     assert entry.find_element(By.CSS_SELECTOR, ".content").text.startswith(teaser.get_attribute("textContent")[:20])
 
 
@@ -94,13 +94,12 @@ def test_searching_from_a_page_paging_and_subscribing(site: Site, chromium: obje
     chromium.get(site.base + "outlets/rfi/")  # type: ignore[attr-defined]
     box = chromium.find_element(By.CSS_SELECTOR, "header.site form.search input[name=q]")  # type: ignore[attr-defined]
     box.send_keys("臺灣")
-    box.submit()
-    assert "/search?q=" in chromium.current_url  # type: ignore[attr-defined]
+    follow(chromium, box.submit, "/search?q=")
     first = [h.text for h in chromium.find_elements(By.CSS_SELECTOR, "article.hit h2")]  # type: ignore[attr-defined]
     assert len(first) == 20
     marks = {m.text for m in chromium.find_elements(By.CSS_SELECTOR, "article.hit mark")}  # type: ignore[attr-defined]
     assert marks and marks <= {"台湾", "臺灣"}
-    chromium.find_element(By.CSS_SELECTOR, 'nav.pager a[rel="next"]').click()  # type: ignore[attr-defined]
+    follow(chromium, chromium.find_element(By.CSS_SELECTOR, 'nav.pager a[rel="next"]').click, "page=2")  # type: ignore[attr-defined]
     second = [h.text for h in chromium.find_elements(By.CSS_SELECTOR, "article.hit h2")]  # type: ignore[attr-defined]
     assert second and not set(first) & set(second)
     atom = chromium.find_element(By.CSS_SELECTOR, '.subscribe a[type="application/atom+xml"]')  # type: ignore[attr-defined]
@@ -111,7 +110,8 @@ def test_searching_from_a_page_paging_and_subscribing(site: Site, chromium: obje
         assert response.headers["Content-Type"].startswith("application/atom+xml") and b"<entry>" in response.read()
     alternates = chromium.find_elements(By.CSS_SELECTOR, 'link[rel="alternate"]')  # type: ignore[attr-defined]
     assert {a.get_attribute("href") for a in alternates} >= {href}
-    atom.click()  # a browser following it gets the query feed's page, and is told why
+    # a browser following it gets the query feed's page, and is told why
+    follow(chromium, atom.click, "/all/atom.xml?q=")
     assert chromium.find_element(By.CSS_SELECTOR, "p.notice").is_displayed()  # type: ignore[attr-defined]
     assert len(chromium.find_elements(By.CSS_SELECTOR, "article.entry")) == 10  # type: ignore[attr-defined]
 
@@ -142,6 +142,7 @@ def test_opening_atom_on_a_feeds_page_says_why_the_page_shows_again(site: Site, 
 
     chromium.get(site.base + "outlets/rfi/")  # type: ignore[attr-defined]
     assert not chromium.find_elements(By.CSS_SELECTOR, "p.notice")  # type: ignore[attr-defined]
-    chromium.find_element(By.CSS_SELECTOR, '.subscribe a[type="application/atom+xml"]').click()  # type: ignore[attr-defined]
+    atom = chromium.find_element(By.CSS_SELECTOR, '.subscribe a[type="application/atom+xml"]')  # type: ignore[attr-defined]
+    follow(chromium, atom.click, "outlets/rfi/atom.xml")
     assert chromium.current_url.endswith("outlets/rfi/atom.xml")  # type: ignore[attr-defined]
     assert "Atom feed" in chromium.find_element(By.CSS_SELECTOR, "p.notice").text  # type: ignore[attr-defined]

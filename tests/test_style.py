@@ -30,6 +30,41 @@ def test_feedgen_is_bounded_above() -> None:
     assert "<" in feedgen
 
 
+def test_every_package_installed_for_feedtool_and_its_extras_is_pinned() -> None:
+    """constraints.txt, which the README's Quick start and CI install with, pins every package that
+    feedtool's dependencies and its test and bench extras bring in, down to their own dependencies:
+    a dependency added to pyproject.toml alone, or a library that starts needing another, fails here."""
+    import tomllib
+    from importlib.metadata import PackageNotFoundError, requires
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    lines = [line for line in (ROOT / "constraints.txt").read_text("utf-8").splitlines() if line and line[0] != "#"]
+    assert all(line.count("==") == 1 for line in lines), "pins are exact"
+    pinned = {canonicalize_name(line.split("==")[0]) for line in lines}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
+    extras = project["optional-dependencies"]
+    todo = [Requirement(r) for r in [*project["dependencies"], *extras["test"], *extras["bench"]]]
+    seen: set[str] = set()
+    while todo:
+        wanted = todo.pop()
+        name = canonicalize_name(wanted.name)
+        assert name in pinned, f"{wanted.name} is needed but not pinned in constraints.txt"
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            needs = [Requirement(r) for r in requires(wanted.name) or []]
+        except PackageNotFoundError:  # not installed (bench's, with only the test extras): its name was checked
+            continue
+        todo += [
+            need for need in needs
+            if need.marker is None or any(need.marker.evaluate({"extra": e}) for e in wanted.extras or {""})
+        ]  # fmt: skip
+    assert len(seen) > 60  # the walk went down to the dependencies' dependencies
+
+
 @pytest.mark.slow
 def test_mypy_strict() -> None:
     """Types checked as pyproject.toml's [tool.mypy] says: strict, with each exception explained there."""
