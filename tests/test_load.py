@@ -4,6 +4,7 @@ is bench/'s to measure; here every request has a deadline generous enough for a 
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
@@ -97,19 +98,28 @@ def test_fifty_clients_of_query_feeds_while_a_build_runs(tmp_path: Path) -> None
                 if i % 4 == 0:
                     params["opencc"] = "s2t"
                 name = formats[(n + i) % 3]
-                url = f"{base}{folders[(n + i) % len(folders)]}/{name}?{urlencode(params)}"
+                url = f"/{folders[(n + i) % len(folders)]}/{name}?{urlencode(params)}"
+                # Each reader from an address of its own, as readers come: the server gives one
+                # address one answer at a time.
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(f"127.0.1.{n + 1}", 0))
                 try:
-                    with urllib.request.urlopen(url, timeout=30) as response:
-                        body = response.read()
-                        if int(response.headers["Content-Length"]) != len(body):
-                            failures.append(f"torn: {url}")
-                        elif name == "feed.json":
-                            json.loads(body)
-                        elif feedparser.parse(body).bozo:
-                            failures.append(f"not well-formed: {url}")
-                    asked[n] += 1
+                    conn.request("GET", url)
+                    response = conn.getresponse()
+                    body = response.read()
+                    if response.status != 200:
+                        failures.append(f"{url}: {response.status} {body[:100]!r}")
+                    elif int(response.headers["Content-Length"]) != len(body):
+                        failures.append(f"torn: {url}")
+                    elif name == "feed.json" and "items" not in json.loads(body):
+                        failures.append(f"no items: {url}")
+                    elif name != "feed.json" and feedparser.parse(body).bozo:
+                        failures.append(f"not well-formed: {url}")
+                    else:
+                        asked[n] += 1
                 except (OSError, ValueError) as exc:
                     failures.append(f"{url}: {exc}")
+                finally:
+                    conn.close()
 
         # The prober runs in a process of its own: in this one it would wait on the clients' parsing
         # for Python's lock, and time that, not the server.
