@@ -59,6 +59,11 @@ MAX_PATTERN = 500  # characters of one expression
 # slower but still linear. Filters over news text need a few kilobytes.
 PATTERN_BYTES = 1 << 20
 CACHE_BYTES = 32 << 20  # compiled expressions kept for the next request, each counted at PATTERN_BYTES
+REFUSALS_KEPT = 1024  # reasons for refused expressions, kept so that the same one asked again is free
+# RE2's time over a text grows with its program's size where its DFA cannot be used: an expression
+# of more steps than this is refused, and one reads at most MAX_FILTERED characters of a text.
+MAX_PROGRAM = 1000
+MAX_FILTERED = 20_000
 MAX_SECONDS = 10 * 365 * 86400  # filter_time: ten years covers it
 OPENCC = frozenset(
     ("s2t", "t2s", "s2tw", "tw2s", "s2hk", "hk2s", "s2twp", "tw2sp", "t2tw", "tw2t", "t2hk", "hk2t", "t2jp", "jp2t",
@@ -103,8 +108,9 @@ class FeedQuery:
 def from_params(params: Mapping[str, Sequence[str]]) -> FeedQuery | None:
     """The FeedQuery a query string asks for; None when it names none of NAMES (a cache-buster, say).
 
-    QueryError, one line, for a value that cannot be taken: a search or expression that does not
-    parse, a number that is not one.
+    QueryError, one line, for a value that cannot be taken: a search that does not parse, an
+    expression too long, a number that is not one. Cheap: it runs as the request arrives. The
+    expressions are compiled by `compiled`, in the answer's thread, within its budget.
     """
     if not any(name in params for name in NAMES):
         return None
@@ -115,17 +121,15 @@ def from_params(params: Mapping[str, Sequence[str]]) -> FeedQuery | None:
     case_sensitive = one.get("filter_case_sensitive", "true").lower() != "false"
     wanted: list[tuple[str, str]] = []
     if one.get("filter"):
-        wanted.append(("filter", _checked(one["filter"], "filter", case_sensitive)))
+        wanted.append(("filter", _checked(one["filter"], "filter")))
     else:
-        wanted += [
-            (f, _checked(one[f"filter_{f}"], f"filter_{f}", case_sensitive)) for f in FIELDS if one.get(f"filter_{f}")
-        ]
+        wanted += [(f, _checked(one[f"filter_{f}"], f"filter_{f}")) for f in FIELDS if one.get(f"filter_{f}")]
     unwanted: list[tuple[Field, str]] = []
     for f in FIELDS:
         default = one.get("filterout") if f in ("title", "description") else None
         pattern = one.get(f"filterout_{f}") or default
         if pattern:
-            unwanted.append((f, _checked(pattern, f"filterout_{f}", case_sensitive)))
+            unwanted.append((f, _checked(pattern, f"filterout_{f}")))
     opencc = one.get("opencc") or None
     if opencc is not None and opencc not in OPENCC:
         raise QueryError(f"opencc={opencc[:40]!r} is not a conversion; one of {', '.join(sorted(OPENCC))}")
@@ -150,16 +154,40 @@ def _number(one: Mapping[str, str], name: str, least: int, most: int | None) -> 
     return value
 
 
-def _checked(pattern: str, name: str, case_sensitive: bool) -> str:
+def _checked(pattern: str, name: str) -> str:
     if len(pattern) > MAX_PATTERN:
         raise QueryError(f"{name} is {len(pattern)} characters long; at most {MAX_PATTERN} are taken")
-    _compiled(pattern, case_sensitive, name)
     return pattern
+
+
+Pattern = Any  # re2._Regexp: google-re2 ships no types
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A FeedQuery's expressions, compiled: what `keeps` tries on each entry."""
+
+    case_sensitive: bool
+    wanted: tuple[tuple[str, Pattern], ...]
+    unwanted: tuple[tuple[Field, Pattern], ...]
+
+
+def compiled(asked: FeedQuery) -> Filters:
+    """The query's expressions compiled by RE2 (or taken from those kept); QueryError, one line,
+    for one that RE2 does not take or that is too complex. Runs in an answer's thread: compiling
+    an expression near RE2's memory budget takes tens of milliseconds."""
+    cs = asked.case_sensitive
+    return Filters(
+        cs,
+        tuple((name, PATTERNS.get(p, cs, name if name == "filter" else f"filter_{name}")) for name, p in asked.wanted),
+        tuple((field, PATTERNS.get(p, cs, f"filterout_{field}")) for field, p in asked.unwanted),
+    )
 
 
 class _Patterns:
     """Compiled expressions kept for reuse, least recently used dropped first, bounded by the memory
-    RE2 may hold for them (PATTERN_BYTES each, its budget), not by their number.
+    RE2 may hold for them (PATTERN_BYTES each, its budget), not by their number; and the reasons
+    expressions were refused, so that asking again for a refused one costs nothing.
 
     Written here because functools.lru_cache bounds a count, and cachetools, which can weigh, is one
     more dependency for twenty lines. RE2 objects are safe to share between threads. `re2.compile`
@@ -169,51 +197,60 @@ class _Patterns:
 
     def __init__(self, budget: int) -> None:
         self.most = max(1, budget // PATTERN_BYTES)
-        self._kept: OrderedDict[tuple[str, bool], re2._Regexp] = OrderedDict()
+        self._kept: OrderedDict[tuple[str, bool], Pattern] = OrderedDict()
+        self._refused: OrderedDict[tuple[str, bool], str] = OrderedDict()  # a reason each: a few KB in all
         self._lock = threading.Lock()
 
-    def get(self, pattern: str, case_sensitive: bool, name: str) -> re2._Regexp:
+    def get(self, pattern: str, case_sensitive: bool, name: str) -> Pattern:
         key = (pattern, case_sensitive)
         with self._lock:
             if key in self._kept:
                 self._kept.move_to_end(key)
                 return self._kept[key]
-        compiled = _compile(pattern, case_sensitive, name)
-        with self._lock:
-            self._kept[key] = compiled
-            while len(self._kept) > self.most:
-                self._kept.popitem(last=False)
-        return compiled
+            refused = self._refused.get(key)
+        if refused is None:
+            made = _compile(pattern, case_sensitive)
+            if not isinstance(made, str):
+                with self._lock:
+                    self._kept[key] = made
+                    while len(self._kept) > self.most:
+                        self._kept.popitem(last=False)
+                return made
+            refused = made
+            with self._lock:
+                self._refused[key] = refused
+                while len(self._refused) > REFUSALS_KEPT:
+                    self._refused.popitem(last=False)
+        raise QueryError(f"{name} is not a regular expression RE2 takes: {refused}")
 
 
-def _compile(pattern: str, case_sensitive: bool, name: str) -> re2._Regexp:
+def _compile(pattern: str, case_sensitive: bool) -> Pattern | str:
+    """The compiled expression, or the reason RE2 refuses it (a string, not an exception: a raised
+    re2.error would keep its traceback, and through it the half-made program, alive)."""
     options = re2.Options()
     options.max_mem = PATTERN_BYTES
     options.case_sensitive = case_sensitive
     options.log_errors = False  # RE2 would print each refused pattern on the server's stderr
+    reason = None
     try:
-        return re2._Regexp(pattern, options)
+        made = re2._Regexp(pattern, options)
     except re2.error as exc:
         reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        if "too large" in reason:
-            reason = "it is too large for RE2's memory budget; make it simpler"
-        elif "perl operator" in reason or "escape sequence: \\" in reason:
-            reason += " (RE2 has no lookaround, backreferences or recursion)"
-        reason = reason if len(reason) <= 200 else reason[:199] + "…"
-        raise QueryError(f"{name} is not a regular expression RE2 takes: {reason}") from None
+        del exc
     except (ValueError, TypeError, UnicodeError) as exc:
-        raise QueryError(f"{name} is not a regular expression RE2 takes: {exc}") from None
+        reason = str(exc)
+    if reason is not None:
+        if "too large" in reason:
+            return "it is too large for RE2's memory budget; make it simpler"
+        if "perl operator" in reason or "escape sequence: \\" in reason:
+            reason += " (RE2 has no lookaround, backreferences or recursion)"
+        return reason if len(reason) <= 200 else reason[:199] + "…"
+    if made.programsize > MAX_PROGRAM:
+        return f"it is too complex ({made.programsize:,} steps in RE2's program, at most {MAX_PROGRAM:,})"
+    return made
 
 
 PATTERNS = _Patterns(CACHE_BYTES)
-
-
-def _compiled(pattern: str, case_sensitive: bool, name: str = "filter") -> re2._Regexp:
-    return PATTERNS.get(pattern, case_sensitive, name)
-
-
-def _found(pattern: str, case_sensitive: bool, text: str) -> bool:
-    return _compiled(pattern, case_sensitive).search(text) is not None
 
 
 def _fields(entry: StoredEntry, field: Field) -> list[str]:
@@ -224,28 +261,30 @@ def _fields(entry: StoredEntry, field: Field) -> list[str]:
     return [entry.author or ""]
 
 
-def keeps(asked: FeedQuery, entry: StoredEntry, categories: Sequence[str]) -> bool:
+def keeps(filters: Filters, entry: StoredEntry, categories: Sequence[str]) -> bool:
     """Whether the entry passes the filters (RSSHub's rules: see the module's docstring);
-    `categories` are the entry's as its feeds list them (outlet, topics, tags)."""
+    `categories` are the entry's as its feeds list them (outlet, topics, tags). An expression reads
+    the first MAX_FILTERED characters of a text: RE2 cannot be stopped within one search, and its
+    time grows with the text."""
 
-    def found(field: Field, pattern: str) -> bool:
+    def found(field: Field, pattern: Pattern) -> bool:
         texts = list(categories) if field == "category" else _fields(entry, field)
-        return any(_found(pattern, asked.case_sensitive, text) for text in texts)
+        return any(pattern.search(text[:MAX_FILTERED]) is not None for text in texts)
 
-    for name, pattern in asked.wanted:
+    for name, pattern in filters.wanted:
         if name == "filter":
             if not any(found(f, pattern) for f in FIELDS):
                 return False
         elif not found(name, pattern):  # type: ignore[arg-type]
             return False
-    return not any(found(f, pattern) for f, pattern in asked.unwanted)
+    return not any(found(f, pattern) for f, pattern in filters.unwanted)
 
 
 def since(asked: FeedQuery, now: datetime) -> datetime | None:
     return now - timedelta(seconds=asked.within) if asked.within is not None else None
 
 
-def dressed(asked: FeedQuery, entry: StoredEntry) -> StoredEntry:
+def shown_as_asked(asked: FeedQuery, entry: StoredEntry) -> StoredEntry:
     """The entry as the query asks it shown: converted by OpenCC, cut to a brief."""
     if asked.opencc:
         convert = _converter(asked.opencc)

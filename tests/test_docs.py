@@ -59,7 +59,8 @@ def test_the_search_page_of_the_docs_says_the_bounds_the_code_keeps() -> None:
     from feedtool import feedquery, query
     from feedtool.web import answers, app, budget
 
-    words = {1.0: "one second", 2: "two", 8: "eight", 10.0: "ten seconds", 20: "twenty", 50: "fifty"}
+    words = {0.5: "half a second", 2: "two", 8: "eight", 10.0: "ten seconds", 15.0: "fifteen\n  seconds",
+             20: "twenty", 50: "fifty"}  # fmt: skip
     text = (ROOT / "docs" / "search.md").read_text("utf-8")
     for phrase in (
         f"at most {feedquery.MAX_ITEMS} entries a feed",
@@ -70,8 +71,11 @@ def test_the_search_page_of_the_docs_says_the_bounds_the_code_keeps() -> None:
         f"at most {words[budget.CPU_SECONDS]} of\n  its own work",
         f"and {words[budget.WALL_SECONDS]} in all",
         f"at most {words[budget.SLOTS]} answers are made at once",
-        f"get a 503 after {words[budget.TURN_SECONDS]}",
-        f"more than\n  {words[budget.WAITING_PER_CLIENT]} waiting",
+        f"waits {words[budget.TURN_SECONDS]} at most",
+        f"past {budget.MAX_WAITING} waiting in all",
+        f"at most {feedquery.MAX_PROGRAM:,} steps",
+        f"the first {feedquery.MAX_FILTERED:,} characters",
+        f"more than {words[budget.WAITING_PER_CLIENT]} waiting",
         f"{words[answers.PAGE_SIZE]} a page",
         f"({words[answers.MAX_PAGE]} pages at most",
         "<!-- query-parameters -->",
@@ -112,7 +116,8 @@ def test_the_serving_page_says_the_bounds_the_server_keeps() -> None:
         f"must arrive within {server.HEADER_SECONDS:g} seconds",
         f"a head over {server.MAX_HEAD_BYTES // 1024} KiB is a 431",
         f"an address over {app.MAX_ADDRESS:,} bytes a 414",
-        f"at most {server.MAX_CONNECTIONS:,} connections at once",
+        f"at most {server.MAX_CONNECTIONS:,} connections at once, and {server.PER_ADDRESS} from one address",
+        f"none of an answer for {server.WRITE_SECONDS:g} seconds",
         f"closed after {server.KEEP_ALIVE_SECONDS} seconds idle",
     ):
         assert phrase in text, phrase

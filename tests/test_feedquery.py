@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from feedtool.feedquery import FeedQuery, dressed, from_params, keeps, since
+from feedtool.feedquery import FeedQuery, compiled, from_params, keeps, shown_as_asked, since
 from feedtool.models import StoredEntry
 from feedtool.query import QueryError
 
@@ -30,7 +30,7 @@ def asked(**params: str) -> FeedQuery:
 
 
 def kept(query: FeedQuery, e: StoredEntry | None = None, categories: tuple[str, ...] = ("法广", "Politics")) -> bool:
-    return keeps(query, e or entry(), categories)
+    return keeps(compiled(query), e or entry(), categories)
 
 
 @pytest.mark.parametrize(
@@ -85,13 +85,13 @@ def test_filter_time_is_seconds_before_now() -> None:
 def test_limit_brief_and_opencc() -> None:
     assert asked(limit="10").limit == 10
     long = entry(content="<p>" + "台灣問題" * 100 + "</p>")
-    brief = dressed(asked(brief="100"), long)
+    brief = shown_as_asked(asked(brief="100"), long)
     assert brief.content == "<p>" + ("台灣問題" * 25) + "…</p>" and brief.summary == "台灣問題" * 25 + "…"
-    assert dressed(asked(brief="100"), entry()).content == "<p>Blinken met Wang Yi.</p>"  # short: whole, no …
-    converted = dressed(asked(opencc="t2s"), entry(title="臺灣問題", content="<p>臺灣</p>"))
+    assert shown_as_asked(asked(brief="100"), entry()).content == "<p>Blinken met Wang Yi.</p>"  # short: whole, no …
+    converted = shown_as_asked(asked(opencc="t2s"), entry(title="臺灣問題", content="<p>臺灣</p>"))
     assert (converted.title, converted.content) == ("台湾问题", "<p>台湾</p>")
-    assert dressed(asked(opencc="s2tw"), entry(title="台湾")).title == "臺灣"
-    assert dressed(asked(opencc="s2hk"), entry(title="台湾")).title == "台灣"  # Hong Kong writes it so
+    assert shown_as_asked(asked(opencc="s2tw"), entry(title="台湾")).title == "臺灣"
+    assert shown_as_asked(asked(opencc="s2hk"), entry(title="台湾")).title == "台灣"  # Hong Kong writes it so
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,38 @@ def test_a_value_that_cannot_be_taken_is_a_query_error(params: dict[str, str]) -
         assert asked(**params).q == '"unclosed'
         return
     with pytest.raises(QueryError):
-        asked(**params)
+        compiled(asked(**params))  # an expression is compiled in the answer's thread, not as the request comes
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ("(?:a{65535}){65535}", "invalid repetition size"),
+        ("(?<=a)b", "RE2 has no lookaround, backreferences or recursion"),
+        (r"(\pL.{0,100}){8}x", "too complex"),
+        (r"\pL{1000}", "too large for RE2's memory budget"),
+    ],
+)
+def test_an_expression_re2_refuses_says_why_and_is_refused_again_from_memory(pattern: str, reason: str) -> None:
+    import gc
+
+    from feedtool.feedquery import PATTERNS
+
+    for _ in range(2):
+        with pytest.raises(QueryError, match=reason) as caught:
+            compiled(asked(filter=pattern))
+        assert caught.value.__context__ is None and caught.value.__traceback__ is not None
+    assert (pattern, True) in PATTERNS._refused
+    gc.collect()
+    assert not [o for o in gc.get_objects() if type(o).__name__ == "_Regexp" and o.pattern == pattern]
+
+
+def test_an_expression_reads_the_first_twenty_thousand_characters_of_a_text() -> None:
+    from feedtool.feedquery import MAX_FILTERED
+
+    far = entry(content="<p>" + "x" * MAX_FILTERED + "needle</p>")
+    assert not kept(asked(filter_description="needle"), far)
+    assert kept(asked(filter_description="needle"), entry(content="<p>" + "x" * (MAX_FILTERED - 20) + "needle</p>"))
 
 
 def test_unknown_parameters_alone_are_no_query_and_the_canonical_form_is_stable() -> None:

@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 
 from feedtool.config import Config
 from feedtool.errors import StoreError
-from feedtool.feedquery import MAX_ITEMS, MAX_SCANNED, FeedQuery, dressed, keeps, since
+from feedtool.feedquery import MAX_ITEMS, MAX_SCANNED, FeedQuery, compiled, keeps, shown_as_asked, since
 from feedtool.feeds import MEDIA_TYPES, FeedSpec, Page, Renderer
 from feedtool.merge import iso
 from feedtool.models import Format, StoredEntry
@@ -83,6 +83,7 @@ class Workers:
                     return work(store)
             finally:
                 store.db.set_progress_handler(None, 0)
+                budget.finish()
         except (sqlite3.Error, StoreError) as exc:
             budget.check()  # a statement the budget interrupted: say that, not that the store failed
             if isinstance(exc, StoreError):
@@ -123,7 +124,7 @@ class Archive:
             return None
         found = _select(store, budget, spec, asked, now, renderer, self.config.max_items)
         budget.check()
-        return self._render(spec, renderer, [dressed(asked, e) for e in found], asked, fmt, store.created())
+        return self._render(spec, renderer, [shown_as_asked(asked, e) for e in found], asked, fmt, store.created())
 
     def _render(
         self, spec: FeedSpec, renderer: Renderer, entries: list[StoredEntry], asked: FeedQuery, fmt: Format,
@@ -198,6 +199,8 @@ def _select(
     """The entries of the feed the query keeps, newest first: found by the index (narrowed by the
     feed, `q` and `filter_time`), then through the filters, MAX_SCANNED tried at most."""
     limit = min(asked.limit or default, MAX_ITEMS)
+    filters = compiled(asked) if asked.filters else None
+    budget.check()
     match = parse(asked.q).match if asked.q else None
     after = since(asked, now)
     outlets, topic = ((spec.slug,) if spec.kind == "outlet" else ()), (spec.slug if spec.kind == "topic" else None)
@@ -218,7 +221,7 @@ def _select(
             entry = entries[found.entry_id]
             if after is not None and entry.published < after:
                 continue  # the index bounds by the second; the filter is to the microsecond
-            if not asked.filters or keeps(asked, entry, renderer.categories(entry)):
+            if filters is None or keeps(filters, entry, renderer.categories(entry)):
                 picked.append(entry)
                 if len(picked) == limit:
                     break

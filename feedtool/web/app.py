@@ -21,7 +21,6 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from email.utils import formatdate, parsedate_to_datetime
-from functools import partial
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -30,10 +29,12 @@ from urllib.parse import parse_qs
 from feedtool.errors import Busy, InputError, OverBudget, StoreError
 from feedtool.feedquery import from_params
 from feedtool.feeds import FILENAMES, MEDIA_TYPES
+from feedtool.models import Format
 from feedtool.query import QueryError
+from feedtool.store import Store
 from feedtool.web.answers import Answer, Archive, Workers
-from feedtool.web.budget import Budget, FairSlots, Gone, TooMany
-from feedtool.web.files import FORMAT_OF, dressed, find, media_type, prefers_html
+from feedtool.web.budget import Budget, FairSlots, Gone, TooMany, client_key
+from feedtool.web.files import FORMAT_OF, find, media_type, prefers_html, read, with_search_box
 
 log = logging.getLogger("feedtool")
 
@@ -60,13 +61,18 @@ def from_config(path: Path | None = None) -> App:
 
 
 class App:
-    """The ASGI application over an output folder, and the archive behind it when there is one."""
+    """The ASGI application over an output folder, and the archive behind it when there is one.
+
+    Mounted in another ASGI application (which may not pass lifespan events on), call `close()`
+    when that one shuts down: the answering threads' store connections close then.
+    """
 
     def __init__(self, folder: Path, archive: Archive | None = None) -> None:
         self.root = folder.resolve()
         self.archive = archive
         self.slots = FairSlots()
         self.workers = Workers(archive.config.store) if archive is not None else None
+        self.answering: set[Budget] = set()  # the answers waiting or in the making
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -80,9 +86,16 @@ class App:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                self.stopping()
                 self.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    def stopping(self) -> None:
+        """The server stops: requests waiting for a slot get a 503 now, answers in the making end."""
+        self.slots.stop()
+        for budget in self.answering:
+            budget.stop.set()
 
     def close(self) -> None:
         """The answering threads end and their store connections close."""
@@ -98,41 +111,49 @@ class App:
             await request.plain(send, HTTPStatus.REQUEST_URI_TOO_LONG, "Address too long")
             return
         try:
-            if self.archive is not None and (request.path == "/search" or request.query):
-                answered = await self._ask_archive(request, receive, send)
-                if answered:
-                    return
-            await self._file(request, send)
+            asks = self.archive is not None and (request.path == "/search" or bool(request.query))
+            if not (asks and await self._ask_archive(request, receive, send)):
+                await self._file(request, send)
         except Gone:
             return  # nobody to answer
         except Exception as exc:  # one status and one line for each failure: _failure
-            status, text, headers = _failure(exc)
+            status, text, headers = _failure(exc, request)
             await request.plain(send, status, text, *headers)
 
     async def _file(self, request: _Request, send: Send) -> None:
+        """A published file: looked up, answered 304 from its validators alone, else read and sent."""
         loop = asyncio.get_running_loop()
-        found = await loop.run_in_executor(None, partial(find, self.root, request.path, request.accept, read=True))
+        found = await loop.run_in_executor(None, find, self.root, request.path, request.accept)
         if found is None:
             await request.plain(send, HTTPStatus.NOT_FOUND, "Not found")
             return
-        body, etag = found.body, found.etag
-        if found.path.suffix == ".html" and self.archive is not None:  # the page gets its search box
-            body = dressed(body, address=request.path, negotiated=found.negotiated)
-            etag = etag[:-1] + '-s"'
-        modified = found.mtime_ns / 1e9
-        await request.reply(send, media_type(found.path), etag, modified, body, vary=found.feed_address)
+        boxed = found.path.suffix == ".html" and self.archive is not None  # the page gets its search box
+        etag = found.etag[:-1] + '-s"' if boxed else found.etag
+        kind, modified = media_type(found.path), found.mtime_ns / 1e9
+        if request.not_modified(etag, modified) or (request.head and not boxed):
+            await request.reply(send, kind, etag, modified, None, length=found.size, vary=found.feed_address)
+            return
+        body = await loop.run_in_executor(None, read, found)
+        if body is None:  # replaced by a build since it was found
+            await request.plain(send, HTTPStatus.NOT_FOUND, "Not found")
+            return
+        if boxed:
+            body = with_search_box(body, address=request.path, negotiated=found.negotiated)
+        await request.reply(send, kind, etag, modified, body, vary=found.feed_address)
 
     async def _ask_archive(self, request: _Request, receive: Receive, send: Send) -> bool:
         """Answer from the store: the search page, or a feed's address with a query. False when the
         address is neither (a query string on a stylesheet: the file is served)."""
-        assert self.archive is not None and self.workers is not None
-        if request.query.count("&") >= MAX_QUERY_PARAMS:
-            raise QueryError(f"more than {MAX_QUERY_PARAMS} parameters")
-        params = parse_qs(request.query, keep_blank_values=True, max_num_fields=MAX_QUERY_PARAMS)
-        archive, negotiated, status = self.archive, False, HTTPStatus.OK
-        work: Callable[[Any, Budget], tuple[int, Answer] | Answer | None]
+        archive = self.archive
+        assert archive is not None
+        negotiated, costly = False, False  # costly: with regular expressions to try (budget.FairSlots)
+        work: Callable[[Store, Budget], tuple[int, Answer] | Answer | None]
         if request.path == "/search":
-            work = partial(_search_page, archive, params)
+            params = _params(request.query)
+
+            def work(store: Store, budget: Budget) -> tuple[int, Answer]:
+                return archive.search_page(store, budget, params)
+
         else:
             parts = [p for p in request.path.split("/") if p]
             named = bool(parts) and "." in parts[-1]
@@ -140,33 +161,40 @@ class App:
             folder = "/".join(parts[:-1] if named else parts)
             if fmt is None or not folder or "archive" in parts:  # not a feed's address: the file, as it is
                 return False
-            asked = from_params(params)
+            asked = from_params(_params(request.query))
             if asked is None:
                 return False
-            negotiated = fmt != "html" and prefers_html(request.accept, MEDIA_TYPES[fmt])
-            shown = "html" if negotiated else fmt
-            work = partial(_feed, archive, folder, shown, asked, datetime.now(UTC))
-        made = await self._made(request, receive, work)
+            negotiated, costly = fmt != "html" and prefers_html(request.accept, MEDIA_TYPES[fmt]), asked.filters
+            shown: Format = "html" if negotiated else fmt
+            now = datetime.now(UTC)
+
+            def work(store: Store, budget: Budget) -> Answer | None:
+                return archive.feed(store, budget, folder, shown, asked, now)
+
+        made = await self._made(request, receive, work, costly=costly)
         if made is None:
             await request.plain(send, HTTPStatus.NOT_FOUND, "Not found")
             return True
-        if isinstance(made, tuple):
-            code, answer = made
-            status = HTTPStatus(code)
-            body = dressed(answer.body, address=request.path, negotiated=False)
-        else:
-            answer = made
-            html = negotiated or answer.media_type.startswith("text/html")
-            body = dressed(answer.body, address=request.path, negotiated=negotiated) if html else answer.body
+        status, answer = made if isinstance(made, tuple) else (HTTPStatus.OK, made)
+        body = answer.body
+        if answer.media_type.startswith("text/html"):
+            body = with_search_box(body, address=request.path, negotiated=negotiated)
+        # Only the ETag says whether a client's copy is current: Last-Modified, the newest entry's
+        # update, stays put when entries leave the answer (filter_time).
         await request.reply(
-            send, answer.media_type, answer.etag, answer.modified.timestamp(), body, vary=True, status=status
-        )
+            send, answer.media_type, answer.etag, answer.modified.timestamp(), body, vary=True,
+            status=HTTPStatus(status), by_date=False,
+        )  # fmt: skip
         return True
 
-    async def _made(self, request: _Request, receive: Receive, work: Callable[[Any, Budget], Any]) -> Any:
+    async def _made(
+        self, request: _Request, receive: Receive, work: Callable[[Store, Budget], Any], *, costly: bool
+    ) -> Any:
         """`work` done in a Workers thread once this client's turn comes, stopped if the client goes."""
         assert self.workers is not None
         budget, gone = Budget(), asyncio.Event()
+        if self.slots.stopped:
+            budget.stop.set()
 
         async def watch() -> None:  # a GET has no body: the next message is the client hanging up
             while (await receive())["type"] != "http.disconnect":
@@ -175,22 +203,36 @@ class App:
             budget.gone.set()
 
         watcher = asyncio.ensure_future(watch())
+        self.answering.add(budget)
         try:
-            async with self.slots.slot(request.client, gone):
-                return await asyncio.wrap_future(self.workers.submit(lambda store: work(store, budget), budget))
+            async with self.slots.slot(request.client, gone, costly=costly):
+                future = self.workers.submit(lambda store: work(store, budget), budget)
+                try:
+                    return await asyncio.wrap_future(future)
+                except asyncio.CancelledError:  # the server gave up waiting: the thread stops too
+                    budget.gone.set()
+                    raise
+                finally:
+                    self.slots.charge(request.client, budget.spent)
+        except Gone:
+            log.info("%s: %s: the client hung up; its answer stopped after %.2f s of work",
+                     request.client, request.target, budget.spent)  # fmt: skip
+            raise
         finally:
+            self.answering.discard(budget)
             watcher.cancel()
 
 
-def _feed(archive: Archive, folder: str, fmt: Any, asked: Any, now: datetime, store: Any, budget: Budget) -> Any:
-    return archive.feed(store, budget, folder, fmt, asked, now)
+def _params(query: str) -> dict[str, list[str]]:
+    if query.count("&") >= MAX_QUERY_PARAMS:
+        raise QueryError(f"more than {MAX_QUERY_PARAMS} parameters")
+    try:
+        return parse_qs(query, keep_blank_values=True, max_num_fields=MAX_QUERY_PARAMS)
+    except ValueError as exc:
+        raise QueryError(f"the query string cannot be read: {exc}") from None
 
 
-def _search_page(archive: Archive, params: Any, store: Any, budget: Budget) -> Any:
-    return archive.search_page(store, budget, params)
-
-
-def _failure(exc: Exception) -> tuple[HTTPStatus, str, tuple[tuple[str, str], ...]]:
+def _failure(exc: Exception, request: _Request) -> tuple[HTTPStatus, str, tuple[tuple[str, str], ...]]:
     """The status, the one line, and any header that says what a failed request met."""
     retry = (("retry-after", str(RETRY_SECONDS)),)
     if isinstance(exc, QueryError):
@@ -205,7 +247,10 @@ def _failure(exc: Exception) -> tuple[HTTPStatus, str, tuple[tuple[str, str], ..
         return HTTPStatus.SERVICE_UNAVAILABLE, f"Too busy: {exc}", retry
     if isinstance(exc, StoreError):
         return HTTPStatus.SERVICE_UNAVAILABLE, f"The archive cannot be searched now: {exc}", retry
-    log.error("internal error answering a request: %s: %s", type(exc).__name__, exc, exc_info=exc)
+    if isinstance(exc, OSError):  # not an absent file (files.py): the server's own fault, logged
+        log.error("%s: cannot serve it: %s", request.target, exc)
+        return HTTPStatus.SERVICE_UNAVAILABLE, "The file cannot be read now; the server's log says why", retry
+    log.error("internal error answering %s: %s: %s", request.target, type(exc).__name__, exc, exc_info=exc)
     return HTTPStatus.INTERNAL_SERVER_ERROR, "Internal error; the server's log has it", ()
 
 
@@ -215,37 +260,40 @@ class _Request:
     def __init__(self, scope: Scope) -> None:
         self.method: str = scope["method"]
         self.head = self.method == "HEAD"
-        root, path = scope.get("root_path", ""), scope["path"]
+        root, path = scope.get("root_path", "").rstrip("/"), scope["path"]
         # Mounted under a prefix (uvicorn's --root-path, a Starlette Mount), the path is the whole one.
-        self.path: str = (path[len(root) :] or "/") if root and path.startswith(root) else path
+        self.path: str = (path[len(root) :] or "/") if root and path.startswith(root + "/") else path
         self.query = (scope.get("query_string") or b"").decode("utf-8", "replace")
+        self.target = (self.path + ("?" + self.query if self.query else ""))[:200]
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
         self.accept = headers.get("accept")
         self.if_none_match = headers.get("if-none-match")
         self.if_modified_since = headers.get("if-modified-since")
         client = scope.get("client")
-        self.client: str = client[0] if client else "-"
+        self.client: str = client_key(client[0]) if client else "-"
 
     async def reply(
-        self, send: Send, media_type: str, etag: str, modified: float, body: bytes, *, vary: bool,
-        status: HTTPStatus = HTTPStatus.OK,
+        self, send: Send, media_type: str, etag: str, modified: float, body: bytes | None, *, vary: bool,
+        length: int | None = None, status: HTTPStatus = HTTPStatus.OK, by_date: bool = True,
     ) -> None:  # fmt: skip
         """Every answer's headers (a feed's address answers by the Accept header: `vary` says so to
-        caches), a 304 when the client holds it already, then the body (none for a HEAD)."""
+        caches), a 304 when the client holds it already, then the body: none for a HEAD, which is
+        told the `length` a GET gets."""
         headers = [(b"etag", etag.encode()), (b"last-modified", formatdate(modified, usegmt=True).encode())]
         if vary:
             headers.append((b"vary", b"Accept"))
-        if status == HTTPStatus.OK and self._not_modified(etag, modified):
+        if status == HTTPStatus.OK and self.not_modified(etag, modified if by_date else None):
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return
+        size = len(body) if body is not None else length
         headers += [
             (b"content-type", media_type.encode()),
-            (b"content-length", str(len(body)).encode()),
+            (b"content-length", str(size).encode()),
             (b"cache-control", b"no-cache"),
         ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": b"" if self.head else body})
+        await send({"type": "http.response.body", "body": b"" if self.head or body is None else body})
 
     async def plain(self, send: Send, status: HTTPStatus, text: str, *extra: tuple[str, str]) -> None:
         body = (text.splitlines()[0][:500] + "\n").encode() if text else b"\n"
@@ -258,11 +306,12 @@ class _Request:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if self.head else body})
 
-    def _not_modified(self, etag: str, mtime: float) -> bool:
+    def not_modified(self, etag: str, mtime: float | None) -> bool:
+        """Whether the client's copy is this one: by its ETag, else (`mtime` given) by its date."""
         if self.if_none_match is not None:  # RFC 9110: when present, If-Modified-Since is ignored
             tags = [t.strip().removeprefix("W/") for t in self.if_none_match.split(",")[:64]]
             return etag in tags or "*" in tags
-        if self.if_modified_since:
+        if self.if_modified_since and mtime is not None:
             try:
                 return int(mtime) <= parsedate_to_datetime(self.if_modified_since).timestamp()
             except (TypeError, ValueError, IndexError, OverflowError):

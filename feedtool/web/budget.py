@@ -5,13 +5,15 @@ FTS5 walk, a feed rendered. Each answer gets a `Budget` (CPU seconds of its thre
 and a flag the server sets when the client hangs up), checked between entries by the filters'
 loop and every few thousand SQLite steps by the store's progress handler; past it, the answer
 stops where it is. A slot to make answers in is granted by `FairSlots`: one client address makes
-one answer at a time, however many it asks for at once, so a crowd of requests from one place
-waits behind each other, not in front of everyone else.
+one answer at a time, however many it asks for at once, and among those waiting the address
+whose answers have cost least lately goes first: a crowd of requests from one place, or of
+costly ones from many, waits behind the readers asking ordinary questions.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -21,15 +23,18 @@ from dataclasses import dataclass, field
 from feedtool.errors import Busy, OverBudget
 
 # An answer's own CPU (its thread's, so the load of others does not count against it): a search
-# or a filtered feed takes milliseconds to tens of them; a second is a pattern that should not run.
-CPU_SECONDS = 1.0
+# or a filtered feed takes milliseconds to tens of them; half a second is a pattern that should not run.
+CPU_SECONDS = 0.5
+COST_HALF_LIFE = 60.0  # seconds for what an address's answers cost to count half as much
+MAX_WAITING = 64  # requests waiting for a slot, all addresses together; past them a 503 at once
+TRACKED = 10_000  # addresses whose recent cost is remembered
 # Wall time, waiting on Python's one lock behind other answers included: past it the server is too
 # busy to answer this well (a 503), whatever the query.
 WALL_SECONDS = 10.0
 # Answers made at once, and so threads with a store connection: making one is CPU work under
 # Python's one lock, so more at once are no faster, and each delays the files served beside them.
 SLOTS = 2
-TURN_SECONDS = 10.0  # how long a request waits for a slot before a 503
+TURN_SECONDS = 15.0  # how long a request waits for a slot before a 503
 WAITING_PER_CLIENT = 8  # requests of one address waiting at once; more are a 429
 
 
@@ -37,13 +42,15 @@ class Gone(Exception):
     """The client hung up: the answer is no use to anyone, so its work stops."""
 
 
-@dataclass
+@dataclass(eq=False)  # each is its own: the application keeps those in the making in a set
 class Budget:
     """One answer's allowance, spent in its worker thread, cancelled from the event loop."""
 
     cpu: float = CPU_SECONDS
     wall: float = WALL_SECONDS
-    gone: threading.Event = field(default_factory=threading.Event)
+    gone: threading.Event = field(default_factory=threading.Event)  # the client hung up
+    stop: threading.Event = field(default_factory=threading.Event)  # the server is stopping
+    spent: float = 0.0  # CPU seconds the answer took, once made
     _cpu_start: float = 0.0
     _wall_start: float = 0.0
 
@@ -51,10 +58,15 @@ class Budget:
         """Called in the thread that does the work (thread CPU time is per thread)."""
         self._cpu_start, self._wall_start = time.thread_time(), time.monotonic()
 
+    def finish(self) -> None:
+        self.spent = time.thread_time() - self._cpu_start
+
     def check(self) -> None:
         """Raise Gone or OverBudget when the answer should stop; cheap enough to call per entry."""
         if self.gone.is_set():
             raise Gone
+        if self.stop.is_set():
+            raise OverBudget("the server is stopping; try again soon", busy=True)
         if time.thread_time() - self._cpu_start > self.cpu:
             raise OverBudget(f"the query took over {self.cpu:g} s of work, its bound; narrow it", busy=False)
         if time.monotonic() - self._wall_start > self.wall:
@@ -69,63 +81,110 @@ class Budget:
         return False
 
 
+def client_key(address: str) -> str:
+    """Whose request or connection this is: the address, or for IPv6 its /64, which one host holds whole."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 class TooMany(Exception):
     """One client address has WAITING_PER_CLIENT requests waiting already (HTTP 429)."""
 
 
 class FairSlots:
-    """SLOTS answers at a time, granted first come first served, except that an address already
-    making one waits until it is done: no client holds every slot. Lives in the event loop."""
+    """SLOTS answers at a time. An address already making one waits until it is done, so no
+    client holds every slot; of the others waiting, the address whose answers cost least CPU
+    lately (halving every COST_HALF_LIFE seconds) goes first, then a request without regular
+    expressions before one with (`costly`: they are what can take a second), then the one that
+    came first. Lives in the event loop. `client` is client_key's: an address, or an IPv6 /64."""
 
     def __init__(self, slots: int = SLOTS, *, turn: float = TURN_SECONDS, waiting: int = WAITING_PER_CLIENT) -> None:
-        self.free, self.turn, self.most_waiting = slots, turn, waiting
+        self.slots, self.free, self.turn, self.most_waiting = slots, slots, turn, waiting
         self.running: dict[str, int] = {}
-        self.waiters: list[tuple[str, asyncio.Future[None]]] = []
+        self.waiters: list[tuple[str, bool, asyncio.Future[None]]] = []  # (client, costly, granted)
+        self.costs: dict[str, tuple[float, float]] = {}  # address -> (CPU seconds, as of when)
+        self.stopped = False
 
     @asynccontextmanager
-    async def slot(self, client: str, gone: asyncio.Event) -> AsyncIterator[None]:
+    async def slot(self, client: str, gone: asyncio.Event, *, costly: bool = False) -> AsyncIterator[None]:
         """A slot for `client`'s answer; Gone when `gone` is set (the client hung up) while it waits."""
-        await self._acquire(client, gone)
+        await self._acquire(client, gone, costly)
         try:
             yield
         finally:
             self._release(client)
 
-    async def _acquire(self, client: str, gone: asyncio.Event) -> None:
-        if sum(1 for who, _ in self.waiters if who == client) >= self.most_waiting:
+    def charge(self, client: str, seconds: float) -> None:
+        """What an answer for `client` cost: its next requests wait behind cheaper addresses'."""
+        now = time.monotonic()
+        self.costs[client] = (self._cost(client, now) + seconds, now)
+        if len(self.costs) > TRACKED:  # forget the addresses that cost least
+            for address, _ in sorted(self.costs.items(), key=lambda item: item[1][0])[: TRACKED // 2]:
+                del self.costs[address]
+
+    def stop(self) -> None:
+        """The server is stopping: every request waiting for a slot is answered at once."""
+        self.stopped = True
+        for _, _, waiter in self.waiters:
+            waiter.cancel()
+
+    def _cost(self, client: str, now: float) -> float:
+        spent, when = self.costs.get(client, (0.0, now))
+        return float(spent * 0.5 ** ((now - when) / COST_HALF_LIFE))
+
+    async def _acquire(self, client: str, gone: asyncio.Event, costly: bool) -> None:
+        if self.stopped:
+            raise Busy("the server is stopping; try again soon")
+        if len(self.waiters) >= MAX_WAITING:
+            raise Busy(f"{MAX_WAITING} requests are waiting for an answer already")
+        if sum(1 for who, _, _ in self.waiters if who == client) >= self.most_waiting:
             raise TooMany(f"{self.most_waiting} requests from this address are waiting already")
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.waiters.append((client, waiter))
+        self.waiters.append((client, costly, waiter))
         self._dispatch()
         if waiter.done():
             return
         hangup = asyncio.ensure_future(gone.wait())
         try:
             await asyncio.wait((waiter, hangup), timeout=self.turn, return_when=asyncio.FIRST_COMPLETED)
-        except BaseException:  # the request's task cancelled (the server shutting down)
+        except BaseException:  # the request's task cancelled
             if waiter.done() and not waiter.cancelled():
                 self._release(client)
             raise
         finally:
             hangup.cancel()
             if not waiter.done():
-                self.waiters.remove((client, waiter))
                 waiter.cancel()
+            if (client, costly, waiter) in self.waiters:
+                self.waiters.remove((client, costly, waiter))
         if waiter.cancelled():
             if gone.is_set():
                 raise Gone
-            raise Busy(f"every one of the {SLOTS} answers at a time was busy for {self.turn:g} s")
+            if self.stopped:
+                raise Busy("the server is stopping; try again soon")
+            raise Busy(f"every one of the {self.slots} answers at a time was busy for {self.turn:g} s")
 
     def _dispatch(self) -> None:
-        """Free slots to the longest-waiting addresses that are not making an answer already."""
-        for who, waiter in list(self.waiters):
-            if not self.free:
+        """Free slots to the waiting addresses not making an answer already, cheapest first."""
+        now = time.monotonic()
+        while self.free:
+            ready = [
+                (self._cost(who, now), costly, n) for n, (who, costly, _) in enumerate(self.waiters)
+                if not self.running.get(who)
+            ]  # fmt: skip
+            if not ready:
                 return
-            if not self.running.get(who):
-                self.waiters.remove((who, waiter))
-                self.free -= 1
-                self.running[who] = 1
-                waiter.set_result(None)
+            who, _, waiter = self.waiters.pop(min(ready)[2])
+            self.free -= 1
+            self.running[who] = 1
+            waiter.set_result(None)
 
     def _release(self, client: str) -> None:
         self.free += 1

@@ -12,6 +12,7 @@ byte for byte.
 
 from __future__ import annotations
 
+import errno
 import re
 from dataclasses import dataclass
 from html import escape
@@ -39,13 +40,17 @@ def media_type(path: Path) -> str:
     return f"{kind}; charset=utf-8" if kind != "application/octet-stream" else kind
 
 
+# What a file system says of a name that is not there to serve; any other OSError is a fault of the
+# server's own (out of file handles, permissions, a failing disk), not the client's 404.
+ABSENT = frozenset((errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG, errno.ELOOP, errno.EISDIR, errno.EINVAL))
+
+
 @dataclass(frozen=True)
 class Found:
-    """A file to answer with: its bytes (empty for a HEAD), size and time, and whether the address
-    was a feed's, answered by the Accept header (`negotiated`: the page stood in for the feed)."""
+    """A file to answer with: its size and time, and whether the address was a feed's, answered by
+    the Accept header (`negotiated`: the page stood in for the feed). Read only when it is sent."""
 
     path: Path
-    body: bytes
     size: int
     mtime_ns: int
     feed_address: bool
@@ -56,8 +61,9 @@ class Found:
         return f'"{self.size:x}-{self.mtime_ns:x}"'
 
 
-def find(root: Path, path: str, accept: str | None, *, read: bool) -> Found | None:
-    """The file at a decoded URL path under `root` (resolved), None when nothing may be served there."""
+def find(root: Path, path: str, accept: str | None) -> Found | None:
+    """The file at a decoded URL path under `root` (resolved), None when nothing may be served
+    there; OSError for a fault of the file system's other than an absent name."""
     parts = [p for p in path.split("/") if p]
     if any(unsafe(p) for p in parts):
         return None
@@ -74,11 +80,24 @@ def find(root: Path, path: str, accept: str | None, *, read: bool) -> Found | No
             if page.is_file():
                 resolved, negotiated = page, True
         st = resolved.stat()
-        body = resolved.read_bytes() if read else b""
-    except (OSError, ValueError):  # a name the file system refuses, or a file a build replaced meanwhile
+    except ValueError:  # a name the file system cannot hold (a NUL is refused above)
         return None
+    except OSError as exc:  # a file a build replaced meanwhile is absent too
+        if exc.errno in ABSENT:
+            return None
+        raise
     asked = parts[-1] if parts else ""
-    return Found(resolved, body, st.st_size, st.st_mtime_ns, asked in FEED_FILENAMES, negotiated)
+    return Found(resolved, st.st_size, st.st_mtime_ns, asked in FEED_FILENAMES, negotiated)
+
+
+def read(found: Found) -> bytes | None:
+    """The file's bytes; None when a build replaced it since it was found (the client asks again)."""
+    try:
+        return found.path.read_bytes()
+    except OSError as exc:
+        if exc.errno in ABSENT:
+            return None
+        raise
 
 
 def unsafe(part: str) -> bool:
@@ -118,7 +137,7 @@ def prefers_html(accept: str | None, feed_type: str) -> bool:
     return quality_of("text/html") > quality_of(feed_type)
 
 
-def dressed(page: bytes, *, address: str, negotiated: bool) -> bytes:
+def with_search_box(page: bytes, *, address: str, negotiated: bool) -> bytes:
     """A page with the search box where its template left room for one, and, when a browser
     asked for a feed's address, a line saying that this page stands in for the feed."""
 
