@@ -180,7 +180,7 @@ def ingest(
         for name in found.unnamed:
             _reject_unnamed(name, report)
         index = store.file_index(
-            {os.path.dirname(path) for path, _, _ in found.listed} | set(found.listed_folders),
+            {os.path.dirname(path) for path, _, _ in found.listed} | found.listed_folders,
             [p for p, _, _ in found.rechecked],
         )
         changed = [FileStat(*stat) for stat in found.listed + found.rechecked if index.get(stat[0]) != stat[1:]]
@@ -215,10 +215,10 @@ def ingest(
 
 
 def _gone(index: dict[str, tuple[int, int]], found: Scan) -> list[str]:
-    """Files the store has read that are no longer there: in a folder listed whole, or rejected ones."""
-    listed = set(found.listed_folders)
+    """Files the store has read that are no longer there: under a folder listed whole (in it, or in a
+    folder below it that is gone), or rejected ones."""
     present = {path for path, _, _ in found.listed}
-    return [p for p in index if os.path.dirname(p) in listed and p not in present] + found.gone
+    return [p for p in index if p not in present and found.listed_above(p)] + found.gone
 
 
 def _ingest_changed(

@@ -55,7 +55,8 @@ class Scan:
     # Names that are not UTF-8 (as the file system gave them, undecodable bytes as \xNN): the store
     # cannot key them, so they are reported as rejected on every build until renamed.
     unnamed: list[str] = field(default_factory=list)
-    listed_folders: list[str] = field(default_factory=list)  # whose every file is in `listed`
+    listed_folders: set[str] = field(default_factory=set)  # whose every file is in `listed`
+    reached: set[str] = field(default_factory=set)  # every folder there now, listed or not
     gone: list[str] = field(default_factory=list)  # rejected dumps no longer there
 
     @property
@@ -65,6 +66,21 @@ class Scan:
     def unmark(self, path: str) -> None:
         """A file of this folder could not be read: list the folder again next time."""
         self.marks.pop(os.path.dirname(path), None)
+
+    def listed_above(self, path: str) -> bool:
+        """Whether the nearest folder above `path` that is there now was listed whole.
+
+        Then a file read by an earlier build and not among those listed is gone: deleted itself,
+        or with the folders between (a month of dumps deleted at once). Under a folder not listed,
+        or not listed whole, nothing is known to have moved.
+        """
+        folder = os.path.dirname(path)
+        while folder not in self.reached:
+            above = os.path.dirname(folder)
+            if above == folder:
+                return False  # under no input folder
+            folder = above
+        return folder in self.listed_folders
 
 
 def scan(
@@ -97,6 +113,7 @@ def scan(
                 st = os.stat(folder)
             except OSError:
                 continue  # removed while the build ran
+            found.reached.add(folder)
             if (st.st_dev, st.st_ino) in walker.seen:
                 continue  # met before by another path: an input inside another, or a link
             walker.seen.add((st.st_dev, st.st_ino))
@@ -114,7 +131,7 @@ def scan(
                 log.warning("%s: cannot list: %s", folder, exc.strerror)
                 continue
             if whole:
-                found.listed_folders.append(folder)
+                found.listed_folders.add(folder)
             if mtime_ns < recent and whole:
                 found.marks[folder] = FolderMark(mtime_ns, files, tuple(sorted(subfolders)))
             folders.extend(f"{folder}/{name}" for name in subfolders)
