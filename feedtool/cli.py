@@ -1,8 +1,8 @@
 """The click layer: options in, one library call, a line out. Nothing below this module imports click.
 
-Exit codes: 0 done; 1 the job failed (or, with --strict, dumps were rejected); 2 usage or
-config error; 75 another build holds the lock. Errors are one line on stderr; -v adds the
-traceback.
+Exit codes: 0 done; 1 the job failed (or, with --strict, dumps were rejected or an input folder
+held none); 2 usage or config error; 75 another build holds the lock. Errors are one line on
+stderr; -v adds the traceback.
 """
 
 from __future__ import annotations
@@ -86,17 +86,23 @@ def _run_build(
             rescan=rescan,
         )
     rejected = report.ingest.counts.rejected if report.ingest else 0
+    empty = report.ingest.empty_inputs if report.ingest else ()
     if not quiet:
         click.echo(f"feedtool: {report.summary()}")
         if rejected:
             click.echo(
                 f"feedtool: {count(rejected, 'dump')} rejected; 'feedtool rejects' lists them with reasons", err=True
             )
+        for folder in empty:
+            click.echo(f"feedtool: input folder {folder} holds no dumps; is the scraper writing elsewhere?", err=True)
     if report.ingest and verbose:
         for rejection in report.ingest.rejections:
             log.info("rejected %s: %s", rejection.path, rejection.reason)
-    if strict and rejected:
-        raise FeedtoolError(f"{count(rejected, 'dump')} rejected (--strict); 'feedtool rejects' lists them")
+    if strict and (rejected or empty):
+        failures = [f"{count(rejected, 'dump')} rejected"] if rejected else []
+        failures += [f"input folder {folder} holds no dumps" for folder in empty]
+        listed = "; 'feedtool rejects' lists them" if rejected else ""
+        raise FeedtoolError(f"{', '.join(failures)} (--strict){listed}")
 
 
 def _build_command(name: str, help_text: str, *, do_ingest: bool, do_publish: bool) -> click.Command:
@@ -113,7 +119,8 @@ def _build_command(name: str, help_text: str, *, do_ingest: bool, do_publish: bo
     params = [config_option, output_option, state_option, *verbosity]
     if do_ingest:
         params.append(input_option)
-        params.append(click.option("--strict", is_flag=True, help="Exit 1 when any dump is rejected."))
+        strict_help = "Exit 1 when any dump is rejected or an input folder holds none."
+        params.append(click.option("--strict", is_flag=True, help=strict_help))
         params.append(
             click.option(
                 "--rederive", is_flag=True,

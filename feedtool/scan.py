@@ -58,6 +58,7 @@ class Scan:
     listed_folders: set[str] = field(default_factory=set)  # whose every file is in `listed`
     reached: set[str] = field(default_factory=set)  # every folder there now, listed or not
     gone: list[str] = field(default_factory=list)  # rejected dumps no longer there
+    empty_inputs: list[Path] = field(default_factory=list)  # input folders with no file anywhere under them
 
     @property
     def files(self) -> int:
@@ -106,6 +107,7 @@ def scan(
         if not root.is_dir():
             what = "is not a folder" if root.exists() else "does not exist"
             raise InputError(f"input folder {root} {what}")
+        before = found.files + len(found.unnamed)
         folders = [os.path.abspath(root)]
         while folders:
             folder = folders.pop()
@@ -135,8 +137,21 @@ def scan(
             if mtime_ns < recent and whole:
                 found.marks[folder] = FolderMark(mtime_ns, files, tuple(sorted(subfolders)))
             folders.extend(f"{folder}/{name}" for name in subfolders)
+        if found.files + len(found.unnamed) == before and not _holds_files(os.path.abspath(root), found):
+            found.empty_inputs.append(root)
     _recheck(found, skipped, rejected)
     return found
+
+
+def _holds_files(root: str, found: Scan) -> bool:
+    """Whether files found so far lie under `root`: an input inside another one was walked as part of
+    it, and found nothing of its own. Asked only of an input whose own walk found no file."""
+    prefix = root + os.sep
+    return (
+        any(path.startswith(prefix) for path, _, _ in found.listed)
+        or any(mark.files for folder, mark in found.marks.items() if folder == root or folder.startswith(prefix))
+        or any(name.startswith(prefix) for name in found.unnamed)
+    )
 
 
 class _Walker:

@@ -15,6 +15,7 @@ from conftest import ROOT, SEEDS, dump, run_cli
 
 from feedtool import __version__
 from feedtool.config import load_config
+from feedtool.store import Store
 
 COMMANDS = ["build", "ingest", "publish", "serve", "check", "stats", "rejects", "init", "prune"]
 
@@ -218,6 +219,32 @@ def test_rejected_dumps_are_reported_and_strict_fails(project: Path, capsys) -> 
     assert code == 0 and "5 unchanged, 0 rejected" in out
     assert run(capsys, "rejects")[1] == ""
     assert run(capsys, "stats", "--json")[1].count('"rejected": 0') == 1
+
+
+def test_an_input_folder_with_no_dumps_is_named_on_every_run_and_fails_strict(project: Path) -> None:
+    """A scraper writing to the wrong folder: the input it should fill holds nothing (a hidden file,
+    an empty folder), which every build says until it holds a dump; --strict fails, -q is silent."""
+    wrong = project / "scraped"
+    (wrong / "2024" / "06").mkdir(parents=True)
+    (wrong / ".lock").write_text("")
+    config = project / "feedtool.toml"
+    config.write_text(config.read_text("utf-8").replace('inputs = ["seeds"]', 'inputs = ["seeds", "scraped"]'))
+    said = "feedtool: input folder scraped holds no dumps; is the scraper writing elsewhere?\n"
+    for new in ("5 new", "0 new"):
+        result = feedtool("build", cwd=project)
+        assert (result.returncode, result.stderr) == (0, said) and new in result.stdout
+    quiet = feedtool("build", "-q", cwd=project)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    strict = feedtool("build", "--strict", "-q", cwd=project)
+    assert (strict.returncode, strict.stdout) == (1, "")
+    assert strict.stderr == "feedtool: error: input folder scraped holds no dumps (--strict)\n"
+    with Store(project / ".feedtool" / "state.sqlite3", root=project) as store:
+        assert store.empty_inputs() == [str(wrong)]  # for `feedtool health`
+    (wrong / "2024" / "06" / "a.txt").write_text(dump(url="https://www.rfi.fr/cn/a/found"), "utf-8")
+    found = feedtool("build", "--strict", cwd=project)
+    assert (found.returncode, found.stderr) == (0, "") and "1 new" in found.stdout
+    with Store(project / ".feedtool" / "state.sqlite3", root=project) as store:
+        assert store.empty_inputs() == []
 
 
 def test_warnings_name_the_file(project: Path, capsys) -> None:
