@@ -347,9 +347,9 @@ def _canonical(cfg: Config, url: str) -> str:
 
     try:
         check_http_url(url)
+        return Canonicaliser(cfg.rules).canonicalise(url)
     except Rejected as exc:
         raise click.UsageError(f"--url: {exc.reason}") from None
-    return Canonicaliser(cfg.rules).canonicalise(url)
 
 
 @cli.command()
