@@ -219,6 +219,21 @@ def _make_outlet(where: str, raw: dict[str, Any], base: Outlet | None) -> Outlet
     return replace(outlet, hosts=hosts, homepage=outlet.homepage or f"https://{hosts[0]}/")
 
 
+def _check_hosts(outlets: tuple[Outlet, ...], tables: dict[str, str]) -> None:
+    """One host, one outlet: of two outlets listing the same host, the first would take every
+    article from it and the second never get a feed, with nothing to say why."""
+    owner: dict[str, Outlet] = {}
+    for outlet in outlets:
+        for host in outlet.hosts:
+            first = owner.setdefault(host, outlet)
+            if first is not outlet:
+                named = [f"'{o.slug}'" + ("" if o.slug in tables else " (built-in)") for o in (first, outlet)]
+                raise ConfigError(
+                    f"{tables.get(outlet.slug) or tables[first.slug]}: outlets {named[0]} and {named[1]} both list"
+                    f" the host '{host}'; an article's host must name one outlet"
+                )
+
+
 def _make_topic(where: str, raw: dict[str, Any], outlets: set[str]) -> Topic:
     slug = raw.get("slug", "")
     if not SLUG_RE.match(slug):
@@ -320,10 +335,13 @@ def load_config(
     root = path.parent if path else Path(".")
 
     by_slug = {o["slug"]: _make_outlet("built-in registry", o, None) for o in builtin["outlet"]}
+    tables: dict[str, str] = {}  # slug -> where the config writes that outlet
     for i, raw in enumerate(user.get("outlet", [])):
         slug = raw.get("slug", "")
-        by_slug[slug] = _make_outlet(f"{where}: [[outlet]] #{i + 1}", raw, by_slug.get(slug))
+        tables[slug] = f"{where}: [[outlet]] #{i + 1}"
+        by_slug[slug] = _make_outlet(tables[slug], raw, by_slug.get(slug))
     outlets = tuple(by_slug.values())
+    _check_hosts(outlets, tables)
 
     user_clean = user.get("clean", {})
     clean = CleanRules(**{k: v + user_clean.get(k, ()) for k, v in builtin["clean"].items()})

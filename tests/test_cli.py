@@ -147,6 +147,17 @@ def test_config_from_the_environment(project: Path, capsys, monkeypatch: pytest.
         ("[clean]\nremove_text = ['(?i)werbung']", "[clean] remove_text: the patterns cannot be combined"),
         ("[clean]\nremove = ['p::first-line']", "bad CSS selector 'p::first-line'"),
         ("[[outlet]]\nslug = 'new'", "outlet 'new' needs a name"),
+        (
+            "[[outlet]]\nslug = 'a'\nname = 'A'\nhosts = ['a.example', 'x.example']\n"
+            "[[outlet]]\nslug = 'b'\nname = 'B'\nhosts = ['b.example', 'X.example.']",
+            "feedtool.toml: [[outlet]] #2: outlets 'a' and 'b' both list the host 'x.example';"
+            " an article's host must name one outlet",
+        ),
+        (
+            "[[outlet]]\nslug = 'rfi-cn'\nname = 'RFI 中文'\nhosts = ['rfi.fr']",
+            "feedtool.toml: [[outlet]] #1: outlets 'rfi' (built-in) and 'rfi-cn' both list the host 'rfi.fr';"
+            " an article's host must name one outlet",
+        ),
     ],
 )
 def test_a_broken_config_is_one_line_and_exit_2(project: Path, capsys, config: str, message: str) -> None:
