@@ -6,6 +6,7 @@ waits up to `lock_timeout` seconds, then gives up with LockHeld (exit 75), touch
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,8 @@ from feedtool.parallel import Workers
 from feedtool.publish import PublishReport, publish
 from feedtool.publish import workers as publishing_workers
 from feedtool.store import BackendError, Store, store_failure
+
+log = logging.getLogger("feedtool")
 
 
 @dataclass
@@ -48,13 +51,20 @@ class BuildReport:
 
 @contextmanager
 def locked(config: Config) -> Iterator[None]:
+    """The store's lock, held while the block runs. A run that finds it held says so once, as it
+    starts to wait (silent for all it knows, it could be a hung cron job), then waits."""
     from filelock import FileLock, Timeout
 
     lock_path = config.store.with_name(config.store.name + ".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(lock_path, timeout=config.lock_timeout)
     try:
-        lock.acquire()
+        try:
+            lock.acquire(blocking=False)
+        except Timeout:
+            if config.lock_timeout > 0:
+                log.warning("another build holds the lock on %s; waiting up to %g s", config.store, config.lock_timeout)
+            lock.acquire()
     except Timeout:
         raise LockHeld(
             f"another feedtool build holds the lock on {config.store} (waited {config.lock_timeout:g} s);"
