@@ -229,9 +229,10 @@ def check(output: Path | None, config: Path | None, quiet: bool, verbose: bool) 
 @config_option
 @state_option
 @json_option
-def stats(config: Path | None, state: Path | None, as_json: bool) -> None:
+@with_verbosity
+def stats(config: Path | None, state: Path | None, as_json: bool, quiet: bool, verbose: bool) -> None:
     """Entries per outlet and topic, newest dates, rejected dumps, store size."""
-    cfg, data = read_store(config, state, lambda store: store.stats())
+    cfg, data = read_store(config, state, lambda store: store.stats(), quiet=quiet, verbose=verbose)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
@@ -250,9 +251,10 @@ def stats(config: Path | None, state: Path | None, as_json: bool) -> None:
 @config_option
 @state_option
 @json_option
-def rejects(config: Path | None, state: Path | None, as_json: bool) -> None:
+@with_verbosity
+def rejects(config: Path | None, state: Path | None, as_json: bool, quiet: bool, verbose: bool) -> None:
     """Every rejected dump with its reason."""
-    _, rows = read_store(config, state, lambda store: store.rejects())
+    _, rows = read_store(config, state, lambda store: store.rejects(), quiet=quiet, verbose=verbose)
     if as_json:
         click.echo(json.dumps([{"path": p, "reason": r} for p, r in rows], ensure_ascii=False, indent=2))
         return
@@ -263,14 +265,17 @@ def rejects(config: Path | None, state: Path | None, as_json: bool) -> None:
 @cli.command()
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False), default="feedtool.toml")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
-def init(path: Path, force: bool) -> None:
+@with_verbosity
+def init(path: Path, force: bool, quiet: bool, verbose: bool) -> None:
     """Write a commented starter config (default ./feedtool.toml)."""
     from importlib import resources
 
+    setup_logging(verbose, quiet)
     if path.exists() and not force:
         raise click.UsageError(f"{path} already exists; pass --force to overwrite it")
     path.write_text(resources.files("feedtool").joinpath("starter.toml").read_text("utf-8"), "utf-8")
-    click.echo(f"feedtool: wrote {path}")
+    if not quiet:
+        click.echo(f"feedtool: wrote {path}")
 
 
 @cli.command()

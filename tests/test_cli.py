@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -46,6 +51,76 @@ def test_version(capsys) -> None:
 def test_help_on_every_command(capsys, command: str | None) -> None:
     code, out, err = run(capsys, *([command] if command else []), "--help")
     assert code == 0 and out.startswith("Usage: feedtool") and err == ""
+
+
+# Each command feedtool lists, run to success in a built project: its arguments, and whether what
+# it prints is an answer asked for (-q keeps it, and drops only what the command says of itself).
+QUIET_RUNS: dict[str, tuple[list[str], bool]] = {
+    "build": ([], False),
+    "ingest": ([], False),
+    "publish": ([], False),
+    "check": ([], False),
+    "health": ([], False),
+    "init": (["other.toml"], False),
+    "prune": (["--before", "2000-01-01"], False),
+    "rejects": ([], True),
+    "search": (["台湾"], True),
+    "stats": ([], True),
+    "serve": ([], False),  # run apart: it serves until stopped
+}
+
+
+def test_every_command_takes_q_and_v_and_with_q_is_silent_on_success(project: Path) -> None:
+    """Walks the commands `feedtool --help` lists: each takes -q/--quiet and -v/--verbose, and
+    with -q prints nothing of its own when it succeeds (a rejected dump on disk, a search that finds
+    nothing: the notes those give go too)."""
+    listed = feedtool("--help", cwd=project).stdout.split("Commands:")[1]
+    commands = re.findall(r"^  ([a-z]+) ", listed, re.MULTILINE)
+    assert sorted(commands) == sorted(QUIET_RUNS)
+    for command in commands:
+        usage = feedtool(command, "--help", cwd=project).stdout
+        assert "-q, --quiet" in usage and "-v, --verbose" in usage, command
+    (project / "seeds" / "broken.txt").write_text("no header", "utf-8")
+    for command, (args, answers) in QUIET_RUNS.items():
+        if command == "serve":
+            continue
+        said = feedtool(command, *args, cwd=project)
+        assert said.returncode == 0, (command, said.stderr)
+        (project / "other.toml").unlink(missing_ok=True)
+        quiet = feedtool(command, "-q", *args, cwd=project)
+        assert (quiet.returncode, quiet.stderr) == (0, ""), command
+        assert quiet.stdout == (said.stdout if answers else ""), command
+    nothing = feedtool("search", "-q", "没有这个词", cwd=project)
+    assert (nothing.returncode, nothing.stdout, nothing.stderr) == (0, "", "")
+    assert feedtool("search", "没有这个词", cwd=project).stderr == "feedtool: nothing found\n"
+    _serves_quietly(project)
+
+
+def _serves_quietly(project: Path) -> None:
+    """`feedtool serve -q` serves, and says nothing from start to stop."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "FEEDTOOL_CONFIG"} | {"PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "feedtool", "serve", "-q", "--port", str(port)], cwd=project, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        for _ in range(600):  # until it listens (or has died)
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/all/atom.xml") as reply:
+                    assert reply.status == 200
+                break
+            except OSError:
+                assert server.poll() is None, server.communicate()
+                time.sleep(0.1)
+        else:
+            raise AssertionError("feedtool serve never answered")
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=60)
+    assert (server.returncode, out, err) == (0, "", "")
 
 
 def test_build_then_a_quiet_noop_build_prints_nothing(project: Path) -> None:
