@@ -29,6 +29,7 @@ class BuildReport:
     ingest: IngestReport | None
     publish: PublishReport | None
     seconds: float
+    local_links: str | None = None  # published with no base URL configured: the local server's, said once
 
     def summary(self) -> str:
         parts = []
@@ -46,6 +47,8 @@ class BuildReport:
             parts.append(f"{len(p.written)} files written, {len(p.removed)} removed")
             if p.moved_from is not None:
                 parts.append(f"published under a new base URL (was {p.moved_from})")
+            if self.local_links is not None:
+                parts.append(f"links point at {self.local_links}, where feedtool serve listens (no [site] base_url)")
         return "; ".join(parts) + f" in {self.seconds:.1f} s"
 
 
@@ -119,4 +122,5 @@ def build(
             store.checkpoint()
     except BackendError as exc:  # a full disk under the store, a damaged file: not feedtool's own fault
         raise store_failure(config.store, exc) from None
-    return BuildReport(ingested, published, time.monotonic() - started)
+    local = config.site.base_url if do_publish and not config.base_url_set else None
+    return BuildReport(ingested, published, time.monotonic() - started, local)

@@ -211,14 +211,25 @@ def _published_base_url(cfg: Config) -> str | None:
 @config_option
 @with_verbosity
 def check(output: Path | None, config: Path | None, quiet: bool, verbose: bool) -> None:
-    """Read every published document back and list problems; exit 1 when there are any."""
-    from feedtool.check import check_output
+    """Read every published document back and list problems; exit 1 when there are any.
+
+    With [site] base_url configured, a document published for another address is a problem.
+    Without, an output whose links are the local server's is fit only for this machine: said.
+    """
+    from feedtool.check import check_output, local_only, output_base_url
 
     setup_logging(verbose, quiet)
-    folder = output or load(config).output
-    problems, checked = check_output(folder)
+    cfg = load(config)
+    folder = output or cfg.output
+    problems, checked = check_output(folder, cfg.site.base_url if cfg.base_url_set else None)
     for problem in problems:
         click.echo(problem)
+    if not cfg.base_url_set and not quiet and (base := output_base_url(folder)) and local_only(base):
+        click.echo(
+            f"feedtool: the output's links are under {base}, where feedtool serve listens (no [site] base_url):"
+            " fit only for serving on this machine",
+            err=True,
+        )
     if problems:
         raise FeedtoolError(f"{len(problems)} problems in {checked} documents under {folder}")
     if not quiet:

@@ -30,7 +30,7 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 class Site:
     title: str = "feedtool"
     description: str = "News feeds rebuilt from scraped articles"
-    base_url: str = "http://127.0.0.1:8000/"
+    base_url: str = "http://127.0.0.1:8000/"  # where `feedtool serve` listens by default
     language: str = "zh-CN"
 
 
@@ -51,6 +51,9 @@ class Config:
     templates: Path | None = None  # a folder of templates overriding the built-in ones by name
     follow_links: bool = False  # follow symbolic links that lead out of the input folders (scan.py)
     keep_days: int | None = None  # the retention policy: entries published longer ago are pruned (prunes.py)
+    # Whether the config or the command line gave [site] base_url: without one, every link is the
+    # local server's (Site.base_url's default), which a build and `feedtool check` say.
+    base_url_set: bool = False
 
     @property
     def root(self) -> Path:
@@ -366,6 +369,7 @@ def load_config(
     if templates is not None and not templates.is_dir():
         raise ConfigError(f"{where}: [site] templates: {templates} is not a folder")
     site = Site(**site_table)
+    base_url_set = base_url is not None or "base_url" in site_table
     if base_url is not None:
         site = replace(site, base_url=base_url)
     if not re.match(r"^https?://[^/\s]+", site.base_url):
@@ -407,4 +411,5 @@ def load_config(
         opml_format=opml_format,
         lock_timeout=store_table.get("lock_timeout", Config.lock_timeout),
         templates=templates,
+        base_url_set=base_url_set,
     )

@@ -377,6 +377,45 @@ def test_the_starter_config_shows_the_defaults() -> None:
         assert getattr(starter, name) == getattr(defaults, name), name
 
 
+LOCAL = "links point at http://127.0.0.1:8000/, where feedtool serve listens (no [site] base_url)"
+
+
+def test_without_a_base_url_the_build_and_check_say_the_links_are_local(project: Path) -> None:
+    """No base URL configured: every link is the local server's. The build's summary says so once,
+    check says the output is fit only for serving here; -q silences both. Once one is configured,
+    check finds every document not yet published under it, until a build publishes them there."""
+    config = project / "feedtool.toml"
+    config.write_text(re.sub(r"(?m)^base_url = .*\n", "", config.read_text("utf-8")), "utf-8")
+    built = feedtool("build", cwd=project)
+    assert built.returncode == 0 and built.stdout.count(LOCAL) == 1 and built.stdout.count("\n") == 1
+    assert feedtool("publish", cwd=project).stdout.count(LOCAL) == 1
+    assert feedtool("build", "-q", cwd=project).stdout == ""
+    checked = feedtool("check", cwd=project)
+    assert (checked.returncode, checked.stdout) == (0, "feedtool: 31 documents checked, no problems\n")
+    assert checked.stderr == (
+        "feedtool: the output's links are under http://127.0.0.1:8000/, where feedtool serve listens"
+        " (no [site] base_url): fit only for serving on this machine\n"
+    )
+    quiet = feedtool("check", "-q", cwd=project)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    config.write_text(
+        config.read_text("utf-8").replace("[site]\n", '[site]\nbase_url = "https://feeds.example.org/"\n')
+    )
+    moved = feedtool("check", cwd=project)
+    assert moved.returncode == 1 and moved.stderr == "feedtool: error: 30 problems in 31 documents under out\n"
+    documents = [line.split(": ")[0] for line in moved.stdout.splitlines()]  # each once; style.css links nothing
+    assert len(set(documents)) == 30 and "out/style.css" not in documents
+    assert all("is not under the base URL https://feeds.example.org/" in line for line in moved.stdout.splitlines())
+    assert (
+        "out/all/atom.xml: self link http://127.0.0.1:8000/all/atom.xml is not under the base URL"
+        " https://feeds.example.org/ ([site] base_url); 'feedtool build' publishes it there\n"
+    ) in moved.stdout
+    rebuilt = feedtool("build", cwd=project)
+    assert rebuilt.returncode == 0 and LOCAL not in rebuilt.stdout
+    checked = feedtool("check", cwd=project)
+    assert (checked.returncode, checked.stderr) == (0, "")
+
+
 def test_check_finds_a_damaged_document(project: Path, capsys) -> None:
     run(capsys, "build", "-q")
     code, out, _ = run(capsys, "check")
