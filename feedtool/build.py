@@ -6,6 +6,7 @@ waits up to `lock_timeout` seconds, then gives up with LockHeld (exit 75), touch
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,12 +21,15 @@ from feedtool.publish import PublishReport, publish
 from feedtool.publish import workers as publishing_workers
 from feedtool.store import BackendError, Store, store_failure
 
+log = logging.getLogger("feedtool")
+
 
 @dataclass
 class BuildReport:
     ingest: IngestReport | None
     publish: PublishReport | None
     seconds: float
+    local_links: str | None = None  # published with no base URL configured: the local server's, said once
 
     def summary(self) -> str:
         parts = []
@@ -43,18 +47,27 @@ class BuildReport:
             parts.append(f"{len(p.written)} files written, {len(p.removed)} removed")
             if p.moved_from is not None:
                 parts.append(f"published under a new base URL (was {p.moved_from})")
+            if self.local_links is not None:
+                parts.append(f"links point at {self.local_links}, where feedtool serve listens (no [site] base_url)")
         return "; ".join(parts) + f" in {self.seconds:.1f} s"
 
 
 @contextmanager
 def locked(config: Config) -> Iterator[None]:
+    """The store's lock, held while the block runs. A run that finds it held says so once, as it
+    starts to wait (silent for all it knows, it could be a hung cron job), then waits."""
     from filelock import FileLock, Timeout
 
     lock_path = config.store.with_name(config.store.name + ".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(lock_path, timeout=config.lock_timeout)
     try:
-        lock.acquire()
+        try:
+            lock.acquire(blocking=False)
+        except Timeout:
+            if config.lock_timeout > 0:
+                log.warning("another build holds the lock on %s; waiting up to %g s", config.store, config.lock_timeout)
+            lock.acquire()
     except Timeout:
         raise LockHeld(
             f"another feedtool build holds the lock on {config.store} (waited {config.lock_timeout:g} s);"
@@ -109,4 +122,5 @@ def build(
             store.checkpoint()
     except BackendError as exc:  # a full disk under the store, a damaged file: not feedtool's own fault
         raise store_failure(config.store, exc) from None
-    return BuildReport(ingested, published, time.monotonic() - started)
+    local = config.site.base_url if do_publish and not config.base_url_set else None
+    return BuildReport(ingested, published, time.monotonic() - started, local)

@@ -20,15 +20,31 @@ _ALTERNATE = re.compile(r'<link rel="alternate" type="[^"]+" title="[^"]*" href=
 
 
 class _Checker:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, base_url: str | None = None) -> None:
         self.folder = folder
         self.problems: list[str] = []
-        self.base_url: str | None = None
+        self.base_url = base_url  # the configured one, else learnt from the first self link
+        self.expected = base_url is not None
+        self.elsewhere: set[str] = set()  # documents found published under another base URL
         self.ids: dict[str, list[str]] = {}
         self.older: dict[str, str] = {}
 
     def problem(self, path: Path | str, text: str) -> None:
         self.problems.append(f"{path}: {text}")
+
+    def outside(self, where: Path, url: str, what: str) -> bool:
+        """Whether a link or id is not under the configured base URL; said once a document, as every
+        link of a document published for another address is."""
+        if not self.expected or url.startswith(str(self.base_url)):
+            return False
+        if str(where) not in self.elsewhere:
+            self.elsewhere.add(str(where))
+            self.problem(
+                where,
+                f"{what} {url} is not under the base URL {self.base_url} ([site] base_url);"
+                " 'feedtool build' publishes it there",
+            )
+        return True
 
     def local(self, url: str) -> Path | None:
         """The file a published URL points at, when it is under the site's base URL."""
@@ -37,6 +53,8 @@ class _Checker:
         return None
 
     def expect_file(self, where: Path, url: str, what: str) -> None:
+        if self.outside(where, url, what):
+            return
         target = self.local(url)
         if target is None or not target.is_file():
             self.problem(where, f"{what} {url} is not a published file")
@@ -45,6 +63,8 @@ class _Checker:
         relative = path.relative_to(self.folder).as_posix()
         if not self_url:
             self.problem(path, "no self link")
+        elif self.outside(path, self_url, "self link"):
+            return
         elif self.base_url is None and self_url.endswith("/" + relative):
             self.base_url = self_url[: -len(relative)]
         elif self_url != f"{self.base_url}{relative}":
@@ -59,6 +79,8 @@ class _Checker:
             return
         links = {link.get("rel"): link.get("href") for link in parsed.feed.get("links", [])}
         self.located(path, links.get("self"))
+        if parsed.feed.get("id"):
+            self.outside(path, parsed.feed["id"], "feed id")
         for rel in ("prev-archive", "next-archive", "current"):
             if links.get(rel):
                 self.expect_file(path, links[rel], rel)
@@ -124,9 +146,11 @@ class _Checker:
                 self.problem(head, "the archive links go round in a circle")
 
 
-def check_output(folder: Path) -> tuple[list[str], int]:
-    """(problems, number of documents checked)."""
-    checker = _Checker(folder)
+def check_output(folder: Path, base_url: str | None = None) -> tuple[list[str], int]:
+    """(problems, number of documents checked). With `base_url` (the configured one), every document's
+    self link, feed id and links to other documents must be under it; without, under the one the
+    first self link shows."""
+    checker = _Checker(folder, base_url)
     if not folder.is_dir():
         return [f"{folder}: no such folder; run 'feedtool build' first"], 0
     documents = sorted(
@@ -143,3 +167,26 @@ def check_output(folder: Path) -> tuple[list[str], int]:
             checker.index(path)
     checker.archives()
     return checker.problems, len(documents)
+
+
+def output_base_url(folder: Path) -> str | None:
+    """The base URL an output was published under, as its all-outlets feed's self link shows."""
+    for name in sorted(FEED_FILENAMES):
+        path = folder / "all" / name
+        if path.is_file():
+            checker = _Checker(folder)
+            checker.json_feed(path) if path.suffix == ".json" else checker.xml_feed(path)
+            return checker.base_url
+    return None
+
+
+def local_only(base_url: str) -> bool:
+    """Whether links under this base URL reach only this machine (a loopback address)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = urlsplit(base_url).hostname or ""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

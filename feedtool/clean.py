@@ -170,7 +170,10 @@ class Cleaner:
             for attr in _URL_ATTRS:
                 value = el.get(attr)
                 if value is not None and value.strip():
-                    el.set(attr, urljoin(base_url, value.strip()))
+                    try:
+                        el.set(attr, urljoin(base_url, value.strip()))
+                    except ValueError:  # not a URL (a broken IPv6 host), or control characters in it
+                        del el.attrib[attr]  # a link no reader could follow; the article stays
         if self._remove_links is not None:
             for link in [a for a in body.iter("a") if self._remove_links.search(a.get("href", ""))]:
                 _drop(link)

@@ -1,8 +1,8 @@
 """The click layer: options in, one library call, a line out. Nothing below this module imports click.
 
-Exit codes: 0 done; 1 the job failed (or, with --strict, dumps were rejected); 2 usage or
-config error; 75 another build holds the lock. Errors are one line on stderr; -v adds the
-traceback.
+Exit codes: 0 done; 1 the job failed (or, with --strict, dumps were rejected or an input folder
+held none); 2 usage or config error; 75 another build holds the lock. Errors are one line on
+stderr; -v adds the traceback.
 """
 
 from __future__ import annotations
@@ -86,17 +86,23 @@ def _run_build(
             rescan=rescan,
         )
     rejected = report.ingest.counts.rejected if report.ingest else 0
+    empty = report.ingest.empty_inputs if report.ingest else ()
     if not quiet:
         click.echo(f"feedtool: {report.summary()}")
         if rejected:
             click.echo(
                 f"feedtool: {count(rejected, 'dump')} rejected; 'feedtool rejects' lists them with reasons", err=True
             )
+        for folder in empty:
+            click.echo(f"feedtool: input folder {folder} holds no dumps; is the scraper writing elsewhere?", err=True)
     if report.ingest and verbose:
         for rejection in report.ingest.rejections:
             log.info("rejected %s: %s", rejection.path, rejection.reason)
-    if strict and rejected:
-        raise FeedtoolError(f"{count(rejected, 'dump')} rejected (--strict); 'feedtool rejects' lists them")
+    if strict and (rejected or empty):
+        failures = [f"{count(rejected, 'dump')} rejected"] if rejected else []
+        failures += [f"input folder {folder} holds no dumps" for folder in empty]
+        listed = "; 'feedtool rejects' lists them" if rejected else ""
+        raise FeedtoolError(f"{', '.join(failures)} (--strict){listed}")
 
 
 def _build_command(name: str, help_text: str, *, do_ingest: bool, do_publish: bool) -> click.Command:
@@ -113,7 +119,8 @@ def _build_command(name: str, help_text: str, *, do_ingest: bool, do_publish: bo
     params = [config_option, output_option, state_option, *verbosity]
     if do_ingest:
         params.append(input_option)
-        params.append(click.option("--strict", is_flag=True, help="Exit 1 when any dump is rejected."))
+        strict_help = "Exit 1 when any dump is rejected or an input folder holds none."
+        params.append(click.option("--strict", is_flag=True, help=strict_help))
         params.append(
             click.option(
                 "--rederive", is_flag=True,
@@ -203,14 +210,25 @@ def _published_base_url(cfg: Config) -> str | None:
 @config_option
 @with_verbosity
 def check(output: Path | None, config: Path | None, quiet: bool, verbose: bool) -> None:
-    """Read every published document back and list problems; exit 1 when there are any."""
-    from feedtool.check import check_output
+    """Read every published document back and list problems; exit 1 when there are any.
+
+    With [site] base_url configured, a document published for another address is a problem.
+    Without, an output whose links are the local server's is fit only for this machine: said.
+    """
+    from feedtool.check import check_output, local_only, output_base_url
 
     setup_logging(verbose, quiet)
-    folder = output or load(config).output
-    problems, checked = check_output(folder)
+    cfg = load(config)
+    folder = output or cfg.output
+    problems, checked = check_output(folder, cfg.site.base_url if cfg.base_url_set else None)
     for problem in problems:
         click.echo(problem)
+    if not cfg.base_url_set and not quiet and (base := output_base_url(folder)) and local_only(base):
+        click.echo(
+            f"feedtool: the output's links are under {base}, where feedtool serve listens (no [site] base_url):"
+            " fit only for serving on this machine",
+            err=True,
+        )
     if problems:
         raise FeedtoolError(f"{len(problems)} problems in {checked} documents under {folder}")
     if not quiet:
@@ -221,9 +239,10 @@ def check(output: Path | None, config: Path | None, quiet: bool, verbose: bool) 
 @config_option
 @state_option
 @json_option
-def stats(config: Path | None, state: Path | None, as_json: bool) -> None:
+@with_verbosity
+def stats(config: Path | None, state: Path | None, as_json: bool, quiet: bool, verbose: bool) -> None:
     """Entries per outlet and topic, newest dates, rejected dumps, store size."""
-    cfg, data = read_store(config, state, lambda store: store.stats())
+    cfg, data = read_store(config, state, lambda store: store.stats(), quiet=quiet, verbose=verbose)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
@@ -242,9 +261,10 @@ def stats(config: Path | None, state: Path | None, as_json: bool) -> None:
 @config_option
 @state_option
 @json_option
-def rejects(config: Path | None, state: Path | None, as_json: bool) -> None:
+@with_verbosity
+def rejects(config: Path | None, state: Path | None, as_json: bool, quiet: bool, verbose: bool) -> None:
     """Every rejected dump with its reason."""
-    _, rows = read_store(config, state, lambda store: store.rejects())
+    _, rows = read_store(config, state, lambda store: store.rejects(), quiet=quiet, verbose=verbose)
     if as_json:
         click.echo(json.dumps([{"path": p, "reason": r} for p, r in rows], ensure_ascii=False, indent=2))
         return
@@ -255,14 +275,17 @@ def rejects(config: Path | None, state: Path | None, as_json: bool) -> None:
 @cli.command()
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False), default="feedtool.toml")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
-def init(path: Path, force: bool) -> None:
+@with_verbosity
+def init(path: Path, force: bool, quiet: bool, verbose: bool) -> None:
     """Write a commented starter config (default ./feedtool.toml)."""
     from importlib import resources
 
+    setup_logging(verbose, quiet)
     if path.exists() and not force:
         raise click.UsageError(f"{path} already exists; pass --force to overwrite it")
     path.write_text(resources.files("feedtool").joinpath("starter.toml").read_text("utf-8"), "utf-8")
-    click.echo(f"feedtool: wrote {path}")
+    if not quiet:
+        click.echo(f"feedtool: wrote {path}")
 
 
 @cli.command()
@@ -339,9 +362,9 @@ def _canonical(cfg: Config, url: str) -> str:
 
     try:
         check_http_url(url)
+        return Canonicaliser(cfg.rules).canonicalise(url)
     except Rejected as exc:
         raise click.UsageError(f"--url: {exc.reason}") from None
-    return Canonicaliser(cfg.rules).canonicalise(url)
 
 
 @cli.command()

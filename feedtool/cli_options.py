@@ -49,9 +49,12 @@ input_option = click.option(
     "-i", "--input", "inputs", multiple=True, type=click.Path(path_type=Path),
     help="Folder of dumps; repeat for several (default: [build] inputs, else seeds/).",
 )  # fmt: skip
+# The same two options on every command. -q: nothing a command says of its own work when it
+# succeeds (summaries, notes, warnings); what it was asked for (stats, rejects, hits), problems and
+# errors are still printed. -v: detail, and a traceback with an error.
 verbosity = [
-    click.option("-q", "--quiet", is_flag=True, help="Print nothing when the run succeeds (for cron)."),
-    click.option("-v", "--verbose", is_flag=True, help="Per-file detail, and tracebacks on errors."),
+    click.option("-q", "--quiet", is_flag=True, help="Print nothing of its own when it succeeds (for cron)."),
+    click.option("-v", "--verbose", is_flag=True, help="More detail, and tracebacks on errors."),
 ]
 
 
@@ -66,11 +69,13 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
-def read_store(config: Path | None, state: Path | None, read: Callable[[Any], Any]) -> tuple[Config, Any]:
+def read_store(
+    config: Path | None, state: Path | None, read: Callable[[Any], Any], *, quiet: bool = False, verbose: bool = False
+) -> tuple[Config, Any]:
     """Open the store for a report; a missing store is an error, not a new empty one."""
     from feedtool.store import BackendError, Store, store_failure
 
-    setup_logging(False, False)
+    setup_logging(verbose, quiet)
     cfg = load(config, state=state)
     if not cfg.store.is_file():
         raise FeedtoolError(f"no store at {cfg.store}; run 'feedtool build' first")

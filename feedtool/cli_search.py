@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from feedtool.cli_options import config_option, json_option, read_store, state_option
+from feedtool.cli_options import config_option, json_option, read_store, state_option, with_verbosity
 from feedtool.errors import ConfigError
 
 if TYPE_CHECKING:  # loaded by the command itself: every other command starts without the store's search
@@ -31,9 +31,10 @@ def _day(value: datetime | None) -> datetime | None:
 @config_option
 @state_option
 @json_option
+@with_verbosity
 def search_command(
     query: str, outlets: tuple[str, ...], topic: str | None, since: datetime | None, until: datetime | None,
-    limit: int, config: Path | None, state: Path | None, as_json: bool,
+    limit: int, config: Path | None, state: Path | None, as_json: bool, quiet: bool, verbose: bool,
 ) -> None:  # fmt: skip
     """Search every stored entry, newest first: words (all of them), "a phrase", OR, NOT or -word,
     brackets, and word* for a prefix. Simplified and traditional Chinese find each other."""
@@ -47,7 +48,7 @@ def search_command(
         asked.parsed()
     except QueryError as exc:
         raise ConfigError(f"cannot search for {query!r}: {exc}") from None
-    _, results = read_store(config, state, lambda store: search(store, asked))
+    _, results = read_store(config, state, lambda store: search(store, asked), quiet=quiet, verbose=verbose)
     if as_json:
         click.echo(json.dumps([_as_json(hit) for hit in results.hits], ensure_ascii=False, indent=2))
         return
@@ -62,7 +63,7 @@ def search_command(
             for text, match in hit.snippet
         )
         click.echo(f"  {marked}")
-    if not results.hits:
+    if not results.hits and not quiet:
         click.echo("feedtool: nothing found", err=True)
 
 

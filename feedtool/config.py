@@ -30,7 +30,7 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 class Site:
     title: str = "feedtool"
     description: str = "News feeds rebuilt from scraped articles"
-    base_url: str = "http://127.0.0.1:8000/"
+    base_url: str = "http://127.0.0.1:8000/"  # where `feedtool serve` listens by default
     language: str = "zh-CN"
 
 
@@ -51,6 +51,9 @@ class Config:
     templates: Path | None = None  # a folder of templates overriding the built-in ones by name
     follow_links: bool = False  # follow symbolic links that lead out of the input folders (scan.py)
     keep_days: int | None = None  # the retention policy: entries published longer ago are pruned (prunes.py)
+    # Whether the config or the command line gave [site] base_url: without one, every link is the
+    # local server's (Site.base_url's default), which a build and `feedtool check` say.
+    base_url_set: bool = False
 
     @property
     def root(self) -> Path:
@@ -219,6 +222,21 @@ def _make_outlet(where: str, raw: dict[str, Any], base: Outlet | None) -> Outlet
     return replace(outlet, hosts=hosts, homepage=outlet.homepage or f"https://{hosts[0]}/")
 
 
+def _check_hosts(outlets: tuple[Outlet, ...], tables: dict[str, str]) -> None:
+    """One host, one outlet: of two outlets listing the same host, the first would take every
+    article from it and the second never get a feed, with nothing to say why."""
+    owner: dict[str, Outlet] = {}
+    for outlet in outlets:
+        for host in outlet.hosts:
+            first = owner.setdefault(host, outlet)
+            if first is not outlet:
+                named = [f"'{o.slug}'" + ("" if o.slug in tables else " (built-in)") for o in (first, outlet)]
+                raise ConfigError(
+                    f"{tables.get(outlet.slug) or tables[first.slug]}: outlets {named[0]} and {named[1]} both list"
+                    f" the host '{host}'; an article's host must name one outlet"
+                )
+
+
 def _make_topic(where: str, raw: dict[str, Any], outlets: set[str]) -> Topic:
     slug = raw.get("slug", "")
     if not SLUG_RE.match(slug):
@@ -320,10 +338,13 @@ def load_config(
     root = path.parent if path else Path(".")
 
     by_slug = {o["slug"]: _make_outlet("built-in registry", o, None) for o in builtin["outlet"]}
+    tables: dict[str, str] = {}  # slug -> where the config writes that outlet
     for i, raw in enumerate(user.get("outlet", [])):
         slug = raw.get("slug", "")
-        by_slug[slug] = _make_outlet(f"{where}: [[outlet]] #{i + 1}", raw, by_slug.get(slug))
+        tables[slug] = f"{where}: [[outlet]] #{i + 1}"
+        by_slug[slug] = _make_outlet(tables[slug], raw, by_slug.get(slug))
     outlets = tuple(by_slug.values())
+    _check_hosts(outlets, tables)
 
     user_clean = user.get("clean", {})
     clean = CleanRules(**{k: v + user_clean.get(k, ()) for k, v in builtin["clean"].items()})
@@ -348,6 +369,7 @@ def load_config(
     if templates is not None and not templates.is_dir():
         raise ConfigError(f"{where}: [site] templates: {templates} is not a folder")
     site = Site(**site_table)
+    base_url_set = base_url is not None or "base_url" in site_table
     if base_url is not None:
         site = replace(site, base_url=base_url)
     if not re.match(r"^https?://[^/\s]+", site.base_url):
@@ -389,4 +411,5 @@ def load_config(
         opml_format=opml_format,
         lock_timeout=store_table.get("lock_timeout", Config.lock_timeout),
         templates=templates,
+        base_url_set=base_url_set,
     )

@@ -21,6 +21,7 @@ import codecs
 import hashlib
 import html
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
@@ -38,6 +39,7 @@ _TIMESTAMP = re.compile(r"^<!--\s*(-?\d+|NaN)?\s*-->$")
 # titles may hold [ ] ( ) themselves, URLs hold no spaces.
 _LINK = re.compile(r"^\[(?P<title>.*)\]\((?P<url>\S*)\)$")
 _RULE = re.compile(r"^-{3,}$")
+_COMMENT = re.compile(r"^<!--.*-->$")
 _WHITESPACE = re.compile(r"\s+")
 # A tag, raw or once entity-escaped: "a < b" and "<中国>" are text, "<em>" and "</b>" are not.
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
@@ -61,19 +63,26 @@ def clean_text(text: str) -> str:
     return _WHITESPACE.sub(" ", text).strip()
 
 
+# The byte-order marks of the only encodings whose text holds NUL bytes (see _decode_legacy).
+_WIDE_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
 def decode(data: bytes) -> str:
-    """A dump's text. UTF-8 (with or without BOM) is the fast path; anything else is a legacy dump."""
+    """A dump's text. UTF-8 (with or without BOM) is the fast path; anything else is a legacy dump.
+
+    NUL bytes are in no encoding a web page can be in but UTF-16 and UTF-32, which are read only
+    with a byte-order mark: without one, they say the file is not text (an image, an archive).
+    """
     if not data.strip():
         raise Rejected("empty file")
+    if b"\x00" in data and not data.startswith(_WIDE_BOMS):
+        raise Rejected("not a text file: it holds NUL bytes (UTF-16 and UTF-32 are read only with a byte-order mark)")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = _decode_legacy(data)
-    else:
-        if "\x00" in text:  # UTF-16 text of ASCII characters is valid UTF-8 too, full of NULs
-            text = _decode_legacy(data)
     if "\x00" in text:
-        raise Rejected("not a text file (it holds NUL characters)")
+        raise Rejected("not a text file: it holds NUL characters")
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -186,10 +195,11 @@ def _strings(value: Any) -> tuple[str, ...]:
     return tuple(t for t in (clean_text(str(i)) for i in items) if t)
 
 
-def _split_front_matter(text: str) -> tuple[dict[str, Any], str, list[str]]:
-    """(metadata, rest of the file, warnings). Broken YAML is a warning, not a rejection."""
+def _split_front_matter(text: str) -> tuple[dict[str, Any], str, str | None]:
+    """(metadata, rest of the file, what is wrong with the front matter). Front matter that cannot
+    be read is a warning when the [title](url) header below it can be, a rejection when not."""
     if not text.startswith("---\n"):
-        return {}, text, []
+        return {}, text, None
     import frontmatter
     import yaml
 
@@ -198,14 +208,15 @@ def _split_front_matter(text: str) -> tuple[dict[str, Any], str, list[str]]:
     except (yaml.YAMLError, ValueError, RecursionError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
-        problem = str(exc) if isinstance(exc, AliasBomb) else f"front matter is not valid YAML{where}"
-        warning = f"{problem}; used the [title](url) header instead"
-        end = text.find("\n---", 4)
-        rest = text[text.index("\n", end + 1) + 1 :] if end >= 0 and "\n" in text[end + 1 :] else ""
-        return {}, rest, [warning]
-    if not isinstance(post.metadata, dict):
-        return {}, post.content, ["front matter is not a table of keys; ignored it"]
-    return post.metadata, post.content, []
+        problem = str(exc) if isinstance(exc, FrontMatterShape) else f"front matter is not valid YAML{where}"
+        return {}, _after_front_matter(text), problem
+    return post.metadata, post.content, None
+
+
+def _after_front_matter(text: str) -> str:
+    """What follows front matter that could not be read: the text after its closing --- line."""
+    end = text.find("\n---", 4)
+    return text[text.index("\n", end + 1) + 1 :] if end >= 0 and "\n" in text[end + 1 :] else ""
 
 
 # How many nodes front matter may stand for once its aliases are expanded, per character of it.
@@ -215,7 +226,11 @@ def _split_front_matter(text: str) -> tuple[dict[str, Any], str, list[str]]:
 ALIAS_EXPANSION = 4
 
 
-class AliasBomb(ValueError):
+class FrontMatterShape(ValueError):
+    """YAML that is valid but not front matter, as its message says."""
+
+
+class AliasBomb(FrontMatterShape):
     """Front matter whose aliases expand past ALIAS_EXPANSION nodes a character, or refer to themselves."""
 
 
@@ -246,7 +261,13 @@ def _bounded_yaml() -> Any:
 
     class BoundedHandler(YAMLHandler):
         def load(self, fm: str, **kwargs: object) -> Any:
-            return yaml.load(fm, Loader=BoundedLoader)  # a SafeLoader
+            data = yaml.load(fm, Loader=BoundedLoader)  # a SafeLoader
+            # What python-frontmatter would drop (not a table) or fail on (keys become keyword arguments).
+            if data is not None and not isinstance(data, dict):
+                raise FrontMatterShape("front matter is not a table of keys")
+            if data and not all(isinstance(key, str) for key in data):
+                raise FrontMatterShape("front matter has a key that is not text")
+            return data
 
     return BoundedHandler()
 
@@ -272,8 +293,19 @@ def _expanded(node: Any, sizes: dict[int, int], limit: int) -> int:
     return total
 
 
-def _split_header(rest: str) -> tuple[str | None, str | None, str | None, str]:
-    """(timestamp text, title, url, body) from what follows the front matter."""
+@dataclass(frozen=True)
+class _Header:
+    """The [title](url) header as found: `why`, when there is no title, says what stands in its way."""
+
+    stamp: str | None
+    title: str | None
+    url: str | None
+    body: str
+    why: str | None = None
+
+
+def _split_header(rest: str) -> _Header:
+    """The timestamp text, title, url and body of what follows the front matter."""
     lines = rest.split("\n")
     stamp = title = url = None
     seen = 0
@@ -287,15 +319,39 @@ def _split_header(rest: str) -> tuple[str | None, str | None, str | None, str]:
         elif title is None and (m := _LINK.match(line)):
             title, url = m.group("title"), m.group("url")
         elif _RULE.match(line):
-            return stamp, title, url, "\n".join(lines[i + 1 :])
+            return _Header(stamp, title, url, "\n".join(lines[i + 1 :]))
+        elif title is None:
+            return _Header(stamp, None, None, rest, _in_the_way(line, lines[i + 1 :], stamp, _HEADER_LINES - seen))
         else:
             break
         if seen >= _HEADER_LINES:
             break
     if title is not None:  # a link line but no rule: the body follows the link line
         idx = next(i for i, raw in enumerate(lines) if _LINK.match(raw.strip()))
-        return stamp, title, url, "\n".join(lines[idx + 1 :])
-    return stamp, None, None, rest
+        return _Header(stamp, title, url, "\n".join(lines[idx + 1 :]))
+    return _Header(stamp, None, None, rest)
+
+
+def _in_the_way(line: str, below: list[str], stamp: str | None, room: int) -> str | None:
+    """Why `line`, met where the header should be, is not part of it, when that is the dump's fault
+    rather than its having no header at all: a link line whose URL has spaces, or a line above a
+    [title](url) line that follows within the header's lines."""
+    if line.startswith("[") and line.endswith(")") and "](" in line:
+        return f"the URL in the [title](url) line has a space in it: {line[line.rindex('](') + 2 : -1][:80]}"
+    following = (raw.strip() for raw in below if raw.strip())
+    if not any(_LINK.match(next_line) for next_line, _ in zip(following, range(room), strict=False)):
+        return None
+    if _COMMENT.match(line):
+        if stamp is None:
+            return (
+                "the comment above the [title](url) line is not a timestamp (milliseconds since 1970, or NaN):"
+                f" {line[:80]}"
+            )
+        return f"a second comment above the [title](url) line: {line[:80]}"
+    return (
+        "the [title](url) line must come first (after the front matter and the timestamp comment);"
+        f" above it: {line[:80]}"
+    )
 
 
 def _timestamp(text: str | None) -> datetime | None:
@@ -311,31 +367,51 @@ def _timestamp(text: str | None) -> datetime | None:
 def parse_dump(data: bytes, path: str) -> Dump:
     """Parse one dump's bytes. Raises Rejected when the file cannot become an entry."""
     sha256 = hashlib.sha256(data).hexdigest()
-    meta, rest, warnings = _split_front_matter(decode(data))
-    stamp, link_title, link_url, body = _split_header(rest)
+    meta, rest, problem = _split_front_matter(decode(data))
+    header = _split_header(rest)
+    warnings = [f"{problem}; used the [title](url) header instead"] if problem else []
 
     fm_url = meta.get("from")
     fm_url = fm_url.strip() if isinstance(fm_url, str) and fm_url.strip() else None
-    if link_url is None and not (fm_url and meta.get("title")):
-        raise Rejected("no [title](url) line")
-    url = _pick_url(link_url, fm_url)
+    fm_title = meta.get("title")
+    if isinstance(fm_title, list | dict):
+        warnings.append("front matter title is not text; used the [title](url) header's")
+        fm_title = None
+    if header.url is None and not (fm_url and fm_title):
+        raise Rejected(_no_header(header, meta, problem))
+    url = _pick_url(header.url, fm_url)
 
-    title = clean_text(str(meta.get("title") or link_title or ""))
+    raw_title = str(fm_title or header.title or "")
+    title = clean_text(raw_title)
     if not title:
-        raise Rejected("no title")
+        if raw_title.strip():
+            raise Rejected("its title is only markup, entities or blanks")
+        raise Rejected("the [title](url) line has no title" if header.title is not None else "its title is empty")
     author = meta.get("author")
     return Dump(
         path=path,
         sha256=sha256,
         url=url,
         title=title,
-        html=strip_xml_illegal(body),
+        html=strip_xml_illegal(header.body),
         front_matter_date=_as_utc(meta.get("date")),
-        timestamp=_timestamp(stamp),
+        timestamp=_timestamp(header.stamp),
         author=clean_text(author) if isinstance(author, str) and author.strip() else None,
         tags=tuple(dict.fromkeys(_strings(meta.get("tags")) + _strings(meta.get("categories")))),
         warnings=tuple(warnings),
     )
+
+
+def _no_header(header: _Header, meta: dict[str, Any], problem: str | None) -> str:
+    """The reason a dump with neither a [title](url) line nor front matter standing for one gives."""
+    if header.why is not None:
+        return header.why
+    if problem is not None:
+        return f"{problem}, and no [title](url) line below it"
+    if meta:
+        missing = [what for what, key in (("title", "title"), ("'from' address", "from")) if not meta.get(key)]
+        return f"no [title](url) line, and no {' or '.join(missing) or 'usable address'} in the front matter"
+    return "no [title](url) line"
 
 
 def _pick_url(link_url: str | None, fm_url: str | None) -> str:
@@ -343,7 +419,9 @@ def _pick_url(link_url: str | None, fm_url: str | None) -> str:
 
     The first absolute http(s) one wins: scrapers sometimes write the link line relative to the site.
     """
-    candidates = [u.strip() for u in (fm_url, link_url) if u]
+    candidates = [u.strip() for u in (fm_url, link_url) if u and u.strip()]
+    if not candidates:
+        raise Rejected("the [title](url) line has no URL")
     reasons = []
     for candidate in candidates:
         try:
@@ -352,6 +430,13 @@ def _pick_url(link_url: str | None, fm_url: str | None) -> str:
             reasons.append(exc)
             continue
         return candidate
-    if fm_url is None and not urlsplit(candidates[0]).scheme:
+    if fm_url is None and _relative(candidates[0]):
         raise Rejected(f"relative URL and no front matter 'from': {candidates[0][:80]}")
     raise reasons[0]
+
+
+def _relative(url: str) -> bool:
+    try:
+        return not urlsplit(url).scheme
+    except ValueError:  # not a URL at all: check_http_url has said why
+        return False

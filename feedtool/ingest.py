@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from feedtool.clock import now
@@ -67,6 +68,7 @@ class IngestReport:
     files: int = 0
     rederived: bool = False  # the rules or the normaliser changed: every dump on disk was read again
     kept: int = 0  # entries derived under earlier rules, kept as stored: their dumps are gone
+    empty_inputs: tuple[Path, ...] = ()  # input folders that hold no dump at all: a scraper writing elsewhere?
 
 
 # The modules whose code shapes an entry from a dump. A feedtool whose normaliser changed derives
@@ -177,10 +179,11 @@ def ingest(
             config.inputs, marks, store.rejected_paths(), now_ns=time.time_ns(), follow_links=config.follow_links
         )
         report.files = found.files
+        report.empty_inputs = tuple(found.empty_inputs)
         for name in found.unnamed:
             _reject_unnamed(name, report)
         index = store.file_index(
-            {os.path.dirname(path) for path, _, _ in found.listed} | set(found.listed_folders),
+            {os.path.dirname(path) for path, _, _ in found.listed} | found.listed_folders,
             [p for p, _, _ in found.rechecked],
         )
         changed = [FileStat(*stat) for stat in found.listed + found.rechecked if index.get(stat[0]) != stat[1:]]
@@ -205,6 +208,10 @@ def ingest(
     if found.marks != marks:
         with store.transaction():
             store.set_folder_marks(found.marks)
+    empty = [os.path.abspath(folder) for folder in found.empty_inputs]
+    if store.empty_inputs() != empty:
+        with store.transaction():
+            store.set_empty_inputs(empty)
     # What is on disk now, not what this run happened to read: every rejected dump counts, on every
     # run, until it is fixed or deleted (so --strict keeps failing while one remains).
     counts = report.counts
@@ -215,10 +222,10 @@ def ingest(
 
 
 def _gone(index: dict[str, tuple[int, int]], found: Scan) -> list[str]:
-    """Files the store has read that are no longer there: in a folder listed whole, or rejected ones."""
-    listed = set(found.listed_folders)
+    """Files the store has read that are no longer there: under a folder listed whole (in it, or in a
+    folder below it that is gone), or rejected ones."""
     present = {path for path, _, _ in found.listed}
-    return [p for p in index if os.path.dirname(p) in listed and p not in present] + found.gone
+    return [p for p in index if p not in present and found.listed_above(p)] + found.gone
 
 
 def _ingest_changed(

@@ -94,6 +94,15 @@ class Rejection:
     outlet: str | None = None  # when the dump's address says whose it is (feedtool health counts them)
 
 
+# The reason of a dump whose reading failed in a way no rule foresaw (normalise.py): no Python in
+# it, the traceback is for -v. Such a dump, unlike other rejections, is read again when it changes,
+# copies included, so that what the reason says to do shows the failure again.
+UNFORESEEN = (
+    "feedtool failed on it unexpectedly, a fault of feedtool's own; to see it, touch the file"
+    " and run 'feedtool build -v'"
+)
+
+
 @dataclass(frozen=True)
 class StoredEntry:
     """An entry as the store merged it from every dump of the same article."""

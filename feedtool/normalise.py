@@ -19,7 +19,7 @@ from feedtool.dump import parse_dump
 from feedtool.errors import Rejected
 from feedtool.fulltext import cut
 from feedtool.limits import Overtime, deadline, too_large
-from feedtool.models import DateSource, Dump, Entry, Rejection
+from feedtool.models import UNFORESEEN, DateSource, Dump, Entry, Rejection
 from feedtool.outlets import OutletRegistry
 from feedtool.rules import Rules
 from feedtool.topics import fold
@@ -113,10 +113,10 @@ class Normaliser:
             reason = "reading it ran out of memory"
         except RecursionError:
             reason = "it is nested too deeply to read"
-        except Exception as exc:  # noqa: BLE001: the one place every failure on one dump becomes its rejection
-            log.debug("%s: reading it failed", path, exc_info=True)
-            first_line = str(exc).splitlines()[0] if str(exc) else ""
-            reason = f"reading it failed: {type(exc).__name__}: {first_line}"[:300]
+        except Exception:  # noqa: BLE001: the one place every failure on one dump becomes its rejection
+            # A fault of feedtool's own, or of a library it alone meets: the traceback is for -v.
+            log.info("%s: an unexpected error reading it:", path, exc_info=True)
+            reason = UNFORESEEN
         return Rejection(path=path, sha256=hashlib.sha256(data).hexdigest(), reason=reason)
 
 

@@ -55,8 +55,10 @@ class Scan:
     # Names that are not UTF-8 (as the file system gave them, undecodable bytes as \xNN): the store
     # cannot key them, so they are reported as rejected on every build until renamed.
     unnamed: list[str] = field(default_factory=list)
-    listed_folders: list[str] = field(default_factory=list)  # whose every file is in `listed`
+    listed_folders: set[str] = field(default_factory=set)  # whose every file is in `listed`
+    reached: set[str] = field(default_factory=set)  # every folder there now, listed or not
     gone: list[str] = field(default_factory=list)  # rejected dumps no longer there
+    empty_inputs: list[Path] = field(default_factory=list)  # input folders with no file anywhere under them
 
     @property
     def files(self) -> int:
@@ -65,6 +67,21 @@ class Scan:
     def unmark(self, path: str) -> None:
         """A file of this folder could not be read: list the folder again next time."""
         self.marks.pop(os.path.dirname(path), None)
+
+    def listed_above(self, path: str) -> bool:
+        """Whether the nearest folder above `path` that is there now was listed whole.
+
+        Then a file read by an earlier build and not among those listed is gone: deleted itself,
+        or with the folders between (a month of dumps deleted at once). Under a folder not listed,
+        or not listed whole, nothing is known to have moved.
+        """
+        folder = os.path.dirname(path)
+        while folder not in self.reached:
+            above = os.path.dirname(folder)
+            if above == folder:
+                return False  # under no input folder
+            folder = above
+        return folder in self.listed_folders
 
 
 def scan(
@@ -90,6 +107,7 @@ def scan(
         if not root.is_dir():
             what = "is not a folder" if root.exists() else "does not exist"
             raise InputError(f"input folder {root} {what}")
+        before = found.files + len(found.unnamed)
         folders = [os.path.abspath(root)]
         while folders:
             folder = folders.pop()
@@ -97,6 +115,7 @@ def scan(
                 st = os.stat(folder)
             except OSError:
                 continue  # removed while the build ran
+            found.reached.add(folder)
             if (st.st_dev, st.st_ino) in walker.seen:
                 continue  # met before by another path: an input inside another, or a link
             walker.seen.add((st.st_dev, st.st_ino))
@@ -114,12 +133,25 @@ def scan(
                 log.warning("%s: cannot list: %s", folder, exc.strerror)
                 continue
             if whole:
-                found.listed_folders.append(folder)
+                found.listed_folders.add(folder)
             if mtime_ns < recent and whole:
                 found.marks[folder] = FolderMark(mtime_ns, files, tuple(sorted(subfolders)))
             folders.extend(f"{folder}/{name}" for name in subfolders)
+        if found.files + len(found.unnamed) == before and not _holds_files(os.path.abspath(root), found):
+            found.empty_inputs.append(root)
     _recheck(found, skipped, rejected)
     return found
+
+
+def _holds_files(root: str, found: Scan) -> bool:
+    """Whether files found so far lie under `root`: an input inside another one was walked as part of
+    it, and found nothing of its own. Asked only of an input whose own walk found no file."""
+    prefix = root + os.sep
+    return (
+        any(path.startswith(prefix) for path, _, _ in found.listed)
+        or any(mark.files for folder, mark in found.marks.items() if folder == root or folder.startswith(prefix))
+        or any(name.startswith(prefix) for name in found.unnamed)
+    )
 
 
 class _Walker:

@@ -66,7 +66,10 @@ class Canonicaliser:
     def canonicalise(self, url: str) -> str:
         """The identity of an article URL. Raises Rejected for what is not an http(s) URL."""
         parts = check_http_url(url)
-        parts = urlsplit(canonicalize_url(urlunsplit(parts), keep_fragments=False))
+        try:
+            parts = urlsplit(canonicalize_url(urlunsplit(parts), keep_fragments=False))
+        except ValueError:  # w3lib checks a bracketed host that urlsplit lets by: "https://a.b[::1]c"
+            raise Rejected(f"URL is not valid: {_shown(url)}") from None
         host = (parts.hostname or "").rstrip(".")
         host = self.fold_host(host)
         port = parts.port if parts.port and str(parts.port) != _DEFAULT_PORTS[parts.scheme] else None
@@ -77,7 +80,7 @@ class Canonicaliser:
 
 def check_http_url(url: str) -> SplitResult:
     """Split an absolute http(s) URL, or reject it with a reason a person understands."""
-    shown = url if len(url) <= 80 else url[:77] + "..."
+    shown = _shown(url)
     try:
         parts = urlsplit(url.strip())
         parts.port  # noqa: B018 - raises ValueError on a bad port
@@ -89,3 +92,8 @@ def check_http_url(url: str) -> SplitResult:
     if not scheme or not parts.hostname:
         raise Rejected(f"URL is not absolute: {shown}")
     return parts._replace(scheme=scheme)
+
+
+def _shown(url: str) -> str:
+    """A URL as a reason quotes it: whole, or its first 77 characters."""
+    return url if len(url) <= 80 else url[:77] + "..."

@@ -197,3 +197,11 @@ def test_arbitrary_html_comes_out_safe_and_well_formed(parts: list[str]) -> None
             assert not any(attr.startswith("on") for attr in tag.attrib)
             assert not tag.get("href", "").lower().startswith("javascript")
     assert "\x00" not in content
+
+
+def test_a_link_no_reader_could_follow_loses_its_address_and_the_article_stays() -> None:
+    """A broken IPv6 host in one link of the article: the link's text stays, its address goes, as an
+    image's does (an image without one, like one with an empty src, shows nothing)."""
+    article = clean('<p>前文<a href="http://[::1/x">链接</a>后文。</p><img src="http://[::1">')
+    assert article.content == '<p>前文<a rel="noopener noreferrer">链接</a>后文。</p>\n<img>'
+    assert article.image is None

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -15,6 +20,7 @@ from conftest import ROOT, SEEDS, dump, run_cli
 
 from feedtool import __version__
 from feedtool.config import load_config
+from feedtool.store import Store
 
 COMMANDS = ["build", "ingest", "publish", "serve", "check", "stats", "rejects", "init", "prune"]
 
@@ -45,6 +51,76 @@ def test_version(capsys) -> None:
 def test_help_on_every_command(capsys, command: str | None) -> None:
     code, out, err = run(capsys, *([command] if command else []), "--help")
     assert code == 0 and out.startswith("Usage: feedtool") and err == ""
+
+
+# Each command feedtool lists, run to success in a built project: its arguments, and whether what
+# it prints is an answer asked for (-q keeps it, and drops only what the command says of itself).
+QUIET_RUNS: dict[str, tuple[list[str], bool]] = {
+    "build": ([], False),
+    "ingest": ([], False),
+    "publish": ([], False),
+    "check": ([], False),
+    "health": ([], False),
+    "init": (["other.toml"], False),
+    "prune": (["--before", "2000-01-01"], False),
+    "rejects": ([], True),
+    "search": (["台湾"], True),
+    "stats": ([], True),
+    "serve": ([], False),  # run apart: it serves until stopped
+}
+
+
+def test_every_command_takes_q_and_v_and_with_q_is_silent_on_success(project: Path) -> None:
+    """Walks the commands `feedtool --help` lists: each takes -q/--quiet and -v/--verbose, and
+    with -q prints nothing of its own when it succeeds (a rejected dump on disk, a search that finds
+    nothing: the notes those give go too)."""
+    listed = feedtool("--help", cwd=project).stdout.split("Commands:")[1]
+    commands = re.findall(r"^  ([a-z]+) ", listed, re.MULTILINE)
+    assert sorted(commands) == sorted(QUIET_RUNS)
+    for command in commands:
+        usage = feedtool(command, "--help", cwd=project).stdout
+        assert "-q, --quiet" in usage and "-v, --verbose" in usage, command
+    (project / "seeds" / "broken.txt").write_text("no header", "utf-8")
+    for command, (args, answers) in QUIET_RUNS.items():
+        if command == "serve":
+            continue
+        said = feedtool(command, *args, cwd=project)
+        assert said.returncode == 0, (command, said.stderr)
+        (project / "other.toml").unlink(missing_ok=True)
+        quiet = feedtool(command, "-q", *args, cwd=project)
+        assert (quiet.returncode, quiet.stderr) == (0, ""), command
+        assert quiet.stdout == (said.stdout if answers else ""), command
+    nothing = feedtool("search", "-q", "没有这个词", cwd=project)
+    assert (nothing.returncode, nothing.stdout, nothing.stderr) == (0, "", "")
+    assert feedtool("search", "没有这个词", cwd=project).stderr == "feedtool: nothing found\n"
+    _serves_quietly(project)
+
+
+def _serves_quietly(project: Path) -> None:
+    """`feedtool serve -q` serves, and says nothing from start to stop."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "FEEDTOOL_CONFIG"} | {"PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "feedtool", "serve", "-q", "--port", str(port)], cwd=project, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        for _ in range(600):  # until it listens (or has died)
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/all/atom.xml") as reply:
+                    assert reply.status == 200
+                break
+            except OSError:
+                assert server.poll() is None, server.communicate()
+                time.sleep(0.1)
+        else:
+            raise AssertionError("feedtool serve never answered")
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=60)
+    assert (server.returncode, out, err) == (0, "", "")
 
 
 def test_build_then_a_quiet_noop_build_prints_nothing(project: Path) -> None:
@@ -146,6 +222,17 @@ def test_config_from_the_environment(project: Path, capsys, monkeypatch: pytest.
         ("[clean]\nremove_text = ['(?i)werbung']", "[clean] remove_text: the patterns cannot be combined"),
         ("[clean]\nremove = ['p::first-line']", "bad CSS selector 'p::first-line'"),
         ("[[outlet]]\nslug = 'new'", "outlet 'new' needs a name"),
+        (
+            "[[outlet]]\nslug = 'a'\nname = 'A'\nhosts = ['a.example', 'x.example']\n"
+            "[[outlet]]\nslug = 'b'\nname = 'B'\nhosts = ['b.example', 'X.example.']",
+            "feedtool.toml: [[outlet]] #2: outlets 'a' and 'b' both list the host 'x.example';"
+            " an article's host must name one outlet",
+        ),
+        (
+            "[[outlet]]\nslug = 'rfi-cn'\nname = 'RFI 中文'\nhosts = ['rfi.fr']",
+            "feedtool.toml: [[outlet]] #1: outlets 'rfi' (built-in) and 'rfi-cn' both list the host 'rfi.fr';"
+            " an article's host must name one outlet",
+        ),
     ],
 )
 def test_a_broken_config_is_one_line_and_exit_2(project: Path, capsys, config: str, message: str) -> None:
@@ -220,6 +307,32 @@ def test_rejected_dumps_are_reported_and_strict_fails(project: Path, capsys) -> 
     assert run(capsys, "stats", "--json")[1].count('"rejected": 0') == 1
 
 
+def test_an_input_folder_with_no_dumps_is_named_on_every_run_and_fails_strict(project: Path) -> None:
+    """A scraper writing to the wrong folder: the input it should fill holds nothing (a hidden file,
+    an empty folder), which every build says until it holds a dump; --strict fails, -q is silent."""
+    wrong = project / "scraped"
+    (wrong / "2024" / "06").mkdir(parents=True)
+    (wrong / ".lock").write_text("")
+    config = project / "feedtool.toml"
+    config.write_text(config.read_text("utf-8").replace('inputs = ["seeds"]', 'inputs = ["seeds", "scraped"]'))
+    said = "feedtool: input folder scraped holds no dumps; is the scraper writing elsewhere?\n"
+    for new in ("5 new", "0 new"):
+        result = feedtool("build", cwd=project)
+        assert (result.returncode, result.stderr) == (0, said) and new in result.stdout
+    quiet = feedtool("build", "-q", cwd=project)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    strict = feedtool("build", "--strict", "-q", cwd=project)
+    assert (strict.returncode, strict.stdout) == (1, "")
+    assert strict.stderr == "feedtool: error: input folder scraped holds no dumps (--strict)\n"
+    with Store(project / ".feedtool" / "state.sqlite3", root=project) as store:
+        assert store.empty_inputs() == [str(wrong)]  # for `feedtool health`
+    (wrong / "2024" / "06" / "a.txt").write_text(dump(url="https://www.rfi.fr/cn/a/found"), "utf-8")
+    found = feedtool("build", "--strict", cwd=project)
+    assert (found.returncode, found.stderr) == (0, "") and "1 new" in found.stdout
+    with Store(project / ".feedtool" / "state.sqlite3", root=project) as store:
+        assert store.empty_inputs() == []
+
+
 def test_warnings_name_the_file(project: Path, capsys) -> None:
     broken = dump(title="头标题", url="https://www.zaobao.com/a", front_matter='title: "unclosed')
     (project / "seeds" / "broken-fm.txt").write_text(broken, "utf-8")
@@ -262,6 +375,45 @@ def test_the_starter_config_shows_the_defaults() -> None:
     starter, defaults = load_config(ROOT / "feedtool" / "starter.toml"), load_config(None)
     for name in ("site", "rules", "max_items", "archive_items", "formats", "opml_format", "lock_timeout"):
         assert getattr(starter, name) == getattr(defaults, name), name
+
+
+LOCAL = "links point at http://127.0.0.1:8000/, where feedtool serve listens (no [site] base_url)"
+
+
+def test_without_a_base_url_the_build_and_check_say_the_links_are_local(project: Path) -> None:
+    """No base URL configured: every link is the local server's. The build's summary says so once,
+    check says the output is fit only for serving here; -q silences both. Once one is configured,
+    check finds every document not yet published under it, until a build publishes them there."""
+    config = project / "feedtool.toml"
+    config.write_text(re.sub(r"(?m)^base_url = .*\n", "", config.read_text("utf-8")), "utf-8")
+    built = feedtool("build", cwd=project)
+    assert built.returncode == 0 and built.stdout.count(LOCAL) == 1 and built.stdout.count("\n") == 1
+    assert feedtool("publish", cwd=project).stdout.count(LOCAL) == 1
+    assert feedtool("build", "-q", cwd=project).stdout == ""
+    checked = feedtool("check", cwd=project)
+    assert (checked.returncode, checked.stdout) == (0, "feedtool: 31 documents checked, no problems\n")
+    assert checked.stderr == (
+        "feedtool: the output's links are under http://127.0.0.1:8000/, where feedtool serve listens"
+        " (no [site] base_url): fit only for serving on this machine\n"
+    )
+    quiet = feedtool("check", "-q", cwd=project)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    config.write_text(
+        config.read_text("utf-8").replace("[site]\n", '[site]\nbase_url = "https://feeds.example.org/"\n')
+    )
+    moved = feedtool("check", cwd=project)
+    assert moved.returncode == 1 and moved.stderr == "feedtool: error: 30 problems in 31 documents under out\n"
+    documents = [line.split(": ")[0] for line in moved.stdout.splitlines()]  # each once; style.css links nothing
+    assert len(set(documents)) == 30 and "out/style.css" not in documents
+    assert all("is not under the base URL https://feeds.example.org/" in line for line in moved.stdout.splitlines())
+    assert (
+        "out/all/atom.xml: self link http://127.0.0.1:8000/all/atom.xml is not under the base URL"
+        " https://feeds.example.org/ ([site] base_url); 'feedtool build' publishes it there\n"
+    ) in moved.stdout
+    rebuilt = feedtool("build", cwd=project)
+    assert rebuilt.returncode == 0 and LOCAL not in rebuilt.stdout
+    checked = feedtool("check", cwd=project)
+    assert (checked.returncode, checked.stderr) == (0, "")
 
 
 def test_check_finds_a_damaged_document(project: Path, capsys) -> None:

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
-from conftest import SEEDS, dump
+from conftest import ROOT, SEEDS, dump, run_cli
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+import feedtool.normalise
 from feedtool.dump import clean_text, parse_dump, strip_xml_illegal
 from feedtool.errors import Rejected
-from feedtool.models import Entry, Rejection
+from feedtool.models import UNFORESEEN, Entry, Rejection
 from feedtool.normalise import Normaliser
+
+NUL_BYTES = "not a text file: it holds NUL bytes (UTF-16 and UTF-32 are read only with a byte-order mark)"
 
 
 def parse(text: str | bytes):
@@ -83,24 +91,163 @@ def test_broken_front_matter_uses_the_header_and_warns() -> None:
     assert d.warnings and "front matter is not valid YAML" in d.warnings[0]
 
 
+def test_a_front_matter_title_that_is_not_text_gives_way_to_the_header() -> None:
+    d = parse(dump(title="头标题", front_matter="title: [a, b]"))
+    assert d.title == "头标题"
+    assert d.warnings == ("front matter title is not text; used the [title](url) header's",)
+
+
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
         (b"", "empty file"),
         (b"  \n\n ", "empty file"),
-        (b"\x00\x01\x02\xff\xfe\x00binary", "not text in UTF-8, and no other encoding fits its bytes"),
+        (b"\x00\x01\x02\xff\xfe\x00binary", NUL_BYTES),
+        (b"\x01\x02\xff\xfebinary", "not text in UTF-8, and no other encoding fits its bytes"),
         (b"<!--1697291102000-->\n<p>no header</p>", "no [title](url) line"),
         (dump(url="javascript:alert(1)").encode(), "URL is not http(s): javascript:alert(1)"),
         (dump(url="/cn/relative").encode(), "relative URL and no front matter 'from': /cn/relative"),
         (dump(url="ftp://example.com/a").encode(), "URL is not http(s): ftp://example.com/a"),
-        (dump(title="   ").encode(), "no title"),
-        (dump(title="&nbsp;\x01").encode(), "no title"),
+        (dump(title="   ").encode(), "the [title](url) line has no title"),
+        (dump(title="&nbsp;\x01").encode(), "its title is only markup, entities or blanks"),
     ],
 )
 def test_rejections_say_why(data: bytes, reason: str) -> None:
     with pytest.raises(Rejected) as info:
         parse(data)
     assert info.value.reason == reason
+
+
+_LINK = "[标题](https://www.rfi.fr/cn/a/{n})"
+_REST = "------\n<p>正文。</p>"
+_STAMP = "<!--1697291102000-->"
+# Malformed dumps as scrapers write them, and what `feedtool rejects` says of each: its cause, in
+# words (None: it is published). Never an exception's name, nor a message meant for programmers.
+MALFORMED: dict[str, tuple[bytes, str | None]] = {
+    "empty": (b"", "empty file"),
+    "blank": (b"  \n\n \r\n", "empty file"),
+    "only-a-comment": (f"{_STAMP}\n".encode(), "no [title](url) line"),
+    "bad-timestamp": (
+        f"<!--notanumber-->\n{_LINK.format(n=1)}\n{_REST}".encode(),
+        "the comment above the [title](url) line is not a timestamp (milliseconds since 1970, or NaN):"
+        " <!--notanumber-->",
+    ),
+    "two-timestamps": (
+        f"{_STAMP}\n<!--1697291103000-->\n{_LINK.format(n=2)}\n{_REST}".encode(),
+        "a second comment above the [title](url) line: <!--1697291103000-->",
+    ),
+    "text-above-the-link": (
+        f"Saved from the web\n{_STAMP}\n{_LINK.format(n=3)}\n{_REST}".encode(),
+        "the [title](url) line must come first (after the front matter and the timestamp comment);"
+        " above it: Saved from the web",
+    ),
+    "empty-title": (f"{_STAMP}\n[](https://www.rfi.fr/cn/a/4)\n{_REST}".encode(), "the [title](url) line has no title"),
+    "markup-title": (
+        f"{_STAMP}\n[<b> </b>&nbsp;](https://www.rfi.fr/cn/a/5)\n{_REST}".encode(),
+        "its title is only markup, entities or blanks",
+    ),
+    "empty-url": (f"{_STAMP}\n[标题]()\n{_REST}".encode(), "the [title](url) line has no URL"),
+    "relative-url": (
+        f"{_STAMP}\n[标题](/cn/a/6)\n{_REST}".encode(),
+        "relative URL and no front matter 'from': /cn/a/6",
+    ),
+    "url-with-spaces": (
+        f"{_STAMP}\n[标题](https://www.rfi.fr/cn/a 7)\n{_REST}".encode(),
+        "the URL in the [title](url) line has a space in it: https://www.rfi.fr/cn/a 7",
+    ),
+    "url-broken-host": (
+        f"{_STAMP}\n[标题](http://[::1/a)\n{_REST}".encode(),
+        "URL is not valid: http://[::1/a",
+    ),
+    "url-bracketed-host": (
+        f"{_STAMP}\n[标题](https://a.b[::1]user:pw@.example)\n{_REST}".encode(),
+        "URL is not valid: https://a.b[::1]user:pw@.example",
+    ),
+    # No rule line, or nothing after it: the article is the headline, published as such.
+    "no-rule-line": (f"{_STAMP}\n{_LINK.format(n=8)}\n<p>正文。</p>".encode(), None),
+    "nothing-after-the-rule": (f"{_STAMP}\n{_LINK.format(n=9)}\n------\n".encode(), None),
+    "binary-junk": (bytes(range(256)) * 8, NUL_BYTES),
+    "nul-in-utf8": (f"{_STAMP}\n{_LINK.format(n=10)}\n{_REST}\x00".encode(), NUL_BYTES),
+    "front-matter-not-yaml": (
+        b"---\ntitle: [unclosed\n---\n<p>x</p>",
+        "front matter is not valid YAML (line 3), and no [title](url) line below it",
+    ),
+    "front-matter-a-list": (
+        b"---\n- a\n- b\n---\n<p>x</p>",
+        "front matter is not a table of keys, and no [title](url) line below it",
+    ),
+    "front-matter-keys-not-text": (
+        "---\n2024: 新闻\n---\n<p>x</p>".encode(),
+        "front matter has a key that is not text, and no [title](url) line below it",
+    ),
+    "front-matter-without-from": (
+        "---\ntitle: 只有标题\n---\n<p>x</p>".encode(),
+        "no [title](url) line, and no 'from' address in the front matter",
+    ),
+    "a-huge-line": (("<p>" + "字" * 400_000 + "</p>").encode(), "no [title](url) line"),
+}
+
+
+def test_every_rejection_names_its_cause_in_words(tmp_path: Path) -> None:
+    """Each malformed dump, built by the CLI beside a good one: `feedtool rejects` says why of each."""
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    (dumps / "good.txt").write_text(dump(), "utf-8")
+    for name, (data, _) in MALFORMED.items():
+        (dumps / f"{name}.txt").write_bytes(data)
+    (tmp_path / "feedtool.toml").write_text('[build]\ninputs = ["dumps"]\n', "utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "FEEDTOOL_CONFIG"} | {"PYTHONPATH": str(ROOT)}
+    built = subprocess.run([sys.executable, "-m", "feedtool", "build", "-q"], cwd=tmp_path, env=env)
+    assert built.returncode == 0
+    listed = subprocess.run(
+        [sys.executable, "-m", "feedtool", "rejects", "--json"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    said = {Path(r["path"]).stem: r["reason"] for r in json.loads(listed.stdout)}
+    assert said == {name: reason for name, (_, reason) in MALFORMED.items() if reason is not None}
+
+
+def test_a_failure_nobody_foresaw_is_a_rejection_that_names_no_exception(
+    normaliser: Normaliser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last resort: a bug met on one dump rejects it, says what to do, and leaks no Python."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("clutter")
+
+    monkeypatch.setattr(feedtool.normalise, "parse_dump", broken)
+    result = normaliser.file(dump().encode(), "x.txt")
+    assert isinstance(result, Rejection)
+    assert result.reason == (
+        "feedtool failed on it unexpectedly, a fault of feedtool's own; to see it, touch the file"
+        " and run 'feedtool build -v'"
+    )
+    assert "KeyError" not in result.reason and "clutter" not in result.reason
+
+
+def test_a_failure_nobody_foresaw_shows_its_traceback_with_v_once_the_dump_is_touched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What the reason says to do shows the failure: the touched dump is read again, not taken
+    for the rejected bytes seen before."""
+    real = feedtool.normalise.parse_dump
+
+    def faulty(data: bytes, path: str) -> object:
+        if path.endswith("fault.txt"):
+            raise KeyError("clutter")
+        return real(data, path)
+
+    monkeypatch.setattr(feedtool.normalise, "parse_dump", faulty)
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    (dumps / "fault.txt").write_text(dump(), "utf-8")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "feedtool.toml").write_text('[build]\ninputs = ["dumps"]\n', "utf-8")
+    assert run_cli(capsys, "build", "-q") == (0, "", "")
+    code, out, _ = run_cli(capsys, "rejects")
+    assert out == f"{dumps / 'fault.txt'}: {UNFORESEEN}\n"
+    os.utime(dumps / "fault.txt", (1_700_000_000, 1_700_000_000))
+    code, _, err = run_cli(capsys, "build", "-v")
+    assert code == 0 and "an unexpected error reading it:\nTraceback" in err and "KeyError: 'clutter'" in err
 
 
 def test_a_rejection_is_a_value_for_the_normaliser(normaliser: Normaliser) -> None:

@@ -106,8 +106,11 @@ def test_a_legacy_label_reads_as_its_superset() -> None:
         # One-byte code pages differ in a few letters (œuvrer, śuvrer); only a declaration tells them apart.
         (FRENCH.encode("windows-1252"), "reads as cp1252 or as cp1250"),
         (bytes(range(128, 256)) * 4, "no other encoding fits its bytes"),
-        (b"\x00\x01\x02\xff\xfe\x00binary", "no other encoding fits its bytes"),
-        ("<!--1-->\n[标题](https://a.example/)\n------\n<p>正文</p>".encode("utf-16-le"), "no other encoding fits"),
+        (b"\x00\x01\x02\xff\xfe\x00binary", "not a text file: it holds NUL bytes"),
+        (
+            "<!--1-->\n[标题](https://a.example/)\n------\n<p>正文</p>".encode("utf-16-le"),
+            "read only with a byte-order",
+        ),
     ],
 )
 def test_bytes_no_encoding_tells_apart_are_rejected_with_a_reason(data: bytes, why: str) -> None:

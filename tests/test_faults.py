@@ -112,8 +112,47 @@ def test_an_overlapping_build_gives_up_with_exit_75_and_changes_nothing(tmp_path
         out, err = process.communicate(timeout=60)
     assert process.returncode == 75
     assert out == ""
-    assert err.count("\n") == 1 and "another feedtool build holds the lock" in err
+    waiting, failed = err.splitlines()
+    assert waiting == f"feedtool: another build holds the lock on {config.store}; waiting up to 1 s"
+    assert failed.startswith("feedtool: error: another feedtool build holds the lock")
     assert not config.output.exists()
+
+
+HOLDER = """
+import sys
+from pathlib import Path
+from feedtool.build import locked
+from feedtool.config import load_config
+with locked(load_config(Path(sys.argv[1]))):
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_a_build_waiting_for_the_lock_says_so_once_and_goes_on_when_it_is_free(tmp_path: Path) -> None:
+    """Two real processes: one holds the lock as a build does, the other waits, says so, and builds
+    once the first lets go; with -q it waits without a word."""
+    config = make_config(tmp_path, [SEEDS], extra="")
+    config.path.write_text(config.path.read_text("utf-8").replace("lock_timeout = 1", "lock_timeout = 60"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for quiet in (False, True):
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, str(config.path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            env=env,
+        )  # fmt: skip
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        waiting = feedtool("build", *(["-q"] if quiet else []), "-c", str(config.path))
+        assert waiting.stderr is not None
+        if not quiet:
+            said = waiting.stderr.readline()
+            assert said == f"feedtool: another build holds the lock on {config.store}; waiting up to 60 s\n"
+        else:
+            time.sleep(1)  # no word to wait for: give it time to meet the lock
+        assert waiting.poll() is None  # still waiting
+        holder.communicate("go\n", timeout=60)
+        out, err = waiting.communicate(timeout=300)
+        assert waiting.returncode == 0 and err == ""
+        assert (out == "") == quiet and (config.output / "all" / "atom.xml").is_file()
 
 
 @pytest.mark.slow

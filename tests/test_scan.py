@@ -186,3 +186,65 @@ def _keys(config: Config) -> tuple[str, str]:
     from feedtool.ingest import derivation_key, identity_key
 
     return derivation_key(config.rules), identity_key(config.rules)
+
+
+def _a_folder_of_good_and_broken_dumps(dumps: Path) -> Path:
+    """A month of dumps: an article found only here, two broken dumps, one of them a folder deeper."""
+    month = dumps / "2023" / "11"
+    (month / "02" / "late").mkdir(parents=True)
+    (month / "02" / "only.txt").write_text(dump(title="只在这里", url="https://www.rfi.fr/cn/a/only"), "utf-8")
+    (month / "02" / "broken.txt").write_bytes(b"")
+    (month / "02" / "late" / "broken.txt").write_text("no header at all", "utf-8")
+    age(dumps)
+    return month
+
+
+def _rejects_and_files(config: Config) -> tuple[list[str], object]:
+    """The rejected dumps `feedtool rejects` lists, and the dump files `feedtool stats` counts."""
+    with Store(config.store, root=config.root) as store:
+        return [path for path, _ in store.rejects()], store.stats()["files"]
+
+
+def test_a_folder_deleted_whole_leaves_the_store_as_its_files_deleted_one_by_one_do(
+    tmp_path: Path, dumps: Path
+) -> None:
+    """Its dumps' records and rejections leave with the next build; the entries only they gave stay
+    published, as a deleted file's entry does (a prune removes entries); every count agrees."""
+    twin_dumps = tmp_path / "twin" / "dumps"
+    shutil.copytree(dumps, twin_dumps)
+    configs = []
+    for root in (dumps, twin_dumps):
+        month = _a_folder_of_good_and_broken_dumps(root)
+        config = make_config(root.parent, [root])
+        build(config, workers=1)
+        assert len(_rejects_and_files(config)[0]) == 2
+        if root == dumps:
+            shutil.rmtree(month)  # the folder, whole
+        else:
+            for path in [p for p in month.rglob("*") if p.is_file()]:
+                path.unlink()  # its files, one by one, the folders left empty
+        report = build(config, workers=1)
+        assert report.ingest is not None and report.ingest.counts.rejected == 0
+        assert report.ingest.counts.unchanged == len(list(SEEDS.iterdir()))
+        assert _rejects_and_files(config) == ([], len(list(SEEDS.iterdir())))
+        assert "只在这里" in (config.output / "all" / "atom.xml").read_text("utf-8")
+        configs.append(config)
+    assert published(configs[0].output) == published(configs[1].output)
+
+
+def test_rescan_drops_the_records_of_a_folder_gone_unseen(tmp_path: Path, dumps: Path) -> None:
+    """A folder deleted while the one above it kept its mtime (put back, or a store from before
+    folders were followed): the build lists nothing and keeps its records; --rescan drops them."""
+    month = _a_folder_of_good_and_broken_dumps(dumps)
+    config = make_config(tmp_path, [dumps])
+    build(config, workers=1)
+    year = dumps / "2023"
+    mtime = year.stat().st_mtime_ns
+    shutil.rmtree(month)
+    os.utime(year, ns=(mtime, mtime))
+    build(config, workers=1)
+    assert len(_rejects_and_files(config)[0]) == 2
+    result = CliRunner().invoke(cli, ["build", "-q", "--rescan", "-c", str(config.path)])
+    assert result.exit_code == 0, result.output
+    assert _rejects_and_files(config) == ([], len(list(SEEDS.iterdir())))
+    assert "只在这里" in (config.output / "all" / "atom.xml").read_text("utf-8")

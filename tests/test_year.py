@@ -1,7 +1,7 @@
 """A year of cron, in fifteen runs: the store keeps faith with the operator and with what is on disk.
 
 Each run changes the project as an operator's year does (new articles, re-scrapes, broken dumps
-added, fixed and deleted, a prune by date, a takedown, a rule change, a forced re-derivation, the
+added, fixed and deleted, a folder of good and broken dumps deleted whole, a prune by date, a takedown, a rule change, a forced re-derivation, the
 whole folder moved, a prune lifted), builds, and is compared with a build from nothing under the
 same prunes: the same published bytes. After every run `rejects`, `stats` and `build --strict`
 agree with the dumps on disk.
@@ -64,8 +64,11 @@ class Project:
         os.chdir(self.root)
         return run_cli(capsys, *args)
 
+    def dumps(self) -> list[Path]:
+        return [p for p in (self.root / "dumps").rglob("*") if p.is_file()]
+
     def broken(self) -> set[str]:
-        return {p.name for p in (self.root / "dumps").iterdir() if p.read_bytes() == BROKEN}
+        return {p.name for p in self.dumps() if p.read_bytes() == BROKEN}
 
 
 def _fresh(project: Project, capsys: pytest.CaptureFixture[str], where: Path) -> dict[str, bytes]:
@@ -145,6 +148,13 @@ def test_a_year_of_cron_keeps_faith_with_the_operator_and_the_disk(
     def delete(name: str) -> Callable[[], None]:
         return lambda: (project.root / "dumps" / name).unlink()
 
+    def folder() -> None:
+        """A copy of a dump and two broken ones in a folder of their own, one of them a folder deeper."""
+        (project.root / "dumps" / "later" / "deeper").mkdir(parents=True)
+        project.write("later/0005.txt", (project.root / "dumps" / "0005.txt").read_bytes())
+        project.write("later/zz-broken-4.txt", BROKEN)
+        project.write("later/deeper/zz-broken-5.txt", BROKEN)
+
     def fix() -> None:
         fixed = dump(title="修好了", url="https://www.rfi.fr/cn/a/fixed")
         (project.root / "dumps" / "zz-broken-1.txt").write_text(fixed, "utf-8")  # in place
@@ -159,9 +169,11 @@ def test_a_year_of_cron_keeps_faith_with_the_operator_and_the_disk(
         ("news", news(9)),
         ("the broken dump fixed in place", fix),
         ("two more broken", broken(2, 3)),
+        ("a folder of a copy and broken dumps", folder),
         ("a prune by date", prune("--before", "2023-11-17")),
         ("a takedown", prune("--url", "http://www.rfi.fr/cn/a/7?utm_source=x")),
         ("a broken dump deleted", delete("zz-broken-2.txt")),
+        ("the folder deleted whole", lambda: shutil.rmtree(project.root / "dumps" / "later")),
         ("the taken-down article scraped again", news(7, text="再次")),
         ("a cleaning rule", rule),
         ("a forced re-derivation", lambda: None),
@@ -184,7 +196,7 @@ def test_a_year_of_cron_keeps_faith_with_the_operator_and_the_disk(
         stats = json.loads(project.feedtool(capsys, "stats", "--json")[1])
         assert stats["rejected"] == len(broken), what
         assert stats["indexed"] == stats["entries"], what
-        assert stats["files"] == len(list((project.root / "dumps").iterdir())), what
+        assert stats["files"] == len(project.dumps()), what
         code, _, err = project.feedtool(capsys, "build", "--strict", "-q")
         assert code == (1 if broken else 0), what
         assert (f"{len(broken)} dump" in err) == bool(broken), what

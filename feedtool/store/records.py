@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from feedtool.merge import copy_is_inert, scrape_key
-from feedtool.models import DateSource
+from feedtool.models import UNFORESEEN, DateSource
 
 FeedKey = tuple[str, str]  # (kind, slug) of a feed: ("all", "all"), ("outlet", "rfi"), ("topic", "taiwan")
 Key = tuple[str, str]  # (published, id) of an entry: where it sorts in a feed
@@ -34,9 +34,11 @@ class Known:
 
     def inert(self, stat: FileStat, sha256: str) -> bool:
         """Whether a copy of these bytes at `stat` leaves the stored entry as it is (merge.copy_is_inert)."""
+        if self.rejected is not None:
+            return self.rejected != UNFORESEEN  # read again: a fault may show what it was with -v
         undated = self.published_rank == DateSource.FIRST_SEEN
         key = scrape_key(stat.mtime_ns, sha256)
-        return self.rejected is not None or copy_is_inert(key, self.published if undated else None, self.keys)
+        return copy_is_inert(key, self.published if undated else None, self.keys)
 
 
 class Head(NamedTuple):

@@ -71,6 +71,14 @@ class Sources(Derivations):
             ),
         )
 
+    def empty_inputs(self) -> list[str]:
+        """The input folders the last build that read dumps found no dump in, anywhere under them
+        (a scraper writing to another folder): the build says so, and `feedtool health` may."""
+        return [self.real_path(path) for path in json.loads(self.get_meta("empty_inputs") or "[]")]
+
+    def set_empty_inputs(self, folders: Sequence[str]) -> None:
+        self.set_meta("empty_inputs", json.dumps([self.stored_path(f) for f in folders], ensure_ascii=False))
+
     def known(self, sha256: str) -> Known | None:
         """What these bytes gave under the current derivation, if they gave an entry or a rejection."""
         row = self.db.execute(
