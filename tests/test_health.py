@@ -100,3 +100,21 @@ def test_all_well_is_exit_0_and_silent_with_q(
     assert _health(capsys, "-c", str(config.path), "-q") == (0, "")
     code, out = _health(capsys, "-c", str(config.path))
     assert code == 0 and out.startswith("rfi            ok")
+
+
+@pytest.mark.slow
+def test_on_generated_histories_a_stop_is_caught_and_a_quiet_week_rarely_flagged() -> None:
+    """The decision judged as bench/health_histories.py judges it, on a small run: outlets of six kinds
+    (regular, bursty, weekdays only, shut for the new year, a twice-weekly bureau, nights only), two
+    years each with stops of 1 to 30 days cut in. At most one outlet-week in a hundred flagged while
+    the outlet publishes as usual, and every stop of more than a week flagged within two weeks."""
+    from health_histories import KINDS, STOPS, new_rule, run
+
+    from feedtool.lateness import RULES
+
+    found = run(list(KINDS), range(1, 3), 730, new_rule(), RULES.floor_hours)
+    weeks = sum(t.weeks for t in found.values())
+    false_weeks = sum(t.false_weeks for t in found.values())
+    assert weeks > 1000 and false_weeks <= weeks / 100
+    assert sum(t.stopped[n] for t in found.values() for n in STOPS if n > 7) == 2 * 2 * len(KINDS)
+    assert sum(t.missed for t in found.values()) == 0
