@@ -1,12 +1,13 @@
 """Outlet health: is each scraper still bringing articles, and are they still articles?
 
 Scrapers break silently: a site changes its layout, a block list catches the scraper, a disk
-fills. The only sign in the feeds is an outlet gone quiet, noticed weeks later by a subscriber.
-So each outlet is judged against its own recent history (the store's `History`), by a pure
-function of that history and the time now:
+fills. The only sign in the feeds is an outlet gone
+quiet, noticed weeks later by a subscriber. So each outlet is judged against its own history
+(the store's `History`), by a pure function of that history and the time now:
 
-- late: nothing has arrived for LATE_FACTOR times its usual gap between articles (the median of
-  its recent ones), or for its `[[outlet]] expect_every` hours when the operator sets one;
+- late: silent for longer than its own history makes likely (lateness.py says how, and why so),
+  or than its `[[outlet]] expect_every` hours when the operator sets one; an outlet with too
+  little history to tell is reported as such, and is late only once silent for two weeks;
 - failing: most of its recent dumps are rejected;
 - thin: its newest articles' text is suddenly far shorter than before (a layout change that
   cleaning turns into near-empty entries).
@@ -19,20 +20,20 @@ the config.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from statistics import median
 from typing import Literal
 
+from feedtool.lateness import RULES, Verdict, history_days, judge
 from feedtool.store import History
 from feedtool.store.records import from_iso
 
 Flag = Literal["late", "failing", "thin"]
 
-RECENT = 20  # articles and dumps an outlet is judged by
-LATE_FACTOR = 3.0  # late after this many of its usual gaps without an arrival
-MIN_GAP_HOURS = 1.0  # an outlet publishing every few minutes is not late after a quarter of an hour
+RECENT = 20  # articles and dumps an outlet is judged by for failing and thin (lateness: by all of HISTORY_DAYS)
+HISTORY_DAYS = history_days(RULES)
 FAILING_SHARE = 0.5  # failing when more of its recent dumps than this are rejected
 FAILING_MIN_DUMPS = 4
 THIN_NEWEST = 5  # thin when the median text of its newest articles ...
@@ -47,9 +48,12 @@ class OutletHealth:
     entries: int
     newest: str | None  # its newest article's date (ISO)
     last_arrival: str | None  # when its newest dump arrived (its mtime, ISO)
-    usual_gap_hours: float | None  # the median gap between its recent articles
+    usual_gap_hours: float | None  # the median gap between its recent articles (shown; lateness is judge's)
     rejected_share: float  # of its recent dumps
     median_length: int | None  # of its recent articles' text, in characters
+    lateness: Verdict  # "on time", "late", or "too little history" to tell
+    late_after: str | None  # when its silence turns late if nothing arrives (ISO)
+    lateness_why: str  # the rule that decided it, with its numbers
     flags: tuple[Flag, ...]
     why: tuple[str, ...]  # a sentence for each flag
 
@@ -62,12 +66,11 @@ def assess(history: History, now: datetime, expect_every_hours: float | None = N
     gaps = [(a - b).total_seconds() / 3600 for a, b in pairwise(dates)]
     usual = median(gaps) if gaps else None
     arrival = datetime.fromtimestamp(history.arrivals[0] / 1e9, now.tzinfo) if history.arrivals else None
-    allowed = expect_every_hours or (max(usual * LATE_FACTOR, MIN_GAP_HOURS) if usual is not None else None)
-    if arrival is not None and allowed is not None:
-        quiet = (now - arrival).total_seconds() / 3600
-        if quiet > allowed:
-            flags.append("late")
-            why.append(f"nothing has arrived for {_hours(quiet)}; it usually brings one every {_hours(usual or 0)}")
+    lateness = judge([ns / 1e9 for ns in history.arrived], now.timestamp(), expect_every_hours)
+    if lateness.verdict == "late":
+        flags.append("late")
+        why.append(lateness.why)
+    late_after = datetime.fromtimestamp(lateness.late_after, now.tzinfo) if lateness.late_after is not None else None
     share = sum(history.rejected) / len(history.rejected) if history.rejected else 0.0
     if len(history.rejected) >= FAILING_MIN_DUMPS and share > FAILING_SHARE:
         flags.append("failing")
@@ -80,16 +83,42 @@ def assess(history: History, now: datetime, expect_every_hours: float | None = N
     return OutletHealth(
         history.outlet, history.name, history.entries, history.published[0] if history.published else None,
         arrival.isoformat() if arrival else None, round(usual, 2) if usual is not None else None, round(share, 3),
-        int(median(lengths)) if lengths else None, tuple(flags), tuple(why),
+        int(median(lengths)) if lengths else None, lateness.verdict,
+        late_after.isoformat() if late_after else None, lateness.why, tuple(flags), tuple(why),
     )  # fmt: skip
 
 
-def _hours(hours: float) -> str:
-    return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} hours"
+def since_ns(now: datetime) -> int:
+    """How far back an outlet's arrivals are read for its lateness: nanoseconds, as the store keeps mtimes."""
+    return int((now - timedelta(days=HISTORY_DAYS)).timestamp()) * 10**9
 
 
-def as_json(report: list[OutletHealth]) -> list[dict[str, object]]:
-    return [asdict(h) for h in report]
+def as_json(report: list[OutletHealth]) -> dict[str, list[dict[str, object]]]:
+    return {"outlets": [asdict(h) for h in report]}
+
+
+def as_lines(report: list[OutletHealth], quiet: bool) -> list[str]:
+    """A line for each outlet (with `quiet`, each flagged one)."""
+    lines = []
+    for h in report:
+        new = h.lateness == "too little history" and not h.flags
+        if quiet and not h.flags:
+            continue
+        word = ", ".join(h.flags).upper() if h.flags else "new" if new else "ok"
+        said = "".join(f"; {reason}" for reason in ((h.lateness_why,) if new else h.why))
+        entries = f"{h.entries} {'entry' if h.entries == 1 else 'entries'}"
+        lines.append(f"{h.outlet:<14} {word:<8} {entries:>13}, newest {(h.newest or '-')[:10]}{said}")
+    return lines
+
+
+def trouble(report: list[OutletHealth]) -> str | None:
+    """The line `feedtool health` exits 1 with, or None when nothing is flagged."""
+    outlets = [h.outlet for h in report if h.flags]
+    return f"{_count(outlets, 'outlet')} flagged: {', '.join(outlets)}" if outlets else None
+
+
+def _count(things: list[str], noun: str) -> str:
+    return f"{len(things)} {noun}{'' if len(things) == 1 else 's'}"
 
 
 def write_metrics(report: list[OutletHealth], rejected_dumps: int, path: Path) -> None:
@@ -107,6 +136,12 @@ def write_metrics(report: list[OutletHealth], rejected_dumps: int, path: Path) -
     gap = Gauge("feedtool_outlet_usual_gap_seconds", "Median gap between recent articles", label, registry=registry)
     share = Gauge("feedtool_outlet_rejected_ratio", "Share of recent dumps rejected", label, registry=registry)
     length = Gauge("feedtool_outlet_text_median_characters", "Median text of recent articles", label, registry=registry)
+    late_after = Gauge(
+        "feedtool_outlet_late_after_timestamp_seconds", "When its silence turns late", label, registry=registry
+    )
+    unknown = Gauge(
+        "feedtool_outlet_too_little_history", "1 when its history is too short to judge", label, registry=registry
+    )
     flagged = Gauge("feedtool_outlet_flagged", "1 when the outlet is flagged", ["outlet", "flag"], registry=registry)
     rejected = Gauge("feedtool_rejected_dumps", "Rejected dumps on disk", registry=registry)
     rejected.set(rejected_dumps)
@@ -121,6 +156,9 @@ def write_metrics(report: list[OutletHealth], rejected_dumps: int, path: Path) -
         share.labels(h.outlet).set(h.rejected_share)
         if h.median_length is not None:
             length.labels(h.outlet).set(h.median_length)
+        if h.late_after:
+            late_after.labels(h.outlet).set(datetime.fromisoformat(h.late_after).timestamp())
+        unknown.labels(h.outlet).set(1 if h.lateness == "too little history" else 0)
         for flag in ("late", "failing", "thin"):
             flagged.labels(h.outlet, flag).set(1 if flag in h.flags else 0)
     path.parent.mkdir(parents=True, exist_ok=True)
