@@ -1,7 +1,7 @@
 """Outlet health: is each scraper still bringing articles, and are they still articles?
 
 Scrapers break silently: a site changes its layout, a block list catches the scraper, a disk
-fills. The only sign in the feeds is an outlet gone
+fills, a scraper is pointed at the wrong folder. The only sign in the feeds is an outlet gone
 quiet, noticed weeks later by a subscriber. So each outlet is judged against its own history
 (the store's `History`), by a pure function of that history and the time now:
 
@@ -12,6 +12,9 @@ quiet, noticed weeks later by a subscriber. So each outlet is judged against its
 - thin: its newest articles' text is suddenly far shorter than before (a layout change that
   cleaning turns into near-empty entries).
 
+And each input folder of the config is looked into, up to its first dump: one holding none is
+flagged, as a scraper writing elsewhere leaves it (and no outlet in the store tells of it).
+
 An outlet merely slow but regular is none of these. The flags depend on the clock, so they live
 here and in the metrics, never in the published files, which stay a function of the store and
 the config.
@@ -19,6 +22,8 @@ the config.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -31,6 +36,7 @@ from feedtool.store import History
 from feedtool.store.records import from_iso
 
 Flag = Literal["late", "failing", "thin"]
+InputFlag = Literal["empty"]
 
 RECENT = 20  # articles and dumps an outlet is judged by for failing and thin (lateness: by all of HISTORY_DAYS)
 HISTORY_DAYS = history_days(RULES)
@@ -56,6 +62,13 @@ class OutletHealth:
     lateness_why: str  # the rule that decided it, with its numbers
     flags: tuple[Flag, ...]
     why: tuple[str, ...]  # a sentence for each flag
+
+
+@dataclass(frozen=True)
+class InputHealth:
+    folder: str
+    flags: tuple[InputFlag, ...]
+    why: tuple[str, ...]
 
 
 def assess(history: History, now: datetime, expect_every_hours: float | None = None) -> OutletHealth:
@@ -93,12 +106,49 @@ def since_ns(now: datetime) -> int:
     return int((now - timedelta(days=HISTORY_DAYS)).timestamp()) * 10**9
 
 
-def as_json(report: list[OutletHealth]) -> dict[str, list[dict[str, object]]]:
-    return {"outlets": [asdict(h) for h in report]}
+def look_into(folders: Sequence[Path]) -> list[InputHealth]:
+    """Each input folder, flagged when it holds no dump: looked into only up to its first."""
+    found = []
+    for folder in folders:
+        if not folder.exists():
+            said = "does not exist"
+        elif not folder.is_dir():
+            said = "is not a folder"
+        elif not _holds_a_file(folder):
+            said = "holds no dump: is its scraper writing to another folder?"
+        else:
+            found.append(InputHealth(str(folder), (), ()))
+            continue
+        found.append(InputHealth(str(folder), ("empty",), (f"input folder {folder} {said}",)))
+    return found
 
 
-def as_lines(report: list[OutletHealth], quiet: bool) -> list[str]:
-    """A line for each outlet (with `quiet`, each flagged one)."""
+def _holds_a_file(folder: Path) -> bool:
+    """Whether a file the build would read is anywhere under the folder (hidden names skipped, as
+    scan.py does), depth first, stopping at the first: an archive of a million dumps costs a few
+    folder listings, not a walk."""
+    folders = [str(folder)]
+    while folders:
+        try:
+            with os.scandir(folders.pop()) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    if entry.is_file():
+                        return True
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.path)
+        except OSError:
+            continue
+    return False
+
+
+def as_json(report: list[OutletHealth], inputs: list[InputHealth]) -> dict[str, list[dict[str, object]]]:
+    return {"outlets": [asdict(h) for h in report], "inputs": [asdict(i) for i in inputs]}
+
+
+def as_lines(report: list[OutletHealth], inputs: list[InputHealth], quiet: bool) -> list[str]:
+    """A line for each outlet (with `quiet`, each flagged one), and one for each input folder flagged."""
     lines = []
     for h in report:
         new = h.lateness == "too little history" and not h.flags
@@ -108,20 +158,24 @@ def as_lines(report: list[OutletHealth], quiet: bool) -> list[str]:
         said = "".join(f"; {reason}" for reason in ((h.lateness_why,) if new else h.why))
         entries = f"{h.entries} {'entry' if h.entries == 1 else 'entries'}"
         lines.append(f"{h.outlet:<14} {word:<8} {entries:>13}, newest {(h.newest or '-')[:10]}{said}")
+    lines += [f"{'input':<14} {'EMPTY':<8} {i.why[0]}" for i in inputs if i.flags]
     return lines
 
 
-def trouble(report: list[OutletHealth]) -> str | None:
+def trouble(report: list[OutletHealth], inputs: list[InputHealth]) -> str | None:
     """The line `feedtool health` exits 1 with, or None when nothing is flagged."""
     outlets = [h.outlet for h in report if h.flags]
-    return f"{_count(outlets, 'outlet')} flagged: {', '.join(outlets)}" if outlets else None
+    folders = [i.folder for i in inputs if i.flags]
+    said = [f"{_count(outlets, 'outlet')} flagged: {', '.join(outlets)}"] if outlets else []
+    said += [f"{_count(folders, 'input folder')} without dumps: {', '.join(folders)}"] if folders else []
+    return "; ".join(said) or None
 
 
 def _count(things: list[str], noun: str) -> str:
     return f"{len(things)} {noun}{'' if len(things) == 1 else 's'}"
 
 
-def write_metrics(report: list[OutletHealth], rejected_dumps: int, path: Path) -> None:
+def write_metrics(report: list[OutletHealth], inputs: list[InputHealth], rejected_dumps: int, path: Path) -> None:
     """The report in Prometheus's text format, for node_exporter's textfile collector: written to a
     temporary file and renamed (prometheus_client's write_to_textfile), so it is never read half done."""
     from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
@@ -143,6 +197,7 @@ def write_metrics(report: list[OutletHealth], rejected_dumps: int, path: Path) -
         "feedtool_outlet_too_little_history", "1 when its history is too short to judge", label, registry=registry
     )
     flagged = Gauge("feedtool_outlet_flagged", "1 when the outlet is flagged", ["outlet", "flag"], registry=registry)
+    empty = Gauge("feedtool_input_empty", "1 when an input folder holds no dump", ["folder"], registry=registry)
     rejected = Gauge("feedtool_rejected_dumps", "Rejected dumps on disk", registry=registry)
     rejected.set(rejected_dumps)
     for h in report:
@@ -161,5 +216,7 @@ def write_metrics(report: list[OutletHealth], rejected_dumps: int, path: Path) -
         unknown.labels(h.outlet).set(1 if h.lateness == "too little history" else 0)
         for flag in ("late", "failing", "thin"):
             flagged.labels(h.outlet, flag).set(1 if flag in h.flags else 0)
+    for i in inputs:
+        empty.labels(i.folder).set(1 if i.flags else 0)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_to_textfile(str(path), registry)
