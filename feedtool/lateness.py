@@ -15,10 +15,14 @@ own longest silences, so `judge` asks: is this silence longer than any it keeps 
   far longer than all the others (`outlier_ratio`) are set aside as outages, not habits: one
   bad month does not blind the rule for half a year.
 - A silence it kept at the same time a year ago (give or take `season_days`) excuses one as
-  long now: its holidays.
+  long now: its holidays. An outage a year ago excuses one now too, up to the two-week limit:
+  the dates cannot tell the two apart.
 - Whatever its history, late once silent `longest_days`: the window may hold a ladder of
   earlier outages, and two weeks is as long as a stopped scraper may go unnoticed. An outlet
   silent longer as a habit wants `[[outlet]] expect_every`, which decides alone when set.
+- Never late within `floor_hours`: an hour's lull of an outlet that publishes every few
+  minutes, as a scraper's restart makes, is not worth a mail. It changes nothing on the
+  generated histories (the same figures with a floor of one hour), whose habits are longer.
 - With too little history to know its rhythm (fewer than `min_arrivals` dumps in the window,
   or spanning less than `min_days`) the verdict says so, and turns late only at `longest_days`:
   an outlet whose only article is a year and a half old is late, not new.
