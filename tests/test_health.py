@@ -160,29 +160,34 @@ def test_too_little_history_is_said_and_an_outlet_whose_only_entry_is_old_is_lat
 
 
 def test_an_input_folder_without_dumps_is_flagged(
-    tmp_path: Path, archive: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A scraper writing to the wrong folder leaves the one feedtool reads empty: no outlet in the store tells."""
-    extra = '[[outlet]]\nslug = "rfi"\nexpect_every = 720'  # all else is well or flagged below
-    build(make_config(tmp_path, [archive], extra=extra), workers=1)
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    for n in range(40):  # an outlet that is well: what is flagged below is the folders alone
+        _article(folder, "www.rfi.fr", n, NOW - timedelta(days=40 - n))
+    build(make_config(tmp_path, [folder]), workers=1)
     empty, hidden, missing = tmp_path / "empty", tmp_path / "hidden", tmp_path / "missing"
     (empty / "2024" / "05").mkdir(parents=True)
     (hidden / ".partial").mkdir(parents=True)
     (hidden / ".partial" / "x.txt").write_text("not yet a dump", "utf-8")
-    config = make_config(tmp_path, [archive, empty, hidden, missing], extra=extra)
+    config = make_config(tmp_path, [folder, empty, hidden, missing])
     monkeypatch.setenv("FEEDTOOL_NOW", NOW.isoformat())
     metrics = tmp_path / "feedtool.prom"
     code, out = _health(capsys, "-c", str(config.path), "--json", "--prometheus", str(metrics))
-    inputs = {i["folder"]: i for i in json.loads(out)["inputs"]}
-    assert code == 1 and inputs[str(archive)]["flags"] == []
+    doc = json.loads(out)
+    inputs = {i["folder"]: i for i in doc["inputs"]}
+    assert code == 1 and [o["flags"] for o in doc["outlets"]] == [[]] and inputs[str(folder)]["flags"] == []
     assert [inputs[str(f)]["flags"] for f in (empty, hidden, missing)] == [["empty"]] * 3
     assert inputs[str(missing)]["why"] == [f"input folder {missing} does not exist"]
     families = {f.name: f for f in text_string_to_metric_families(metrics.read_text("utf-8"))}
     empties = {s.labels["folder"]: s.value for s in families["feedtool_input_empty"].samples}
-    assert empties == {str(archive): 0, str(empty): 1, str(hidden): 1, str(missing): 1}
+    assert empties == {str(folder): 0, str(empty): 1, str(hidden): 1, str(missing): 1}
     code, out, err = run_cli(capsys, "health", "-c", str(config.path), "-q")
-    assert code == 1 and f"input          EMPTY    input folder {empty} holds no dump" in out
-    assert "3 input folders without dumps" in err
+    assert code == 1 and len(out.splitlines()) == 3
+    assert f"input          EMPTY    input folder {empty} holds no dump: is its scraper writing to another" in out
+    assert err == f"feedtool: error: 3 input folders without dumps: {empty}, {hidden}, {missing}\n"
 
 
 @pytest.mark.slow
