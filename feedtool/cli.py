@@ -379,38 +379,34 @@ def _canonical(cfg: Config, url: str) -> str:
 def health(
     config: Path | None, state: Path | None, as_json: bool, prometheus: Path | None, quiet: bool, verbose: bool
 ) -> None:
-    """Is each outlet's scraper still working? Exit 1 when any outlet is late, failing or thin.
+    """Is each outlet's scraper still working? Exit 1 when any outlet is late, failing or thin, or an input is empty.
 
-    Judged against each outlet's own recent history: late when nothing arrived for three times its
-    usual gap (or its [[outlet]] expect_every hours), failing when most recent dumps are rejected,
-    thin when its newest articles' text shrank. With -q, silent unless something is flagged.
+    Judged against each outlet's own history: late when silent longer than its history makes
+    likely (or than its [[outlet]] expect_every hours), failing when most recent dumps are
+    rejected, thin when its newest articles' text shrank; an input folder with no dump in it is
+    flagged too. With -q, silent unless something is flagged.
     """
     from feedtool import health as judge
     from feedtool.clock import now
 
-    cfg, (histories, rejected) = read_store(
-        config, state, lambda store: (store.histories(judge.RECENT), store.rejected_count())
-    )
     at = now()
+    cfg, (histories, rejected) = read_store(
+        config, state, lambda store: (store.histories(judge.RECENT, judge.since_ns(at)), store.rejected_count())
+    )
     report = [judge.assess(h, at, (o.expect_every if (o := cfg.outlet(h.outlet)) else None)) for h in histories]
+    inputs = judge.look_into(cfg.inputs)
     if prometheus is not None:
         try:
-            judge.write_metrics(report, rejected, prometheus)
+            judge.write_metrics(report, inputs, rejected, prometheus)
         except OSError as exc:
             raise FeedtoolError(f"cannot write {prometheus}: {exc.strerror}") from None
-    flagged = [h for h in report if h.flags]
     if as_json:
-        click.echo(json.dumps({"now": at.isoformat(), "outlets": judge.as_json(report)}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"now": at.isoformat(), **judge.as_json(report, inputs)}, ensure_ascii=False, indent=2))
     else:
-        for h in report if not quiet else flagged:
-            state_word = ", ".join(h.flags).upper() if h.flags else "ok"
-            newest = (h.newest or "-")[:10]
-            said = "".join(f"; {reason}" for reason in h.why)
-            click.echo(
-                f"{h.outlet:<14} {state_word:<8} {count(h.entries, 'entry', 'entries'):>13}, newest {newest}{said}"
-            )
-    if flagged:
-        raise FeedtoolError(f"{count(len(flagged), 'outlet')} flagged: {', '.join(h.outlet for h in flagged)}")
+        for line in judge.as_lines(report, inputs, quiet):
+            click.echo(line)
+    if trouble := judge.trouble(report, inputs):
+        raise FeedtoolError(trouble)
 
 
 cli.add_command(search_command)

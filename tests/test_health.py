@@ -72,7 +72,7 @@ def test_each_kind_of_trouble_is_flagged_and_a_slow_regular_outlet_is_not(
     # -q: silent on what is well, one line for each outlet in trouble, and exit 1 for cron to mail.
     code, out = _health(capsys, "-c", str(config.path), "-q")
     assert code == 1 and sorted(line.split()[0] for line in out.splitlines()) == ["bbc", "dw", "rfi"]
-    assert "nothing has arrived for 21.0 days; it usually brings one every 24.0 hours" in out
+    assert "silent 21.0 days, late after 14.0 days: too little history to know its rhythm" in out
 
 
 def test_an_expected_cadence_in_the_config_decides_lateness(
@@ -92,11 +92,117 @@ def test_all_well_is_exit_0_and_silent_with_q(
 ) -> None:
     folder = tmp_path / "dumps"
     folder.mkdir()
-    for n in range(10):
-        _article(folder, "www.rfi.fr", n, NOW - timedelta(days=10 - n))
+    for n in range(40):
+        _article(folder, "www.rfi.fr", n, NOW - timedelta(days=40 - n))
     config = make_config(tmp_path, [folder])
     build(config, workers=1)
     monkeypatch.setenv("FEEDTOOL_NOW", NOW.isoformat())
     assert _health(capsys, "-c", str(config.path), "-q") == (0, "")
     code, out = _health(capsys, "-c", str(config.path))
     assert code == 0 and out.startswith("rfi            ok")
+
+
+def test_an_irregular_outlet_is_judged_by_its_own_silences(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seven days without an article is nothing for an outlet that has kept twelve silences longer
+    than that in 600 days, most of its gaps near two days; a week is a lot for a daily one."""
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    usual = [20, 30, 38, 45, 45, 52, 60, 75]  # hours: a median of 45
+    long = [7.5, 8, 8.5, 9, 9.5, 10, 10.5, 11, 11.5, 12, 12.5, 13]  # days
+    gaps = [timedelta(hours=usual[n % 8]) for n in range(300)]
+    for n, days in enumerate(long):
+        gaps[12 + 24 * n] = timedelta(days=days)
+    when = NOW - timedelta(days=7)
+    for n, gap in enumerate(gaps):
+        _article(folder, "www.zaobao.com", n, when)
+        when -= gap
+    assert sum(gaps, timedelta()) > timedelta(days=600)
+    for n in range(120):  # daily, until nine days ago
+        _article(folder, "www.rfa.org", n, NOW - timedelta(days=9 + n, hours=n % 5))
+    config = make_config(tmp_path, [folder])
+    build(config, workers=1)
+    monkeypatch.setenv("FEEDTOOL_NOW", NOW.isoformat())
+    code, out = _health(capsys, "-c", str(config.path), "--json")
+    outlets = {o["outlet"]: o for o in json.loads(out)["outlets"]}
+    assert code == 1 and outlets["zaobao"]["flags"] == [] and outlets["zaobao"]["lateness"] == "on time"
+    assert outlets["zaobao"]["lateness_why"].startswith("silent 7.0 days, late after 14.0 days, the longest any")
+    assert outlets["rfa"]["flags"] == ["late"]
+    assert outlets["rfa"]["why"] == [
+        "silent 9.0 days, late after 2.9 days: 2 times its longest silence of the last 180 days (25.0 hours from"
+        " 2024-01-26), counted in the hours it usually publishes in"
+    ]
+
+
+def test_too_little_history_is_said_and_an_outlet_whose_only_entry_is_old_is_late(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    _article(folder, "www.rfa.org", 0, NOW - timedelta(days=542))
+    for n in range(3):
+        _article(folder, "www.dw.com", n, NOW - timedelta(days=3 - n))
+    config = make_config(tmp_path, [folder])
+    build(config, workers=1)
+    monkeypatch.setenv("FEEDTOOL_NOW", NOW.isoformat())
+    code, out = _health(capsys, "-c", str(config.path), "--json")
+    outlets = {o["outlet"]: o for o in json.loads(out)["outlets"]}
+    assert code == 1 and outlets["rfa"]["flags"] == ["late"] and outlets["rfa"]["lateness"] == "late"
+    assert outlets["rfa"]["why"][0].startswith("silent 542.0 days, late after 14.0 days: too little history")
+    assert outlets["dw"]["flags"] == [] and outlets["dw"]["lateness"] == "too little history"
+    assert outlets["dw"]["late_after"] == (NOW - timedelta(days=1) + timedelta(minutes=30, days=14)).isoformat()
+    code, out = _health(capsys, "-c", str(config.path))
+    lines = {line.split()[0]: line for line in out.splitlines()}
+    assert lines["dw"].startswith("dw             new          3 entries, newest 2024-05-31; silent 23.5 hours")
+    assert "too little history to know its rhythm, 3 dumps over 2.0 days of the last 180 (it takes 20 over 28)" in out
+    assert lines["rfa"].startswith("rfa            LATE")
+
+
+def test_an_input_folder_without_dumps_is_flagged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scraper writing to the wrong folder leaves the one feedtool reads empty: no outlet in the store tells."""
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    for n in range(40):  # an outlet that is well: what is flagged below is the folders alone
+        _article(folder, "www.rfi.fr", n, NOW - timedelta(days=40 - n))
+    build(make_config(tmp_path, [folder]), workers=1)
+    empty, hidden, missing = tmp_path / "empty", tmp_path / "hidden", tmp_path / "missing"
+    (empty / "2024" / "05").mkdir(parents=True)
+    (hidden / ".partial").mkdir(parents=True)
+    (hidden / ".partial" / "x.txt").write_text("not yet a dump", "utf-8")
+    config = make_config(tmp_path, [folder, empty, hidden, missing])
+    monkeypatch.setenv("FEEDTOOL_NOW", NOW.isoformat())
+    metrics = tmp_path / "feedtool.prom"
+    code, out = _health(capsys, "-c", str(config.path), "--json", "--prometheus", str(metrics))
+    doc = json.loads(out)
+    inputs = {i["folder"]: i for i in doc["inputs"]}
+    assert code == 1 and [o["flags"] for o in doc["outlets"]] == [[]] and inputs[str(folder)]["flags"] == []
+    assert [inputs[str(f)]["flags"] for f in (empty, hidden, missing)] == [["empty"]] * 3
+    assert inputs[str(missing)]["why"] == [f"input folder {missing} does not exist"]
+    families = {f.name: f for f in text_string_to_metric_families(metrics.read_text("utf-8"))}
+    empties = {s.labels["folder"]: s.value for s in families["feedtool_input_empty"].samples}
+    assert empties == {str(folder): 0, str(empty): 1, str(hidden): 1, str(missing): 1}
+    code, out, err = run_cli(capsys, "health", "-c", str(config.path), "-q")
+    assert code == 1 and len(out.splitlines()) == 3
+    assert f"input          EMPTY    input folder {empty} holds no dump: is its scraper writing to another" in out
+    assert err == f"feedtool: error: 3 input folders without dumps: {empty}, {hidden}, {missing}\n"
+
+
+@pytest.mark.slow
+def test_on_generated_histories_a_stop_is_caught_and_a_quiet_week_rarely_flagged() -> None:
+    """The decision judged as bench/health_histories.py judges it, on a small run: outlets of six kinds
+    (regular, bursty, weekdays only, shut for the new year, a twice-weekly bureau, nights only), two
+    years each with stops of 1 to 30 days cut in. At most one outlet-week in a hundred flagged while
+    the outlet publishes as usual, and every stop of more than a week flagged within two weeks."""
+    from health_histories import KINDS, STOPS, new_rule, run
+
+    from feedtool.lateness import RULES
+
+    found = run(list(KINDS), range(1, 3), 730, new_rule(), RULES.floor_hours)
+    weeks = sum(t.weeks for t in found.values())
+    false_weeks = sum(t.false_weeks for t in found.values())
+    assert weeks > 1000 and false_weeks <= weeks / 100
+    assert sum(t.stopped[n] for t in found.values() for n in STOPS if n > 7) == 2 * 2 * len(KINDS)
+    assert sum(t.missed for t in found.values()) == 0

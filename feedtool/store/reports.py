@@ -21,6 +21,7 @@ class History:
     lengths: list[int]  # the same articles' text, in characters
     arrivals: list[int]  # its newest dumps' mtimes (ns), rejected ones included
     rejected: list[bool]  # whether each of those dumps was rejected
+    arrived: list[int]  # the mtimes (ns) of all its dumps since the time asked, oldest first, and of its newest
 
 
 class Reports(Sources, Prunes):
@@ -49,8 +50,8 @@ class Reports(Sources, Prunes):
             "store_bytes": sum(p.stat().st_size for p in path.parent.glob(path.name + "*")),
         }
 
-    def histories(self, recent: int) -> list[History]:
-        """Each outlet's last `recent` articles and dumps.
+    def histories(self, recent: int, since_ns: int) -> list[History]:
+        """Each outlet's last `recent` articles and dumps, and when each of its dumps since `since_ns` arrived.
 
         With no index of their own, which every build would pay to keep: the articles come from
         the listing index (newest first, stopping at the outlet's `recent`th), the dumps from one
@@ -59,10 +60,13 @@ class Reports(Sources, Prunes):
         """
         derivation = self.derivation
         newest: dict[str, list[tuple[int, bool]]] = {}
+        arrived: dict[str, list[int]] = {}
         for outlet, mtime_ns, rejected in self.db.execute(
             "SELECT outlet, mtime_ns, rejected IS NOT NULL FROM sources WHERE outlet IS NOT NULL AND derivation = ?",
             (derivation,),
         ):
+            if mtime_ns >= since_ns:
+                arrived.setdefault(outlet, []).append(mtime_ns)
             kept = newest.setdefault(outlet, [])
             if len(kept) < recent:
                 heapq.heappush(kept, (mtime_ns, bool(rejected)))
@@ -80,10 +84,11 @@ class Reports(Sources, Prunes):
                 "SELECT published, text FROM entries WHERE outlet = ? ORDER BY published DESC LIMIT ?", (slug, recent)
             ).fetchall()
             dumps = sorted(newest.get(slug, []), reverse=True)
+            times = sorted(arrived.get(slug, [])) or [m for m, _ in dumps[:1]]
             found.append(
                 History(
                     slug, name, count, [p for p, _ in articles], [len(unpack_text(t)[2]) for _, t in articles],
-                    [m for m, _ in dumps], [r for _, r in dumps],
+                    [m for m, _ in dumps], [r for _, r in dumps], times,
                 )
             )  # fmt: skip
         return found
