@@ -127,12 +127,17 @@ def _fault(path: str) -> None:
         time.sleep(60)
 
 
+# A dump's time, for a busy machine: a fresh worker's first dump (its imports too) takes well over
+# 0.5 s there; the faults below sleep far longer. A worker stuck in C code is ended at twice it, + 1 s.
+DUMP_SECONDS = 5
+
+
 @pytest.mark.parametrize(
     ("name", "workers", "reason"),
     [
         ("crash", 2, "reading it ended its worker process (SIGKILL: out of memory, or a crash)"),
-        ("stuck", 2, "reading it took over 2 s"),
-        ("slow", 1, "reading it took over 0.5 s ([build] dump_seconds)"),
+        ("stuck", 2, f"reading it took over {2 * DUMP_SECONDS + 1} s"),
+        ("slow", 1, f"reading it took over {DUMP_SECONDS} s ([build] dump_seconds)"),
     ],
 )
 def test_a_dump_that_kills_or_stalls_its_reader_is_rejected_and_the_build_goes_on(
@@ -156,7 +161,7 @@ def test_a_dump_that_kills_or_stalls_its_reader_is_rejected_and_the_build_goes_o
         return real(self, data, path, canonical)
 
     monkeypatch.setattr(Normaliser, "file", faulty)
-    config = make_config(tmp_path, [dumps], build="dump_seconds = 0.5")
+    config = make_config(tmp_path, [dumps], build=f"dump_seconds = {DUMP_SECONDS}")
     report = build(config, workers=workers)
     assert [(Path(r.path).name, r.reason) for r in report.ingest.rejections] == [(f"040-{name}.txt", reason)]
     assert report.ingest.counts.new == 80
