@@ -5,6 +5,7 @@
   and a comment), checked against the config's schema so that a key the code knows and the
   starter does not is a build error.
 - `<!-- bench-results -->` becomes the tables of `bench/results.json`, as `bench/run.py` wrote it.
+- `<!-- soak-results -->` becomes the table of `bench/soak.json`, as `bench/soak.py --save` wrote it.
 - `<!-- query-parameters -->` becomes the table of a query feed's parameters, from feedquery.py's
   own list, the one the code takes them by.
 """
@@ -77,6 +78,30 @@ def bench_results() -> str:
     return "\n".join(said)
 
 
+def soak_results() -> str:
+    """bench/soak.json as a table: each run of `bench/soak.py`, the code it measured, what it saw."""
+    runs = json.loads((ROOT / "bench" / "soak.json").read_text("utf-8"))["runs"]
+    said = [
+        "| code | minutes | requests (errors) | query feed, median / p99 | search, median / p99"
+        " | static, median / p99 | memory start → max → end | store handles | slowloris held |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        asked = run["requests"]
+        errors = sum(sum(kind["errors"].values()) for kind in asked.values())
+        rss, held = run["rss_mib"], run["hostile"]["slowloris"]["held_max_s"]
+        said.append(
+            f"| {run['code']['commit']} | {run['seconds'] / 60:g} | {sum(k['count'] for k in asked.values()):,}"
+            f" ({errors}) | "
+            + " | ".join(
+                f"{asked[k]['median_ms']:g} / {asked[k]['p99_ms']:g} ms" for k in ("query feed", "search", "static")
+            )
+            + f" | {rss['start']:g} → {rss['max']:g} → {rss['end']:g} MiB | {run['store_fds_max']} | {held:g} s |"
+        )
+    said.append("\nMeasured by " + "; ".join(f"`{run['command']}` ({run['date']})" for run in runs) + ".")
+    return "\n".join(said)
+
+
 def _queries(asked: dict[str, Any]) -> str:
     """A run's search and query feed timings (bench/queries.py), and the index's share of the store."""
     rows = [
@@ -105,6 +130,8 @@ def on_page_markdown(markdown: str, **kwargs: Any) -> str:
         markdown = markdown.replace("<!-- query-parameters -->", query_parameters())
     if "<!-- config-reference -->" in markdown:
         markdown = markdown.replace("<!-- config-reference -->", config_reference())
+    if "<!-- soak-results -->" in markdown:
+        markdown = markdown.replace("<!-- soak-results -->", soak_results())
     if "<!-- bench-results -->" in markdown:
         markdown = markdown.replace("<!-- bench-results -->", bench_results())
     return markdown
