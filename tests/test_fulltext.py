@@ -134,8 +134,19 @@ def _documents_in_index(store: Store) -> int:
     return int(store.db.execute(query).fetchone()[0])
 
 
-def test_the_index_keeps_in_step_through_rescrapes_prunes_deletions_and_rederivation(tmp_path: Path) -> None:
-    """After each change the index answers as a scan of the stored entries does, and holds only them."""
+@pytest.mark.parametrize("bulk", [False, True])
+def test_the_index_keeps_in_step_through_rescrapes_prunes_deletions_and_rederivation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bulk: bool
+) -> None:
+    """After each change the index answers as a scan of the stored entries does, and holds only them;
+    `bulk`: every build that reads more than a quarter as many dumps as the index holds (the first,
+    the re-derivation) leaves the index out of its writes and makes it whole after them."""
+    from feedtool import ingest
+
+    monkeypatch.setattr(ingest, "BULK_INDEX", 1 if bulk else 10**9)
+    deferred: list[bool] = []
+    defer = Store.defer_index
+    monkeypatch.setattr(Store, "defer_index", lambda store: deferred.append(True) or defer(store))
     folder = tmp_path / "dumps"
     folder.mkdir()
     config = make_config(tmp_path, [folder])
@@ -177,6 +188,35 @@ def test_the_index_keeps_in_step_through_rescrapes_prunes_deletions_and_rederiva
 
     config = load_config(config.path)
     check()
+    assert len(deferred) == (2 if bulk else 0)  # the first build and the re-derivation
+
+
+def test_a_build_stopped_before_its_index_is_whole_leaves_it_to_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from feedtool import ingest
+
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    for n, (name, (title, body, url)) in enumerate(ARTICLES.items()):
+        stamp = str((1_700_000_000 + n * 3600) * 1000)
+        (folder / f"{name}.txt").write_text(dump(title=title, url=url, body=body, stamp=stamp), "utf-8")
+    config = make_config(tmp_path, [folder])
+    monkeypatch.setattr(ingest, "BULK_INDEX", 1)
+
+    def killed(store: Store) -> int:
+        raise KeyboardInterrupt  # the build killed after its entries were committed
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Store, "reindex", killed)
+        with pytest.raises(KeyboardInterrupt):
+            build(config)
+    with Store(config.store, root=config.root) as store:
+        assert not store.index_current() and store.indexed() == 0
+    build(config)  # nothing new to read: the index is made whole all the same
+    with Store(config.store, root=config.root) as store:
+        assert store.index_current() and store.indexed() == len(ARTICLES)
+        assert _titles(store, "加沙") == {"臺灣選舉"}
 
 
 def test_a_store_indexed_by_another_version_of_the_index_is_indexed_anew(tmp_path: Path, store: Store) -> None:

@@ -67,6 +67,10 @@ class Entries(FullText):
         if new:
             columns = ", ".join(values)
             self.db.execute(f"INSERT INTO entries ({columns}) VALUES ({', '.join(':' + c for c in values)})", values)
+        elif self.index_deferred:  # made whole after the build's writes (fulltext.defer_index)
+            assignments = ", ".join(f"{column} = :{column}" for column in values if column != "id")
+            self.db.execute(f"UPDATE entries SET {assignments} WHERE id = :id", values)
+            return
         else:
             indexed = [values[column] for column in _INDEXED]
             old = self.db.execute(f"SELECT {', '.join(_INDEXED)} FROM entries WHERE id = ?", (entry_id,)).fetchone()
@@ -76,6 +80,8 @@ class Entries(FullText):
                 return
             self._unindex([entry_id])  # with the values it was indexed with, before they change
             self.db.execute(f"UPDATE entries SET {assignments} WHERE id = :id", values)
+        if self.index_deferred:
+            return
         shown = merged.shown
         self.index_entry(
             entry_id, merged.published,

@@ -87,19 +87,39 @@ def _row_number(db: sqlite3.Connection, entry_id: str, published: str) -> int:
 
 
 class FullText(Connection):
+    # While a build writes much of the store (a first build, a re-derivation), the index is left
+    # out of its writes and made whole after them in one pass (`defer_index`).
+    index_deferred = False
+
+    def defer_index(self) -> None:
+        """Empty the index and keep it out of the writes that follow, until `reindex` makes it whole
+        in one pass: for a build that writes a large share of the store, cheaper than keeping it in
+        step entry by entry. A build stopped before `reindex` leaves the index marked as not current,
+        and the next build makes it whole first (build.py)."""
+        with self.transaction():
+            self.db.execute("INSERT INTO search (search) VALUES ('delete-all')")
+            self.db.execute("DELETE FROM search_rows")
+            self.set_meta("fulltext", "deferred")
+        self.index_deferred = True
+
     def index_entry(self, entry_id: str, published: str, values: fulltext.IndexValues) -> None:
         """Index an entry just written (taken out of the index first if it was in it: `_unindex`).
 
         `values` are those of the row written, made by the writer that has them at hand rather
         than read back and decompressed; `_values` makes the same from the row."""
-        _add(self.db, entry_id, published, values.columns())
+        if not self.index_deferred:
+            _add(self.db, entry_id, published, values.columns())
 
     def unindex_where(self, where: str, args: dict[str, str | None] | Sequence[object]) -> None:
         """Take out of the index the entries a DELETE with this condition is about to remove."""
+        if self.index_deferred:
+            return
         ids = [i for (i,) in self.db.execute(f"SELECT id FROM entries WHERE {where}", args)]
         self._unindex(ids)
 
     def _unindex(self, ids: Sequence[str]) -> None:
+        if self.index_deferred:
+            return
         for chunk, marks in in_chunks(ids):
             query = (
                 f"SELECT r.rowid, {', '.join('e.' + c for c in _INDEXED.split(', '))}"
@@ -123,6 +143,7 @@ class FullText(Connection):
             self.db.execute("DELETE FROM search_rows")
             index_all(self.db)
             self.set_meta("fulltext", fulltext.VERSION)
+        self.index_deferred = False
         return int(self.db.execute("SELECT count(*) FROM search_rows").fetchone()[0])
 
     def indexed(self) -> int:
