@@ -254,7 +254,7 @@ def test_slowloris_connections_are_closed_by_the_header_deadline(watched: Server
         conn.close()
     print(f"reader served in at most {max(served):.3f} s; connections closed after {max(closed.values()):.1f} s")
     assert len(closed) == len(conns), f"{len(conns) - len(closed)} slow connections still open after 30 s"
-    assert max(served) < 2
+    assert max(served) < 5  # generous for a busy machine: the point is that it is served at all
 
 
 def test_the_edges_of_a_request(watched: Server) -> None:
@@ -324,7 +324,7 @@ def test_compiling_patterns_never_holds_up_the_files(watched: Server) -> None:
     for thread in threads:
         thread.join()
     print(f"{sent[0]} requests sent; the stylesheet answered in at most {max(waits):.3f} s")
-    assert sent[0] > 50 and max(waits) < 2
+    assert sent[0] > 50 and max(waits) < 5  # generous for a busy machine: held up, it waited 7 to 37 s
 
 
 def test_refused_patterns_from_clients_that_hang_up_leave_no_memory_behind(watched: Server) -> None:
