@@ -14,6 +14,7 @@ import pytest
 from conftest import dump, make_config, run_cli
 
 from feedtool.build import build
+from feedtool.config import Config
 from feedtool.query import QueryError, to_match
 from feedtool.store import Store
 from feedtool.topics import fold
@@ -30,14 +31,19 @@ ARTICLES = {
 }
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
+def _articles(tmp_path: Path) -> Config:
+    """The ARTICLES as dumps an hour apart, and a project's config reading them."""
     folder = tmp_path / "dumps"
     folder.mkdir()
     for n, (name, (title, body, url)) in enumerate(ARTICLES.items()):
         stamp = str((1_700_000_000 + n * 3600) * 1000)
         (folder / f"{name}.txt").write_text(dump(title=title, url=url, body=body, stamp=stamp), "utf-8")
-    config = make_config(tmp_path, [folder])
+    return make_config(tmp_path, [folder])
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    config = _articles(tmp_path)
     build(config)
     return Store(config.store, root=config.root)
 
@@ -196,12 +202,7 @@ def test_a_build_stopped_before_its_index_is_whole_leaves_it_to_the_next(
 ) -> None:
     from feedtool import ingest
 
-    folder = tmp_path / "dumps"
-    folder.mkdir()
-    for n, (name, (title, body, url)) in enumerate(ARTICLES.items()):
-        stamp = str((1_700_000_000 + n * 3600) * 1000)
-        (folder / f"{name}.txt").write_text(dump(title=title, url=url, body=body, stamp=stamp), "utf-8")
-    config = make_config(tmp_path, [folder])
+    config = _articles(tmp_path)
     monkeypatch.setattr(ingest, "BULK_INDEX", 1)
 
     def killed(store: Store) -> int:
