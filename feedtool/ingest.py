@@ -42,9 +42,10 @@ if TYPE_CHECKING:  # the normaliser imports lxml and nh3: loaded in workers, nev
 log = logging.getLogger("feedtool")
 
 BATCH = 500  # results merged, or copies recorded, per transaction
-# A build that reads at least this many dumps, and more than a quarter as many as the index holds,
-# leaves the full-text index out of its writes and makes it whole after them in one pass: FTS5's
-# cost a row is far lower in one long run of inserts than between the store's other writes.
+# A first build (an empty index) that reads at least this many dumps leaves the full-text index
+# out of its writes and makes it whole after them in one pass: FTS5's cost a row is far lower in
+# one long run of inserts than between the store's other writes. Only a first build: with entries
+# indexed already, `feedtool serve` and `feedtool search` would find nothing until the build ends.
 BULK_INDEX = 2000
 
 
@@ -194,7 +195,7 @@ def ingest(
         gone = _gone(index, found)
         del index, found.listed[:]  # before a pool forks: at a million dumps, hundreds of megabytes
         changed.sort(key=lambda stat: stat.path)
-        if len(changed) >= BULK_INDEX and len(changed) > store.indexed() // 4:
+        if len(changed) >= BULK_INDEX and store.indexed() == 0:
             store.defer_index()  # made whole in one pass once the entries are in: see below
         done = report.files - len(changed)  # for the progress bar; the counts are made at the end
 

@@ -87,15 +87,15 @@ def _row_number(db: sqlite3.Connection, entry_id: str, published: str) -> int:
 
 
 class FullText(Connection):
-    # While a build writes much of the store (a first build, a re-derivation), the index is left
-    # out of its writes and made whole after them in one pass (`defer_index`).
+    # While a first build writes the store, the index is left out of its writes and made whole
+    # after them in one pass (`defer_index`, ingest.BULK_INDEX).
     index_deferred = False
 
     def defer_index(self) -> None:
-        """Empty the index and keep it out of the writes that follow, until `reindex` makes it whole
-        in one pass: for a build that writes a large share of the store, cheaper than keeping it in
-        step entry by entry. A build stopped before `reindex` leaves the index marked as not current,
-        and the next build makes it whole first (build.py)."""
+        """Keep the (empty) index out of the writes that follow, until `reindex` makes it whole in
+        one pass: for a first build, cheaper than keeping it in step entry by entry. A build stopped
+        before `reindex` leaves the index marked as not current, and the next build makes it whole
+        first (build.py)."""
         with self.transaction():
             self.db.execute("INSERT INTO search (search) VALUES ('delete-all')")
             self.db.execute("DELETE FROM search_rows")
