@@ -184,6 +184,10 @@ class _Walker:
                         files += 1
                     elif entry.is_dir():
                         subfolders.append(entry.name)
+                    elif entry.is_symlink():  # followed, to nothing: an unmounted disk, a link broken for now
+                        log.warning("%s: a link to %s, which cannot be reached; what it led to is kept as it was",
+                                    entry.path, os.readlink(entry.path))  # fmt: skip
+                        whole = False  # not listed whole: nothing under the link is taken for deleted
                 except OSError:
                     whole = False
         return files, subfolders, whole

@@ -248,3 +248,24 @@ def test_rescan_drops_the_records_of_a_folder_gone_unseen(tmp_path: Path, dumps:
     assert result.exit_code == 0, result.output
     assert _rejects_and_files(config) == ([], len(list(SEEDS.iterdir())))
     assert "只在这里" in (config.output / "all" / "atom.xml").read_text("utf-8")
+
+
+def test_a_followed_link_whose_target_is_gone_keeps_what_it_led_to(tmp_path: Path, dumps: Path) -> None:
+    """A disk not mounted, a link broken for a while: nothing under it is taken for deleted (the
+    folder holding the link is listed again), and the records are as before once it is back."""
+    elsewhere = tmp_path / "elsewhere"
+    month = _a_folder_of_good_and_broken_dumps(elsewhere)
+    (dumps / "linked").symlink_to(month)
+    age(dumps)
+    config = make_config(tmp_path, [dumps], build="follow_links = true")
+    build(config, workers=1)
+    before = _rejects_and_files(config)
+    assert len(before[0]) == 2
+    month.rename(tmp_path / "unmounted")
+    (dumps / "new.txt").write_text(dump(title="新的", url="https://www.rfi.fr/cn/a/new"), "utf-8")
+    build(config, workers=1)  # the folder holding the link is listed: a dump came
+    rejected, files = _rejects_and_files(config)
+    assert (rejected, files) == (before[0], before[1] + 1)  # type: ignore[operator]
+    (tmp_path / "unmounted").rename(month)
+    build(config, workers=1)
+    assert _rejects_and_files(config) == (before[0], before[1] + 1)  # type: ignore[operator]
