@@ -409,9 +409,23 @@ def _no_header(header: _Header, meta: dict[str, Any], problem: str | None) -> st
     if problem is not None:
         return f"{problem}, and no [title](url) line below it"
     if meta:
+        title = meta.get("title")
+        if title and not isinstance(title, str):
+            return f"no [title](url) line, and the front matter's title is a {_kind(title)}, not text"
         missing = [what for what, key in (("title", "title"), ("'from' address", "from")) if not meta.get(key)]
         return f"no [title](url) line, and no {' or '.join(missing) or 'usable address'} in the front matter"
     return "no [title](url) line"
+
+
+def _kind(value: object) -> str:
+    """What a YAML value that is not text is, in a reader's words."""
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "table"
+    if isinstance(value, bool):
+        return "yes or no"
+    return "number" if isinstance(value, int | float) else "date"
 
 
 def _pick_url(link_url: str | None, fm_url: str | None) -> str:

@@ -324,7 +324,9 @@ def test_compiling_patterns_never_holds_up_the_files(watched: Server) -> None:
     for thread in threads:
         thread.join()
     print(f"{sent[0]} requests sent; the stylesheet answered in at most {max(waits):.3f} s")
-    assert sent[0] > 50 and max(waits) < 5  # generous for a busy machine; compiling on the event loop holds it tens of seconds
+    assert (
+        sent[0] > 50 and max(waits) < 5
+    )  # generous for a busy machine; compiling on the event loop holds it tens of seconds
 
 
 def test_refused_patterns_from_clients_that_hang_up_leave_no_memory_behind(watched: Server) -> None:

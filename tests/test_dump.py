@@ -180,6 +180,10 @@ MALFORMED: dict[str, tuple[bytes, str | None]] = {
         "---\n2024: 新闻\n---\n<p>x</p>".encode(),
         "front matter has a key that is not text, and no [title](url) line below it",
     ),
+    "front-matter-title-a-list": (
+        b"---\ntitle: [a, b]\nfrom: https://www.rfi.fr/cn/a/1\n---\n<p>x</p>",
+        "no [title](url) line, and the front matter's title is a list, not text",
+    ),
     "front-matter-without-from": (
         "---\ntitle: 只有标题\n---\n<p>x</p>".encode(),
         "no [title](url) line, and no 'from' address in the front matter",
