@@ -103,12 +103,18 @@ def history_days(rules: Rules = RULES) -> float:
     return max(rules.window_days, YEAR / DAY + 3 * rules.season_days if rules.season_days else 0.0)
 
 
+FUTURE_SLACK = 3600.0  # seconds a dump's time may be ahead of the clock and still count
+
+
 def judge(
     arrivals: Sequence[float], now: float, expect_every_hours: float | None = None, rules: Rules = RULES
 ) -> Lateness:
     """Whether an outlet is late at `now`, from when its dumps arrived: seconds since the epoch,
     oldest first, those of the last `history_days(rules)` and its newest whenever it arrived.
-    The operator's `expect_every_hours`, when set, decides alone."""
+    The operator's `expect_every_hours`, when set, decides alone. A dump dated ahead of `now`
+    (past FUTURE_SLACK: a clock set wrong, not a dump from the future) is left out: it would make
+    the outlet look fresh until that date."""
+    arrivals = [a for a in arrivals if a <= now + FUTURE_SLACK]
     if not arrivals:
         return Lateness("too little history", None, "no dump of it has arrived")
     last = arrivals[-1]

@@ -206,3 +206,12 @@ def test_on_generated_histories_a_stop_is_caught_and_a_quiet_week_rarely_flagged
     assert weeks > 1000 and false_weeks <= weeks / 100
     assert sum(t.stopped[n] for t in found.values() for n in STOPS if n > 7) == 2 * 2 * len(KINDS)
     assert sum(t.missed for t in found.values()) == 0
+
+
+def test_a_dump_dated_ahead_of_the_clock_does_not_hide_a_stop() -> None:
+    from feedtool.lateness import judge
+
+    now = datetime(2024, 6, 1, tzinfo=UTC).timestamp()
+    daily = [now - 20 * 86400 - n * 86400 for n in range(200)][::-1]  # daily for 200 days, silent 20 days
+    assert judge(daily, now).verdict == "late"
+    assert judge([*daily, now + 365 * 86400], now).verdict == "late"  # one dump a year ahead (a wrong clock)
