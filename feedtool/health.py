@@ -114,6 +114,8 @@ def look_into(folders: Sequence[Path]) -> list[InputHealth]:
             said = "does not exist"
         elif not folder.is_dir():
             said = "is not a folder"
+        elif not os.access(folder, os.R_OK | os.X_OK):
+            said = "cannot be read by this user"
         elif not _holds_a_file(folder):
             said = "holds no dump: is its scraper writing to another folder?"
         else:
@@ -127,16 +129,21 @@ def _holds_a_file(folder: Path) -> bool:
     """Whether a file the build would read is anywhere under the folder (hidden names skipped, as
     scan.py does), depth first, stopping at the first: an archive of a million dumps costs a few
     folder listings, not a walk."""
-    folders = [str(folder)]
+    folders, seen = [str(folder)], set()
     while folders:
         try:
+            here = os.stat(folders[-1])
+            if (here.st_dev, here.st_ino) in seen:  # a link leading back up
+                folders.pop()
+                continue
+            seen.add((here.st_dev, here.st_ino))
             with os.scandir(folders.pop()) as entries:
                 for entry in entries:
                     if entry.name.startswith("."):
                         continue
                     if entry.is_file():
                         return True
-                    if entry.is_dir(follow_symlinks=False):
+                    if entry.is_dir():  # a followed link too: the build may follow it ([build] follow_links)
                         folders.append(entry.path)
         except OSError:
             continue

@@ -100,6 +100,7 @@ def scan(
     """
     found = Scan()
     skipped: set[str] = set()
+    unreadable: set[str] = set()  # folders that could not be listed
     recent = now_ns - int(RACY_SECONDS * 1e9)
     roots = [os.path.realpath(root) for root in inputs]
     walker = _Walker(roots, follow_links, found)
@@ -131,13 +132,19 @@ def scan(
                 files, subfolders, whole = walker.list(folder)
             except OSError as exc:
                 log.warning("%s: cannot list: %s", folder, exc.strerror)
+                unreadable.add(folder)
                 continue
             if whole:
                 found.listed_folders.add(folder)
             if mtime_ns < recent and whole:
                 found.marks[folder] = FolderMark(mtime_ns, files, tuple(sorted(subfolders)))
             folders.extend(f"{folder}/{name}" for name in subfolders)
-        if found.files + len(found.unnamed) == before and not _holds_files(os.path.abspath(root), found):
+        top = os.path.abspath(root)
+        if top in unreadable:
+            continue  # said above, with its cause: not "holds no dumps"
+        if found.files + len(found.unnamed) == before and not (
+            _holds_files(top, found) or _holds_files(os.path.realpath(root), found)  # an input linking to another
+        ):
             found.empty_inputs.append(root)
     _recheck(found, skipped, rejected)
     return found

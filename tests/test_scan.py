@@ -269,3 +269,26 @@ def test_a_followed_link_whose_target_is_gone_keeps_what_it_led_to(tmp_path: Pat
     (tmp_path / "unmounted").rename(month)
     build(config, workers=1)
     assert _rejects_and_files(config) == (before[0], before[1] + 1)  # type: ignore[operator]
+
+
+def test_an_input_that_cannot_be_listed_or_links_to_another_is_not_called_empty(
+    tmp_path: Path, dumps: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "alias").symlink_to(dumps)  # the same folder, named twice in the config
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    config = make_config(tmp_path, [dumps, tmp_path / "alias", locked])
+    real = os.scandir
+
+    def scandir(path: str) -> object:
+        if str(path) == str(locked):
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(feedtool.scan.os, "scandir", scandir)
+    monkeypatch.setattr(feedtool.scan.log, "propagate", True)  # to caplog, whatever a CLI test set before
+    with Store(config.store, root=config.root) as store:
+        report = feedtool.ingest.ingest(store, config)
+        assert report.files == len(list(SEEDS.iterdir()))
+        assert store.empty_inputs() == []
+    assert f"{locked}: cannot list: Permission denied" in caplog.text
