@@ -287,6 +287,7 @@ def test_an_input_that_cannot_be_listed_or_links_to_another_is_not_called_empty(
 
     monkeypatch.setattr(feedtool.scan.os, "scandir", scandir)
     monkeypatch.setattr(feedtool.scan.log, "propagate", True)  # to caplog, whatever a CLI test set before
+    caplog.set_level("WARNING", logger="feedtool")
     with Store(config.store, root=config.root) as store:
         report = feedtool.ingest.ingest(store, config)
         assert report.files == len(list(SEEDS.iterdir()))
