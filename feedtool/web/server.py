@@ -1,9 +1,9 @@
 """`feedtool serve`: the application (app.py) on uvicorn, with the bounds a public server needs.
 
 uvicorn, as datasette runs on it: a maintained HTTP/1.1 server (h11's parser), ASGI so that the
-application can be mounted in an operator's own server, a bounded number of connections (past
-MAX_CONNECTIONS a request is answered 503 at once), keep-alive timeouts, an access log, and a
-graceful shutdown on SIGTERM or Ctrl-C (requests in flight finish, for up to GRACE_SECONDS).
+application can be mounted in an operator's own server, keep-alive timeouts, an access log, and
+a graceful shutdown on SIGTERM or Ctrl-C (files in flight finish, for up to GRACE_SECONDS;
+answers from the store end at once with a 503, `_Uvicorn`).
 Chosen over gunicorn, which would add a process manager feedtool does not need (its one process
 serves files and a few answers at a time), and over waitress, whose WSGI would tie a thread to
 every slow client where an event loop holds thousands for a few kilobytes each.
@@ -51,9 +51,6 @@ PER_ADDRESS = 50  # open at once from one address (a trusted proxy's excepted)
 MAX_HEAD_BYTES = 16 * 1024  # a request line and its headers
 GRACE_SECONDS = 10  # for requests in flight when asked to stop
 BACKLOG = 256  # connections the kernel holds until the server accepts them
-
-log = logging.getLogger("feedtool")
-
 
 class _Guarded(H11Protocol):
     """uvicorn's HTTP/1.1 protocol with the bounds of this module's docstring."""
