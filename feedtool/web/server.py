@@ -52,6 +52,7 @@ MAX_HEAD_BYTES = 16 * 1024  # a request line and its headers
 GRACE_SECONDS = 10  # for requests in flight when asked to stop
 BACKLOG = 256  # connections the kernel holds until the server accepts them
 
+
 class _Guarded(H11Protocol):
     """uvicorn's HTTP/1.1 protocol with the bounds of this module's docstring."""
 
