@@ -83,8 +83,8 @@ def soak_results() -> str:
     runs = json.loads((ROOT / "bench" / "soak.json").read_text("utf-8"))["runs"]
     said = [
         "| code | minutes | requests (errors) | query feed, median / p99 | search, median / p99"
-        " | static, median / p99 | memory start → max → end | store handles | slowloris held |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        " | static, median / p99 | memory start → max → end | store handles | slowloris held | load at start |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
         asked = run["requests"]
@@ -96,7 +96,8 @@ def soak_results() -> str:
             + " | ".join(
                 f"{asked[k]['median_ms']:g} / {asked[k]['p99_ms']:g} ms" for k in ("query feed", "search", "static")
             )
-            + f" | {rss['start']:g} → {rss['max']:g} → {rss['end']:g} MiB | {run['store_fds_max']} | {held:g} s |"
+            + f" | {rss['start']:g} → {rss['max']:g} → {rss['end']:g} MiB | {run['store_fds_max']} | {held:g} s"
+            + f" | {run['machine']['load_average_before'][0]:g} |"
         )
     said.append("\nMeasured by " + "; ".join(f"`{run['command']}` ({run['date']})" for run in runs) + ".")
     return "\n".join(said)
