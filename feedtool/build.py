@@ -16,10 +16,10 @@ from feedtool.config import Config
 from feedtool.errors import ConfigError, InputError, LockHeld
 from feedtool.ingest import IngestReport, ingest
 from feedtool.models import Progress
-from feedtool.parallel import Workers
-from feedtool.publish import PublishReport, publish
-from feedtool.publish import workers as publishing_workers
+from feedtool.publish import PublishReport, publish, rendering
 from feedtool.store import BackendError, Store, store_failure
+from feedtool.workers import PoolFactory, Workers
+from feedtool.workers.cluster import address_of, connected
 
 log = logging.getLogger("feedtool")
 
@@ -79,6 +79,18 @@ def locked(config: Config) -> Iterator[None]:
         lock.release()
 
 
+@contextmanager
+def on_executor(config: Config) -> Iterator[PoolFactory | None]:
+    """The pools of the executor the config names: None for local processes, else a Dask
+    cluster's, connected for the block (ClusterError when its scheduler cannot be reached)."""
+    address = address_of(config.executor)
+    if address is None:
+        yield None
+        return
+    with connected(address) as pool:
+        yield pool
+
+
 def check_layout(config: Config, *, reading: bool) -> None:
     """Before anything is created: the store must never be published (it holds every source path of
     the archive), and the input folders must exist, so that a mistake leaves no empty store behind."""
@@ -105,14 +117,16 @@ def build(
     started = time.monotonic()
     check_layout(config, reading=do_ingest)
     try:
-        with locked(config), Store(config.store, root=config.root) as store:
+        # The cluster, if any, is reached first: an unreachable scheduler fails the build before
+        # it takes the lock or touches the store.
+        with on_executor(config) as pool, locked(config), Store(config.store, root=config.root) as store:
             if do_ingest and not store.index_current():  # indexed by a feedtool that cut words otherwise
                 store.reindex()
-            pools = Workers(workers)
+            pools = Workers(workers, pool)
             # A build that lists every folder (the first, or a rescan) holds its listing, hundreds of
             # megabytes at a million dumps, until it publishes: publishing's workers start first.
             lists_every_folder = do_ingest and (rescan or not store.listed_before())
-            with pools.early("publish", *publishing_workers(config), when=do_publish and lists_every_folder):
+            with pools.early(rendering(config), when=do_publish and lists_every_folder):
                 ingested = (
                     ingest(store, config, progress=ingest_progress, workers=pools, rederive=rederive, rescan=rescan)
                     if do_ingest

@@ -69,12 +69,12 @@ def cli() -> None:
 def _run_build(
     *, config: Path | None, inputs: tuple[Path, ...], output: Path | None, state: Path | None,
     base_url: str | None, quiet: bool, verbose: bool, strict: bool, rederive: bool, rescan: bool,
-    do_ingest: bool, do_publish: bool,
+    do_ingest: bool, do_publish: bool, executor: str | None = None,
 ) -> None:  # fmt: skip
     from feedtool.build import build
 
     setup_logging(verbose, quiet)
-    cfg = load(config, inputs, output, state, base_url)
+    cfg = load(config, inputs, output, state, base_url, executor)
     with _progress("reading dumps", quiet) as ingest_bar, _progress("writing feeds", quiet) as publish_bar:
         report = build(
             cfg,
@@ -117,6 +117,13 @@ def _build_command(name: str, help_text: str, *, do_ingest: bool, do_publish: bo
         _run_build(**kwargs, do_ingest=do_ingest, do_publish=do_publish)
 
     params = [config_option, output_option, state_option, *verbosity]
+    params.append(
+        click.option(
+            "--executor", metavar="local|dask:ADDRESS",
+            help="Where the work runs: this machine's cores (local, the default), or the Dask cluster"
+            " whose scheduler is at ADDRESS (dask:tcp://HOST:8786; needs feedtool[dask]). Default: [build] executor.",
+        )
+    )  # fmt: skip
     if do_ingest:
         params.append(input_option)
         strict_help = "Exit 1 when any dump is rejected or an input folder holds none."

@@ -30,8 +30,11 @@ def load(
     output: Path | None = None,
     state: Path | None = None,
     base_url: str | None = None,
+    executor: str | None = None,
 ) -> Config:
-    return load_config(find_config(config), inputs=inputs, output=output, store=state, base_url=base_url)
+    return load_config(
+        find_config(config), inputs=inputs, output=output, store=state, base_url=base_url, executor=executor
+    )
 
 
 config_option = click.option(

@@ -19,6 +19,7 @@ from typing import Any
 from feedtool.errors import ConfigError
 from feedtool.models import FeedFormat
 from feedtool.rules import CleanRules, Limits, Outlet, Rules, Topic
+from feedtool.workers.cluster import address_of
 
 DEFAULT_CONFIG_NAME = "feedtool.toml"
 CONFIG_ENV = "FEEDTOOL_CONFIG"
@@ -54,6 +55,9 @@ class Config:
     # Whether the config or the command line gave [site] base_url: without one, every link is the
     # local server's (Site.base_url's default), which a build and `feedtool check` say.
     base_url_set: bool = False
+    # Where a build's stages run: "local" (this machine's cores), or "dask:tcp://HOST:PORT", a Dask
+    # scheduler's address (workers/cluster.py).
+    executor: str = "local"
 
     @property
     def root(self) -> Path:
@@ -130,7 +134,7 @@ _SCHEMA: dict[str, dict[str, Checker]] = {
     "site": {"title": _str, "description": _str, "base_url": _str, "language": _str, "templates": _str},
     "store": {"path": _str, "lock_timeout": _seconds(0, 86_400), "keep_days": _whole(1, 100_000)},
     "build": {
-        "inputs": _strs, "output": _str, "follow_links": _bool,
+        "inputs": _strs, "output": _str, "follow_links": _bool, "executor": _str,
         "max_dump_bytes": _whole(1024, 2**30), "dump_seconds": _seconds(0.1, 3600),
     },
     "feeds": {
@@ -326,6 +330,7 @@ def load_config(
     output: Path | None = None,
     store: Path | None = None,
     base_url: str | None = None,
+    executor: str | None = None,
 ) -> Config:
     """Read the config (or none) and apply command-line overrides, which win over the file.
 
@@ -389,6 +394,11 @@ def load_config(
     limits = Limits(**{k: build[k] for k in ("max_dump_bytes", "dump_seconds") if k in build})
     store_table = user.get("store", {})
     config_inputs = tuple(root / p for p in build.get("inputs", ())) or (root / "seeds",)
+    given, executor = executor, executor if executor is not None else build.get("executor", Config.executor)
+    try:
+        address_of(executor)
+    except ConfigError as exc:
+        raise ConfigError(str(exc) if given is not None else f"{where}: [build] {exc}") from None
     return Config(
         path=path,
         site=site,
@@ -412,4 +422,5 @@ def load_config(
         lock_timeout=store_table.get("lock_timeout", Config.lock_timeout),
         templates=templates,
         base_url_set=base_url_set,
+        executor=executor,
     )

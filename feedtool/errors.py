@@ -53,3 +53,10 @@ class Rejected(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class ClusterError(FeedtoolError):
+    """The Dask cluster a build runs on cannot be reached, or was lost midway (exit 69, EX_UNAVAILABLE):
+    what the build committed before stays, and the next build carries on from it."""
+
+    exit_code = 69

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from feedtool.clock import now
 from feedtool.config import Config
@@ -30,11 +30,11 @@ from feedtool.limits import too_large
 from feedtool.merge import iso
 from feedtool.merging import Outcome, first_seen, merge_scrape
 from feedtool.models import DateSource, Entry, Progress, Rejection
-from feedtool.parallel import Workers, batched, fork_early
 from feedtool.rules import Rules, Topic
 from feedtool.scan import MTIME_MAX, Scan, scan
 from feedtool.store import FileStat, Known, Store
 from feedtool.topics import Matcher, matchers, topics_of
+from feedtool.workers import Setup, Workers, batched, fork_early
 
 if TYPE_CHECKING:  # the normaliser imports lxml and nh3: loaded in workers, never for a no-op build
     from feedtool.normalise import Normaliser
@@ -123,26 +123,61 @@ def derivation_key(rules: Rules) -> str:
     return hashlib.sha1(f"{code.hexdigest()}\0{json.dumps(shaping, sort_keys=True)}".encode()).hexdigest()
 
 
-# -- the worker side: module-level so a forked or spawned worker can find it ---------------------
-
-_worker: tuple[Normaliser, tuple[Matcher, ...]] | None = None
+# -- the worker side: a task carries its data, paths in, entries out ------------------------------
 
 
-def _init_worker(rules: Rules, topics: tuple[Topic, ...], known_domains: frozenset[str]) -> None:
-    global _worker
+@dataclass(frozen=True)
+class Deriving:
+    """What a worker needs to turn a dump into an entry: made once a worker (a `Setup`)."""
+
+    normaliser: Normaliser
+    topics: tuple[Matcher, ...]
+    folder: str  # the build's working folder, against which relative dump paths are opened
+
+
+def _deriving(rules: Rules, topics: tuple[Topic, ...], known_domains: frozenset[str], folder: str) -> Deriving:
     from feedtool.normalise import Normaliser
 
-    _worker = (Normaliser(rules, known_domains), matchers(topics))
+    return Deriving(Normaliser(rules, known_domains), matchers(topics), folder)
 
 
-def _work(job: tuple[str, bytes, str | None]) -> tuple[Entry | Rejection, tuple[str, ...]]:
-    assert _worker is not None
-    normaliser, topic_matchers = _worker
-    path, data, canonical = job
-    result = normaliser.file(data, path, canonical)
+# What a worker makes of a file's bytes before they are parsed: their hash, or why there is none
+# (a Rejection told from its size or mtime, or what the system said when it could not be read).
+Hashed: TypeAlias = "tuple[FileStat, str | Rejection]"
+# A dump to parse: its path and stat as listed, and the entry it belongs to when that is known
+# already (the same bytes seen before, or only the cleaning rules changed).
+Job: TypeAlias = "tuple[FileStat, str | None]"
+# What a worker made of it: the entry or the rejection, and its topics; or, for a file that
+# could no longer be read, what the system said.
+Derived: TypeAlias = "tuple[FileStat, Entry | Rejection | str, tuple[str, ...]]"
+
+
+def _hash(deriving: Deriving, stat: FileStat) -> Hashed:
+    """A file's hash, in a worker: the build process asks the store whether it saw these bytes
+    before (a copy, a moved dump) and sends on for parsing only what it did not."""
+    try:
+        data = _read(os.path.join(deriving.folder, stat.path), stat, deriving.normaliser.rules.limits.max_dump_bytes)
+    except OSError as exc:
+        return stat, exc.strerror or str(exc)
+    except Rejected as exc:  # told from its size or mtime: not read, not hashed
+        return stat, Rejection(stat.path, "", exc.reason)
+    return stat, hashlib.sha256(data).hexdigest()
+
+
+def _derive(deriving: Deriving, job: Job) -> Derived:
+    """One dump read and made an entry, in a worker: no store, only the file and the rules."""
+    stat, canonical = job
+    normaliser = deriving.normaliser
+    try:
+        data = _read(os.path.join(deriving.folder, stat.path), stat, normaliser.rules.limits.max_dump_bytes)
+    except OSError as exc:  # gone, or made unreadable, since it was hashed
+        return stat, exc.strerror or str(exc), ()
+    except Rejected as exc:  # it grew past the limit since it was hashed
+        return stat, Rejection(stat.path, "", exc.reason), ()
+    result = normaliser.file(data, stat.path, canonical)
     if isinstance(result, Rejection):
-        return result, ()
-    return result, topics_of(topic_matchers, result.outlet, result.search_text)
+        return stat, result, ()
+    return stat, result, topics_of(deriving.topics, result.outlet, result.search_text)
 
 
 # -- the main side --------------------------------------------------------------------------------
@@ -177,9 +212,9 @@ def ingest(
     known_domains = store.known_domains()
     # A build that lists every folder (the first, or a rescan) is likely a large one: its workers
     # start before the listing, which at a million dumps is hundreds of megabytes they need not map.
-    initargs = (config.rules, config.topics, known_domains)
+    setup = Setup("ingest", _deriving, (config.rules, config.topics, known_domains, os.getcwd()))
     pools = workers or Workers()
-    with pools.early("ingest", _init_worker, initargs, when=fork_early("ingest", lists_every_folder=not marks)):
+    with pools.early(setup, when=fork_early("ingest", lists_every_folder=not marks)):
         found = scan(
             config.inputs, marks, store.rejected_paths(), now_ns=time.time_ns(), follow_links=config.follow_links
         )
@@ -205,7 +240,7 @@ def ingest(
             if progress:
                 progress(done, report.files)
 
-        unread = _ingest_changed(store, changed, report, advance, initargs=initargs, workers=pools, cutoff=cutoff)
+        unread = _ingest_changed(store, changed, report, advance, setup=setup, workers=pools, cutoff=cutoff)
     for path in unread:
         found.unmark(path)
     if gone:  # after the new files, so that a moved dump is still known by its hash
@@ -243,70 +278,63 @@ def _ingest_changed(
     report: IngestReport,
     advance: Callable[[int], None],
     *,
-    initargs: tuple[Rules, tuple[Topic, ...], frozenset[str]],
+    setup: Setup[Deriving],
     workers: Workers,
     cutoff: str | None,
 ) -> list[str]:
-    """Parse the changed files with new content, in one pool, and merge the results in batches.
+    """Hash the changed files, then parse those with new content, in the workers; merge the
+    results in batches, in path order.
 
-    The files are read and hashed as the pool asks for them, so reading overlaps parsing and
-    only a few chunks of bytes are held at once. Bytes the store has seen under another path
-    (a copy, a moved dump) are recorded against the same entry instead of being parsed.
+    Tasks carry paths and stats, never bytes: the workers read the files (through the same
+    paths, on a cluster's shared filesystem). Bytes the store has seen under another path (a
+    copy, a moved dump) are recorded against the same entry instead of being parsed.
     Returns the files that could not be read.
     """
-    pending: dict[str, FileStat] = {}
     unread: list[str] = []
-    _, _, known_domains = initargs  # the workers' arguments: rules, topics, the domains known so far
+    rules, _, known_domains, _ = setup.args  # the rules, topics, domains known so far, folder
     found_domains: set[str] = set()
-
     # Dumps read again under new cleaning rules with the identity rules unchanged keep their ids.
     ids = store.stale_ids() if store.stale_entries() else {}
+    hashed = workers.map(_hash, stats, setup=setup, chunksize=256)
 
-    limit = initargs[0].limits.max_dump_bytes
-
-    def new_content() -> Iterator[tuple[str, bytes, str | None]]:
-        copies: list[tuple[FileStat, str, Known]] = []
-        for stat in stats:
-            try:
-                data = _read(stat, limit)
-            except OSError as exc:
-                log.warning("%s: cannot read: %s", stat.path, exc.strerror)
-                unread.append(stat.path)
-                continue
-            except Rejected as exc:  # told from its size or mtime: not read, not hashed
-                _merge(store, [(stat, Rejection(stat.path, "", exc.reason), ())], report, None)
-                advance(1)
-                continue
-            sha256 = hashlib.sha256(data).hexdigest()
-            known = store.known(sha256)
-            if known is None or not known.inert(stat, sha256):
-                pending[stat.path] = stat
-                canonical = ids.get((stat.path, stat.size, stat.mtime_ns))
-                yield stat.path, data, canonical or (known.entry_id if known is not None else None)
-                continue
-            copies.append((stat, sha256, known))
-            if len(copies) >= BATCH:
-                _record_copies(store, copies, report)
-                advance(len(copies))
-                copies = []
-        _record_copies(store, copies, report)
-        advance(len(copies))
+    def new_content() -> Iterator[Job]:
+        """The files to parse, as their hashes come in; copies and unreadable files dealt with here."""
+        for batch in batched(hashed, BATCH):
+            copies: list[tuple[FileStat, str, Known]] = []
+            rejected: list[tuple[FileStat, Entry | Rejection, tuple[str, ...]]] = []
+            parse: list[Job] = []
+            for stat, sha256 in batch:
+                if isinstance(sha256, Rejection):
+                    rejected.append((stat, sha256, ()))
+                elif len(sha256) != 64:  # what the system said
+                    log.warning("%s: cannot read: %s", stat.path, sha256)
+                    unread.append(stat.path)
+                elif (known := store.known(sha256)) is not None and known.inert(stat, sha256):
+                    copies.append((stat, sha256, known))
+                else:
+                    canonical = ids.get((stat.path, stat.size, stat.mtime_ns))
+                    parse.append((stat, canonical or (known.entry_id if known is not None else None)))
+            _merge(store, rejected, report, None)
+            _record_copies(store, copies, report)
+            advance(len(batch) - len(parse))
+            yield from parse  # never from inside a transaction: the merges below open their own
 
     # A worker stuck past twice a dump's time (in C code, where its own deadline cannot reach) is
     # ended by its watch, and the dump rejected: see limits.py.
     results = workers.map(
-        "ingest", _work, new_content(), initializer=_init_worker, initargs=initargs,
-        count=len(stats), chunksize=32, on_crash=_crashed, job_seconds=2 * initargs[0].limits.dump_seconds + 1,
+        _derive, new_content(), setup=setup, count=len(stats), chunksize=32, on_crash=_crashed,
+        job_seconds=2 * rules.limits.dump_seconds + 1,
     )  # fmt: skip
     for batch in batched(results, BATCH):
         merged: list[tuple[FileStat, Entry | Rejection, tuple[str, ...]]] = []
-        for result, topics in batch:
-            if isinstance(result, Entry):
-                merged.append((pending.pop(result.source_path), result, topics))
-                if result.outlet_domain:
-                    found_domains.add(result.outlet_domain)
-            else:
-                merged.append((pending.pop(result.path), result, topics))
+        for stat, result, topics in batch:
+            if isinstance(result, str):
+                log.warning("%s: cannot read: %s", stat.path, result)
+                unread.append(stat.path)
+                continue
+            if isinstance(result, Entry) and result.outlet_domain:
+                found_domains.add(result.outlet_domain)
+            merged.append((stat, result, topics))
         _merge(store, merged, report, cutoff)
         advance(len(batch))
     if not found_domains <= known_domains:
@@ -315,20 +343,25 @@ def _ingest_changed(
     return unread
 
 
-def _crashed(job: tuple[str, bytes, str | None], what: str) -> tuple[Rejection, tuple[str, ...]]:
+def _crashed(job: Job, what: str) -> Derived:
     """The result of a dump whose worker process died on it, or was ended for overrunning."""
-    path, data, _ = job
-    return Rejection(path, hashlib.sha256(data).hexdigest(), f"reading it {what}"), ()
+    stat, _ = job
+    try:
+        with open(stat.path, "rb") as fh:
+            sha256 = hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        sha256 = ""
+    return stat, Rejection(stat.path, sha256, f"reading it {what}"), ()
 
 
-def _read(stat: FileStat, limit: int) -> bytes:
+def _read(path: str, stat: FileStat, limit: int) -> bytes:
     """A dump's bytes, never more than `limit` of them in memory (Rejected past it, or for an mtime
     the store cannot hold)."""
     if stat.mtime_ns >= MTIME_MAX:
         raise Rejected("its modification time is past the year 2262; set it right (touch the file) to publish it")
     if stat.size > limit:
         raise Rejected(too_large(stat.size, limit))
-    with open(stat.path, "rb") as fh:
+    with open(path, "rb") as fh:
         # Its listed size and a byte more, not the limit: a read of n bytes allocates n at first.
         data = fh.read(stat.size + 1)
         if len(data) > stat.size:  # it grew since it was listed
@@ -365,6 +398,8 @@ def _merge(
     report: IngestReport,
     cutoff: str | None,
 ) -> None:
+    if not batch:
+        return
     with store.transaction():
         for stat, result, topics in batch:
             if isinstance(result, Rejection):

@@ -8,7 +8,7 @@ build going on. The bounds, each where the work is:
 - size: a dump over `[build] max_dump_bytes` is rejected before it is read (ingest.py);
 - time: reading one dump stops after `[build] dump_seconds` (`deadline`, below); a worker
   process that overruns it in C code, where no Python signal handler runs, is ended by its
-  watch (parallel.py) and the dump rejected;
+  watch (workers/local.py) and the dump rejected;
 - regular expressions from a config run on the `regex` module with a timeout (`TimedPattern`):
   the standard `re` cannot be interrupted mid-match (the built-in rules, feedtool's own and
   tested, stay on `re`, which is twice as fast);

@@ -22,7 +22,6 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import partial
@@ -34,10 +33,10 @@ from feedtool.errors import PublishError
 from feedtool.feeds import FILENAMES, OutletInfo, Page, Renderer
 from feedtool.models import Format, Progress, StoredEntry
 from feedtool.pages import Pages
-from feedtool.parallel import Workers, batched, fork_early
 from feedtool.plan import Plan, by_change, digest, entry_settings, feed_specs, whole
 from feedtool.site import FeedSummary, opml, static_files
 from feedtool.store import Store, from_iso
+from feedtool.workers import Setup, Workers, batched, fork_early
 
 log = logging.getLogger("feedtool")
 
@@ -112,38 +111,33 @@ def publish(
         _remove_temporaries(out)
 
     html.check()  # a broken template is one line now, not an error in a worker later
-    made = _renderers(config, infos, html)  # for workers forked from here on, which need not read the store for it
     if mode == "by_change":
         assert changes is not None
         plan = by_change(config, store, infos, html, changes, heads, now)
-        return _publish(store, config, plan, state, html, (pools, made), (shaped_by, published_as), progress)
+        return _publish(store, config, plan, state, html, (pools, infos), (shaped_by, published_as), progress)
     # Likewise the config a whole publish stopped midway leaves documents of: no longer the one
     # of the last complete publish, and the next one plans whole too.
     with store.transaction():
         store.forget_published_config()
     # The workers start before the whole plan, which holds a key per entry: forked after it, each
     # would map it too.
-    with pools.early(
-        "publish",
-        _init_renderer,
-        (config, made),
-        when=fork_early("publish", lists_every_folder=False, plans_whole=True),
-    ):
+    with pools.early(rendering(config), when=fork_early("publish", lists_every_folder=False, plans_whole=True)):
         plan = whole(config, store, infos, html)
-        return _publish(store, config, plan, state, html, (pools, made), (shaped_by, published_as), progress)
+        return _publish(store, config, plan, state, html, (pools, infos), (shaped_by, published_as), progress)
 
 
 def _publish(
     store: Store, config: Config, plan: Plan, state: dict[str, tuple[str, int, int]], html: Pages,
-    pooled: tuple[Workers, Renderers], markers: tuple[str, str], progress: Progress | None,
+    pooled: tuple[Workers, dict[str, OutletInfo]], markers: tuple[str, str], progress: Progress | None,
 ) -> PublishReport:  # fmt: skip
     """The documents of a plan written where they changed, and those no longer wanted removed.
 
-    `pooled`: the build's workers, and the renderers for workers started here or for rendering here.
+    `pooled`: the build's workers, and the outlets as the documents show them, which every
+    rendering job carries (a worker started before ingest could not have known them).
     """
     out = config.output
-    pool, made = pooled
-    initargs = (config, made)
+    pool, infos = pooled
+    setup = rendering(config)
     kinds: tuple[Format, ...] = (*config.formats, "html")
     report = PublishReport()
     wanted: set[str] = set()
@@ -159,23 +153,23 @@ def _publish(
         report.unchanged += len(kinds) - len(stale)
         if stale:
             jobs.append((page, fingerprint, stale))
-    _refresh_fragments(store, plan, pool, initargs, jobs)
+    _refresh_fragments(store, plan, pool, (setup, infos), jobs)
     # Workers write the documents themselves: megabytes of feed need not travel back through a pipe.
-    files = pool.map(
-        "publish", _assemble, [(page, formats, _newest(plan, page)) for page, _, formats in jobs],
-        initializer=_init_renderer, initargs=initargs, chunksize=4,
-    )  # fmt: skip
+    # Each job carries its entries' fragments, read here as the workers take the jobs.
+    work = (
+        _Assembly(infos, page, formats, _newest(plan, page), store.fragments(page.ids)) for page, _, formats in jobs
+    )
+    files = pool.map(_assemble, work, setup=setup, count=len(jobs), chunksize=4)
     # Documents are recorded in batches: a killed run re-checks at most one batch, by its bytes.
     done = 0
-    with _closing_renderer():
-        for batch in batched(zip(jobs, files, strict=True), PAGES_PER_TRANSACTION):
-            with store.transaction():
-                for (page, fingerprint, formats), puts in batch:
-                    for fmt, put in zip(formats, puts, strict=True):
-                        _record(store, report, page.path(fmt), plan.fingerprint(fingerprint, fmt), put)
-            done += len(batch)
-            if progress:
-                progress(done, len(jobs))
+    for batch in batched(zip(jobs, files, strict=True), PAGES_PER_TRANSACTION):
+        with store.transaction():
+            for (page, fingerprint, formats), puts in batch:
+                for fmt, put in zip(formats, puts, strict=True):
+                    _record(store, report, page.path(fmt), plan.fingerprint(fingerprint, fmt), put)
+        done += len(batch)
+        if progress:
+            progress(done, len(jobs))
     shaped_by, published_as = markers
     with store.transaction():
         for path, fingerprint, render in _site_documents(config, store, plan, html):
@@ -218,7 +212,7 @@ def _config_digest(config: Config, html: Pages) -> str:
     )  # fmt: skip
 
 
-# -- rendering, in worker processes when there is enough of it -----------------------------------
+# -- rendering, in workers when there is enough of it: tasks carry their data, none opens the store --
 
 
 @dataclass(frozen=True)
@@ -240,64 +234,58 @@ class Renderers:
         return self.feeds.assemble(page, fragments, updated, fmt)
 
 
-def workers(config: Config) -> tuple[Callable[..., None], tuple[Config, None]]:
-    """How a publishing worker started before the publish begins is set up: it makes its renderers
-    from its own store connection on its first job (see Workers.early)."""
-    return _init_renderer, (config, None)
+@dataclass
+class Rendering:
+    """A publishing worker's state: the config, its pages' renderer (Jinja2's templates, compiled
+    once), where the documents go, and the feeds' renderer for the outlets the last job named."""
+
+    config: Config
+    pages: Pages
+    out: Path
+    made: Renderers | None = None
+
+    def renderers(self, infos: dict[str, OutletInfo]) -> Renderers:
+        if self.made is None or self.made.feeds.outlets != infos:
+            topics = {t.slug: t.title for t in self.config.topics}
+            self.made = Renderers(Renderer(self.config.site, infos, topics), self.pages)
+        return self.made
 
 
-_config: Config | None = None
-_made: Renderers | None = None
-_renderer: tuple[Store, Renderers, Path] | None = None
+def _rendering(config: Config, folder: str) -> Rendering:
+    return Rendering(config, Pages(config.site, config.formats, config.templates), Path(folder, config.output))
 
 
-def _init_renderer(config: Config, made: Renderers | None) -> None:
-    """A worker's store connection is opened on its first job; its renderers are those made by the
-    publish that forked it, or, in a pool started before ingest, made then from the store."""
-    global _config, _made, _renderer
-    _config, _made, _renderer = config, made, None
+def rendering(config: Config) -> Setup[Rendering]:
+    """How a publishing worker is set up: from the config alone, so that one started before the
+    build ingests (see Workers.early), or on another machine, is set up the same."""
+    return Setup("publish", _rendering, (config, os.getcwd()))
 
 
-def _state() -> tuple[Store, Renderers, Path]:
-    global _renderer
-    if _renderer is None:
-        assert _config is not None
-        config, store = _config, Store(_config.store)
-        made = _made or _renderers(
-            config, outlet_infos(config, store), Pages(config.site, config.formats, config.templates)
-        )
-        _renderer = (store, made, config.output)
-    return _renderer
+# What a worker renders: the outlets shown, the formats, and each entry with its fragment keys.
+_Fragments = tuple[dict[str, OutletInfo], tuple[Format, ...], list[tuple[StoredEntry, list[str]]]]
 
 
-def _renderers(config: Config, infos: dict[str, OutletInfo], html: Pages) -> Renderers:
-    return Renderers(Renderer(config.site, infos, {t.slug: t.title for t in config.topics}), html)
+@dataclass(frozen=True)
+class _Assembly:
+    """A document to write: its page, formats and newest time, with its entries' fragments."""
 
-
-@contextmanager
-def _closing_renderer() -> Iterator[None]:
-    """When the rendering ran in this process (a small job), its store connection ends with it.
-
-    However it ends, an error included, and before the next pool starts, so no worker is forked
-    holding a connection.
-    """
-    global _renderer
-    try:
-        yield
-    finally:
-        if _renderer is not None:
-            _renderer[0].close()
-            _renderer = None
+    infos: dict[str, OutletInfo]
+    page: Page
+    formats: tuple[Format, ...]
+    updated: datetime
+    fragments: dict[str, dict[str, bytes]]
 
 
 def _refresh_fragments(
-    store: Store, plan: Plan, pool: Workers, initargs: tuple[Config, Renderers], jobs: list[_Job]
+    store: Store, plan: Plan, pool: Workers, shown: tuple[Setup[Rendering], dict[str, OutletInfo]], jobs: list[_Job]
 ) -> None:
     """Render, in the pool, every fragment the pages to write need and the store lacks or has stale.
 
     An entry stale in one format is rendered in all the formats wanted: rendering Atom and RSS
-    together costs little more than one of them.
+    together costs little more than one of them. The entries are read here, a job's worth at a
+    time as the workers take them.
     """
+    setup, infos = shown
     stored = store.fragment_keys(list(dict.fromkeys(i for page, _, _ in jobs for i in page.ids)))
     formats: set[Format] = set()
     stale: set[str] = set()
@@ -309,34 +297,30 @@ def _refresh_fragments(
                 formats.update(missing)
     del stored  # before the pool forks: a worker need not carry a copy
     wanted = tuple(sorted(formats))
-    # Made as the pool takes them: at a cold build, the keys of every entry in every format.
-    work = (
-        (wanted, [(entry_id, [plan.key(entry_id, fmt) for fmt in wanted]) for entry_id in batch])
-        for batch in batched(sorted(stale), FRAGMENTS_PER_JOB)
-    )
+
+    def work() -> Iterator[_Fragments]:  # at a cold build, the keys of every entry in every format
+        for batch in batched(sorted(stale), FRAGMENTS_PER_JOB):
+            found = store.entries(batch)
+            yield infos, wanted, [(found[i], [plan.key(i, fmt) for fmt in wanted]) for i in batch]
+
     rendered = pool.map(
-        "publish", _render_fragments, work, initializer=_init_renderer, initargs=initargs, chunksize=1,
+        _render_fragments, work(), setup=setup, chunksize=1,
         count=-(-len(stale) // FRAGMENTS_PER_JOB), weight=FRAGMENTS_PER_JOB,
     )  # fmt: skip
-    with _closing_renderer():
-        for batch in batched(rendered, 10):
-            with store.transaction():
-                for rows in batch:
-                    store.set_fragments(rows)
+    for batch in batched(rendered, 10):
+        with store.transaction():
+            for rows in batch:
+                store.set_fragments(rows)
 
 
-def _render_fragments(
-    job: tuple[tuple[Format, ...], list[tuple[str, list[str]]]],
-) -> list[tuple[str, str, str, bytes]]:
+def _render_fragments(state: Rendering, job: _Fragments) -> list[tuple[str, str, str, bytes]]:
     """(entry id, format, key, markup) for each entry of the job, in each format, with the keys given."""
-    store, renderer, _ = _state()
-    formats, wanted = job
-    found = store.entries([entry_id for entry_id, _ in wanted])
-    markup = renderer.fragments([found[entry_id] for entry_id, _ in wanted], formats)
+    infos, formats, wanted = job
+    markup = state.renderers(infos).fragments([entry for entry, _ in wanted], formats)
     return [
-        (entry_id, fmt, keys[f], markup[fmt][i])
+        (entry.id, fmt, keys[f], markup[fmt][i])
         for f, fmt in enumerate(formats)
-        for i, (entry_id, keys) in enumerate(wanted)
+        for i, (entry, keys) in enumerate(wanted)
     ]
 
 
@@ -344,15 +328,14 @@ def _newest(plan: Plan, page: Page) -> datetime:
     return from_iso(plan.dates.get((page.feed.folder, page.month), plan.newest))
 
 
-def _assemble(job: tuple[Page, tuple[Format, ...], datetime]) -> list[tuple[bool, int, int]]:
-    store, renderer, out = _state()
-    page, formats, updated = job
-    fragments = store.fragments(page.ids)  # an entry's formats are one compressed row: read it once
-    puts = []
-    for fmt in formats:
-        document = renderer.assemble(page, [fragments[i][fmt] for i in page.ids], updated, fmt)
-        puts.append(_put(out, page.path(fmt), document))
-    return puts
+def _assemble(state: Rendering, job: _Assembly) -> list[tuple[bool, int, int]]:
+    renderers, page, fragments = state.renderers(job.infos), job.page, job.fragments
+    return [
+        _put(
+            state.out, page.path(fmt), renderers.assemble(page, [fragments[i][fmt] for i in page.ids], job.updated, fmt)
+        )
+        for fmt in job.formats
+    ]
 
 
 def _site_documents(

@@ -15,7 +15,6 @@ import pytest
 from conftest import SEEDS, dump, make_config, published, snapshot
 from corpus import generate
 
-from feedtool import parallel
 from feedtool.build import build
 from feedtool.check import check_output
 from feedtool.config import load_config
@@ -23,6 +22,7 @@ from feedtool.errors import ConfigError
 from feedtool.feeds import Renderer
 from feedtool.normalise import Normaliser
 from feedtool.store import Store
+from feedtool.workers import pool as parallel
 
 
 def all_feed_ids(out: Path) -> list[str]:

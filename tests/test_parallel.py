@@ -1,39 +1,65 @@
-"""parallel_map: results in input order, whatever executor runs the work."""
+"""parallel_map: results in input order, whatever pool runs the work, each worker's state made once."""
 
 from __future__ import annotations
 
 import os
+import threading
 import time
-from concurrent.futures import Executor, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import BrokenExecutor, Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
-from feedtool.parallel import Stage, Workers, fork_early, parallel_map, started
+from feedtool.workers import Setup, Stage, Workers, fork_early, parallel_map, started
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
-def _square(n: int) -> int:
+def _square(state: object, n: int) -> int:
     return n * n
 
 
-def _threads(workers: int, initializer: Any, initargs: tuple[Any, ...]) -> Executor:
-    return ThreadPoolExecutor(workers, initializer=initializer, initargs=initargs)
+class _Threads:
+    """A pool of the kind a cluster provides, made of threads: each made the stage's state once."""
+
+    broken = (BrokenExecutor,)
+
+    def __init__(self, executor: ThreadPoolExecutor, setup: Setup[Any]) -> None:
+        self.executor, self.setup, self.states = executor, setup, threading.local()
+
+    def submit(self, fn: Callable[[Any, T], R], chunk: list[T], seconds: float | None) -> Future[list[R]]:
+        def run() -> list[R]:
+            if not hasattr(self.states, "state"):
+                self.states.state = self.setup()
+            return [fn(self.states.state, job) for job in chunk]
+
+        return self.executor.submit(run)
 
 
-def test_any_executor_plugs_in_and_results_keep_their_order() -> None:
-    """The seam a cluster's executor would use: here, threads that each ran the initializer."""
-    ready: list[str] = []
+@contextmanager
+def _threads(workers: int, setup: Setup[Any]) -> Iterator[_Threads]:
+    with ThreadPoolExecutor(workers) as executor:
+        yield _Threads(executor, setup)
+
+
+def test_any_pool_plugs_in_and_results_keep_their_order() -> None:
+    """The seam the Dask cluster uses: here, threads that each made the stage's state once."""
+    made: list[str] = []
     found = parallel_map(
-        _square, iter(range(500)), initializer=ready.append, initargs=("ready",), count=500, workers=2,
-        chunksize=7, executor=_threads,
+        _square, iter(range(500)), setup=Setup("ingest", made.append, ("made",)), count=500, workers=2,
+        chunksize=7, pool=_threads,
     )  # fmt: skip
     assert list(found) == [n * n for n in range(500)]
-    assert ready and set(ready) == {"ready"}
+    assert made and set(made) == {"made"} and len(made) <= 2
 
 
-def _note_pid(folder: Path) -> None:
+def _note_pid(folder: Path) -> int:
     (folder / str(os.getpid())).touch()
+    return os.getpid()
 
 
 def _initialised(folder: Path, workers: int) -> set[int]:
@@ -44,48 +70,51 @@ def _initialised(folder: Path, workers: int) -> set[int]:
     return pids
 
 
-def _pid(_: int) -> int:
-    return os.getpid()
+def _pid(state: int, _: int) -> int:
+    assert state == os.getpid()  # the state this worker made, not another's
+    return state
 
 
 def test_a_pool_started_early_serves_several_maps_with_the_workers_it_started(tmp_path: Path) -> None:
     """Publishing forks its workers before its plan and lends them to both of its maps."""
-    with started(_note_pid, (tmp_path,), workers=2) as pool:
+    setup = Setup("publish", _note_pid, (tmp_path,))
+    with started(setup, workers=2) as pool:
         assert pool is not None
         forked = _initialised(tmp_path, 2)  # running before any map is asked for
         assert len(forked) == 2 and os.getpid() not in forked
         for _ in range(2):
-            found = parallel_map(_pid, list(range(300)), initializer=_note_pid, initargs=(tmp_path,), executor=pool)
+            found = parallel_map(_pid, list(range(300)), setup=setup, pool=pool)
             assert set(found) <= forked
     assert {int(p.name) for p in tmp_path.iterdir()} == forked
 
 
 def test_one_worker_starts_no_pool() -> None:
     ready: list[str] = []
-    with started(ready.append, ("early",), workers=1, executor=_threads) as pool:
+    with started(Setup("ingest", ready.append, ("early",)), workers=1) as pool:
         assert pool is None
     assert ready == []
 
 
 def test_a_small_job_runs_here_and_builds_its_state_only_when_there_is_work() -> None:
     ready: list[str] = []
-    assert list(parallel_map(_square, [], initializer=ready.append, initargs=("ready",))) == []
+    setup = Setup("ingest", ready.append, ("ready",))
+    assert list(parallel_map(_square, [], setup=setup)) == []
     assert ready == []
-    assert list(parallel_map(_square, [3, 4], initializer=ready.append, initargs=("ready",))) == [9, 16]
+    assert list(parallel_map(_square, [3, 4], setup=setup)) == [9, 16]
     assert ready == ["ready"]
 
 
 def test_a_builds_workers_lend_a_stages_early_pool_to_its_maps_and_to_no_other_stage(tmp_path: Path) -> None:
     pools = Workers(2)
-    with pools.early("publish", _note_pid, (tmp_path,), when=True):
+    with pools.early(Setup("publish", _note_pid, (tmp_path,)), when=True):
         forked = _initialised(tmp_path, 2)
-        found = pools.map("publish", _pid, list(range(300)), initializer=_note_pid, initargs=(tmp_path,))
+        found = pools.map(_pid, list(range(300)), setup=Setup("publish", _note_pid, (tmp_path,)))
         assert set(found) <= forked
-        assert set(pools.map("ingest", _pid, list(range(3)), initializer=_note_pid, initargs=(tmp_path,))) == {
+        assert set(pools.map(_pid, list(range(3)), setup=Setup("ingest", _note_pid, (tmp_path,)))) == {
             os.getpid()
         }  # too little work for a pool of its own: run here
     assert pools.lent == {}
-    with Workers(1).early("ingest", _note_pid, (tmp_path / "none",), when=True):
+    with Workers(1).early(Setup("ingest", _note_pid, (tmp_path / "none",)), when=True):
         assert not (tmp_path / "none").exists()  # one worker: nothing forked
 
 

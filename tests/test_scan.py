@@ -151,10 +151,10 @@ def test_a_file_that_could_not_be_read_is_tried_again(
     config = make_config(tmp_path, [dumps])
     real = feedtool.ingest._read
 
-    def failing(stat: FileStat, limit: int) -> bytes:
+    def failing(path: str, stat: FileStat, limit: int) -> bytes:
         if stat.path == str(late):
             raise PermissionError(13, "Permission denied")
-        return real(stat, limit)
+        return real(path, stat, limit)
 
     monkeypatch.setattr(feedtool.ingest, "_read", failing)
     build(config, workers=1)

@@ -1,0 +1,162 @@
+"""A Dask distributed cluster as a build's pool: `feedtool build --executor dask:tcp://HOST:8786`.
+
+Dask rather than a pool of our own: its scheduler already does what a cluster needs (placing
+tasks on workers as they free up, running a lost worker's tasks again elsewhere, workers joining
+and leaving), and its workers run lxml and nh3 as they are. Each stage's `Setup` becomes a worker
+plugin, so every worker, including one that joins midway, makes the stage's state once.
+
+The workers read the dumps and write the published files through the same paths as the build
+process (a shared filesystem: docs/scale.md), and never open the store: the build process is its
+one writer. A job's own time bound (`[build] dump_seconds`) holds only in a worker's main thread,
+which is not where Dask runs tasks; a dump stuck in C code holds its worker until Dask's own
+limits (`--memory-limit`, the nanny) end it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from feedtool.errors import ClusterError, ConfigError
+from feedtool.workers.pool import Outcome, PoolFactory, Setup
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+CONNECT_SECONDS = 10.0  # how long an unreachable scheduler is waited for before the build gives up
+INSTALL = "pip install 'feedtool[dask]'"
+
+
+def address_of(executor: str) -> str | None:
+    """The scheduler address of an executor named in the config or on the command line
+    (`local`, or `dask:tcp://HOST:PORT`); None for the local processes."""
+    if executor in ("", "local"):
+        return None
+    scheme, _, address = executor.partition(":")
+    if scheme != "dask" or not address:
+        raise ConfigError(f"executor {executor!r}: say 'local' or 'dask:tcp://HOST:8786' (a Dask scheduler's address)")
+    return address
+
+
+@contextmanager
+def connected(address: str) -> Iterator[PoolFactory]:
+    """A client of the scheduler at `address`, for the block: raises ClusterError within
+    CONNECT_SECONDS when it cannot be reached, before the build touches anything."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ConfigError(f"--executor dask:… needs Dask's distributed scheduler: {INSTALL}") from None
+    with _quiet_dask():
+        try:
+            client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)  # type: ignore[no-untyped-call]
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(f"cannot reach the Dask scheduler at {address}: {_said(exc)}") from None
+        try:
+            yield lambda _workers, setup: _on(client, address, setup)
+        finally:
+            client.close(timeout=CONNECT_SECONDS)  # type: ignore[no-untyped-call]
+
+
+@contextmanager
+def _quiet_dask() -> Iterator[None]:
+    """Dask's own log (a traceback for each failed reconnection) off, but with -v: the build says
+    in one line what went wrong with the cluster."""
+    if logging.getLogger("feedtool").isEnabledFor(logging.DEBUG):
+        yield
+        return
+    loggers = [
+        logging.getLogger(name) for name in list(logging.root.manager.loggerDict) if name.startswith("distributed")
+    ]
+    before = [logger.disabled for logger in loggers]
+    for logger in loggers:
+        logger.disabled = True
+    try:
+        yield
+    finally:
+        for logger, disabled in zip(loggers, before, strict=True):
+            logger.disabled = disabled
+
+
+def _plugin_name(setup: Setup[Any]) -> str:
+    return f"feedtool-{setup.stage}"
+
+
+def _run_chunk(name: str, fn: Callable[[Any, T], R], chunk: list[T]) -> list[R]:
+    """On a worker: the chunk's jobs, each on the state its stage's plugin made there."""
+    from distributed import get_worker
+
+    state = get_worker().plugins[name].state  # type: ignore[attr-defined]
+    return [fn(state, job) for job in chunk]
+
+
+@dataclass
+class _Outcome:
+    """A Dask future, whose failures for want of a scheduler become a ClusterError."""
+
+    future: Any
+    address: str
+
+    def result(self) -> Any:
+        from distributed import KilledWorker
+
+        try:
+            return self.future.result()
+        except KilledWorker:
+            raise  # the pool's `broken`: a job that killed every worker it was given to
+        except Exception as exc:
+            if self.future.status == "error":  # the job's own exception, raised on a worker
+                raise
+            raise ClusterError(
+                f"lost the Dask scheduler at {self.address} midway ({_said(exc)}); what the build had written"
+                " stays, and the next build carries on from it"
+            ) from None
+
+    def done(self) -> bool:
+        return bool(self.future.done())
+
+    def exception(self) -> BaseException | None:
+        return self.future.exception()  # type: ignore[no-any-return]
+
+
+@dataclass
+class _DaskPool:
+    client: Client
+    name: str
+    address: str
+    broken: tuple[type[BaseException], ...]
+
+    def submit(self, fn: Callable[[Any, T], R], chunk: list[T], seconds: float | None) -> Outcome[list[R]]:
+        future = self.client.submit(_run_chunk, self.name, fn, chunk, pure=False)
+        return _Outcome(future, self.address)
+
+
+@contextmanager
+def _on(client: Client, address: str, setup: Setup[Any]) -> Iterator[_DaskPool]:
+    from distributed import KilledWorker
+
+    from feedtool.workers.plugin import StagePlugin
+
+    plugin = StagePlugin(setup)
+    name = _plugin_name(setup)
+    try:
+        client.register_plugin(plugin, name=name)  # made on every worker before this returns
+    except (OSError, TimeoutError) as exc:
+        raise ClusterError(f"lost the Dask scheduler at {address}: {_said(exc)}") from None
+    try:
+        yield _DaskPool(client, name, address, (KilledWorker,))
+    finally:
+        if client.status == "running":
+            with suppress(Exception):  # the cluster went away meanwhile, and its workers with it
+                client.unregister_worker_plugin(name)  # type: ignore[no-untyped-call]
+
+
+def _said(exc: BaseException) -> str:
+    """What went wrong, in a few words: Dask's messages name its internal objects first."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return text.rpartition(">: ")[2] or type(exc).__name__
