@@ -6,6 +6,7 @@
   starter does not is a build error.
 - `<!-- bench-results -->` becomes the tables of `bench/results.json`, as `bench/run.py` wrote it.
 - `<!-- soak-results -->` becomes the table of `bench/soak.json`, as `bench/soak.py --save` wrote it.
+- `<!-- cluster-results -->` becomes the table of `bench/cluster.json`, as `bench/cluster.py --save` wrote it.
 - `<!-- query-parameters -->` becomes the table of a query feed's parameters, from feedquery.py's
   own list, the one the code takes them by.
 """
@@ -103,6 +104,28 @@ def soak_results() -> str:
     return "\n".join(said)
 
 
+def cluster_results() -> str:
+    """bench/cluster.json as a table: a cold build locally and on clusters of several workers."""
+    run = json.loads((ROOT / "bench" / "cluster.json").read_text("utf-8"))
+    dumps = run["dumps"]
+    said = [
+        "| executor | worker processes | wall s | build process CPU, ms a dump | workers' CPU, ms a dump |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for build in run["builds"]:
+        said.append(
+            f"| {build['executor']} | {build['workers']} | {build['seconds']:.1f}"
+            f" | {1000 * build['build_cpu'] / dumps:.2f} | {1000 * build['workers_cpu'] / dumps:.2f} |"
+        )
+    writer = min(build["build_cpu"] for build in run["builds"]) / dumps
+    said.append(
+        f"\n{run['articles']:,} articles ({dumps:,} dumps) on {run['cpus']} cores, measured by `{run['command']}`"
+        f" ({run['date']}). The build process's own CPU, at best {1000 * writer:.2f} ms a dump, caps a build at"
+        f" about {1 / writer:,.0f} dumps a second however many workers serve it."
+    )
+    return "\n".join(said)
+
+
 def _queries(asked: dict[str, Any]) -> str:
     """A run's search and query feed timings (bench/queries.py), and the index's share of the store."""
     rows = [
@@ -133,6 +156,8 @@ def on_page_markdown(markdown: str, **kwargs: Any) -> str:
         markdown = markdown.replace("<!-- config-reference -->", config_reference())
     if "<!-- soak-results -->" in markdown:
         markdown = markdown.replace("<!-- soak-results -->", soak_results())
+    if "<!-- cluster-results -->" in markdown:
+        markdown = markdown.replace("<!-- cluster-results -->", cluster_results())
     if "<!-- bench-results -->" in markdown:
         markdown = markdown.replace("<!-- bench-results -->", bench_results())
     return markdown

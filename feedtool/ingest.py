@@ -42,11 +42,6 @@ if TYPE_CHECKING:  # the normaliser imports lxml and nh3: loaded in workers, nev
 log = logging.getLogger("feedtool")
 
 BATCH = 500  # results merged, or copies recorded, per transaction
-# A first build (an empty index) that reads at least this many dumps leaves the full-text index
-# out of its writes and makes it whole after them in one pass: FTS5's cost a row is far lower in
-# one long run of inserts than between the store's other writes. Only a first build: with entries
-# indexed already, `feedtool serve` and `feedtool search` would find nothing until the build ends.
-BULK_INDEX = 2000
 
 
 @dataclass
@@ -230,8 +225,6 @@ def ingest(
         gone = _gone(index, found)
         del index, found.listed[:]  # before a pool forks: at a million dumps, hundreds of megabytes
         changed.sort(key=lambda stat: stat.path)
-        if len(changed) >= BULK_INDEX and store.indexed() == 0:
-            store.defer_index()  # made whole in one pass once the entries are in: see below
         done = report.files - len(changed)  # for the progress bar; the counts are made at the end
 
         def advance(files: int) -> None:
@@ -247,8 +240,6 @@ def ingest(
         with store.transaction():
             store.forget_files(gone)
     report.kept = store.finish_derivation()
-    if store.index_deferred:
-        store.reindex()
     if found.marks != marks:
         with store.transaction():
             store.set_folder_marks(found.marks)

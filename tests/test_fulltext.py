@@ -140,19 +140,18 @@ def _documents_in_index(store: Store) -> int:
     return int(store.db.execute(query).fetchone()[0])
 
 
-@pytest.mark.parametrize("bulk", [False, True])
+@pytest.mark.parametrize("batch", [2, 500])
 def test_the_index_keeps_in_step_through_rescrapes_prunes_deletions_and_rederivation(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bulk: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int
 ) -> None:
-    """After each change the index answers as a scan of the stored entries does, and holds only them;
-    `bulk`: the first build leaves the index out of its writes and makes it whole after them (a
-    re-derivation keeps it in step, so that searches find what they found while it runs)."""
+    """After each change the index answers as a scan of the stored entries does, and holds only them.
+
+    The index's writes are made when each transaction commits; `batch` is how many dumps one
+    holds: two, so that an entry is written in one and written again or removed in a later one;
+    or all of them, so that an entry is written, rewritten and removed within one."""
     from feedtool import ingest
 
-    monkeypatch.setattr(ingest, "BULK_INDEX", 1 if bulk else 10**9)
-    deferred: list[bool] = []
-    defer = Store.defer_index
-    monkeypatch.setattr(Store, "defer_index", lambda store: deferred.append(True) or defer(store))
+    monkeypatch.setattr(ingest, "BATCH", batch)
     folder = tmp_path / "dumps"
     folder.mkdir()
     config = make_config(tmp_path, [folder])
@@ -194,27 +193,33 @@ def test_the_index_keeps_in_step_through_rescrapes_prunes_deletions_and_rederiva
 
     config = load_config(config.path)
     check()
-    assert len(deferred) == (1 if bulk else 0)  # the first build only
 
 
-def test_a_build_stopped_before_its_index_is_whole_leaves_it_to_the_next(
+def test_a_build_killed_midway_leaves_the_index_in_step_with_what_it_committed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from feedtool import ingest
+    """The index's writes go with the transaction they belong to: a build killed after one batch
+    has every entry of that batch searchable, and no other."""
+    from feedtool import ingest, merging
 
     config = _articles(tmp_path)
-    monkeypatch.setattr(ingest, "BULK_INDEX", 1)
+    monkeypatch.setattr(ingest, "BATCH", 2)
+    merged = merging.merge_scrape
 
-    def killed(store: Store) -> int:
-        raise KeyboardInterrupt  # the build killed after its entries were committed
+    def killed_on_the_third(*args: object, **kwargs: object) -> object:
+        if calls.append(1) or len(calls) == 3:
+            raise KeyboardInterrupt  # the build killed while its second batch was being written
+        return merged(*args, **kwargs)  # type: ignore[arg-type]
 
-    with monkeypatch.context() as patched:
-        patched.setattr(Store, "reindex", killed)
-        with pytest.raises(KeyboardInterrupt):
-            build(config)
+    calls: list[int] = []
+    monkeypatch.setattr(ingest, "merge_scrape", killed_on_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        build(config, workers=1)
     with Store(config.store, root=config.root) as store:
-        assert not store.index_current() and store.indexed() == 0
-    build(config)  # nothing new to read: the index is made whole all the same
+        assert store.indexed() == store.db.execute("SELECT count(*) FROM entries").fetchone()[0] == 2
+        store.db.execute("INSERT INTO search (search, rank) VALUES ('integrity-check', 0)")
+    monkeypatch.setattr(ingest, "merge_scrape", merged)
+    build(config, workers=1)
     with Store(config.store, root=config.root) as store:
         assert store.index_current() and store.indexed() == len(ARTICLES)
         assert _titles(store, "加沙") == {"臺灣選舉"}

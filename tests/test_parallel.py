@@ -27,6 +27,7 @@ class _Threads:
     """A pool of the kind a cluster provides, made of threads: each made the stage's state once."""
 
     broken = (BrokenExecutor,)
+    broken_for_good = True
 
     def __init__(self, executor: ThreadPoolExecutor, setup: Setup[Any]) -> None:
         self.executor, self.setup, self.states = executor, setup, threading.local()

@@ -141,3 +141,69 @@ def _schema(path: Path) -> dict[str, object]:
         return found
     finally:
         db.close()
+
+
+def test_rows_are_compressed_with_a_dictionary_trained_on_the_stores_own_and_publish_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a store holds TRAIN_AFTER rows of a kind it trains a dictionary on them; rows written
+    before and after are read alike, and the output is what a store without one publishes."""
+    from corpus import generate
+
+    from feedtool.store import packing
+
+    dumps = tmp_path / "dumps"
+    generate(dumps, 120, seed=4)
+    monkeypatch.setattr(packing, "TRAIN_AFTER", 10**9)
+    plain = fresh_build(tmp_path / "plain", [dumps])
+    monkeypatch.setattr(packing, "TRAIN_AFTER", 40)
+    config = make_config(tmp_path, [dumps])
+    build(config, workers=1)
+    with Store(config.store, root=config.root) as store:
+        kinds = [kind for (kind,) in store.db.execute("SELECT kind FROM dictionaries ORDER BY kind")]
+        assert kinds == ["markup", "text"]
+        named = {_frame_dictionary(text) for (text,) in store.db.execute("SELECT text FROM entries")}
+        assert 0 in named and len(named) == 2  # the first rows without, the rest with the dictionary
+        with Store(plain.store, root=plain.root) as without:
+            assert sorted(store.search_texts()) == sorted(without.search_texts())
+            assert (
+                store.db.execute("SELECT sum(length(markup)) FROM fragments").fetchone()[0]
+                < (without.db.execute("SELECT sum(length(markup)) FROM fragments").fetchone()[0])
+            )
+    assert published(config.output) == published(plain.output)
+
+
+def test_a_reader_opened_before_a_dictionary_was_made_reads_the_rows_that_use_it(tmp_path: Path) -> None:
+    """`feedtool serve` keeps its connections open across builds: a dictionary a later build
+    trained is found by its id when a row names it."""
+    from feedtool.store import packing
+
+    path = tmp_path / "state.sqlite3"
+    with Store(path) as reader, Store(path) as writer:
+        reader.codec.unpack(reader.codec.pack("text", b"before"))  # the reader's codec is in use
+        with writer.transaction():
+            rows = [
+                writer.codec.pack("text", f"row {n} of the same words".encode()) for n in range(packing.TRAIN_AFTER + 1)
+            ]
+        assert _frame_dictionary(rows[-1]) != 0
+        assert reader.codec.unpack(rows[-1]) == f"row {packing.TRAIN_AFTER} of the same words".encode()
+
+
+def test_a_dictionary_made_in_a_transaction_rolled_back_is_not_used_after(tmp_path: Path) -> None:
+    from feedtool.store import packing
+
+    with Store(tmp_path / "state.sqlite3") as store:
+        with pytest.raises(RuntimeError), store.transaction():
+            for n in range(packing.TRAIN_AFTER + 1):
+                store.codec.pack("text", f"row {n} of the same words".encode())
+            raise RuntimeError("killed")
+        assert store.db.execute("SELECT count(*) FROM dictionaries").fetchone()[0] == 0
+        with store.transaction():
+            row = store.codec.pack("text", b"after")
+        assert _frame_dictionary(row) == 0 and store.codec.unpack(row) == b"after"
+
+
+def _frame_dictionary(blob: bytes) -> int:
+    import zstandard
+
+    return int(zstandard.get_frame_parameters(blob).dict_id)

@@ -12,7 +12,8 @@ A package of rooms, one per domain, composed into the one `Store` the stages cal
 - prunes.py: what an operator removed, kept out of every later build;
 - listings.py: each feed's entries in order, for planning a publish;
 - published.py: documents written, rendered fragments, and the log of changes since;
-- reports.py: counts for `stats`, and each outlet's recent history for `health`.
+- reports.py: counts for `stats`, and each outlet's recent history for `health`;
+- packing.py: the compression of long text and markup, with dictionaries trained on the store's rows.
 
 Each room is a mixin over the shared connection (`self.db`); none holds state of its own between
 calls, so what a method answers depends on the store alone, not on what was called before.
@@ -24,7 +25,6 @@ from feedtool.store.connection import BackendError, store_failure
 from feedtool.store.entries import Entries, Stored
 from feedtool.store.fulltext import Found
 from feedtool.store.listings import Listings
-from feedtool.store.packing import pack, unpack
 from feedtool.store.prunes import Prune, Prunes
 from feedtool.store.published import CHANGES_KEPT, Published
 from feedtool.store.records import FeedKey, FileStat, Head, IndexRow, Key, Known, Placed, from_iso
@@ -33,7 +33,7 @@ from feedtool.store.schema import SCHEMA_VERSION
 
 __all__ = [
     "CHANGES_KEPT", "SCHEMA_VERSION", "BackendError", "FeedKey", "FileStat", "Found", "Head", "History", "IndexRow",
-    "Key", "Known", "Placed", "Prune", "Store", "Stored", "from_iso", "pack", "store_failure", "unpack",
+    "Key", "Known", "Placed", "Prune", "Store", "Stored", "from_iso", "store_failure",
 ]  # fmt: skip
 
 

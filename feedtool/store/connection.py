@@ -17,6 +17,7 @@ from typing import Self
 from feedtool.errors import StoreError
 from feedtool.merge import iso
 from feedtool.store import schema
+from feedtool.store.packing import Codec
 
 # The errors of the database under the store (a full disk, a damaged file): the one name a caller
 # catches them by, so that a store on another database changes this line, not its callers.
@@ -52,6 +53,7 @@ class Connection:
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA foreign_keys = ON")
+            self.codec = Codec(self.db)
             self._migrate()
             self._relative_paths()
         except sqlite3.DatabaseError as exc:
@@ -144,7 +146,17 @@ class Connection:
             self.set_meta("paths", "relative")
 
     def transaction(self) -> _Transaction:
-        return _Transaction(self.db)
+        return _Transaction(self)
+
+    def _before_commit(self) -> None:
+        """What a room writes once a transaction, just before it commits (the full-text index)."""
+
+    def _after_commit(self) -> None:
+        self.codec.committed()
+
+    def _after_rollback(self) -> None:
+        """What a room forgets when a transaction is rolled back."""
+        self.codec.rolled_back()
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -210,11 +222,24 @@ def in_chunks(ids: Sequence[str], size: int = 500) -> Iterator[tuple[Sequence[st
 class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception: a batch lands whole or not at all."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
 
     def __enter__(self) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
+        self.connection.db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        connection, db = self.connection, self.connection.db
+        try:
+            if exc_type is None:
+                connection._before_commit()
+                db.execute("COMMIT")
+                connection._after_commit()
+                return
+        except BaseException:
+            if db.in_transaction:  # a COMMIT that failed may have ended it already
+                db.execute("ROLLBACK")
+            connection._after_rollback()
+            raise
+        db.execute("ROLLBACK")
+        connection._after_rollback()

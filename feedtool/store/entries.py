@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from feedtool.fulltext import index_values
 from feedtool.merge import Claim, Merged, Shown
 from feedtool.store.fulltext import FullText
-from feedtool.store.packing import pack_text, unpack_text
+from feedtool.store.packing import Codec
 from feedtool.store.records import FileStat
 
 # The entries columns the full-text index is made from (fulltext.index_values), and its order.
@@ -59,18 +59,14 @@ class Entries(FullText):
         row = cursor.execute(query, (entry_id,)).fetchone()
         if row is None:
             return None
-        merged = _merged(row) if row["derivation"] == derivation else None
+        merged = _merged(self.codec, row) if row["derivation"] == derivation else None
         return Stored(merged, row["outlet"], row["published"], row["revision"])
 
     def write_entry(self, entry_id: str, merged: Merged, derivation: int, *, new: bool) -> None:
-        values = {**_merged_row(merged), "derivation": derivation, "id": entry_id}
+        values = {**_merged_row(self.codec, merged), "derivation": derivation, "id": entry_id}
         if new:
             columns = ", ".join(values)
             self.db.execute(f"INSERT INTO entries ({columns}) VALUES ({', '.join(':' + c for c in values)})", values)
-        elif self.index_deferred:  # made whole after the build's writes (fulltext.defer_index)
-            assignments = ", ".join(f"{column} = :{column}" for column in values if column != "id")
-            self.db.execute(f"UPDATE entries SET {assignments} WHERE id = :id", values)
-            return
         else:
             indexed = [values[column] for column in _INDEXED]
             old = self.db.execute(f"SELECT {', '.join(_INDEXED)} FROM entries WHERE id = ?", (entry_id,)).fetchone()
@@ -80,8 +76,6 @@ class Entries(FullText):
                 return
             self._unindex([entry_id])  # with the values it was indexed with, before they change
             self.db.execute(f"UPDATE entries SET {assignments} WHERE id = :id", values)
-        if self.index_deferred:
-            return
         shown = merged.shown
         self.index_entry(
             entry_id, merged.published,
@@ -124,7 +118,7 @@ class Entries(FullText):
     def search_texts(self) -> Iterator[tuple[str, str, str]]:
         """(id, outlet, folded text) of every entry, for matching topics again after they changed."""
         for entry_id, outlet, text in self.db.execute("SELECT id, outlet, text FROM entries"):
-            yield entry_id, outlet, unpack_text(text)[2]
+            yield entry_id, outlet, self.codec.unpack_text(text)[2]
 
     def topics_matched(self) -> str | None:
         """The topic rules the stored topic membership was matched with (ingest's JSON of them)."""
@@ -142,10 +136,10 @@ class Entries(FullText):
         )
 
 
-def _merged_row(merged: Merged) -> dict[str, object]:
+def _merged_row(codec: Codec, merged: Merged) -> dict[str, object]:
     shown = asdict(merged.shown)
     shown.pop("indexed")
-    shown["text"] = pack_text(shown.pop("summary"), shown.pop("content"), shown.pop("search_text"))
+    shown["text"] = codec.pack_text(shown.pop("summary"), shown.pop("content"), shown.pop("search_text"))
     return {
         **shown, "author": merged.author, "image": merged.image,
         "tags": json.dumps(list(merged.tags), ensure_ascii=False), "published": merged.published,
@@ -154,9 +148,9 @@ def _merged_row(merged: Merged) -> dict[str, object]:
     }  # fmt: skip
 
 
-def _merged(row: sqlite3.Row) -> Merged:
+def _merged(codec: Codec, row: sqlite3.Row) -> Merged:
     shown = {name: row[name] for name in ("url", "title", "outlet", "language")}
-    shown["summary"], shown["content"], shown["search_text"] = unpack_text(row["text"])
+    shown["summary"], shown["content"], shown["search_text"] = codec.unpack_text(row["text"])
     return Merged(
         shown=Shown(**shown), key=row["shown"],
         author=row["author"], image=row["image"], tags=tuple(json.loads(row["tags"])),

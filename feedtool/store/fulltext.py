@@ -9,6 +9,11 @@ store, compressed, and a second copy would double the store. Two consequences sh
   (fulltext.index_values, the one definition of them).
 - Snippets are not FTS5's: they are cut from the entry's text by search.py.
 
+Writes to the index are kept until the transaction commits, and then made together: the rows'
+numbers first, then FTS5's deletions and insertions in two runs (`_before_commit`). FTS5 writes
+the terms it holds in memory to disk whenever another statement writes between two of its own,
+so entry by entry, between the store's other writes, it paid that cost every row.
+
 A row's number in the index is not the entry's rowid but a number that grows with its published
 time (`_row_number`): FTS5 walks its matches in that order, so "newest first, 20 of them" stops
 after 20 instead of sorting every match, which for a common word is most of a million entries.
@@ -21,14 +26,14 @@ import json
 import sqlite3
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from feedtool import fulltext
 from feedtool.fulltext import outlet_token
 from feedtool.store.connection import Connection, in_chunks
-from feedtool.store.packing import unpack_text
+from feedtool.store.packing import Codec
 
 # Row numbers: the published second, times this, plus a slot for entries of the same second.
 SLOTS = 1 << 20
@@ -37,10 +42,10 @@ _COLUMNS = "title, summary, body, byline, outlet, tags"
 INDEX_BATCH = 1000  # entries indexed per transaction when a whole store is indexed
 
 
-def _values(row: Sequence[Any]) -> tuple[str, ...]:
+def _values(codec: Codec, row: Sequence[Any]) -> tuple[str, ...]:
     """The indexed values of an entry row (columns as _INDEXED)."""
     _, title, text, author, tags, outlet, _ = row
-    summary, _, search_text = unpack_text(text)
+    summary, _, search_text = codec.unpack_text(text)
     return fulltext.index_values(title, summary, search_text, author, json.loads(tags), outlet).columns()
 
 
@@ -56,81 +61,104 @@ class Found:
     row: int
 
 
-def index_all(db: sqlite3.Connection) -> None:
-    """Index every entry (an empty index, in the caller's transaction): a migration's or a rebuild's work."""
+def index_all(db: sqlite3.Connection, codec: Codec | None = None) -> None:
+    """Index every entry (an empty index, in the caller's transaction): a migration's or a rebuild's
+    work (a migration's, before the store had compression dictionaries, with none)."""
+    codec = codec or Codec(db)
     last = ""
     query = f"SELECT {_INDEXED} FROM entries WHERE id > ? ORDER BY id LIMIT ?"
     while rows := db.execute(query, (last, INDEX_BATCH)).fetchall():
-        for row in rows:
-            _insert(db, row)
+        _write(db, [], {str(row[0]): (str(row[6]), _values(codec, row)) for row in rows})
         last = rows[-1][0]
 
 
-def _insert(db: sqlite3.Connection, row: Sequence[Any]) -> None:
-    _add(db, str(row[0]), str(row[6]), _values(row))
+def _write(
+    db: sqlite3.Connection, removed: list[tuple[Any, ...]], added: dict[str, tuple[str, tuple[str, ...]]]
+) -> None:
+    """Entries out of the index (their row numbers and the values they were indexed with) and
+    into it (id -> published, values): the row map first, then FTS5's writes in two runs."""
+    if removed:
+        db.executemany("DELETE FROM search_rows WHERE rowid = ?", [(row[0],) for row in removed])
+    taken: set[int] = set()
+    rows = []
+    for entry_id, (published, values) in added.items():
+        number = _row_number(db, entry_id, published, taken)
+        taken.add(number)
+        rows.append((number, entry_id, values))
+    db.executemany("INSERT INTO search_rows (rowid, entry_id) VALUES (?, ?)", [(n, i) for n, i, _ in rows])
+    if removed:
+        db.executemany(
+            f"INSERT INTO search (search, rowid, {_COLUMNS}) VALUES ('delete', ?, ?, ?, ?, ?, ?, ?)", removed
+        )
+    db.executemany(
+        f"INSERT INTO search (rowid, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", [(n, *v) for n, _, v in rows]
+    )
 
 
-def _add(db: sqlite3.Connection, entry_id: str, published: str, values: Sequence[str]) -> None:
-    number = _row_number(db, entry_id, published)
-    db.execute("INSERT INTO search_rows (rowid, entry_id) VALUES (?, ?)", (number, entry_id))
-    db.execute(f"INSERT INTO search (rowid, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", (number, *values))
-
-
-def _row_number(db: sqlite3.Connection, entry_id: str, published: str) -> int:
+def _row_number(db: sqlite3.Connection, entry_id: str, published: str, taken: set[int]) -> int:
     """A free row number for an entry published in this second: its slot by a hash of its id, or
-    the next free one after it. Never a loop: past the second's last slot (a million entries of
-    one second) the next numbers are the next second's, which puts such an entry a second late."""
+    the next free one after it (free in the index, and among the `taken` ones being written with
+    it). Never a loop: past the second's last slot (a million entries of one second) the next
+    numbers are the next second's, which puts such an entry a second late."""
     number = _second(published) * SLOTS + zlib.crc32(entry_id.encode()) % SLOTS
-    while db.execute("SELECT 1 FROM search_rows WHERE rowid = ?", (number,)).fetchone():
+    while number in taken or db.execute("SELECT 1 FROM search_rows WHERE rowid = ?", (number,)).fetchone():
         number += 1
     return number
 
 
-class FullText(Connection):
-    # While a first build writes the store, the index is left out of its writes and made whole
-    # after them in one pass (`defer_index`, ingest.BULK_INDEX).
-    index_deferred = False
+@dataclass
+class _Pending:
+    """The index's writes of the transaction under way, made when it commits."""
 
-    def defer_index(self) -> None:
-        """Keep the (empty) index out of the writes that follow, until `reindex` makes it whole in
-        one pass: for a first build, cheaper than keeping it in step entry by entry. A build stopped
-        before `reindex` leaves the index marked as not current, and the next build makes it whole
-        first (build.py)."""
-        with self.transaction():
-            self.db.execute("INSERT INTO search (search) VALUES ('delete-all')")
-            self.db.execute("DELETE FROM search_rows")
-            self.set_meta("fulltext", "deferred")
-        self.index_deferred = True
+    removed: list[tuple[Any, ...]] = field(default_factory=list)  # (row number, *values indexed)
+    removed_ids: set[str] = field(default_factory=set)
+    added: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)  # id -> (published, values)
+
+
+class FullText(Connection):
+    _pending: _Pending | None = None
+
+    def _index_writes(self) -> _Pending:
+        if self._pending is None:
+            self._pending = _Pending()
+        return self._pending
 
     def index_entry(self, entry_id: str, published: str, values: fulltext.IndexValues) -> None:
-        """Index an entry just written (taken out of the index first if it was in it: `_unindex`).
+        """Index an entry just written (taken out of the index first if it was in it: `_unindex`),
+        when the transaction commits.
 
         `values` are those of the row written, made by the writer that has them at hand rather
         than read back and decompressed; `_values` makes the same from the row."""
-        if not self.index_deferred:
-            _add(self.db, entry_id, published, values.columns())
+        self._index_writes().added[entry_id] = (published, values.columns())
 
     def unindex_where(self, where: str, args: dict[str, str | None] | Sequence[object]) -> None:
         """Take out of the index the entries a DELETE with this condition is about to remove."""
-        if self.index_deferred:
-            return
         ids = [i for (i,) in self.db.execute(f"SELECT id FROM entries WHERE {where}", args)]
         self._unindex(ids)
 
     def _unindex(self, ids: Sequence[str]) -> None:
-        if self.index_deferred:
-            return
-        for chunk, marks in in_chunks(ids):
+        """Out of the index, with the values they were indexed with, read now, before they change."""
+        pending = self._index_writes()
+        for entry_id in ids:
+            pending.added.pop(entry_id, None)  # indexed earlier in this transaction: not yet written
+        for chunk, marks in in_chunks([i for i in ids if i not in pending.removed_ids]):
             query = (
                 f"SELECT r.rowid, {', '.join('e.' + c for c in _INDEXED.split(', '))}"
                 f" FROM search_rows r JOIN entries e ON e.id = r.entry_id WHERE r.entry_id IN ({marks})"
             )
             for number, *row in self.db.execute(query, chunk).fetchall():
-                self.db.execute(
-                    f"INSERT INTO search (search, rowid, {_COLUMNS}) VALUES ('delete', ?, ?, ?, ?, ?, ?, ?)",
-                    (number, *_values(row)),
-                )
-                self.db.execute("DELETE FROM search_rows WHERE rowid = ?", (number,))
+                pending.removed.append((number, *_values(self.codec, row)))
+                pending.removed_ids.add(row[0])
+
+    def _before_commit(self) -> None:
+        super()._before_commit()
+        pending, self._pending = self._pending, None
+        if pending is not None and (pending.removed or pending.added):
+            _write(self.db, pending.removed, pending.added)
+
+    def _after_rollback(self) -> None:
+        super()._after_rollback()
+        self._pending = None
 
     def index_current(self) -> bool:
         """Whether the index was made by this feedtool's fulltext code (else `reindex`)."""
@@ -141,9 +169,8 @@ class FullText(Connection):
         with self.transaction():
             self.db.execute("INSERT INTO search (search) VALUES ('delete-all')")
             self.db.execute("DELETE FROM search_rows")
-            index_all(self.db)
+            index_all(self.db, self.codec)
             self.set_meta("fulltext", fulltext.VERSION)
-        self.index_deferred = False
         return int(self.db.execute("SELECT count(*) FROM search_rows").fetchone()[0])
 
     def indexed(self) -> int:

@@ -13,7 +13,6 @@ from collections.abc import Iterator, Sequence
 
 from feedtool.models import StoredEntry
 from feedtool.store.connection import Connection, in_chunks
-from feedtool.store.packing import unpack_text
 from feedtool.store.records import FeedKey, IndexRow, Key, Placed, from_iso
 
 _ROW = "id, outlet, published, revision, updated"
@@ -120,7 +119,7 @@ class Listings(Connection):
                 f" image, tags FROM entries WHERE id IN ({marks})",
                 chunk,
             ):
-                summary, content, _ = unpack_text(row["text"])
+                summary, content, _ = self.codec.unpack_text(row["text"])
                 found[row["id"]] = StoredEntry(
                     id=row["id"], url=row["url"], title=row["title"], outlet=row["outlet"], language=row["language"],
                     content=content, summary=summary,

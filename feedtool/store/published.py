@@ -14,7 +14,6 @@ from typing import get_args
 
 from feedtool.models import Format
 from feedtool.store.connection import Connection, in_chunks
-from feedtool.store.packing import pack, unpack
 from feedtool.store.records import Head, Key, Placed
 
 CHANGES_KEPT = 10_000
@@ -141,7 +140,7 @@ class Published(Connection):
             wanted[entry_id] = {**stored, **wanted[entry_id]}
         self.db.executemany(
             "INSERT OR REPLACE INTO fragments (entry_id, keys, markup) VALUES (?, ?, ?)",
-            (_fragment_row(entry_id, formats) for entry_id, formats in wanted.items()),
+            (self._fragment_row(entry_id, formats) for entry_id, formats in wanted.items()),
         )
 
     def fragments(self, ids: Sequence[str]) -> dict[str, dict[str, bytes]]:
@@ -157,12 +156,18 @@ class Published(Connection):
         for chunk, marks in in_chunks(ids):
             query = f"SELECT entry_id, keys, markup FROM fragments WHERE entry_id IN ({marks})"
             for entry_id, keys, markup in self.db.execute(query, chunk):
-                data, start, formats = unpack(markup), 0, {}
+                data, start, formats = self.codec.unpack(markup), 0, {}
                 for fmt, key, length in json.loads(keys):
                     formats[fmt] = (key, data[start : start + length])
                     start += length
                 found[entry_id] = formats
         return found
+
+    def _fragment_row(self, entry_id: str, formats: dict[str, tuple[str, bytes]]) -> tuple[str, str, bytes]:
+        """One entry's markup in every format, end to end in one zstd frame; `keys` says where each is."""
+        order = sorted(formats)
+        keys = json.dumps([[fmt, formats[fmt][0], len(formats[fmt][1])] for fmt in order])
+        return entry_id, keys, self.codec.pack("markup", b"".join(formats[fmt][1] for fmt in order))
 
     # -- published documents ------------------------------------------------------------------
 
@@ -181,10 +186,3 @@ class Published(Connection):
 
 
 _FORMATS = get_args(Format)  # every format a fragment is rendered in
-
-
-def _fragment_row(entry_id: str, formats: dict[str, tuple[str, bytes]]) -> tuple[str, str, bytes]:
-    """One entry's markup in every format, end to end in one zstd frame; `keys` says where each is."""
-    order = sorted(formats)
-    keys = json.dumps([[fmt, formats[fmt][0], len(formats[fmt][1])] for fmt in order])
-    return entry_id, keys, pack(b"".join(formats[fmt][1] for fmt in order))

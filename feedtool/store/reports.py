@@ -5,7 +5,6 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass
 
-from feedtool.store.packing import unpack_text
 from feedtool.store.prunes import Prunes
 from feedtool.store.sources import Sources
 
@@ -87,7 +86,8 @@ class Reports(Sources, Prunes):
             times = sorted(arrived.get(slug, [])) or [m for m, _ in dumps[:1]]
             found.append(
                 History(
-                    slug, name, count, [p for p, _ in articles], [len(unpack_text(t)[2]) for _, t in articles],
+                    slug, name, count, [p for p, _ in articles],
+                    [len(self.codec.unpack_text(t)[2]) for _, t in articles],
                     [m for m, _ in dumps], [r for _, r in dumps], times,
                 )
             )  # fmt: skip

@@ -134,6 +134,15 @@ CREATE TABLE search_rows (
 );
 INSERT INTO meta (key, value) VALUES ('publish_whole', '1');
 """
+# zstd dictionaries the store's compressed rows name (store/packing.py), the newest of a kind in use.
+_DICTIONARIES = """
+CREATE TABLE dictionaries (
+    made INTEGER PRIMARY KEY,
+    id INTEGER NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    data BLOB NOT NULL
+);
+"""
 
 # The full-text index (store/fulltext.py): its DDL, which the migration that adds it shares.
 _FULLTEXT = SCHEMA[SCHEMA.index("CREATE VIRTUAL TABLE search") : SCHEMA.index("INSERT INTO meta")]
@@ -341,6 +350,8 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     """,
     # The full-text index of every entry (store/fulltext.py), made from the entries stored.
     _add_fulltext,
+    # Compression dictionaries trained on the store's own rows (store/packing.py).
+    _DICTIONARIES,
 )
 
 
@@ -349,7 +360,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def create(db: sqlite3.Connection) -> None:
     """A new store's schema, in the caller's transaction."""
-    for statement in _statements(SCHEMA):
+    for statement in _statements(SCHEMA + _DICTIONARIES):
         db.execute(statement)
     _fulltext_made(db)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -130,6 +130,7 @@ class _DaskPool:
     name: str
     address: str
     broken: tuple[type[BaseException], ...]
+    broken_for_good = False
 
     def submit(self, fn: Callable[[Any, T], R], chunk: list[T], seconds: float | None) -> Outcome[list[R]]:
         future = self.client.submit(_run_chunk, self.name, fn, chunk, pure=False)

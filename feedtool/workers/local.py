@@ -32,6 +32,7 @@ EXIT_OVERTIME = 86  # a worker's exit status when its watch ended a job that ove
 class _Processes:
     executor: ProcessPoolExecutor
     broken: tuple[type[BaseException], ...]
+    broken_for_good = True
 
     def submit(self, fn: Callable[[Any, T], R], chunk: list[T], seconds: float | None) -> Outcome[list[R]]:
         return self.executor.submit(_run_chunk, fn, chunk, seconds)

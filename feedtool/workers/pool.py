@@ -63,6 +63,9 @@ class Pool(Protocol):
     # What a chunk's outcome raises when a worker died under it (killed for its memory, a crash in
     # a library): the chunk's jobs are then run again one at a time, to tell which one killed it.
     broken: tuple[type[BaseException], ...]
+    # Whether such a death leaves the pool unusable (a local process pool), so that the rest of
+    # the jobs go to a new one; a cluster's scheduler moves on to its other workers.
+    broken_for_good: bool
 
     def submit(self, fn: Callable[[Any, T], R], chunk: list[T], seconds: float | None) -> Outcome[list[R]]:
         """Run fn(state, job) for each job of the chunk on one worker; `seconds`, when the pool can
@@ -98,7 +101,8 @@ def parallel_map(
     `on_crash`: the result of a job whose worker died on it (killed for its memory, a crash in a
     library, or ended by its watch after `job_seconds`), given the job and what happened. The
     chunks in flight when a worker dies are run again one job a process, so the job that killed
-    it is told from those that were only beside it; the rest go to a new local pool. Without it,
+    it is told from those that were only beside it; the rest go to a new local pool (or, on a
+    cluster, to the same one: its scheduler has moved on to the other workers). Without it,
     a dead worker is an error, as for publishing, whose jobs come from the store.
     """
     from feedtool.workers import local
@@ -122,11 +126,12 @@ def parallel_map(
     pending, pooled = iter(jobs), pool or local.processes
     window: deque[tuple[list[T], Outcome[list[R]]]] = deque()  # chunks submitted, oldest first
     broken: tuple[type[BaseException], ...] = ()
+    for_good = True
     try:
         while True:
             try:
                 with pooled(workers, setup) as running:
-                    broken = running.broken
+                    broken, for_good = running.broken, running.broken_for_good
                     for chunk in batched(pending, chunksize):
                         # A chunk is kept only to run again after a crash: publishing's, kept, held
                         # its pages' state in memory (+20 MiB at 5,000 articles).
@@ -146,7 +151,8 @@ def parallel_map(
                     else:
                         yield from (local.alone(fn, job, setup, job_seconds, on_crash) for job in chunk)
                 window.clear()
-                pooled = local.processes  # a pool lent by the caller is broken for good
+                if for_good:
+                    pooled = local.processes  # a pool lent by the caller is broken for good
     finally:
         gc.unfreeze()
 
