@@ -89,19 +89,26 @@ def index_values(
     tags: Sequence[str],
     outlet: str,
     *,
-    body: str | None = None,
+    made: Sequence[str] = (),
 ) -> IndexValues:
     """An entry's indexed columns. `search_text` is the entry's folded title and text as stored
-    (normalise.py folds it once, when the dump is read); the rest is folded here. `body` is
-    cut(search_text) when it was made already, where the dump was read."""
+    (normalise.py folds it once, when the dump is read); the rest is folded here. `made`: the
+    title, summary and search_text as `cut_texts` made them already, where the dump was read."""
+    title_cut, summary_cut, body = made or cut_texts(title, summary, search_text)
     return IndexValues(
-        title=cut(fold(title)),
-        summary=cut(fold(summary)),
-        body=cut(search_text) if body is None else body,
+        title=title_cut,
+        summary=summary_cut,
+        body=body,
         byline=cut(fold(author or "")),
         outlet=f"{outlet_token(outlet)} {outlet.replace('-', ' ')}",
         tags=cut(fold(" ; ".join(tags))),
     )
+
+
+def cut_texts(title: str, summary: str, search_text: str) -> tuple[str, str, str]:
+    """An entry's long texts as the index holds them: the part of `index_values` worth making in
+    the worker that reads the dump (OpenCC's folding and the cutting are most of its cost)."""
+    return cut(fold(title)), cut(fold(summary)), cut(search_text)
 
 
 def phrase(term: str, *, prefix: bool = False) -> str | None:

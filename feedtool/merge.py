@@ -42,9 +42,10 @@ class Shown:
     search_text: str
     outlet: str
     language: str
-    # search_text as the full-text index cuts it (fulltext.cut), made in the worker that read the
-    # dump so that the build process need not; "" when read back from the store, made when needed.
-    indexed: str = field(default="", compare=False, repr=False)
+    # The title, summary and search_text as the full-text index holds them (fulltext.index_values),
+    # made in the worker that read the dump so that the build process need not; () when read back
+    # from the store, made when needed.
+    indexed: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)

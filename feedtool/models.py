@@ -81,7 +81,7 @@ class Entry:
     source_path: str = ""
     source_sha256: str = ""
     warnings: tuple[str, ...] = ()
-    indexed: str = ""  # search_text as the full-text index cuts it (see merge.Shown.indexed)
+    indexed: tuple[str, ...] = ()  # title, summary and search_text as the index holds them (merge.Shown.indexed)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from feedtool.clean import Cleaner
 from feedtool.dates import date_from_url
 from feedtool.dump import parse_dump
 from feedtool.errors import Rejected
-from feedtool.fulltext import cut
+from feedtool.fulltext import cut_texts
 from feedtool.limits import Overtime, deadline, too_large
 from feedtool.models import UNFORESEEN, DateSource, Dump, Entry, Rejection
 from feedtool.outlets import OutletRegistry
@@ -72,7 +72,8 @@ class Normaliser:
             content=article.content,
             summary=article.summary,
             search_text=search_text,
-            indexed=cut(search_text),  # here, in a worker, not in the build process that indexes it
+            # Here, in a worker, not in the build process that indexes it.
+            indexed=cut_texts(dump.title, article.summary, search_text),
             published=published,
             published_source=source,
             author=author,

@@ -25,6 +25,7 @@ from feedtool.store.connection import BackendError, store_failure
 from feedtool.store.entries import Entries, Stored
 from feedtool.store.fulltext import Found
 from feedtool.store.listings import Listings
+from feedtool.store.packing import Unpacker, split_markup
 from feedtool.store.prunes import Prune, Prunes
 from feedtool.store.published import CHANGES_KEPT, Published
 from feedtool.store.records import FeedKey, FileStat, Head, IndexRow, Key, Known, Placed, from_iso
@@ -33,7 +34,7 @@ from feedtool.store.schema import SCHEMA_VERSION
 
 __all__ = [
     "CHANGES_KEPT", "SCHEMA_VERSION", "BackendError", "FeedKey", "FileStat", "Found", "Head", "History", "IndexRow",
-    "Key", "Known", "Placed", "Prune", "Store", "Stored", "from_iso", "store_failure",
+    "Key", "Known", "Placed", "Prune", "Store", "Stored", "Unpacker", "from_iso", "split_markup", "store_failure",
 ]  # fmt: skip
 
 

@@ -81,7 +81,7 @@ class Entries(FullText):
             entry_id, merged.published,
             index_values(
                 shown.title, shown.summary, shown.search_text, merged.author, merged.tags, shown.outlet,
-                body=shown.indexed or None,
+                made=shown.indexed,
             ),
         )  # fmt: skip
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from typing import Any, Literal
 
 Kind = Literal["text", "markup"]  # an entry's texts (entries.text), its rendered markup (fragments.markup)
@@ -31,6 +32,48 @@ def _zstd() -> Any:
     return zstandard
 
 
+def frame_dictionary(blob: bytes) -> int:
+    """The id of the dictionary a frame was compressed with (0: none)."""
+    return int(_zstd().get_frame_parameters(blob).dict_id)
+
+
+class Unpacker:
+    """Decompression of frames that may name a dictionary, found by its id with `find` (in the
+    store, or among those a publishing job carries)."""
+
+    def __init__(self, find: Callable[[int], bytes | None]) -> None:
+        self.find = find
+        self._decompressors: dict[int, Any] = {}
+
+    def unpack(self, blob: bytes) -> bytes:
+        wanted = frame_dictionary(blob)
+        decompressor = self._decompressors.get(wanted) or self._decompressor(wanted)
+        return decompressor.decompress(blob)  # type: ignore[no-any-return]
+
+    def forget(self, number: int) -> None:
+        self._decompressors.pop(number, None)
+
+    def _decompressor(self, number: int) -> Any:
+        zstd = _zstd()
+        if number == 0:
+            self._decompressors[0] = zstd.ZstdDecompressor()
+            return self._decompressors[0]
+        data = self.find(number)
+        if data is None:
+            raise sqlite3.DatabaseError(f"a row needs compression dictionary {number}, which the store lacks")
+        self._decompressors[number] = zstd.ZstdDecompressor(dict_data=zstd.ZstdCompressionDict(data))
+        return self._decompressors[number]
+
+
+def split_markup(keys: str, data: bytes) -> dict[str, tuple[str, bytes]]:
+    """An entry's markup row, unpacked, as format -> (fragment key, markup): `keys` says where each is."""
+    formats, start = {}, 0
+    for fmt, key, length in json.loads(keys):
+        formats[fmt] = (key, data[start : start + length])
+        start += length
+    return formats
+
+
 class Codec:
     """One connection's compressors: zstd's objects must not be shared between threads, and a
     connection is used by one thread (`feedtool serve` opens one a thread)."""
@@ -38,7 +81,7 @@ class Codec:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
         self._compressors: dict[Kind, Any] = {}
-        self._decompressors: dict[int, Any] = {}
+        self.unpacker = Unpacker(self.dictionary)
         self._samples: dict[Kind, list[bytes]] = {kind: [] for kind in _KINDS}
         self._trained: list[tuple[Kind, int]] = []  # dictionaries written in the transaction under way
         self._plain_compressor: Any = None
@@ -57,10 +100,11 @@ class Codec:
         return compressor.compress(data)  # type: ignore[no-any-return]
 
     def unpack(self, blob: bytes) -> bytes:
-        zstd = _zstd()
-        wanted = zstd.get_frame_parameters(blob).dict_id
-        decompressor = self._decompressors.get(wanted) or self._decompressor(wanted)
-        return decompressor.decompress(blob)  # type: ignore[no-any-return]
+        return self.unpacker.unpack(blob)
+
+    def dictionary(self, number: int) -> bytes | None:
+        row = self.db.execute("SELECT data FROM dictionaries WHERE id = ?", (number,)).fetchone()
+        return bytes(row[0]) if row is not None else None
 
     def pack_text(self, summary: str, content: str, search_text: str) -> bytes:
         """An entry's three long texts in one frame: the summary and the folded text repeat the
@@ -78,7 +122,7 @@ class Codec:
         """A dictionary written in a transaction rolled back is gone: so are the rows that used it."""
         for kind, number in self._trained:
             self._compressors.pop(kind, None)
-            self._decompressors.pop(number, None)
+            self.unpacker.forget(number)
             self._samples[kind] = []
         self._trained.clear()
 
@@ -96,17 +140,6 @@ class Codec:
         zstd = _zstd()
         self._compressors[kind] = zstd.ZstdCompressor(level=LEVEL, dict_data=zstd.ZstdCompressionDict(row[1]))
         return self._compressors[kind]
-
-    def _decompressor(self, number: int) -> Any:
-        zstd = _zstd()
-        if number == 0:
-            self._decompressors[0] = zstd.ZstdDecompressor()
-            return self._decompressors[0]
-        row = self.db.execute("SELECT data FROM dictionaries WHERE id = ?", (number,)).fetchone()
-        if row is None:
-            raise sqlite3.DatabaseError(f"a row needs compression dictionary {number}, which the store lacks")
-        self._decompressors[number] = zstd.ZstdDecompressor(dict_data=zstd.ZstdCompressionDict(row[0]))
-        return self._decompressors[number]
 
     def _train(self, kind: Kind) -> Any:
         """A dictionary trained from the rows packed so far, kept in the store; None when zstd finds

@@ -14,6 +14,7 @@ from typing import get_args
 
 from feedtool.models import Format
 from feedtool.store.connection import Connection, in_chunks
+from feedtool.store.packing import frame_dictionary, split_markup
 from feedtool.store.records import Head, Key, Placed
 
 CHANGES_KEPT = 10_000
@@ -143,12 +144,16 @@ class Published(Connection):
             (self._fragment_row(entry_id, formats) for entry_id, formats in wanted.items()),
         )
 
-    def fragments(self, ids: Sequence[str]) -> dict[str, dict[str, bytes]]:
-        """Entry id -> format -> markup."""
-        return {
-            entry_id: {fmt: markup for fmt, (_, markup) in formats.items()}
-            for entry_id, formats in self._fragment_rows(ids).items()
-        }
+    def packed_fragments(self, ids: Sequence[str]) -> tuple[dict[str, tuple[str, bytes]], dict[int, bytes]]:
+        """Entry id -> (keys, markup row) as stored, compressed, and the dictionaries they name: for a
+        worker to unpack (packing.Unpacker, packing.split_markup), not the one writer."""
+        rows: dict[str, tuple[str, bytes]] = {}
+        for chunk, marks in in_chunks(ids):
+            query = f"SELECT entry_id, keys, markup FROM fragments WHERE entry_id IN ({marks})"
+            rows.update((entry_id, (keys, markup)) for entry_id, keys, markup in self.db.execute(query, chunk))
+        named = {frame_dictionary(markup) for _, markup in rows.values()} - {0}
+        found = {number: self.codec.dictionary(number) for number in named}
+        return rows, {number: data for number, data in found.items() if data is not None}
 
     def _fragment_rows(self, ids: Sequence[str]) -> dict[str, dict[str, tuple[str, bytes]]]:
         """entry id -> format -> (key, markup), unpacked."""
@@ -156,11 +161,7 @@ class Published(Connection):
         for chunk, marks in in_chunks(ids):
             query = f"SELECT entry_id, keys, markup FROM fragments WHERE entry_id IN ({marks})"
             for entry_id, keys, markup in self.db.execute(query, chunk):
-                data, start, formats = self.codec.unpack(markup), 0, {}
-                for fmt, key, length in json.loads(keys):
-                    formats[fmt] = (key, data[start : start + length])
-                    start += length
-                found[entry_id] = formats
+                found[entry_id] = split_markup(keys, self.codec.unpack(markup))
         return found
 
     def _fragment_row(self, entry_id: str, formats: dict[str, tuple[str, bytes]]) -> tuple[str, str, bytes]:
