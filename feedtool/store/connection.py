@@ -72,6 +72,7 @@ class Connection:
                 f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30, check_same_thread=False
             )
             version = store.db.execute("PRAGMA user_version").fetchone()[0]
+            store.codec = Codec(store.db)
         except sqlite3.Error as exc:
             raise StoreError(f"{path}: cannot read the store ({exc}); run 'feedtool build' first") from None
         if version != schema.SCHEMA_VERSION:
