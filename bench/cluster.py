@@ -60,7 +60,7 @@ def _build(work: Path, executor: str) -> dict[str, float]:
     cpu = work / "cpu.json"
     command = [sys.executable, "-c", LAUNCHER, str(cpu), "build", "-q", "-c", str(work / "feedtool.toml")]
     started = time.monotonic()
-    subprocess.run([*command, "--executor", executor], check=True)
+    subprocess.run([*command, "--executor", executor] if executor != "local" else command, check=True)
     seconds = time.monotonic() - started
     used = json.loads(cpu.read_text())
     return {"seconds": seconds, "build_cpu": used["self"], "children_cpu": used["children"]}
@@ -100,7 +100,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--workers", default="1,2,4", help="cluster sizes, comma-separated")
+    parser.add_argument("--workers", default="1,2,4", help="cluster sizes, comma-separated ('': the local build only)")
     parser.add_argument("--work", type=Path, default=HERE / "work" / "cluster")
     parser.add_argument("--save", action="store_true", help="keep the figures in bench/cluster.json, for the docs")
     args = parser.parse_args()
@@ -113,7 +113,7 @@ def main() -> None:
     )
     rows = [{"executor": "local processes", "workers": os.cpu_count(), **_build(work, "local")}]
     rows[0]["workers_cpu"] = rows[0].pop("children_cpu")
-    for size in (int(n) for n in args.workers.split(",")):
+    for size in (int(n) for n in args.workers.split(",") if n):
         address, processes = _cluster(work, size)
         try:
             before = sum(_cpu_seconds(p.pid) for p in processes[1:])

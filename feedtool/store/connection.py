@@ -171,12 +171,24 @@ class Connection:
 
     # -- meta: what the store remembers about itself, each fact behind its own pair of methods --------
 
+    # Within a write transaction no other connection can change the store, so a fact read once is
+    # read from here until the transaction ends: the merge of a batch asks some for every dump.
+    _meta_read: dict[str, str | None] | None = None
+
     def get_meta(self, key: str) -> str | None:
+        known = self._meta_read
+        if known is not None and key in known:
+            return known[key]
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
+        value = row[0] if row else None
+        if known is not None:
+            known[key] = value
+        return value
 
     def set_meta(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+        if self._meta_read is not None:
+            self._meta_read[key] = value
 
     def created(self) -> str:
         """When this store was made (ISO, UTC): the date of a feed that has never had an entry.
@@ -207,6 +219,8 @@ class Connection:
 
     def bump_generation(self) -> None:
         """Something that can alter the published output changed."""
+        if self._meta_read is not None:
+            self._meta_read.pop("generation", None)
         self.db.execute(
             "INSERT INTO meta (key, value) VALUES ('generation', '1')"
             " ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
@@ -228,9 +242,11 @@ class _Transaction:
 
     def __enter__(self) -> None:
         self.connection.db.execute("BEGIN IMMEDIATE")
+        self.connection._meta_read = {}
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         connection, db = self.connection, self.connection.db
+        connection._meta_read = None
         try:
             if exc_type is None:
                 connection._before_commit()
