@@ -286,7 +286,9 @@ def _ingest_changed(
     found_domains: set[str] = set()
     # Dumps read again under new cleaning rules with the identity rules unchanged keep their ids.
     ids = store.stale_ids() if store.stale_entries() else {}
-    hashed = workers.map(_hash, stats, setup=setup, chunksize=256)
+    # Beside the parsing on the same workers: a dump that kills its worker breaks a local pool for
+    # both maps, and the hashes in flight then are made again, one a process.
+    hashed = workers.map(_hash, stats, setup=setup, chunksize=256, on_crash=_unhashed)
 
     def new_content() -> Iterator[Job]:
         """The files to parse, as their hashes come in; copies and unreadable files dealt with here."""
@@ -332,6 +334,11 @@ def _ingest_changed(
         with store.transaction():
             store.remember_domains(known_domains | found_domains)
     return unread
+
+
+def _unhashed(stat: FileStat, what: str) -> Hashed:
+    """A file whose hashing ended its worker process: left unread, for the next build to try."""
+    return stat, f"hashing it {what}"
 
 
 def _crashed(job: Job, what: str) -> Derived:

@@ -119,6 +119,38 @@ def test_a_builds_workers_lend_a_stages_early_pool_to_its_maps_and_to_no_other_s
         assert not (tmp_path / "none").exists()  # one worker: nothing forked
 
 
+def _nothing() -> None:
+    return None
+
+
+def _slow_square(state: None, n: int) -> int:
+    time.sleep(0.01)
+    return n * n
+
+
+def _square_unless_13(state: None, n: int) -> int:
+    if n == 13:
+        os.kill(os.getpid(), 9)  # as the kernel's OOM killer would
+    return n * n
+
+
+def _lost(job: int, what: str) -> int:
+    return -1
+
+
+def test_a_map_beside_one_whose_job_kills_its_worker_goes_on_with_every_result() -> None:
+    """Ingest hashes and parses on the same lent pool: a dump that kills its worker breaks the pool
+    under both maps, and each carries on, the one job that killed it told by on_crash."""
+    pools = Workers(2)
+    setup = Setup("ingest", _nothing)
+    with pools.early(setup, when=True):
+        first = pools.map(_slow_square, range(300), setup=setup, chunksize=1, on_crash=_lost)
+        assert next(first) == 0  # the rest of its window is in flight
+        second = list(pools.map(_square_unless_13, range(100), setup=setup, chunksize=1, on_crash=_lost))
+        assert second == [-1 if n == 13 else n * n for n in range(100)]
+        assert list(first) == [n * n for n in range(1, 300)]
+
+
 @pytest.mark.parametrize(
     ("stage", "lists_every_folder", "plans_whole", "early"),
     [

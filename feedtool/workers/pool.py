@@ -127,16 +127,19 @@ def parallel_map(
     window: deque[tuple[list[T], Outcome[list[R]]]] = deque()  # chunks submitted, oldest first
     broken: tuple[type[BaseException], ...] = ()
     for_good = True
+    unsent: list[T] = []
     try:
         while True:
             try:
                 with pooled(workers, setup) as running:
                     broken, for_good = running.broken, running.broken_for_good
                     for chunk in batched(pending, chunksize):
+                        unsent = chunk  # taken from the jobs: a pool broken meanwhile refuses it
                         # A chunk is kept only to run again after a crash: publishing's, kept, held
                         # its pages' state in memory (+20 MiB at 5,000 articles).
                         kept = chunk if on_crash is not None else []
                         window.append((kept, running.submit(fn, chunk, job_seconds)))
+                        unsent = []
                         if len(window) > AHEAD * workers:
                             yield from _oldest(window)
                     while window:
@@ -145,12 +148,16 @@ def parallel_map(
             except Exception as exc:
                 if on_crash is None or not isinstance(exc, broken):
                     raise
-                for chunk, outcome in window:
+                for chunk, outcome in [*window, (unsent, None)]:
+                    if outcome is None:  # the chunk the broken pool refused
+                        yield from (local.alone(fn, job, setup, job_seconds, on_crash) for job in chunk)
+                        continue
                     if outcome.done() and outcome.exception() is None:
                         yield from outcome.result()
                     else:
                         yield from (local.alone(fn, job, setup, job_seconds, on_crash) for job in chunk)
                 window.clear()
+                unsent = []
                 if for_good:
                     pooled = local.processes  # a pool lent by the caller is broken for good
     finally:
