@@ -5,9 +5,11 @@ ad slots, promo footers, lazy images, date lines, bylines), about 15% of article
 under URL variants (http, tracking tags, fragments, escapes in the other case or raw Unicode,
 mirror hosts, the other dump style, sometimes with edited text), and about 1% malformed dumps.
 Deterministic for a given seed; file mtimes are the scrape times, so merges are reproducible,
-and files are kept in a folder per day of scraping (YYYY/MM/DD), as archivers keep them.
+and files are kept in a folder per day of scraping (YYYY/MM/DD), as archivers keep them, or with
+`--flat` all in the one folder, as a scraper that writes one folder does (the seeds' feedx style):
+then every run of the scraper moves that folder's mtime, and a build lists all of it.
 
-    python bench/corpus.py OUT_FOLDER --articles 20000 --seed 1
+    python bench/corpus.py OUT_FOLDER --articles 20000 --seed 1 [--flat]
 """
 
 from __future__ import annotations
@@ -169,8 +171,12 @@ MALFORMED = [
 ]
 
 
-def generate(folder: Path, articles: int, seed: int = 1, *, start: int = 0, rescrape_of: int = 0) -> Manifest:
-    """Write `articles` new articles numbered from `start`; plus re-scrapes of `rescrape_of` older ones."""
+def generate(
+    folder: Path, articles: int, seed: int = 1, *, start: int = 0, rescrape_of: int = 0, flat: bool = False
+) -> Manifest:
+    """Write `articles` new articles numbered from `start`; plus re-scrapes of `rescrape_of` older ones.
+
+    In day folders, or all in `folder` when `flat`: the same files under the same names either way."""
     rng = random.Random(seed * 1_000_003 + start)
     folder.mkdir(parents=True, exist_ok=True)
     manifest = Manifest()
@@ -180,7 +186,7 @@ def generate(folder: Path, articles: int, seed: int = 1, *, start: int = 0, resc
     def write(data: bytes, mtime: datetime) -> None:
         nonlocal file_no
         name = f"{start:07d}_{file_no:07d}_{hashlib.sha1(data).hexdigest()[:16]}.txt"
-        day = folder / f"{mtime:%Y/%m/%d}"  # by the day it was scraped, as archivers file them
+        day = folder if flat else folder / f"{mtime:%Y/%m/%d}"  # by the day it was scraped, as archivers file them
         day.mkdir(parents=True, exist_ok=True)
         path = day / name
         path.write_bytes(data)
@@ -240,8 +246,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--start", type=int, default=0, help="number the new articles from here")
     parser.add_argument("--rescrape-of", type=int, default=0, help="also re-scrape this many older articles")
+    parser.add_argument("--flat", action="store_true", help="every dump in the one folder, not a folder per day")
     args = parser.parse_args()
-    m = generate(args.folder, args.articles, args.seed, start=args.start, rescrape_of=args.rescrape_of)
+    m = generate(args.folder, args.articles, args.seed, start=args.start, rescrape_of=args.rescrape_of, flat=args.flat)
     print(f"{len(m.articles)} articles in {m.files} files ({m.rescrapes} re-scrapes, {m.malformed} malformed)")
 
 

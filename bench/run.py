@@ -2,6 +2,7 @@
 
     python bench/run.py                      # 20,000 articles (about 26,500 dumps), seed 1
     python bench/run.py --articles 2000      # a quick look
+    python bench/run.py --layout flat        # every dump in one folder, as some scrapers write them
 
 Each step runs the real `feedtool build -q` in a subprocess; wall time is measured around it and
 peak memory is the largest sum of resident memory over the process and its workers, sampled
@@ -11,7 +12,10 @@ RSS for the same articles laid out as posts with front matter, in the same run, 
 are ratios on the same machine. The steps that can be repeated without changing what they
 measure (the no-op rebuild, Hugo's cold build from an empty output folder) run three times and
 report the median, as a shared machine's speed drifts between runs; so does the incremental
-run, each time with a fresh batch of new articles and re-scrapes of the same size. Last, search
+run, each time with a fresh batch of new articles and re-scrapes of the same size, and the cron
+run, each time with a fresh CRON_DUMPS new dumps. The dumps are filed in a folder per day, or
+with `--layout flat` all in one folder, which every scraper run changes: then every build lists
+the whole archive and matches it against the store. Last, search
 and query feeds are timed on the store the builds left (bench/queries.py). Results go
 to stdout as a Markdown table and to bench/work/results.json; the generated archive, its store
 and output are removed afterwards unless --keep is given.
@@ -43,6 +47,7 @@ from feedtool.errors import Rejected  # noqa: E402
 from feedtool.scan import RACY_SECONDS  # noqa: E402
 
 INCREMENTAL_RUNS = 3
+CRON_DUMPS = 100  # new dumps a cron run brings: a scraper's few minutes
 
 
 @dataclass
@@ -166,6 +171,9 @@ def main() -> None:
     parser.add_argument(
         "--batch", type=int, help="new articles in the incremental run (default 1%%; a quarter as many re-scrapes too)"
     )
+    parser.add_argument(
+        "--layout", choices=["days", "flat"], default="days", help="dumps in a folder per day, or all in one folder"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated archive, store and output afterwards")
     parser.add_argument("--save", action="store_true", help="keep the figures in bench/results.json, for the docs")
     args = parser.parse_args()
@@ -173,7 +181,8 @@ def main() -> None:
     work = args.work.resolve()
     shutil.rmtree(work, ignore_errors=True)
     dumps = work / "dumps"
-    manifest = generate(dumps, args.articles, args.seed)
+    flat = args.layout == "flat"
+    manifest = generate(dumps, args.articles, args.seed, flat=flat)
     # An archive at rest, as a first build meets it: folders changed within RACY_SECONDS of a build
     # are listed again by the next one (scan.py), and every folder of a corpus written a moment
     # ago would be, making the first no-op a second cold listing.
@@ -207,19 +216,35 @@ def main() -> None:
 
     def next_batch() -> None:
         start = args.articles + len(batches) * batch
-        batches.append(generate(dumps, batch, args.seed, start=start, rescrape_of=batch // 4).files)
+        batches.append(generate(dumps, batch, args.seed, start=start, rescrape_of=batch // 4, flat=flat).files)
 
     incremental = measure("incremental", feedtool, 0, work, runs=INCREMENTAL_RUNS, before=next_batch)
     files = int(statistics.median(batches))
     label = "+1%" if args.batch is None else f"+{files} dumps"
-    results += [replace(incremental, step=f"feedtool {label} rebuild", files=files), *hugo_steps]
+    results.append(replace(incremental, step=f"feedtool {label} rebuild", files=files))
+    # A cron run: new articles, one at a time, until they make CRON_DUMPS dumps (an article may come
+    # with re-scrapes); numbered after every incremental batch, so each is news.
+    numbered = [args.articles + INCREMENTAL_RUNS * batch]
+    cron_batches: list[int] = []
+
+    def cron_batch() -> None:
+        written = 0
+        while written < CRON_DUMPS:
+            written += generate(dumps, 1, args.seed, start=numbered[0], flat=flat).files
+            numbered[0] += 1
+        cron_batches.append(written)
+
+    cron = measure("cron", feedtool, 0, work, runs=INCREMENTAL_RUNS, before=cron_batch)
+    files = int(statistics.median(cron_batches))
+    results += [replace(cron, step=f"feedtool cron run ({CRON_DUMPS} new dumps)", files=files), *hugo_steps]
 
     # Search and query feeds, asked of the store as the builds left it (bench/queries.py).
     import queries
 
     asked = queries.run(work / "feedtool.toml")
     hugo_cold = next((r.seconds for r in results if r.step.startswith("hugo")), None)
-    print(f"\n{manifest.files} dumps, {len(manifest.articles)} articles, {os.cpu_count()} cores\n")
+    where = "in one folder" if flat else "in a folder per day"
+    print(f"\n{manifest.files} dumps {where}, {len(manifest.articles)} articles, {os.cpu_count()} cores\n")
     print("| step | files | wall s | peak MiB (RSS summed) | peak MiB (PSS) | x Hugo cold |")
     print("|---|---:|---:|---:|---:|---:|")
     for r in results:
@@ -228,7 +253,8 @@ def main() -> None:
     print("\nafter the cold build, MB: " + ", ".join(f"{name} {size:,.0f}" for name, size in sizes.items()))
     print("\nqueries: " + json.dumps(asked, ensure_ascii=False, indent=2))
     report = {
-        "articles": len(manifest.articles), "dumps": manifest.files, "steps": [asdict(r) for r in results],
+        "articles": len(manifest.articles), "dumps": manifest.files, "layout": args.layout,
+        "steps": [asdict(r) for r in results],
         "megabytes_after_cold_build": sizes, "queries": asked,
     }  # fmt: skip
     (work / "results.json").write_text(json.dumps(report, indent=2), "utf-8")
@@ -252,7 +278,8 @@ def _save(report: dict[str, object], command: str) -> None:
 
     path = HERE / "results.json"
     saved = json.loads(path.read_text("utf-8")) if path.is_file() else {"runs": []}
-    runs = [run for run in saved["runs"] if run["articles"] != report["articles"]] + [report]
+    same = (report["articles"], report["layout"])  # a run saved before layouts were told apart: in day folders
+    runs = [run for run in saved["runs"] if (run["articles"], run.get("layout", "days")) != same] + [report]
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     saved = {
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
@@ -261,7 +288,7 @@ def _save(report: dict[str, object], command: str) -> None:
             "python": platform.python_version(), "system": platform.platform(terse=True),
         },
         "commands": sorted({*saved.get("commands", []), command}),
-        "runs": sorted(runs, key=lambda run: run["articles"]),
+        "runs": sorted(runs, key=lambda run: (run["articles"], run.get("layout", "days"))),
     }  # fmt: skip
     path.write_text(json.dumps(saved, indent=2) + "\n", "utf-8")
 

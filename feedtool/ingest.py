@@ -31,7 +31,7 @@ from feedtool.merge import iso
 from feedtool.merging import Outcome, first_seen, merge_scrape
 from feedtool.models import DateSource, Entry, Progress, Rejection
 from feedtool.rules import Rules, Topic
-from feedtool.scan import MTIME_MAX, Scan, scan
+from feedtool.scan import MTIME_MAX, scan
 from feedtool.store import FileStat, Known, Store
 from feedtool.topics import Matcher, matchers, topics_of
 from feedtool.workers import Setup, Workers, batched, fork_early
@@ -217,13 +217,12 @@ def ingest(
         report.empty_inputs = tuple(found.empty_inputs)
         for name in found.unnamed:
             _reject_unnamed(name, report)
-        index = store.file_index(
-            {os.path.dirname(path) for path, _, _ in found.listed} | found.listed_folders,
-            [p for p, _, _ in found.rechecked],
+        stats, unlisted = store.unmatched(
+            found.listed + found.rechecked, found.listed_in, [p for p, _, _ in found.rechecked]
         )
-        changed = [FileStat(*stat) for stat in found.listed + found.rechecked if index.get(stat[0]) != stat[1:]]
-        gone = _gone(index, found)
-        del index, found.listed[:]  # before a pool forks: at a million dumps, hundreds of megabytes
+        changed = [FileStat(*stat) for stat in stats]
+        gone = [path for path in unlisted if found.listed_above(path)] + found.gone
+        del found.listed[:]  # before a pool forks: at a million dumps, hundreds of megabytes
         changed.sort(key=lambda stat: stat.path)
         done = report.files - len(changed)  # for the progress bar; the counts are made at the end
 
@@ -254,13 +253,6 @@ def ingest(
     counts.unchanged = max(0, report.files - counts.new - counts.updated - rejected)
     counts.rejected = rejected + len(found.unnamed)
     return report
-
-
-def _gone(index: dict[str, tuple[int, int]], found: Scan) -> list[str]:
-    """Files the store has read that are no longer there: under a folder listed whole (in it, or in a
-    folder below it that is gone), or rejected ones."""
-    present = {path for path, _, _ in found.listed}
-    return [p for p in index if p not in present and found.listed_above(p)] + found.gone
 
 
 def _ingest_changed(

@@ -56,6 +56,7 @@ class Scan:
     # cannot key them, so they are reported as rejected on every build until renamed.
     unnamed: list[str] = field(default_factory=list)
     listed_folders: set[str] = field(default_factory=set)  # whose every file is in `listed`
+    listed_in: set[str] = field(default_factory=set)  # every folder listed, whole or not: where `listed` lies
     reached: set[str] = field(default_factory=set)  # every folder there now, listed or not
     gone: list[str] = field(default_factory=list)  # rejected dumps no longer there
     empty_inputs: list[Path] = field(default_factory=list)  # input folders with no file anywhere under them
@@ -134,6 +135,7 @@ def scan(
                 log.warning("%s: cannot list: %s", folder, exc.strerror)
                 unreadable.add(folder)
                 continue
+            found.listed_in.add(folder)
             if whole:
                 found.listed_folders.add(folder)
             if mtime_ns < recent and whole:
@@ -210,7 +212,12 @@ class _Walker:
 
 
 def _utf8(name: str) -> bool:
-    """Whether a name from the file system is UTF-8 (Python decodes other bytes to lone surrogates)."""
+    """Whether a name from the file system is UTF-8 (Python decodes other bytes to lone surrogates).
+
+    Asked of every name in a listed folder: an ASCII name, the common case, is told by a flag
+    Python keeps, without encoding it."""
+    if name.isascii():
+        return True
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
