@@ -34,7 +34,7 @@ from feedtool.rules import Rules, Topic
 from feedtool.scan import MTIME_MAX, scan
 from feedtool.store import FileStat, Known, Store
 from feedtool.topics import Matcher, matchers, topics_of
-from feedtool.workers import Setup, Workers, batched, fork_early
+from feedtool.workers import POOL_THRESHOLD, Setup, Workers, batched, fork_early
 
 if TYPE_CHECKING:  # the normaliser imports lxml and nh3: loaded in workers, never for a no-op build
     from feedtool.normalise import Normaliser
@@ -232,7 +232,10 @@ def ingest(
             if progress:
                 progress(done, report.files)
 
-        unread = _ingest_changed(store, changed, report, advance, setup=setup, workers=pools, cutoff=cutoff)
+        # One pool for both of ingest's maps (hashing, parsing), started unless a pool is lent already
+        # or the work is too little for one: two would cost two pools' start.
+        with pools.early(setup, when=len(changed) >= POOL_THRESHOLD):
+            unread = _ingest_changed(store, changed, report, advance, setup=setup, workers=pools, cutoff=cutoff)
     for path in unread:
         found.unmark(path)
     if gone:  # after the new files, so that a moved dump is still known by its hash
