@@ -70,3 +70,51 @@ def test_mypy_strict() -> None:
     """Types checked as pyproject.toml's [tool.mypy] says: strict, with each exception explained there."""
     result = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_no_module_is_over_500_lines_and_no_import_cycle() -> None:
+    """The tree a newcomer reads: modules short enough to read in one sitting, and imports that go
+    one way, so that any module can be read knowing only those below it. Imports made inside a
+    function count too: they are the same dependency, only later."""
+    import ast
+
+    package = ROOT / "feedtool"
+    modules = {
+        ".".join(("feedtool", *path.relative_to(package).with_suffix("").parts)).removesuffix(".__init__"): path
+        for path in package.rglob("*.py")
+    }
+    long = [
+        f"{path.relative_to(ROOT)}: {n}" for path in modules.values() if (n := len(path.read_text().splitlines())) > 500
+    ]
+    assert long == []
+    imports: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found = imports.setdefault(name, set())
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                named = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+            elif isinstance(node, ast.Import):
+                named = [alias.name for alias in node.names]
+            else:
+                continue
+            found.update(other for other in named if other in modules and other != name)
+
+    def cycle_from(start: str) -> list[str] | None:
+        path, seen = [start], set()
+
+        def walk(name: str) -> list[str] | None:
+            for other in sorted(imports[name]):
+                if other == start:
+                    return [*path, start]
+                if other not in seen:
+                    seen.add(other)
+                    path.append(other)
+                    if (found := walk(other)) is not None:
+                        return found
+                    path.pop()
+            return None
+
+        return walk(start)
+
+    cycles = [cycle for name in sorted(modules) if (cycle := cycle_from(name)) is not None]
+    assert cycles == [], " -> ".join(cycles[0])

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
 
+import feedtool.store.schema as schema
 from feedtool.errors import StoreError
 from feedtool.merge import iso
-from feedtool.store import schema
 from feedtool.store.packing import Codec
 
 # The errors of the database under the store (a full disk, a damaged file): the one name a caller

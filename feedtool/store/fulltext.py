@@ -15,42 +15,21 @@ the terms it holds in memory to disk whenever another statement writes between t
 so entry by entry, between the store's other writes, it paid that cost every row.
 
 A row's number in the index is not the entry's rowid but a number that grows with its published
-time (`_row_number`): FTS5 walks its matches in that order, so "newest first, 20 of them" stops
+time (`indexing.row_number`): FTS5 walks its matches in that order, so "newest first, 20 of them" stops
 after 20 instead of sorting every match, which for a common word is most of a million entries.
 `search_rows` maps the number to the entry.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from feedtool import fulltext
 from feedtool.fulltext import outlet_token
 from feedtool.store.connection import Connection, in_chunks
-from feedtool.store.packing import Codec
-
-# Row numbers: the published second, times this, plus a slot for entries of the same second.
-SLOTS = 1 << 20
-_INDEXED = "id, title, text, author, tags, outlet, published"
-_COLUMNS = "title, summary, body, byline, outlet, tags"
-INDEX_BATCH = 1000  # entries indexed per transaction when a whole store is indexed
-
-
-def _values(codec: Codec, row: Sequence[Any]) -> tuple[str, ...]:
-    """The indexed values of an entry row (columns as _INDEXED)."""
-    _, title, text, author, tags, outlet, _ = row
-    summary, _, search_text = codec.unpack_text(text)
-    return fulltext.index_values(title, summary, search_text, author, json.loads(tags), outlet).columns()
-
-
-def _second(published: str) -> int:
-    return int(datetime.fromisoformat(published).timestamp())
+from feedtool.store.indexing import INDEXED, SLOTS, index_all, second, values_of, write
 
 
 @dataclass(frozen=True)
@@ -59,51 +38,6 @@ class Found:
 
     entry_id: str
     row: int
-
-
-def index_all(db: sqlite3.Connection, codec: Codec | None = None) -> None:
-    """Index every entry (an empty index, in the caller's transaction): a migration's or a rebuild's
-    work (a migration's, before the store had compression dictionaries, with none)."""
-    codec = codec or Codec(db)
-    last = ""
-    query = f"SELECT {_INDEXED} FROM entries WHERE id > ? ORDER BY id LIMIT ?"
-    while rows := db.execute(query, (last, INDEX_BATCH)).fetchall():
-        _write(db, [], {str(row[0]): (str(row[6]), _values(codec, row)) for row in rows})
-        last = rows[-1][0]
-
-
-def _write(
-    db: sqlite3.Connection, removed: list[tuple[Any, ...]], added: dict[str, tuple[str, tuple[str, ...]]]
-) -> None:
-    """Entries out of the index (their row numbers and the values they were indexed with) and
-    into it (id -> published, values): the row map first, then FTS5's writes in two runs."""
-    if removed:
-        db.executemany("DELETE FROM search_rows WHERE rowid = ?", [(row[0],) for row in removed])
-    taken: set[int] = set()
-    rows = []
-    for entry_id, (published, values) in added.items():
-        number = _row_number(db, entry_id, published, taken)
-        taken.add(number)
-        rows.append((number, entry_id, values))
-    db.executemany("INSERT INTO search_rows (rowid, entry_id) VALUES (?, ?)", [(n, i) for n, i, _ in rows])
-    if removed:
-        db.executemany(
-            f"INSERT INTO search (search, rowid, {_COLUMNS}) VALUES ('delete', ?, ?, ?, ?, ?, ?, ?)", removed
-        )
-    db.executemany(
-        f"INSERT INTO search (rowid, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", [(n, *v) for n, _, v in rows]
-    )
-
-
-def _row_number(db: sqlite3.Connection, entry_id: str, published: str, taken: set[int]) -> int:
-    """A free row number for an entry published in this second: its slot by a hash of its id, or
-    the next free one after it (free in the index, and among the `taken` ones being written with
-    it). Never a loop: past the second's last slot (a million entries of one second) the next
-    numbers are the next second's, which puts such an entry a second late."""
-    number = _second(published) * SLOTS + zlib.crc32(entry_id.encode()) % SLOTS
-    while number in taken or db.execute("SELECT 1 FROM search_rows WHERE rowid = ?", (number,)).fetchone():
-        number += 1
-    return number
 
 
 @dataclass
@@ -128,7 +62,7 @@ class FullText(Connection):
         when the transaction commits.
 
         `values` are those of the row written, made by the writer that has them at hand rather
-        than read back and decompressed; `_values` makes the same from the row."""
+        than read back and decompressed; `indexing.values_of` makes the same from the row."""
         self._index_writes().added[entry_id] = (published, values.columns())
 
     def unindex_where(self, where: str, args: dict[str, str | None] | Sequence[object]) -> None:
@@ -143,18 +77,18 @@ class FullText(Connection):
             pending.added.pop(entry_id, None)  # indexed earlier in this transaction: not yet written
         for chunk, marks in in_chunks([i for i in ids if i not in pending.removed_ids]):
             query = (
-                f"SELECT r.rowid, {', '.join('e.' + c for c in _INDEXED.split(', '))}"
+                f"SELECT r.rowid, {', '.join('e.' + c for c in INDEXED.split(', '))}"
                 f" FROM search_rows r JOIN entries e ON e.id = r.entry_id WHERE r.entry_id IN ({marks})"
             )
             for number, *row in self.db.execute(query, chunk).fetchall():
-                pending.removed.append((number, *_values(self.codec, row)))
+                pending.removed.append((number, *values_of(self.codec, row)))
                 pending.removed_ids.add(row[0])
 
     def _before_commit(self) -> None:
         super()._before_commit()
         pending, self._pending = self._pending, None
         if pending is not None and (pending.removed or pending.added):
-            _write(self.db, pending.removed, pending.added)
+            write(self.db, pending.removed, pending.added)
 
     def _after_rollback(self) -> None:
         super()._after_rollback()
@@ -192,7 +126,7 @@ class FullText(Connection):
         where: list[str] = [] if match is None else ["search MATCH ?"]
         args: list[object] = [] if match is None else [match]
         bounds = (
-            (">=", _second(since) * SLOTS if since else None), ("<", _second(until) * SLOTS if until else None),
+            (">=", second(since) * SLOTS if since else None), ("<", second(until) * SLOTS if until else None),
             ("<", below),
         )  # fmt: skip
         for operator, bound in bounds:

@@ -168,7 +168,7 @@ def _compress_entries(db: sqlite3.Connection) -> None:
 
 
 def _add_fulltext(db: sqlite3.Connection) -> None:
-    from feedtool.store.fulltext import index_all
+    from feedtool.store.indexing import index_all
 
     for statement in _statements(_FULLTEXT):
         db.execute(statement)

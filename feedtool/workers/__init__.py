@@ -13,18 +13,8 @@ business:
 No task opens the store: the build process is its one writer, and reads what the tasks need.
 """
 
-from feedtool.workers.pool import (
-    POOL_THRESHOLD,
-    Pool,
-    PoolFactory,
-    Setup,
-    Stage,
-    Workers,
-    batched,
-    fork_early,
-    parallel_map,
-    started,
-)
+from feedtool.workers.pool import POOL_THRESHOLD, Workers, batched, fork_early, parallel_map, started
+from feedtool.workers.tasks import Pool, PoolFactory, Setup, Stage
 
 __all__ = [
     "POOL_THRESHOLD",

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from feedtool.errors import ClusterError, ConfigError
-from feedtool.workers.pool import Outcome, PoolFactory, Setup
+from feedtool.workers.tasks import Outcome, PoolFactory, Setup
 
 if TYPE_CHECKING:
     from distributed import Client

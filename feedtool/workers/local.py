@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from feedtool.workers.pool import Outcome, Setup
+from feedtool.workers.tasks import Outcome, Setup
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor

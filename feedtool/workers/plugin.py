@@ -6,7 +6,7 @@ from typing import Any
 
 from distributed import WorkerPlugin
 
-from feedtool.workers.pool import Setup
+from feedtool.workers.tasks import Setup
 
 
 class StagePlugin(WorkerPlugin):

@@ -6,8 +6,8 @@ with them is deterministic, and only a few chunks are in flight at once, so memo
 however many jobs there are.
 
 A pool is anything that runs a chunk of jobs on a worker holding the stage's state (`Pool`):
-`local.processes` here, `cluster.dask` on a Dask cluster. Each is made by a `PoolFactory` from a
-worker count and the stage's `Setup`.
+`local.processes` here, `cluster.connected` on a Dask cluster. Each is made by a `PoolFactory` from a
+worker count and the stage's `Setup` (workers/tasks.py).
 """
 
 from __future__ import annotations
@@ -16,66 +16,20 @@ import gc
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sized
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, Protocol, TypeAlias, TypeVar
+from typing import Any, TypeVar
+
+from feedtool.workers.local import alone, processes
+from feedtool.workers.tasks import Outcome, PoolFactory, Setup, Stage
 
 S = TypeVar("S")
 T = TypeVar("T")
 R = TypeVar("R")
-R_co = TypeVar("R_co", covariant=True)
-
-Stage = Literal["ingest", "publish"]
 
 # Below this much work (in jobs of the size of one dump's parse) a pool costs more to start than it saves.
 POOL_THRESHOLD = 64
 AHEAD = 4  # chunks submitted per worker before the first of them is waited for
-
-
-@dataclass(frozen=True)
-class Setup(Generic[S]):
-    """How a worker makes its state for a stage, once: `make(*args)`.
-
-    `make` is a module-level function and `args` plain values, so that a forked, spawned or
-    remote worker can make the same state; the stage's functions receive it as their first
-    argument instead of reading module globals.
-    """
-
-    stage: Stage
-    make: Callable[..., S]
-    args: tuple[Any, ...] = ()
-
-    def __call__(self) -> S:
-        return self.make(*self.args)
-
-
-class Outcome(Protocol[R_co]):
-    """A chunk's results to come: a `concurrent.futures.Future`, or a Dask one."""
-
-    def result(self) -> R_co: ...
-    def done(self) -> bool: ...
-    def exception(self) -> BaseException | None: ...
-
-
-class Pool(Protocol):
-    """Workers that have each made a stage's state (the `Setup` the pool was made with)."""
-
-    # What a chunk's outcome raises when a worker died under it (killed for its memory, a crash in
-    # a library): the chunk's jobs are then run again one at a time, to tell which one killed it.
-    broken: tuple[type[BaseException], ...]
-    # Whether such a death leaves the pool unusable (a local process pool), so that the rest of
-    # the jobs go to a new one; a cluster's scheduler moves on to its other workers.
-    broken_for_good: bool
-
-    def submit(self, fn: Callable[[Any, T], R], chunk: list[T], seconds: float | None) -> Outcome[list[R]]:
-        """Run fn(state, job) for each job of the chunk on one worker; `seconds`, when the pool can
-        enforce it, is how long one job may take before its worker is ended."""
-        ...
-
-
-# (workers, setup) -> a pool of that many workers that each made setup's state, to be used in a
-# `with` block (and shut down at its end).
-PoolFactory: TypeAlias = Callable[[int, Setup[Any]], AbstractContextManager[Pool]]
 
 
 def parallel_map(
@@ -105,8 +59,6 @@ def parallel_map(
     cluster, to the same one: its scheduler has moved on to the other workers). Without it,
     a dead worker is an error, as for publishing, whose jobs come from the store.
     """
-    from feedtool.workers import local
-
     workers = workers or os.cpu_count() or 1
     if count is None:
         count = len(jobs) if isinstance(jobs, Sized) else 0
@@ -123,7 +75,7 @@ def parallel_map(
     # worker writes to every object it visits: frozen, the build's objects (at a million dumps, its
     # list of files and its publish plan) are left out of the workers' collections.
     gc.freeze()
-    pending, pooled = iter(jobs), pool or local.processes
+    pending, pooled = iter(jobs), pool or processes
     window: deque[tuple[list[T], Outcome[list[R]]]] = deque()  # chunks submitted, oldest first
     broken: tuple[type[BaseException], ...] = ()
     for_good = True
@@ -150,16 +102,16 @@ def parallel_map(
                     raise
                 for chunk, outcome in [*window, (unsent, None)]:
                     if outcome is None:  # the chunk the broken pool refused
-                        yield from (local.alone(fn, job, setup, job_seconds, on_crash) for job in chunk)
+                        yield from (alone(fn, job, setup, job_seconds, on_crash) for job in chunk)
                         continue
                     if outcome.done() and outcome.exception() is None:
                         yield from outcome.result()
                     else:
-                        yield from (local.alone(fn, job, setup, job_seconds, on_crash) for job in chunk)
+                        yield from (alone(fn, job, setup, job_seconds, on_crash) for job in chunk)
                 window.clear()
                 unsent = []
                 if for_good:
-                    pooled = local.processes  # a pool lent by the caller is broken for good
+                    pooled = processes  # a pool lent by the caller is broken for good
     finally:
         gc.unfreeze()
 
@@ -182,13 +134,11 @@ def started(
     would map it too (at a million dumps, the list of files and the publish plan, hundreds of
     megabytes each, counted again in every worker's resident memory).
     """
-    from feedtool.workers import local
-
     workers = workers or os.cpu_count() or 1
     if workers == 1 and pool is None:
         yield None
         return
-    with (pool or local.processes)(workers, setup) as running:
+    with (pool or processes)(workers, setup) as running:
         yield lambda *_: nullcontext(running)
 
 
