@@ -1,19 +1,50 @@
 """feedtool: scraped news dumps in, clean Atom / RSS / JSON feeds out.
 
-The stages, in the order data flows through them (rules.py and models.py hold the records they
-pass; config.py reads the rules):
+From Python, as the `feedtool` command does it:
 
-    dump.py       one dump file      -> Dump        (parsed, not yet trusted)
-    normalise.py  Dump               -> Entry       (with clean.py, urls.py, outlets.py, dates.py)
-    store.py      Entry              -> SQLite      (merge, dedupe by canonical URL)
-    ingest.py     folders of dumps   -> store       (incremental, parallel)
-    topics.py     entry text         -> topic slugs
-    feeds.py      stored entries     -> feed documents (Atom, RSS, JSON Feed)
-    pages.py      feeds, entries     -> HTML pages for people (Jinja2)
-    site.py       feed list          -> OPML
-    publish.py    documents          -> files under out/ (atomic, only what changed)
-    build.py      the above, under a lock
-    cli.py        the click layer; nothing below imports click
+    import feedtool
+
+    archive = feedtool.open_archive("feedtool.toml")
+    report = archive.build()
+    print(report.summary())
+    for hit in archive.search("台湾").hits:
+        print(hit.entry.title)
+
+`open_archive` and `Archive` are in archive.py; the stages a build runs, in the order data flows
+(dump -> entry -> store -> documents -> files), are mapped in docs/design.md.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from feedtool.archive import Archive, OutletCount, PruneReport, Reject, Stats, open_archive
+from feedtool.errors import ClusterError, ConfigError, FeedtoolError, InputError, LockHeld, PublishError, StoreError
+
+if TYPE_CHECKING:  # loaded on first use (see __getattr__): `import feedtool` stays quick for the command
+    from feedtool.build import BuildReport
+    from feedtool.search import Hit, Results
+    from feedtool.store import Prune
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "Archive", "BuildReport", "ClusterError", "ConfigError", "FeedtoolError", "Hit", "InputError", "LockHeld",
+    "OutletCount", "Prune", "PruneReport", "PublishError", "Reject", "Results", "Stats", "StoreError", "__version__",
+    "open_archive",
+]  # fmt: skip
+
+_LATER = {
+    "BuildReport": "feedtool.build",
+    "Hit": "feedtool.search",
+    "Results": "feedtool.search",
+    "Prune": "feedtool.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The report types whose modules load with a build or a search, not with `import feedtool`."""
+    if name in _LATER:
+        return getattr(importlib.import_module(_LATER[name]), name)
+    raise AttributeError(f"module 'feedtool' has no attribute {name!r}")

@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from feedtool import __version__
+from feedtool.archive import open_archive
 from feedtool.cli_options import (
     config_option,
     count,
@@ -33,7 +34,7 @@ from feedtool.cli_options import (
 )  # fmt: skip
 from feedtool.cli_search import search_command
 from feedtool.config import Config
-from feedtool.errors import FeedtoolError, InputError
+from feedtool.errors import ConfigError, FeedtoolError, InputError
 
 log = logging.getLogger("feedtool")
 
@@ -71,20 +72,13 @@ def _run_build(
     base_url: str | None, quiet: bool, verbose: bool, strict: bool, rederive: bool, rescan: bool,
     do_ingest: bool, do_publish: bool, executor: str | None = None,
 ) -> None:  # fmt: skip
-    from feedtool.build import build
-
     setup_logging(verbose, quiet)
-    cfg = load(config, inputs, output, state, base_url, executor)
+    archive = open_archive(load(config, inputs, output, state, base_url, executor))
     with _progress("reading dumps", quiet) as ingest_bar, _progress("writing feeds", quiet) as publish_bar:
-        report = build(
-            cfg,
-            do_ingest=do_ingest,
-            do_publish=do_publish,
-            ingest_progress=ingest_bar,
-            publish_progress=publish_bar,
-            rederive=rederive,
-            rescan=rescan,
-        )
+        report = archive.build(
+            ingest=do_ingest, publish=do_publish, ingest_progress=ingest_bar, publish_progress=publish_bar,
+            rederive=rederive, rescan=rescan,
+        )  # fmt: skip
     rejected = report.ingest.counts.rejected if report.ingest else 0
     empty = report.ingest.empty_inputs if report.ingest else ()
     if not quiet:
@@ -249,18 +243,20 @@ def check(output: Path | None, config: Path | None, quiet: bool, verbose: bool) 
 @with_verbosity
 def stats(config: Path | None, state: Path | None, as_json: bool, quiet: bool, verbose: bool) -> None:
     """Entries per outlet and topic, newest dates, rejected dumps, store size."""
-    cfg, data = read_store(config, state, lambda store: store.stats(), quiet=quiet, verbose=verbose)
+    setup_logging(verbose, quiet)
+    archive = open_archive(load(config, state=state))
+    data = archive.stats()
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(data.as_json(), ensure_ascii=False, indent=2))
         return
     click.echo(
-        f"{count(data['entries'], 'entry', 'entries')} from {count(data['files'], 'file')},"
-        f" {data['rejected']} rejected, {data['pruned']} pruned"
+        f"{count(data.entries, 'entry', 'entries')} from {count(data.files, 'file')},"
+        f" {data.rejected} rejected, {data.pruned} pruned"
     )
-    click.echo(f"store: {cfg.store} ({data['store_bytes'] / 1e6:.1f} MB), {data['indexed']} entries searchable")
-    for slug, row in data["outlets"].items():
-        click.echo(f"  outlet {slug:<16} {row['entries']:>7}  newest {row['newest'][:16]}Z  {row['name']}")
-    for slug, entries in data["topics"].items():
+    click.echo(f"store: {archive.config.store} ({data.store_bytes / 1e6:.1f} MB), {data.indexed} entries searchable")
+    for outlet in data.outlets:
+        click.echo(f"  outlet {outlet.slug:<16} {outlet.entries:>7}  newest {outlet.newest[:16]}Z  {outlet.name}")
+    for slug, entries in data.topics:
         click.echo(f"  topic  {slug:<16} {entries:>7}")
 
 
@@ -271,12 +267,13 @@ def stats(config: Path | None, state: Path | None, as_json: bool, quiet: bool, v
 @with_verbosity
 def rejects(config: Path | None, state: Path | None, as_json: bool, quiet: bool, verbose: bool) -> None:
     """Every rejected dump with its reason."""
-    _, rows = read_store(config, state, lambda store: store.rejects(), quiet=quiet, verbose=verbose)
+    setup_logging(verbose, quiet)
+    rows = open_archive(load(config, state=state)).rejects()
     if as_json:
-        click.echo(json.dumps([{"path": p, "reason": r} for p, r in rows], ensure_ascii=False, indent=2))
+        click.echo(json.dumps([{"path": r.path, "reason": r.reason} for r in rows], ensure_ascii=False, indent=2))
         return
-    for path, reason in rows:
-        click.echo(f"{path}: {reason}")
+    for row in rows:
+        click.echo(f"{row.path}: {row.reason}")
 
 
 @cli.command()
@@ -313,65 +310,35 @@ def prune(
     The conditions given together must all hold (--before 2023-01-01 --outlet rfi: RFI's older
     articles). Dump files are not touched; `--lift N` brings a prune's entries back.
     """
-    from datetime import UTC
-
-    from feedtool.build import locked
-    from feedtool.store import BackendError, Store, store_failure
-
     setup_logging(verbose, quiet)
     asked = [before is not None or outlet is not None or url is not None, show, lift is not None]
     if sum(asked) != 1:
         raise click.UsageError("say what to prune (--before DAY, --outlet SLUG, --url URL), or --list, or --lift N")
-    cfg = load(config, state=state)
-    if not cfg.store.is_file():
-        raise FeedtoolError(f"no store at {cfg.store}; run 'feedtool build' first")
+    archive = open_archive(load(config, state=state))
     try:
-        with locked(cfg), Store(cfg.store, root=cfg.root) as store, store.transaction():
-            if show:
-                for made in store.prunes():
-                    click.echo(f"{made.id}: {made.describe()} (since {made.made[:10]})")
-                return
-            if lift is not None:
-                lifted = store.lift_prune(lift)
-                if lifted is None:
-                    known = ", ".join(str(p.id) for p in store.prunes()) or "none"
-                    raise click.UsageError(f"no prune {lift} (in force: {known}; see 'feedtool prune --list')")
-                if not quiet:
-                    click.echo(
-                        f"feedtool: lifted prune {lift} ({lifted.describe()}); the next build brings its entries back"
-                    )
-                return
-            if outlet is not None and outlet not in (outlets := _outlets(cfg, store)):
-                raise click.UsageError(f"no outlet {outlet!r}; known outlets: {', '.join(sorted(outlets))}")
-            entry_id = _canonical(cfg, url) if url is not None else None
-            if entry_id is not None and not store.entries([entry_id]):
-                click.echo(f"feedtool: no entry has the address {url}; recorded, so it will not be published", err=True)
-            made, removed = store.add_prune(
-                before=before.replace(tzinfo=UTC) if before else None, outlet=outlet, url=entry_id
-            )
-    except BackendError as exc:
-        raise store_failure(cfg.store, exc) from None
+        if show:
+            for made in archive.prunes():
+                click.echo(f"{made.id}: {made.describe()} (since {made.made[:10]})")
+            return
+        if lift is not None:
+            if lift not in (in_force := [p.id for p in archive.prunes()]):
+                known = ", ".join(map(str, in_force)) or "none"
+                raise click.UsageError(f"no prune {lift} (in force: {known}; see 'feedtool prune --list')")
+            lifted = archive.lift_prune(lift)
+            if not quiet:
+                said = f"lifted prune {lift} ({lifted.describe()}); the next build brings its entries back"
+                click.echo(f"feedtool: {said}")
+            return
+        report = archive.prune(before=before, outlet=outlet, url=url)
+    except ConfigError as exc:  # a usage error here: the options named something that is not there
+        raise click.UsageError(str(exc)) from None
+    if not report.address_known:
+        click.echo(f"feedtool: no entry has the address {url}; recorded, so it will not be published", err=True)
     if not quiet:
         click.echo(
-            f"feedtool: removed {count(removed, 'entry', 'entries')} ({made.describe()}), kept out as prune {made.id};"
-            " run 'feedtool publish' to update the feeds"
+            f"feedtool: removed {count(report.removed, 'entry', 'entries')} ({report.prune.describe()}),"
+            f" kept out as prune {report.prune.id}; run 'feedtool publish' to update the feeds"
         )
-
-
-def _outlets(cfg: Config, store: Any) -> set[str]:
-    return set(store.outlets()) | {o.slug for o in cfg.rules.outlets}
-
-
-def _canonical(cfg: Config, url: str) -> str:
-    """An article's id from any of its addresses, as the URL rules decide it."""
-    from feedtool.errors import Rejected
-    from feedtool.urls import Canonicaliser, check_http_url
-
-    try:
-        check_http_url(url)
-        return Canonicaliser(cfg.rules).canonicalise(url)
-    except Rejected as exc:
-        raise click.UsageError(f"--url: {exc.reason}") from None
 
 
 @cli.command()

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from feedtool.cli_options import config_option, json_option, read_store, state_option, with_verbosity
+from feedtool.cli_options import config_option, json_option, load, setup_logging, state_option, with_verbosity
 from feedtool.errors import ConfigError
 
 if TYPE_CHECKING:  # loaded by the command itself: every other command starts without the store's search
     from feedtool.search import Hit
-
-
-def _day(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None else None
 
 
 @click.command("search")
@@ -38,17 +34,14 @@ def search_command(
 ) -> None:  # fmt: skip
     """Search every stored entry, newest first: words (all of them), "a phrase", OR, NOT or -word,
     brackets, and word* for a prefix. Simplified and traditional Chinese find each other."""
-    from feedtool.query import QueryError
-    from feedtool.search import MAX_LIMIT, Search, search
+    from feedtool.archive import open_archive
+    from feedtool.search import MAX_LIMIT
 
+    setup_logging(verbose, quiet)
     if limit > MAX_LIMIT:
         raise ConfigError(f"--limit {limit}: at most {MAX_LIMIT} entries are shown at once")
-    asked = Search(query, outlets=outlets, topic=topic, since=_day(since), until=_day(until), limit=limit)
-    try:
-        asked.parsed()
-    except QueryError as exc:
-        raise ConfigError(f"cannot search for {query!r}: {exc}") from None
-    _, results = read_store(config, state, lambda store: search(store, asked), quiet=quiet, verbose=verbose)
+    archive = open_archive(load(config, state=state))
+    results = archive.search(query, outlets=outlets, topic=topic, since=since, until=until, limit=limit)
     if as_json:
         click.echo(json.dumps([_as_json(hit) for hit in results.hits], ensure_ascii=False, indent=2))
         return

@@ -1,0 +1,252 @@
+"""feedtool from Python: an archive (its dumps, its store, its published feeds) as one object.
+
+    import feedtool
+
+    archive = feedtool.open_archive("feedtool.toml")
+    report = archive.build()
+    for hit in archive.search("台湾 选举").hits:
+        print(hit.entry.published, hit.entry.title)
+    archive.prune(url="https://www.rfi.fr/cn/…")
+    print(archive.stats().entries)
+
+As `reader.make_reader()` or `sqlite_utils.Database` are: every method opens the store for its own
+work and closes it, so an `Archive` may be kept for a program's life; a build takes the store's
+lock, so a method that writes waits for a cron run in progress (up to `[store] lock_timeout`) and
+then raises `LockHeld`. Failures are feedtool's typed errors (`FeedtoolError` and its kinds), the
+store's own translated at its edge; the `feedtool` command is a client of these methods.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from feedtool.config import Config, load_config
+from feedtool.errors import ConfigError, FeedtoolError
+
+if TYPE_CHECKING:  # the store and the build load with their first use: `import feedtool` stays light
+    from feedtool.build import BuildReport
+    from feedtool.search import Results
+    from feedtool.store import Prune, Store
+
+Progress = Callable[[int, int], None]  # (done, total), called as a stage goes
+
+
+@dataclass(frozen=True)
+class OutletCount:
+    slug: str
+    name: str
+    entries: int
+    newest: str  # the newest entry's publication time (ISO 8601, UTC)
+
+
+@dataclass(frozen=True)
+class Stats:
+    """What the store holds: counts as of the last build."""
+
+    entries: int
+    indexed: int  # entries in the full-text index: equal to entries, or a build is due
+    pruned: int  # entries prunes keep out
+    files: int  # dump files read
+    rejected: int  # of them, rejected
+    store_bytes: int
+    outlets: tuple[OutletCount, ...]
+    topics: tuple[tuple[str, int], ...]  # (topic slug, entries)
+
+    def as_json(self) -> dict[str, object]:
+        """The shape `feedtool stats --json` prints."""
+        return {
+            "entries": self.entries, "indexed": self.indexed, "pruned": self.pruned, "files": self.files,
+            "rejected": self.rejected,
+            "outlets": {o.slug: {"name": o.name, "entries": o.entries, "newest": o.newest} for o in self.outlets},
+            "topics": dict(self.topics), "store_bytes": self.store_bytes,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A dump on disk that cannot become an entry, with the reason a person reads."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    prune: Prune  # as recorded: `Prune.id` is what `lift_prune` takes
+    removed: int  # entries it took out of the store now
+    address_known: bool  # for a prune by URL: whether an entry had that address (else it waits for one)
+
+
+def open_archive(
+    config: str | os.PathLike[str] | Config | None = None,
+    *,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+    output: str | os.PathLike[str] | None = None,
+    store: str | os.PathLike[str] | None = None,
+    base_url: str | None = None,
+    executor: str | None = None,
+) -> Archive:
+    """The archive a config file describes (None: the built-in defaults: dumps in `seeds/`, output
+    in `out/`), with these settings overriding the file's, as the command line's options do."""
+    if isinstance(config, Config):
+        loaded = config
+    else:
+        loaded = load_config(
+            Path(config) if config is not None else None, inputs=tuple(Path(p) for p in inputs),
+            output=Path(output) if output is not None else None, store=Path(store) if store is not None else None,
+            base_url=base_url, executor=executor,
+        )  # fmt: skip
+    return Archive(loaded)
+
+
+class Archive:
+    """An archive of dumps, its store and its published feeds; see the module's docstring."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    def build(
+        self,
+        *,
+        ingest: bool = True,
+        publish: bool = True,
+        rederive: bool = False,
+        rescan: bool = False,
+        workers: int | None = None,
+        ingest_progress: Progress | None = None,
+        publish_progress: Progress | None = None,
+    ) -> BuildReport:
+        """Read new and changed dumps into the store, then publish what changed (`ingest`, `publish`:
+        either stage alone). `rederive`: every entry derived again from its dumps; `rescan`: every
+        folder listed, also those unchanged since the last build; `workers`: processes (1: none)."""
+        from feedtool.build import build
+
+        return build(
+            self.config, do_ingest=ingest, do_publish=publish, ingest_progress=ingest_progress,
+            publish_progress=publish_progress, workers=workers, rederive=rederive, rescan=rescan,
+        )  # fmt: skip
+
+    def search(
+        self,
+        query: str | None = None,
+        *,
+        outlets: tuple[str, ...] = (),
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> Results:
+        """Stored entries matching `query` (words, "a phrase", OR, NOT or -word, brackets, word*; None:
+        every entry), newest first: the page `offset` / `limit` of them (200 at most a page).
+        Raises ConfigError for a query that cannot be run, saying why."""
+        from feedtool.query import QueryError
+        from feedtool.search import MAX_LIMIT, Search, search
+
+        if not 1 <= limit <= MAX_LIMIT:
+            raise ConfigError(f"a search shows 1 to {MAX_LIMIT} entries at once, not {limit}")
+        asked = Search(query, outlets=outlets, topic=topic, since=_utc(since), until=_utc(until), limit=limit)
+        asked = Search(**{**asked.__dict__, "offset": offset})
+        try:
+            asked.parsed()
+        except QueryError as exc:
+            raise ConfigError(f"cannot search for {query!r}: {exc}") from None
+        with self._store() as store:
+            return search(store, asked)
+
+    def stats(self) -> Stats:
+        with self._store() as store:
+            counted = store.stats()
+        outlets = counted["outlets"]
+        assert isinstance(outlets, dict)
+        topics = counted["topics"]
+        assert isinstance(topics, dict)
+        return Stats(
+            entries=int(counted["entries"]), indexed=int(counted["indexed"]), pruned=int(counted["pruned"]),  # type: ignore[call-overload]
+            files=int(counted["files"]), rejected=int(counted["rejected"]), store_bytes=int(counted["store_bytes"]),  # type: ignore[call-overload]
+            outlets=tuple(OutletCount(slug, o["name"], o["entries"], o["newest"]) for slug, o in outlets.items()),
+            topics=tuple(topics.items()),
+        )  # fmt: skip
+
+    def rejects(self) -> list[Reject]:
+        """Every rejected dump on disk (as of the last build), by path."""
+        with self._store() as store:
+            return [Reject(path, reason) for path, reason in store.rejects()]
+
+    def prune(
+        self, *, before: datetime | None = None, outlet: str | None = None, url: str | None = None
+    ) -> PruneReport:
+        """Remove entries for good: no later build publishes them while the prune stands. The
+        conditions given must all hold (before a day, of an outlet, or one article by any of its
+        addresses). The feeds change at the next publish; dump files are not touched."""
+        if before is None and outlet is None and url is None:
+            raise ConfigError("say what to prune: entries published before a day, of an outlet, or one URL")
+        entry_id = _canonical(self.config, url) if url is not None else None
+        with self._store(writing=True) as store:
+            if outlet is not None and outlet not in (known := _outlets(self.config, store)):
+                raise ConfigError(f"no outlet {outlet!r}; known outlets: {', '.join(sorted(known))}")
+            with store.transaction():
+                known_address = entry_id is None or bool(store.entries([entry_id]))
+                made, removed = store.add_prune(before=_utc(before), outlet=outlet, url=entry_id)
+        return PruneReport(made, removed, known_address)
+
+    def prunes(self) -> list[Prune]:
+        """The prunes in force, oldest first."""
+        with self._store() as store:
+            return store.prunes()
+
+    def lift_prune(self, number: int) -> Prune:
+        """Lift a prune (`Prune.id`); the next build brings its entries back."""
+        with self._store(writing=True) as store, store.transaction():
+            lifted = store.lift_prune(number)
+            if lifted is None:
+                known = ", ".join(str(p.id) for p in store.prunes()) or "none"
+                raise ConfigError(f"no prune {number} (in force: {known})")
+            return lifted
+
+    @contextmanager
+    def _store(self, *, writing: bool = False) -> Iterator[Store]:
+        """The store, open for one method's work; a missing one is an error, not a new empty store.
+        Writing, under the build's lock. The backend's errors are translated here, once."""
+        from feedtool.build import locked
+        from feedtool.store import BackendError, Store, store_failure
+
+        config = self.config
+        if not config.store.is_file():
+            raise FeedtoolError(f"no store at {config.store}; run 'feedtool build' first")
+        try:
+            if writing:
+                with locked(config), Store(config.store, root=config.root) as store:
+                    yield store
+            else:
+                with Store(config.store, root=config.root) as store:
+                    yield store
+        except BackendError as exc:
+            raise store_failure(config.store, exc) from None
+
+
+def _utc(day: datetime | None) -> datetime | None:
+    """A time without a zone is UTC, as the command line's days are."""
+    return day.replace(tzinfo=UTC) if day is not None and day.tzinfo is None else day
+
+
+def _outlets(config: Config, store: Store) -> set[str]:
+    return {o.slug for o in config.rules.outlets} | set(store.outlets())
+
+
+def _canonical(config: Config, url: str) -> str:
+    """An article's id from any of its addresses, as a build would make it."""
+    from feedtool.errors import Rejected
+    from feedtool.urls import Canonicaliser, check_http_url
+
+    try:
+        check_http_url(url)
+        return Canonicaliser(config.rules).canonicalise(url)
+    except Rejected as exc:
+        raise ConfigError(f"--url: {exc.reason}") from None

@@ -1,0 +1,80 @@
+"""feedtool from Python, as a user's program calls it: only the names `feedtool` exports, typed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SEEDS
+
+import feedtool
+
+
+def _project(tmp_path: Path) -> Path:
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    config = tmp_path / "feedtool.toml"
+    config.write_text('[site]\nbase_url = "https://feeds.example.org/"\n[build]\ninputs = ["seeds"]\n', "utf-8")
+    return config
+
+
+def test_a_program_builds_searches_prunes_and_reads_the_stats(tmp_path: Path) -> None:
+    archive = feedtool.open_archive(_project(tmp_path))
+    with pytest.raises(feedtool.FeedtoolError, match=r"no store at .*run 'feedtool build' first"):
+        archive.stats()  # nothing built yet: an error, not an empty store made
+    report = archive.build(workers=1)
+    assert report.ingest is not None and report.ingest.counts.new == 5
+    assert report.publish is not None and "all/atom.xml" in report.publish.written
+
+    found = archive.search("台湾问题")
+    assert [hit.entry.title for hit in found.hits] == ["王毅与布林肯通电话 聚焦加沙战事和台湾问题 - 要闻解说"]
+    with pytest.raises(feedtool.ConfigError, match="1 to 200 entries"):
+        archive.search("台湾", limit=0)
+
+    pruned = archive.prune(url=found.hits[0].entry.url)
+    assert (pruned.removed, pruned.address_known) == (1, True)
+    assert [p.id for p in archive.prunes()] == [pruned.prune.id]
+    stats = archive.stats()
+    assert (stats.entries, stats.pruned, stats.files, stats.rejected) == (4, 1, 5, 0)
+    assert sum(outlet.entries for outlet in stats.outlets) == 4
+    archive.build(workers=1)
+    items = json.loads((tmp_path / "out" / "all" / "feed.json").read_text("utf-8"))["items"]
+    assert found.hits[0].entry.id not in {item["id"] for item in items} and len(items) == 4
+    assert archive.rejects() == []
+
+
+def test_the_public_names_are_typed_for_a_users_code(tmp_path: Path) -> None:
+    """mypy --strict on a program that uses feedtool as its docs show, and on one that misuses it."""
+    good = tmp_path / "good.py"
+    good.write_text(
+        "import feedtool\n\n"
+        "def newest(config: str) -> list[str]:\n"
+        "    archive: feedtool.Archive = feedtool.open_archive(config)\n"
+        "    report: feedtool.BuildReport = archive.build()\n"
+        "    print(report.summary())\n"
+        "    stats: feedtool.Stats = archive.stats()\n"
+        "    pruned: feedtool.PruneReport = archive.prune(outlet='rfi')\n"
+        "    print(stats.entries, pruned.removed)\n"
+        "    results: feedtool.Results = archive.search('台湾', limit=5)\n"
+        "    hits: tuple[feedtool.Hit, ...] = results.hits\n"
+        "    return [hit.entry.title for hit in hits]\n",
+        "utf-8",
+    )
+    bad = tmp_path / "bad.py"
+    bad.write_text("import feedtool\n\ncount: str = feedtool.open_archive('x').stats().entries\n", "utf-8")
+    mypy = [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--follow-imports=silent"]
+    checked = subprocess.run([*mypy, str(good)], capture_output=True, text=True, cwd=ROOT)
+    assert checked.returncode == 0, checked.stdout
+    refused = subprocess.run([*mypy, str(bad)], capture_output=True, text=True, cwd=ROOT)
+    assert refused.returncode == 1 and 'Incompatible types in assignment (expression has type "int"' in refused.stdout
+
+
+def test_every_public_name_is_there_and_nothing_private_is_exported() -> None:
+    assert sorted(feedtool.__all__) == sorted(set(feedtool.__all__))
+    for name in feedtool.__all__:
+        assert getattr(feedtool, name) is not None, name
+        assert not name.startswith("_") or name == "__version__"
+    assert (Path(feedtool.__file__).parent / "py.typed").is_file()
