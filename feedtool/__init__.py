@@ -21,13 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 from feedtool.archive import Archive, OutletCount, PruneReport, Reject, Stats, open_archive
 from feedtool.errors import ClusterError, ConfigError, FeedtoolError, InputError, LockHeld, PublishError, StoreError
+from feedtool.version import __version__
 
 if TYPE_CHECKING:  # loaded on first use (see __getattr__): `import feedtool` stays quick for the command
     from feedtool.build import BuildReport
     from feedtool.search import Hit, Results
     from feedtool.store import Prune
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Archive", "BuildReport", "ClusterError", "ConfigError", "FeedtoolError", "Hit", "InputError", "LockHeld",

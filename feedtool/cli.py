@@ -17,7 +17,6 @@ from typing import Any
 
 import click
 
-from feedtool import __version__
 from feedtool.archive import open_archive
 from feedtool.cli_options import (
     config_option,
@@ -35,6 +34,7 @@ from feedtool.cli_options import (
 from feedtool.cli_search import search_command
 from feedtool.config import Config
 from feedtool.errors import ConfigError, FeedtoolError, InputError
+from feedtool.version import __version__
 
 log = logging.getLogger("feedtool")
 

@@ -35,9 +35,9 @@ from itertools import chain, groupby, islice
 from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 from urllib.parse import urlsplit
 
-from feedtool import __version__
 from feedtool.config import Site
 from feedtool.models import FeedKind, Format, StoredEntry
+from feedtool.version import __version__
 
 if TYPE_CHECKING:  # feedgen loads only when a document is rendered, never for a no-op build
     from feedgen.feed import FeedGenerator

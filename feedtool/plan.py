@@ -28,13 +28,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from itertools import chain, islice
 
-from feedtool import __version__
 from feedtool.config import Config
 from feedtool.feeds import FeedSpec, OutletInfo, Page, document_path, paginate
 from feedtool.models import Format
 from feedtool.pages import Pages
 from feedtool.site import NEWEST_SHOWN
 from feedtool.store import FeedKey, Head, IndexRow, Key, Placed, Store
+from feedtool.version import __version__
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,11 @@ def test_no_module_is_over_500_lines_and_no_import_cycle() -> None:
         found = imports.setdefault(name, set())
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module:
-                named = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+                # `from package import module` depends on the module; `from package import name` on
+                # the package's __init__ (a package's parents run first on any import, and are not
+                # counted: feedtool's __init__ is the public API, which imports the stages).
+                inner = [f"{node.module}.{alias.name}" for alias in node.names]
+                named = [m for m in inner if m in modules] or [node.module]
             elif isinstance(node, ast.Import):
                 named = [alias.name for alias in node.names]
             else:
