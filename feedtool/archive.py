@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from feedtool.config import Config, load_config
 from feedtool.errors import ConfigError, FeedtoolError
@@ -151,8 +151,9 @@ class Archive:
 
         if not 1 <= limit <= MAX_LIMIT:
             raise ConfigError(f"a search shows 1 to {MAX_LIMIT} entries at once, not {limit}")
-        asked = Search(query, outlets=outlets, topic=topic, since=_utc(since), until=_utc(until), limit=limit)
-        asked = Search(**{**asked.__dict__, "offset": offset})
+        asked = Search(
+            query, outlets=outlets, topic=topic, since=_utc(since), until=_utc(until), limit=limit, offset=offset
+        )
         try:
             asked.parsed()
         except QueryError as exc:
@@ -163,15 +164,13 @@ class Archive:
     def stats(self) -> Stats:
         with self._store() as store:
             counted = store.stats()
-        outlets = counted["outlets"]
-        assert isinstance(outlets, dict)
-        topics = counted["topics"]
-        assert isinstance(topics, dict)
+        number = {key: value for key, value in counted.items() if isinstance(value, int)}
+        outlets = cast(dict[str, dict[str, Any]], counted["outlets"])
         return Stats(
-            entries=int(counted["entries"]), indexed=int(counted["indexed"]), pruned=int(counted["pruned"]),  # type: ignore[call-overload]
-            files=int(counted["files"]), rejected=int(counted["rejected"]), store_bytes=int(counted["store_bytes"]),  # type: ignore[call-overload]
+            entries=number["entries"], indexed=number["indexed"], pruned=number["pruned"], files=number["files"],
+            rejected=number["rejected"], store_bytes=number["store_bytes"],
             outlets=tuple(OutletCount(slug, o["name"], o["entries"], o["newest"]) for slug, o in outlets.items()),
-            topics=tuple(topics.items()),
+            topics=tuple(cast(dict[str, int], counted["topics"]).items()),
         )  # fmt: skip
 
     def rejects(self) -> list[Reject]:

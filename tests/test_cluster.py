@@ -19,6 +19,7 @@ import pytest
 from conftest import make_config, published
 
 from feedtool.build import build
+from feedtool.config import Config
 from feedtool.errors import ClusterError, ConfigError
 
 try:
@@ -141,13 +142,19 @@ def test_a_build_on_the_cluster_publishes_what_a_local_build_does(
     assert len(ran) == 2 and all(count > 0 for count in ran.values()), ran
 
 
-def test_a_worker_killed_midway_loses_nothing(
-    tmp_path: Path, cluster: Cluster, corpus: Path, local: dict[str, bytes]
-) -> None:
+def midway(tmp_path: Path, cluster: Cluster, corpus: Path) -> tuple[Config, subprocess.Popen[str]]:
+    """A build on the cluster, once it has committed its first batch and while it still runs."""
     config = make_config(tmp_path, [corpus], build=f'executor = "dask:{cluster.address}"')
     run = feedtool(tmp_path)
     until(lambda: merged(tmp_path) >= 500 or run.poll() is not None, "the build to commit its first batch")
-    assert run.poll() is None, "the build ended before a worker could be killed midway"
+    assert run.poll() is None, "the build ended before anything could be killed midway"
+    return config, run
+
+
+def test_a_worker_killed_midway_loses_nothing(
+    tmp_path: Path, cluster: Cluster, corpus: Path, local: dict[str, bytes]
+) -> None:
+    config, run = midway(tmp_path, cluster, corpus)
     cluster.workers[0].send_signal(signal.SIGKILL)
     assert run.wait(WAIT) == 0, run.communicate()
     assert differing(config.output, local) == []
@@ -156,10 +163,7 @@ def test_a_worker_killed_midway_loses_nothing(
 def test_a_scheduler_lost_midway_fails_in_one_line_and_the_next_build_finishes_the_job(
     tmp_path: Path, cluster: Cluster, corpus: Path, local: dict[str, bytes]
 ) -> None:
-    config = make_config(tmp_path, [corpus], build=f'executor = "dask:{cluster.address}"')
-    run = feedtool(tmp_path)
-    until(lambda: merged(tmp_path) >= 500 or run.poll() is not None, "the build to commit its first batch")
-    assert run.poll() is None, "the build ended before the scheduler could be stopped midway"
+    config, run = midway(tmp_path, cluster, corpus)
     committed = merged(tmp_path)
     cluster.scheduler.send_signal(signal.SIGKILL)
     status = run.wait(WAIT)
