@@ -2,12 +2,12 @@
 
 Folders unchanged since the last run are not listed (scan.py); in those that are, the file index
 answers "unchanged?" from a stat alone, so an unchanged dump is never opened. A changed or new
-file is read and hashed; bytes the store has seen under another path are
-recorded against the same entry without parsing, unless their newer mtime makes them the scrape
-shown (merge.copy_is_inert). Only really new content is parsed and cleaned,
-in a process pool (the work is CPU-bound Python, so threads would not help), and merged in path
-order in batches, each one transaction: a killed run loses at most the batch in flight, and the
-next run redoes exactly that.
+file is read and hashed by a worker; bytes the store has seen under another path are recorded
+against the same entry without parsing, unless their newer mtime makes them the scrape shown
+(merge.copy_is_inert). Only really new content is parsed and cleaned, by the workers (processes
+here, or a Dask cluster's: workers/; the work is CPU-bound Python, which threads would not
+speed), and merged by this process, the one writer, in path order in batches, each one
+transaction: a killed run loses at most the batch in flight, and the next run redoes exactly that.
 """
 
 from __future__ import annotations
