@@ -56,6 +56,7 @@ MEDIA_TYPES: dict[Format, str] = {
 }
 FORMAT_NAMES: dict[Format, str] = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
 FEED_FILENAMES = frozenset(FILENAMES[fmt] for fmt in FORMAT_NAMES)
+ALL_FOLDER = "all"  # the all-outlets feed's folder, under the output
 # Image types by file extension. A fixed table, not `mimetypes`: that reads the machine's
 # /etc/mime.types, and the same store must give the same bytes on every machine.
 IMAGE_TYPES = {
@@ -97,7 +98,7 @@ class FeedSpec:
 
     @property
     def folder(self) -> str:
-        return "all" if self.kind == "all" else f"{self.kind}s/{self.slug}"
+        return ALL_FOLDER if self.kind == "all" else f"{self.kind}s/{self.slug}"
 
 
 @dataclass(frozen=True)

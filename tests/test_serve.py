@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
 import os
+import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -70,7 +73,7 @@ def site(tmp_path: Path, seeds: Path) -> Iterator[Site]:
         ("all/rss.xml", "application/rss+xml; charset=utf-8"),
         ("all/feed.json", "application/feed+json; charset=utf-8"),
         ("feeds.opml", "text/x-opml; charset=utf-8"),
-        ("", "text/html; charset=utf-8"),
+        ("", "application/atom+xml; charset=utf-8"),  # a client asking for no HTML: the all-outlets feed
         ("index.html", "text/html; charset=utf-8"),
     ],
 )
@@ -193,6 +196,55 @@ def test_a_feed_reader_gets_the_feed_byte_for_byte(site: Site, name: str, accept
     status, headers, body = site.get(f"all/{name}", **({"Accept": accept} if accept else {}))
     assert status == 200 and headers["Vary"] == "Accept" and not headers["Content-Type"].startswith("text/html")
     assert body == (site.config.output / "all" / name).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("path", "accept", "served"),
+    [
+        ("", BROWSER, "index.html"),
+        ("", "", "all/atom.xml"),
+        ("", "*/*", "all/atom.xml"),
+        ("", "application/rss+xml, application/atom+xml;q=0.5", "all/rss.xml"),
+        ("", "application/feed+json", "all/feed.json"),
+        ("", "text/html;q=0.5, application/atom+xml", "all/atom.xml"),
+        ("outlets/rfi/", "", "outlets/rfi/atom.xml"),
+        ("outlets/rfi/", BROWSER, "outlets/rfi/index.html"),
+        ("outlets/rfi/", "application/feed+json, application/json;q=0.9", "outlets/rfi/feed.json"),
+        ("outlets/", "", "outlets/index.html"),  # a folder of folders has no feed: its page, if any
+    ],
+)
+def test_a_reader_given_a_folders_address_gets_its_feed_and_a_browser_its_page(
+    site: Site, path: str, accept: str, served: str
+) -> None:
+    """The address a person hands a feed reader is the site's: readers get the all-outlets feed."""
+    status, headers, body = site.get(path, **({"Accept": accept} if accept else {}))
+    if not (site.config.output / served).is_file():
+        assert status == 404
+        return
+    assert status == 200 and body == (site.config.output / served).read_bytes()
+    assert headers["Vary"] == "Accept"
+
+
+def test_newsboat_given_the_sites_address_reads_the_entries(site: Site, tmp_path: Path) -> None:
+    """The README tells a reader to subscribe to the site's address: newsboat, given it, gets the entries."""
+    newsboat = shutil.which("newsboat")
+    if newsboat is None:
+        if os.environ.get("CI"):
+            pytest.fail("newsboat must run in CI (Debian package newsboat)")
+        pytest.skip("newsboat is not installed (Debian package newsboat)")
+    (tmp_path / "urls").write_text(site.base + "\n", "utf-8")
+    cache = tmp_path / "cache.db"
+    config = tmp_path / "config"
+    config.write_text("", "utf-8")
+    fetched = subprocess.run(
+        [newsboat, "-x", "reload", "-u", str(tmp_path / "urls"), "-c", str(cache), "-C", str(config)],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "HOME": str(tmp_path)},
+    )  # fmt: skip
+    assert fetched.returncode == 0, fetched.stderr
+    with sqlite3.connect(cache) as db:
+        titles = {title for (title,) in db.execute("SELECT title FROM rss_item")}
+    items = json.loads((site.config.output / "all" / "feed.json").read_text("utf-8"))["items"]
+    assert titles == {item["title"] for item in items} and len(titles) == 5
 
 
 def test_a_not_modified_answer_for_a_feed_says_it_varies_by_accept(site: Site) -> None:

@@ -131,7 +131,7 @@ class App:
         etag = found.etag[:-1] + '-s"' if boxed else found.etag
         kind, modified = media_type(found.path), found.mtime_ns / 1e9
         if request.not_modified(etag, modified) or (request.head and not boxed):
-            await request.reply(send, kind, etag, modified, None, length=found.size, vary=found.feed_address)
+            await request.reply(send, kind, etag, modified, None, length=found.size, vary=found.varies)
             return
         body = await loop.run_in_executor(None, read, found)
         if body is None:  # replaced by a build since it was found
@@ -139,7 +139,7 @@ class App:
             return
         if boxed:
             body = with_search_box(body, address=request.path, negotiated=found.negotiated)
-        await request.reply(send, kind, etag, modified, body, vary=found.feed_address)
+        await request.reply(send, kind, etag, modified, body, vary=found.varies)
 
     async def _ask_archive(self, request: _Request, receive: Receive, send: Send) -> bool:
         """Answer from the store: the search page, or a feed's address with a query. False when the

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import errno
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-from feedtool.feeds import FEED_FILENAMES, FILENAMES, FORMAT_NAMES, MEDIA_TYPES
+from feedtool.feeds import ALL_FOLDER, FEED_FILENAMES, FILENAMES, FORMAT_NAMES, MEDIA_TYPES
 from feedtool.models import Format
 
 SUFFIX_TYPES = {
@@ -30,6 +31,7 @@ SUFFIX_TYPES = {
 }
 # Published documents are told apart by name, not by extension: atom.xml and rss.xml are both .xml.
 NAMED_TYPES = {FILENAMES[kind]: MEDIA_TYPES[kind] for kind in FILENAMES}
+FEED_FILENAMES_IN_ORDER = tuple(FILENAMES[fmt] for fmt in FORMAT_NAMES)  # Atom first: a reader's default
 FORMAT_OF: dict[str, Format] = {name: fmt for fmt, name in FILENAMES.items()}
 MAX_SEGMENT = 255  # bytes of one path segment: no file name is longer
 _SEARCH_SLOT = re.compile(rb'<!--feedtool:search root="([./]*)"-->')
@@ -47,13 +49,14 @@ ABSENT = frozenset((errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG, errno.ELOOP
 
 @dataclass(frozen=True)
 class Found:
-    """A file to answer with: its size and time, and whether the address was a feed's, answered by
-    the Accept header (`negotiated`: the page stood in for the feed). Read only when it is sent."""
+    """A file to answer with: its size and time; whether the answer at this address depends on the
+    Accept header (a feed's, or a folder's with feeds: `varies`), and whether the page stood in for
+    a feed (`negotiated`). Read only when it is sent."""
 
     path: Path
     size: int
     mtime_ns: int
-    feed_address: bool
+    varies: bool
     negotiated: bool
 
     @property
@@ -69,8 +72,13 @@ def find(root: Path, path: str, accept: str | None) -> Found | None:
         return None
     try:
         target = root.joinpath(*parts)
+        folder_feeds = False  # a folder's address, whose answer depends on the Accept header
         if target.is_dir():
-            target = target / FILENAMES["html"]
+            # A reader given a folder's address (the site's own: its all-outlets feed) gets the
+            # feed, a browser the page: feed readers that ask for no HTML are sent no HTML.
+            feeds = target if parts else target / ALL_FOLDER
+            folder_feeds = any((feeds / name).is_file() for name in FEED_FILENAMES_IN_ORDER)
+            target = _folder_feed(feeds, accept) or target / FILENAMES["html"]
         resolved = target.resolve()
         if not resolved.is_relative_to(root) or not resolved.is_file():
             return None
@@ -87,7 +95,8 @@ def find(root: Path, path: str, accept: str | None) -> Found | None:
             return None
         raise
     asked = parts[-1] if parts else ""
-    return Found(resolved, st.st_size, st.st_mtime_ns, asked in FEED_FILENAMES, negotiated)
+    # A feed's address, and a folder's with feeds: the answer depends on Accept, and caches must vary.
+    return Found(resolved, st.st_size, st.st_mtime_ns, asked in FEED_FILENAMES or folder_feeds, negotiated)
 
 
 def read(found: Found) -> bytes | None:
@@ -114,6 +123,12 @@ def prefers_html(accept: str | None, feed_type: str) -> bool:
     """
     if not accept:
         return False
+    quality = _qualities(accept)
+    return quality("text/html") > quality(feed_type)
+
+
+def _qualities(accept: str) -> Callable[[str], float]:
+    """How much an Accept header wants a media type: its most specific range's quality."""
     ranges: dict[str, float] = {}
     for item in accept.split(",")[:64]:  # a header of thousands of ranges is not read to its end
         media, *params = (part.strip() for part in item.split(";"))
@@ -134,7 +149,21 @@ def prefers_html(accept: str | None, feed_type: str) -> bool:
                 return ranges[candidate]
         return 0.0
 
-    return quality_of("text/html") > quality_of(feed_type)
+    return quality_of
+
+
+def _folder_feed(folder: Path, accept: str | None) -> Path | None:
+    """The feed a folder's address answers a reader with: the type its Accept header wants most,
+    Atom first on a tie (or with no header), among those published there; None for a browser,
+    which asks for the page, and for a folder with no feed."""
+    published = [folder / name for name in FEED_FILENAMES_IN_ORDER if (folder / name).is_file()]
+    if not published or prefers_html(accept, NAMED_TYPES[published[0].name]):
+        return None
+    if not accept:
+        return published[0]
+    quality = _qualities(accept)
+    best = max(published, key=lambda path: quality(NAMED_TYPES[path.name]))  # the first of the best
+    return best if quality(NAMED_TYPES[best.name]) > 0 else None
 
 
 def with_search_box(page: bytes, *, address: str, negotiated: bool) -> bytes:
