@@ -207,6 +207,7 @@ def test_a_feed_reader_gets_the_feed_byte_for_byte(site: Site, name: str, accept
         ("", "application/rss+xml, application/atom+xml;q=0.5", "all/rss.xml"),
         ("", "application/feed+json", "all/feed.json"),
         ("", "text/html;q=0.5, application/atom+xml", "all/atom.xml"),
+        ("", "text/html;q=0.5, application/rss+xml", "all/rss.xml"),  # the type asked for, not the first
         ("outlets/rfi/", "", "outlets/rfi/atom.xml"),
         ("outlets/rfi/", BROWSER, "outlets/rfi/index.html"),
         ("outlets/rfi/", "application/feed+json, application/json;q=0.9", "outlets/rfi/feed.json"),

@@ -77,8 +77,9 @@ def find(root: Path, path: str, accept: str | None) -> Found | None:
             # A reader given a folder's address (the site's own: its all-outlets feed) gets the
             # feed, a browser the page: feed readers that ask for no HTML are sent no HTML.
             feeds = target if parts else target / ALL_FOLDER
-            folder_feeds = any((feeds / name).is_file() for name in FEED_FILENAMES_IN_ORDER)
-            target = _folder_feed(feeds, accept) or target / FILENAMES["html"]
+            published = [feeds / name for name in FEED_FILENAMES_IN_ORDER if (feeds / name).is_file()]
+            folder_feeds = bool(published)
+            target = _folder_feed(published, accept) or target / FILENAMES["html"]
         resolved = target.resolve()
         if not resolved.is_relative_to(root) or not resolved.is_file():
             return None
@@ -152,18 +153,16 @@ def _qualities(accept: str) -> Callable[[str], float]:
     return quality_of
 
 
-def _folder_feed(folder: Path, accept: str | None) -> Path | None:
-    """The feed a folder's address answers a reader with: the type its Accept header wants most,
-    Atom first on a tie (or with no header), among those published there; None for a browser,
-    which asks for the page, and for a folder with no feed."""
-    published = [folder / name for name in FEED_FILENAMES_IN_ORDER if (folder / name).is_file()]
-    if not published or prefers_html(accept, NAMED_TYPES[published[0].name]):
-        return None
-    if not accept:
-        return published[0]
+def _folder_feed(published: list[Path], accept: str | None) -> Path | None:
+    """The feed a folder's address answers a reader with, of those `published` there: the type its
+    Accept header wants most, Atom first on a tie or with no header. None for a client that wants
+    the page more than any of them (a browser), or when there is none; a tie goes to the feed."""
+    if not published or not accept:
+        return published[0] if published else None
     quality = _qualities(accept)
     best = max(published, key=lambda path: quality(NAMED_TYPES[path.name]))  # the first of the best
-    return best if quality(NAMED_TYPES[best.name]) > 0 else None
+    wanted = quality(NAMED_TYPES[best.name])
+    return best if wanted > 0 and wanted >= quality("text/html") else None
 
 
 def with_search_box(page: bytes, *, address: str, negotiated: bool) -> bytes:
