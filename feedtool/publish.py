@@ -156,8 +156,9 @@ def _publish(
     _refresh_fragments(store, plan, pool, (setup, infos), jobs)
     # Workers write the documents themselves: megabytes of feed need not travel back through a pipe.
     # Each job carries its entries' fragments, read here as the workers take the jobs.
+    dictionaries: dict[int, bytes] = {}  # read once for the publish, sent by reference
     work = (
-        _Assembly(infos, page, formats, _newest(plan, page), *store.packed_fragments(page.ids))
+        _Assembly(infos, page, formats, _newest(plan, page), *store.packed_fragments(page.ids, dictionaries))
         for page, _, formats in jobs
     )
     files = pool.map(_assemble, work, setup=setup, count=len(jobs), chunksize=4)

@@ -9,6 +9,7 @@ whose fingerprint and file are as recorded.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import get_args
 
@@ -144,16 +145,26 @@ class Published(Connection):
             (self._fragment_row(entry_id, formats) for entry_id, formats in wanted.items()),
         )
 
-    def packed_fragments(self, ids: Sequence[str]) -> tuple[dict[str, tuple[str, bytes]], dict[int, bytes]]:
+    def packed_fragments(
+        self, ids: Sequence[str], known: dict[int, bytes]
+    ) -> tuple[dict[str, tuple[str, bytes]], dict[int, bytes]]:
         """Entry id -> (keys, markup row) as stored, compressed, and the dictionaries they name: for a
-        worker to unpack (packing.Unpacker, packing.split_markup), not the one writer."""
+        worker to unpack (packing.Unpacker, packing.split_markup), not the one writer.
+
+        The dictionaries come from `known`, the caller's for the publish, read into it the first
+        time a row names one: the same object in every job, so each is read once and sent once in
+        a chunk of jobs (pickle writes an object it meets again as a reference)."""
         rows: dict[str, tuple[str, bytes]] = {}
         for chunk, marks in in_chunks(ids):
             query = f"SELECT entry_id, keys, markup FROM fragments WHERE entry_id IN ({marks})"
             rows.update((entry_id, (keys, markup)) for entry_id, keys, markup in self.db.execute(query, chunk))
         named = {frame_dictionary(markup) for _, markup in rows.values()} - {0}
-        found = {number: self.codec.dictionary(number) for number in named}
-        return rows, {number: data for number, data in found.items() if data is not None}
+        for number in named - known.keys():
+            data = self.codec.dictionary(number)
+            if data is None:
+                raise sqlite3.DatabaseError(f"a row needs compression dictionary {number}, which the store lacks")
+            known[number] = data
+        return rows, {number: known[number] for number in named}
 
     def _fragment_rows(self, ids: Sequence[str]) -> dict[str, dict[str, tuple[str, bytes]]]:
         """entry id -> format -> (key, markup), unpacked."""
