@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from feedtool.archive import Archive, OutletCount, PruneReport, Reject, Stats, open_archive
+from feedtool.archive import Archive, Health, OutletCount, PruneReport, Reject, Stats, open_archive
 from feedtool.errors import ClusterError, ConfigError, FeedtoolError, InputError, LockHeld, PublishError, StoreError
 from feedtool.version import __version__
 
@@ -29,8 +29,24 @@ if TYPE_CHECKING:  # loaded on first use (see __getattr__): `import feedtool` st
     from feedtool.store import Prune
 
 __all__ = [
-    "Archive", "BuildReport", "ClusterError", "ConfigError", "FeedtoolError", "Hit", "InputError", "LockHeld",
-    "OutletCount", "Prune", "PruneReport", "PublishError", "Reject", "Results", "Stats", "StoreError", "__version__",
+    "Archive",
+    "BuildReport",
+    "ClusterError",
+    "ConfigError",
+    "FeedtoolError",
+    "Health",
+    "Hit",
+    "InputError",
+    "LockHeld",
+    "OutletCount",
+    "Prune",
+    "PruneReport",
+    "PublishError",
+    "Reject",
+    "Results",
+    "Stats",
+    "StoreError",
+    "__version__",
     "open_archive",
 ]  # fmt: skip
 

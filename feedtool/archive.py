@@ -31,6 +31,7 @@ from feedtool.errors import ConfigError, FeedtoolError
 
 if TYPE_CHECKING:  # the store and the build load with their first use: `import feedtool` stays light
     from feedtool.build import BuildReport
+    from feedtool.health import InputHealth, OutletHealth
     from feedtool.search import Results
     from feedtool.store import Prune, Store
 
@@ -81,6 +82,24 @@ class PruneReport:
     prune: Prune  # as recorded: `Prune.id` is what `lift_prune` takes
     removed: int  # entries it took out of the store now
     address_known: bool  # for a prune by URL: whether an entry had that address (else it waits for one)
+
+
+@dataclass(frozen=True)
+class Health:
+    """Whether each outlet's scraper still works, judged at `at` against the outlet's own history,
+    and whether each input folder holds dumps (`feedtool health`)."""
+
+    at: datetime
+    outlets: tuple[OutletHealth, ...]
+    inputs: tuple[InputHealth, ...]
+    rejected: int  # rejected dumps on disk, as of the last build
+
+    @property
+    def trouble(self) -> str | None:
+        """One line naming what is flagged, or None when all is well."""
+        from feedtool import health
+
+        return health.trouble(list(self.outlets), list(self.inputs))
 
 
 def open_archive(
@@ -194,6 +213,20 @@ class Archive:
                 known_address = entry_id is None or bool(store.entries([entry_id]))
                 made, removed = store.add_prune(before=_utc(before), outlet=outlet, url=entry_id)
         return PruneReport(made, removed, known_address)
+
+    def health(self) -> Health:
+        """Each outlet judged against its own history, now (FEEDTOOL_NOW, else the clock)."""
+        from feedtool import health as judge
+        from feedtool.clock import now
+
+        at = now()
+        with self._store() as store:
+            histories, rejected = store.histories(judge.RECENT, judge.since_ns(at)), store.rejected_count()
+        config = self.config
+        outlets = tuple(
+            judge.assess(h, at, outlet.expect_every if (outlet := config.outlet(h.outlet)) else None) for h in histories
+        )
+        return Health(at, outlets, tuple(judge.look_into(self.config.inputs)), rejected)
 
     def prunes(self) -> list[Prune]:
         """The prunes in force, oldest first."""

@@ -25,7 +25,6 @@ from feedtool.cli_options import (
     json_option,
     load,
     output_option,
-    read_store,
     setup_logging,
     state_option,
     verbosity,
@@ -361,26 +360,24 @@ def health(
     flagged too. With -q, silent unless something is flagged.
     """
     from feedtool import health as judge
-    from feedtool.clock import now
 
-    at = now()
-    cfg, (histories, rejected) = read_store(
-        config, state, lambda store: (store.histories(judge.RECENT, judge.since_ns(at)), store.rejected_count())
-    )
-    report = [judge.assess(h, at, (o.expect_every if (o := cfg.outlet(h.outlet)) else None)) for h in histories]
-    inputs = judge.look_into(cfg.inputs)
+    setup_logging(verbose, quiet)
+    checked = open_archive(load(config, state=state)).health()
+    report, inputs = list(checked.outlets), list(checked.inputs)
     if prometheus is not None:
         try:
-            judge.write_metrics(report, inputs, rejected, prometheus)
+            judge.write_metrics(report, inputs, checked.rejected, prometheus)
         except OSError as exc:
             raise FeedtoolError(f"cannot write {prometheus}: {exc.strerror}") from None
     if as_json:
-        click.echo(json.dumps({"now": at.isoformat(), **judge.as_json(report, inputs)}, ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps({"now": checked.at.isoformat(), **judge.as_json(report, inputs)}, ensure_ascii=False, indent=2)
+        )
     else:
         for line in judge.as_lines(report, inputs, quiet):
             click.echo(line)
-    if trouble := judge.trouble(report, inputs):
-        raise FeedtoolError(trouble)
+    if checked.trouble:
+        raise FeedtoolError(checked.trouble)
 
 
 cli.add_command(search_command)

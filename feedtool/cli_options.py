@@ -11,7 +11,6 @@ from typing import Any
 import click
 
 from feedtool.config import Config, find_config, load_config
-from feedtool.errors import FeedtoolError
 
 log = logging.getLogger("feedtool")
 
@@ -70,23 +69,6 @@ def with_verbosity(fn: Callable[..., Any]) -> Callable[..., Any]:
 def count(n: int, noun: str, plural: str | None = None) -> str:
     """'1 dump', '2 dumps', '1 entry', '3 entries'."""
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
-
-
-def read_store(
-    config: Path | None, state: Path | None, read: Callable[[Any], Any], *, quiet: bool = False, verbose: bool = False
-) -> tuple[Config, Any]:
-    """Open the store for a report; a missing store is an error, not a new empty one."""
-    from feedtool.store import BackendError, Store, store_failure
-
-    setup_logging(verbose, quiet)
-    cfg = load(config, state=state)
-    if not cfg.store.is_file():
-        raise FeedtoolError(f"no store at {cfg.store}; run 'feedtool build' first")
-    try:
-        with Store(cfg.store, root=cfg.root) as store:
-            return cfg, read(store)
-    except BackendError as exc:
-        raise store_failure(cfg.store, exc) from None
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")

@@ -44,6 +44,9 @@ def test_a_program_builds_searches_prunes_and_reads_the_stats(tmp_path: Path) ->
     items = json.loads((tmp_path / "out" / "all" / "feed.json").read_text("utf-8"))["items"]
     assert found.hits[0].entry.id not in {item["id"] for item in items} and len(items) == 4
     assert archive.rejects() == []
+    checked = archive.health()  # the seeds' outlets, each judged against its own (short) history
+    assert {o.outlet for o in checked.outlets} == {o.slug for o in stats.outlets} and checked.rejected == 0
+    assert [(folder.folder, folder.flags) for folder in checked.inputs] == [(str(tmp_path / "seeds"), ())]
 
 
 def test_the_public_names_are_typed_for_a_users_code(tmp_path: Path) -> None:
@@ -58,6 +61,8 @@ def test_the_public_names_are_typed_for_a_users_code(tmp_path: Path) -> None:
         "    stats: feedtool.Stats = archive.stats()\n"
         "    pruned: feedtool.PruneReport = archive.prune(outlet='rfi')\n"
         "    print(stats.entries, pruned.removed)\n"
+        "    checked: feedtool.Health = archive.health()\n"
+        "    print(checked.trouble or 'all is well')\n"
         "    results: feedtool.Results = archive.search('台湾', limit=5)\n"
         "    hits: tuple[feedtool.Hit, ...] = results.hits\n"
         "    return [hit.entry.title for hit in hits]\n",
