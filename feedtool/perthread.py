@@ -1,8 +1,9 @@
 """One object per thread, for the C libraries whose objects must not be used by two threads at once.
 
-zstandard's compressors and decompressors say so in their documentation; OpenCC's converter
-crashes the process when two threads convert at once. A build uses each from one thread (its
-workers are processes), but `feedtool serve` answers searches from many threads: each gets its own.
+OpenCC's converter crashes the process when two threads convert at once. A build uses it from one
+thread (its workers are processes), but `feedtool serve` answers searches from many threads: each
+gets its own. (zstandard's objects, likewise not to be shared, belong to a store connection, which
+one thread uses: store/packing.py.)
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ def _answer(body: bytes, media_type: str, modified: datetime) -> Answer:
 
 class Workers:
     """The threads that make answers, SLOTS of them for the server's life: each opens its store
-    connection (and, through perthread.py, its OpenCC and zstd objects) once, on its first answer,
+    connection (with its zstd objects, and through perthread.py its OpenCC) once, on its first answer,
     and every connection is closed when the server shuts down."""
 
     def __init__(self, path: Path, slots: int = SLOTS) -> None:
