@@ -34,6 +34,14 @@ def test_a_program_builds_searches_prunes_and_reads_the_stats(tmp_path: Path) ->
     with pytest.raises(feedtool.ConfigError, match="1 to 200 entries"):
         archive.search("台湾", limit=0)
 
+    with pytest.raises(feedtool.ConfigError, match="say what to prune"):
+        archive.prune()
+    with pytest.raises(feedtool.ConfigError, match=r"no outlet 'nope'; known outlets: .*rfi"):
+        archive.prune(outlet="nope")
+    with pytest.raises(feedtool.ConfigError, match="URL is not http"):
+        archive.prune(url="javascript:alert(1)")
+    with pytest.raises(feedtool.ConfigError, match=r"no prune 9 \(in force: none\)"):
+        archive.lift_prune(9)
     pruned = archive.prune(url=found.hits[0].entry.url)
     assert (pruned.removed, pruned.address_known) == (1, True)
     assert [p.id for p in archive.prunes()] == [pruned.prune.id]
