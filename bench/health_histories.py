@@ -10,7 +10,7 @@ minutes after each article, with five stops of its scraper cut out of it at rand
 7, 14 and 30 days, in random order, weeks apart. Everything is drawn from one seeded generator
 per history, so a run is the same on every machine.
 
-The decision (feedtool.lateness.judge, a pure function of the arrivals and the time) is asked
+The decision (feedtool.health.lateness.judge, a pure function of the arrivals and the time) is asked
 what cron's hourly `feedtool health` would see. Within one silence the verdict turns from on
 time to late and stays so (the silence grows; its allowance, from the dumps before it, moves
 little as the window slides on), so it is asked at the end of every silence longer than the
@@ -46,7 +46,7 @@ from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from feedtool.lateness import DAY, HOUR, RULES, Lateness, Rules, history_days, judge
+from feedtool.health.lateness import DAY, HOUR, RULES, Lateness, Rules, history_days, judge
 
 START = datetime(2022, 3, 1, tzinfo=UTC).timestamp()
 STOPS = (1, 3, 7, 14, 30)  # days

@@ -30,8 +30,8 @@ sys.path.insert(0, str(HERE.parent))
 from corpus import OUTLETS, TITLE_WORDS  # noqa: E402
 
 from feedtool.config import load_config  # noqa: E402
-from feedtool.feedquery import from_params  # noqa: E402
-from feedtool.search import Search, search  # noqa: E402
+from feedtool.search.hits import Search, search  # noqa: E402
+from feedtool.search.rsshub import from_params  # noqa: E402
 from feedtool.store import Store  # noqa: E402
 from feedtool.web.answers import Archive  # noqa: E402
 from feedtool.web.budget import Budget  # noqa: E402

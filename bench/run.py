@@ -42,9 +42,9 @@ sys.path.insert(0, str(HERE.parent))
 
 from corpus import generate  # noqa: E402
 
-from feedtool.dump import parse_dump  # noqa: E402
+from feedtool.derive.dump import parse_dump  # noqa: E402
 from feedtool.errors import Rejected  # noqa: E402
-from feedtool.scan import RACY_SECONDS  # noqa: E402
+from feedtool.ingest.scan import RACY_SECONDS  # noqa: E402
 
 INCREMENTAL_RUNS = 3
 CRON_DUMPS = 100  # new dumps a cron run brings: a scraper's few minutes
@@ -184,7 +184,7 @@ def main() -> None:
     flat = args.layout == "flat"
     manifest = generate(dumps, args.articles, args.seed, flat=flat)
     # An archive at rest, as a first build meets it: folders changed within RACY_SECONDS of a build
-    # are listed again by the next one (scan.py), and every folder of a corpus written a moment
+    # are listed again by the next one (ingest/scan.py), and every folder of a corpus written a moment
     # ago would be, making the first no-op a second cold listing.
     time.sleep(RACY_SECONDS)
     (work / "feedtool.toml").write_text(

@@ -7,7 +7,7 @@
 - `<!-- bench-results -->` becomes the tables of `bench/results.json`, as `bench/run.py` wrote it.
 - `<!-- soak-results -->` becomes the table of `bench/soak.json`, as `bench/soak.py --save` wrote it.
 - `<!-- cluster-results -->` becomes the table of `bench/cluster.json`, as `bench/cluster.py --save` wrote it.
-- `<!-- query-parameters -->` becomes the table of a query feed's parameters, from feedquery.py's
+- `<!-- query-parameters -->` becomes the table of a query feed's parameters, from search/rsshub.py's
   own list, the one the code takes them by.
 """
 
@@ -143,8 +143,8 @@ def _queries(asked: dict[str, Any]) -> str:
 
 
 def query_parameters() -> str:
-    """The query feed parameters, one row each, from feedtool.feedquery.PARAMETERS."""
-    from feedtool.feedquery import PARAMETERS
+    """The query feed parameters, one row each, from feedtool.search.rsshub.PARAMETERS."""
+    from feedtool.search.rsshub import PARAMETERS
 
     rows = [f"| `{name}` | {meaning} |" for name, meaning in PARAMETERS.items()]
     return "| parameter | meaning |\n|---|---|\n" + "\n".join(rows)

@@ -25,7 +25,7 @@ from feedtool.version import __version__
 
 if TYPE_CHECKING:  # loaded on first use (see __getattr__): `import feedtool` stays quick for the command
     from feedtool.build import BuildReport
-    from feedtool.search import Hit, Results
+    from feedtool.search.hits import Hit, Results
     from feedtool.store import Prune
 
 __all__ = [
@@ -52,8 +52,8 @@ __all__ = [
 
 _LATER = {
     "BuildReport": "feedtool.build",
-    "Hit": "feedtool.search",
-    "Results": "feedtool.search",
+    "Hit": "feedtool.search.hits",
+    "Results": "feedtool.search.hits",
     "Prune": "feedtool.store",
 }
 

@@ -31,8 +31,8 @@ from feedtool.errors import ConfigError, FeedtoolError
 
 if TYPE_CHECKING:  # the store and the build load with their first use: `import feedtool` stays light
     from feedtool.build import BuildReport
-    from feedtool.health import InputHealth, OutletHealth
-    from feedtool.search import Results
+    from feedtool.health.verdicts import InputHealth, OutletHealth
+    from feedtool.search.hits import Results
     from feedtool.store import Prune, Store
 
 Progress = Callable[[int, int], None]  # (done, total), called as a stage goes
@@ -97,7 +97,7 @@ class Health:
     @property
     def trouble(self) -> str | None:
         """One line naming what is flagged, or None when all is well."""
-        from feedtool import health
+        from feedtool.health import verdicts as health
 
         return health.trouble(list(self.outlets), list(self.inputs))
 
@@ -165,8 +165,8 @@ class Archive:
         """Stored entries matching `query` (words, "a phrase", OR, NOT or -word, brackets, word*; None:
         every entry), newest first: the page `offset` / `limit` of them (200 at most a page).
         Raises ConfigError for a query that cannot be run, saying why."""
-        from feedtool.query import QueryError
-        from feedtool.search import MAX_LIMIT, Search, search
+        from feedtool.search.hits import MAX_LIMIT, Search, search
+        from feedtool.search.language import QueryError
 
         if not 1 <= limit <= MAX_LIMIT:
             raise ConfigError(f"a search shows 1 to {MAX_LIMIT} entries at once, not {limit}")
@@ -216,8 +216,8 @@ class Archive:
 
     def health(self) -> Health:
         """Each outlet judged against its own history, now (FEEDTOOL_NOW, else the clock)."""
-        from feedtool import health as judge
         from feedtool.clock import now
+        from feedtool.health import verdicts as judge
 
         at = now()
         with self._store() as store:
@@ -274,8 +274,8 @@ def _outlets(config: Config, store: Store) -> set[str]:
 
 def _canonical(config: Config, url: str) -> str:
     """An article's id from any of its addresses, as a build would make it."""
+    from feedtool.derive.urls import Canonicaliser, check_http_url
     from feedtool.errors import Rejected
-    from feedtool.urls import Canonicaliser, check_http_url
 
     try:
         check_http_url(url)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from feedtool.config import Config
 from feedtool.errors import ConfigError, InputError, LockHeld
-from feedtool.ingest import IngestReport, ingest
+from feedtool.ingest.run import IngestReport, ingest
 from feedtool.models import Progress
-from feedtool.publish import PublishReport, publish, rendering
+from feedtool.publish.run import PublishReport, publish, rendering
 from feedtool.store import BackendError, Store, store_failure
 from feedtool.workers import PoolFactory, Workers
 from feedtool.workers.cluster import address_of, connected

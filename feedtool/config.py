@@ -50,7 +50,7 @@ class Config:
     opml_format: FeedFormat = "atom"
     lock_timeout: float = 30.0
     templates: Path | None = None  # a folder of templates overriding the built-in ones by name
-    follow_links: bool = False  # follow symbolic links that lead out of the input folders (scan.py)
+    follow_links: bool = False  # follow symbolic links that lead out of the input folders (ingest/scan.py)
     keep_days: int | None = None  # the retention policy: entries published longer ago are pruned (prunes.py)
     # Whether the config or the command line gave [site] base_url: without one, every link is the
     # local server's (Site.base_url's default), which a build and `feedtool check` say.
@@ -275,7 +275,7 @@ def _check_patterns(where: str, user: dict[str, Any]) -> None:
         return
     from cssselect import SelectorError
 
-    from feedtool.selectors import Selection
+    from feedtool.derive.selectors import Selection
 
     for selector in selectors:
         try:
@@ -286,7 +286,7 @@ def _check_patterns(where: str, user: dict[str, Any]) -> None:
 
 
 def _check_regexes(where: str, regexes: list[str], clean: dict[str, Any]) -> None:
-    """Compiled by the engine they run on (limits.py), loaded only for a config that has any."""
+    """Compiled by the engine they run on (derive/limits.py), loaded only for a config that has any."""
     import regex
 
     for pattern in regexes:

@@ -48,7 +48,7 @@ class Dump:
 
 @dataclass(frozen=True)
 class Article:
-    """What clean.py extracts from a dump's HTML."""
+    """What derive/clean.py extracts from a dump's HTML."""
 
     content: str
     text: str
@@ -94,7 +94,7 @@ class Rejection:
     outlet: str | None = None  # when the dump's address says whose it is (feedtool health counts them)
 
 
-# The reason of a dump whose reading failed in a way no rule foresaw (normalise.py): no Python in
+# The reason of a dump whose reading failed in a way no rule foresaw (derive/normalise.py): no Python in
 # it, the traceback is for -v. Such a dump, unlike other rejections, is read again when it changes,
 # copies included, so that what the reason says to do shows the failure again.
 UNFORESEEN = (
@@ -120,3 +120,12 @@ class StoredEntry:
     image: str | None
     tags: tuple[str, ...]
     topics: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class FolderMark:
+    """What a folder held when it was last listed, valid while its mtime is `mtime_ns`."""
+
+    mtime_ns: int
+    files: int  # dump files directly in it
+    subfolders: tuple[str, ...]  # names, not hidden

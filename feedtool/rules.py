@@ -23,7 +23,7 @@ class CleanRules:
     dateline_formats: tuple[str, ...] = ()
     url_dates: tuple[str, ...] = ()
     # The regular expressions among these (and the outlets' remove_text) that came from a config
-    # file rather than the built-in registry: they run time-bounded (limits.py).
+    # file rather than the built-in registry: they run time-bounded (derive/limits.py).
     bounded: tuple[str, ...] = ()
 
 
@@ -56,7 +56,7 @@ class Topic:
 
 @dataclass(frozen=True)
 class Limits:
-    """How much one dump may cost to read (limits.py): past either bound it is rejected, with the reason."""
+    """How much one dump may cost to read (derive/limits.py): past either bound it is rejected, with the reason."""
 
     max_dump_bytes: int = 16 * 2**20  # the largest real article HTML seen is a few hundred kilobytes
     dump_seconds: float = 20.0  # a large, cluttered article cleans in well under a second

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from feedtool.config import Config, load_config
-from feedtool.normalise import Normaliser
+from feedtool.derive.normalise import Normaliser
 from feedtool.web.answers import Archive
 from feedtool.web.app import App
 from feedtool.web.server import bind, make_server
@@ -101,7 +101,7 @@ def fresh_build(root: Path, inputs: list[Path], **options: object) -> Config:
 
 def assert_as_fresh(config: Config, inputs: list[Path], root: Path, **options: object) -> None:
     """The incremental output equals a build from nothing, byte for byte, and reads back clean."""
-    from feedtool.check import check_output
+    from feedtool.publish.check import check_output
 
     fresh = fresh_build(root, inputs, **options)
     mine, truth = published(config.output), published(fresh.output)

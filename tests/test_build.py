@@ -16,11 +16,11 @@ from conftest import SEEDS, dump, make_config, published, snapshot
 from corpus import generate
 
 from feedtool.build import build
-from feedtool.check import check_output
 from feedtool.config import load_config
+from feedtool.derive.normalise import Normaliser
 from feedtool.errors import ConfigError
-from feedtool.feeds import Renderer
-from feedtool.normalise import Normaliser
+from feedtool.publish.check import check_output
+from feedtool.publish.feeds import Renderer
 from feedtool.store import Store
 from feedtool.workers import pool as parallel
 
@@ -330,7 +330,7 @@ def test_a_no_op_build_loads_none_of_the_heavy_libraries(tmp_path: Path) -> None
         "print(sorted(m for m in sys.modules if m.split('.')[0] in {'lxml', 'feedgen', 'nh3', 'opencc',"
         " 'tldextract', 'jinja2', 'bs4', 'charset_normalizer', 'yaml', 'cssselect', 'multiprocessing', 'zstandard',"
         " 'regex', 'prometheus_client'}"
-        " or m in {'feedtool.clean', 'feedtool.normalise'}))\n"
+        " or m in {'feedtool.derive.clean', 'feedtool.derive.normalise'}))\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import html as lxml_html
 
-from feedtool.clean import Cleaner, first_sentences
 from feedtool.config import load_config
+from feedtool.derive.clean import Cleaner, first_sentences
 from feedtool.rules import Outlet
 
 CONFIG = load_config(None)

@@ -1,4 +1,4 @@
-"""Every way a publish can go, decided by one pure function of named facts (decision.py)."""
+"""Every way a publish can go, decided by one pure function of named facts (publish/decision.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from conftest import dump, make_config
 
-import feedtool.publish
+import feedtool.publish.run
 import feedtool.store.published
 from feedtool.build import build
-from feedtool.decision import PublishFacts, decide
+from feedtool.publish.decision import PublishFacts, decide
 from feedtool.store import Placed, Store
 
 BY_CHANGE = PublishFacts(
@@ -56,8 +56,8 @@ def test_a_cron_run_with_more_changes_than_the_log_keeps_plans_whole(
     config = make_config(tmp_path, [seeds])
     build(config, workers=1)
     planned = []
-    real = feedtool.publish.whole
-    monkeypatch.setattr(feedtool.publish, "whole", lambda *a: planned.append(1) or real(*a))
+    real = feedtool.publish.run.whole
+    monkeypatch.setattr(feedtool.publish.run, "whole", lambda *a: planned.append(1) or real(*a))
     (seeds / "a.txt").write_text(dump(url="https://www.rfi.fr/cn/a/1"), "utf-8")
     build(config, workers=1)
     assert planned == []  # one change: by change

@@ -56,7 +56,8 @@ def test_the_readme_is_a_front_door() -> None:
 
 def test_the_search_page_of_the_docs_says_the_bounds_the_code_keeps() -> None:
     """The numbers a subscriber or operator reads in docs/search.md are the code's own."""
-    from feedtool import feedquery, query
+    from feedtool.search import language as query
+    from feedtool.search import rsshub as feedquery
     from feedtool.web import answers, app, budget
 
     words = {0.5: "half a second", 2: "two", 8: "eight", 10.0: "ten seconds", 15.0: "fifteen\n  seconds",

@@ -16,11 +16,11 @@ from conftest import ROOT, SEEDS, dump, run_cli
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-import feedtool.normalise
-from feedtool.dump import clean_text, parse_dump, strip_xml_illegal
+import feedtool.derive.normalise
+from feedtool.derive.dump import clean_text, parse_dump, strip_xml_illegal
+from feedtool.derive.normalise import Normaliser
 from feedtool.errors import Rejected
 from feedtool.models import UNFORESEEN, Entry, Rejection
-from feedtool.normalise import Normaliser
 
 NUL_BYTES = "not a text file: it holds NUL bytes (UTF-16 and UTF-32 are read only with a byte-order mark)"
 
@@ -218,7 +218,7 @@ def test_a_failure_nobody_foresaw_is_a_rejection_that_names_no_exception(
     def broken(*args: object, **kwargs: object) -> None:
         raise KeyError("clutter")
 
-    monkeypatch.setattr(feedtool.normalise, "parse_dump", broken)
+    monkeypatch.setattr(feedtool.derive.normalise, "parse_dump", broken)
     result = normaliser.file(dump().encode(), "x.txt")
     assert isinstance(result, Rejection)
     assert result.reason == (
@@ -233,14 +233,14 @@ def test_a_failure_nobody_foresaw_shows_its_traceback_with_v_once_the_dump_is_to
 ) -> None:
     """What the reason says to do shows the failure: the touched dump is read again, not taken
     for the rejected bytes seen before."""
-    real = feedtool.normalise.parse_dump
+    real = feedtool.derive.normalise.parse_dump
 
     def faulty(data: bytes, path: str) -> object:
         if path.endswith("fault.txt"):
             raise KeyError("clutter")
         return real(data, path)
 
-    monkeypatch.setattr(feedtool.normalise, "parse_dump", faulty)
+    monkeypatch.setattr(feedtool.derive.normalise, "parse_dump", faulty)
     dumps = tmp_path / "dumps"
     dumps.mkdir()
     (dumps / "fault.txt").write_text(dump(), "utf-8")

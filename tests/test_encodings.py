@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feedtool.build import build
-from feedtool.dump import decode, parse_dump
+from feedtool.derive.dump import decode, parse_dump
 from feedtool.errors import Rejected
 from feedtool.store import Store
 

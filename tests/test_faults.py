@@ -18,10 +18,10 @@ from corpus import generate
 from filelock import FileLock
 
 from feedtool.build import build
-from feedtool.check import check_output
 from feedtool.config import load_config
 from feedtool.errors import PublishError
-from feedtool.publish import TEMP_SUFFIX
+from feedtool.publish.check import check_output
+from feedtool.publish.run import TEMP_SUFFIX
 from feedtool.store import Store
 
 
@@ -181,7 +181,7 @@ def test_a_full_disk_leaves_the_previous_output_intact(tmp_path: Path, seeds: Pa
     def no_space(*args: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("feedtool.publish.os.replace", no_space)
+    monkeypatch.setattr("feedtool.publish.run.os.replace", no_space)
     with pytest.raises(PublishError, match=r"No space left on device.*left as they were"):
         build(config)
     assert snapshot(config.output) == before
@@ -210,7 +210,7 @@ def test_temporary_files_of_a_killed_run_are_removed_and_never_listed(tmp_path: 
     def killed(*args: object) -> None:
         raise KeyboardInterrupt  # not an OSError: nothing cleans up after it, as after SIGKILL
 
-    monkeypatch.setattr("feedtool.publish.os.replace", killed)
+    monkeypatch.setattr("feedtool.publish.run.os.replace", killed)
     with pytest.raises(KeyboardInterrupt):
         build(load_config(config.path))
     assert list(config.output.rglob(f"*{TEMP_SUFFIX}"))
@@ -232,7 +232,7 @@ def test_a_build_stopped_mid_publish_leaves_no_mark_of_a_finished_one(tmp_path: 
     def stopped(*args: object) -> bytes:
         raise PublishError("stopped here")
 
-    monkeypatch.setattr("feedtool.publish.opml", stopped)  # after the feeds are written, before the OPML
+    monkeypatch.setattr("feedtool.publish.run.opml", stopped)  # after the feeds are written, before the OPML
     with pytest.raises(PublishError):
         build(load_config(config.path))
     assert (config.output / "all" / "atom.xml").read_bytes() != before["all/atom.xml"]
@@ -244,14 +244,14 @@ def test_a_build_stopped_mid_publish_leaves_no_mark_of_a_finished_one(tmp_path: 
 
 def test_a_failed_publish_leaves_no_store_connection_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A small publish renders in this process; an error must not leave its store connection behind."""
-    import feedtool.publish
+    import feedtool.publish.run
 
     config = make_config(tmp_path, [SEEDS])
 
     def disk_full(*args: object) -> None:
         raise PublishError("cannot write out/all/atom.xml: No space left on device")
 
-    monkeypatch.setattr(feedtool.publish, "_put", disk_full)
+    monkeypatch.setattr(feedtool.publish.run, "_put", disk_full)
     with pytest.raises(PublishError):
         build(config, workers=1)
     store = str(config.store.resolve())

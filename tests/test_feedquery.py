@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from feedtool.feedquery import FeedQuery, compiled, from_params, keeps, shown_as_asked, since
 from feedtool.models import StoredEntry
-from feedtool.query import QueryError
+from feedtool.search.language import QueryError
+from feedtool.search.rsshub import FeedQuery, compiled, from_params, keeps, shown_as_asked, since
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 
@@ -119,7 +119,7 @@ def test_a_value_that_cannot_be_taken_is_a_query_error(params: dict[str, str]) -
 def test_an_expression_re2_refuses_says_why_and_is_refused_again_from_memory(pattern: str, reason: str) -> None:
     import gc
 
-    from feedtool.feedquery import PATTERNS
+    from feedtool.search.rsshub import PATTERNS
 
     for _ in range(2):
         with pytest.raises(QueryError, match=reason) as caught:
@@ -131,7 +131,7 @@ def test_an_expression_re2_refuses_says_why_and_is_refused_again_from_memory(pat
 
 
 def test_an_expression_reads_the_first_twenty_thousand_characters_of_a_text() -> None:
-    from feedtool.feedquery import MAX_FILTERED
+    from feedtool.search.rsshub import MAX_FILTERED
 
     far = entry(content="<p>" + "x" * MAX_FILTERED + "needle</p>")
     assert not kept(asked(filter_description="needle"), far)

@@ -18,15 +18,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feedtool.build import build
-from feedtool.check import check_output
 from feedtool.config import load_config
-from feedtool.feeds import EPOCH, FILENAMES, OutletInfo, Page, Renderer
 from feedtool.models import StoredEntry
-from feedtool.plan import feed_specs
+from feedtool.publish.check import check_output
+from feedtool.publish.feeds import EPOCH, FILENAMES, OutletInfo, Page, Renderer
+from feedtool.publish.plan import feed_specs
 
 GOLDEN = ROOT / "tests" / "golden"
 BASE = "http://127.0.0.1:8000/"
-SCHEMA = json.loads((ROOT / "feedtool" / "jsonfeed.schema.json").read_text("utf-8"))
+SCHEMA = json.loads((ROOT / "feedtool" / "publish" / "jsonfeed.schema.json").read_text("utf-8"))
 FEEDS = [
     "all",
     "outlets/rfi",

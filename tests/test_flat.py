@@ -1,7 +1,7 @@
 """A scraper that writes all its dumps into one folder: the build lists all of it on every run.
 
 Each run of such a scraper adds names to the folder and so moves its mtime, and the folder marks
-(scan.py) cannot spare the listing. What the build can spare is work per known dump beyond the
+(ingest/scan.py) cannot spare the listing. What the build can spare is work per known dump beyond the
 listing itself: a cron run's cost should follow what changed, not what is there.
 """
 

@@ -15,9 +15,9 @@ from conftest import dump, make_config, run_cli
 
 from feedtool.build import build
 from feedtool.config import Config
-from feedtool.query import QueryError, to_match
+from feedtool.derive.topics import fold
+from feedtool.search.language import QueryError, to_match
 from feedtool.store import Store
-from feedtool.topics import fold
 
 ARTICLES = {
     "simplified": ("台湾问题再起", "<p>王毅谈台湾问题。美国总统发表讲话。</p>", "https://www.rfi.fr/cn/a/1"),
@@ -149,7 +149,7 @@ def test_the_index_keeps_in_step_through_rescrapes_prunes_deletions_and_rederiva
     The index's writes are made when each transaction commits; `batch` is how many dumps one
     holds: two, so that an entry is written in one and written again or removed in a later one;
     or all of them, so that an entry is written, rewritten and removed within one."""
-    from feedtool import ingest
+    from feedtool.ingest import run as ingest
 
     monkeypatch.setattr(ingest, "BATCH", batch)
     folder = tmp_path / "dumps"
@@ -200,7 +200,8 @@ def test_a_build_killed_midway_leaves_the_index_in_step_with_what_it_committed(
 ) -> None:
     """The index's writes go with the transaction they belong to: a build killed after one batch
     has every entry of that batch searchable, and no other."""
-    from feedtool import ingest, merging
+    from feedtool.ingest import apply as merging
+    from feedtool.ingest import run as ingest
 
     config = _articles(tmp_path)
     monkeypatch.setattr(ingest, "BATCH", 2)

@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from test_fulltext import _documents_in_index
 
-from feedtool.merge import Merged, Shown, iso
-from feedtool.query import to_match
-from feedtool.search import Search, search
+from feedtool.derive.merge import Merged, Shown, iso
+from feedtool.derive.topics import fold
+from feedtool.search.hits import Search, search
+from feedtool.search.language import to_match
 from feedtool.store import Store
 from feedtool.store import fulltext as fulltext_room
-from feedtool.topics import fold
 
 WORDS = ["台湾", "臺灣", "加沙", "选举", "zebra", "kiwi"]
 START = datetime(2024, 1, 1, tzinfo=UTC)

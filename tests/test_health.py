@@ -198,7 +198,7 @@ def test_on_generated_histories_a_stop_is_caught_and_a_quiet_week_rarely_flagged
     the outlet publishes as usual, and every stop of more than a week flagged within two weeks."""
     from health_histories import KINDS, STOPS, new_rule, run
 
-    from feedtool.lateness import RULES
+    from feedtool.health.lateness import RULES
 
     found = run(list(KINDS), range(1, 3), 730, new_rule(), RULES.floor_hours)
     weeks = sum(t.weeks for t in found.values())
@@ -209,7 +209,7 @@ def test_on_generated_histories_a_stop_is_caught_and_a_quiet_week_rarely_flagged
 
 
 def test_a_dump_dated_ahead_of_the_clock_does_not_hide_a_stop() -> None:
-    from feedtool.lateness import judge
+    from feedtool.health.lateness import judge
 
     now = datetime(2024, 6, 1, tzinfo=UTC).timestamp()
     daily = [now - 20 * 86400 - n * 86400 for n in range(200)][::-1]  # daily for 200 days, silent 20 days

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feedtool.merge import Claim, Merged, Scrape, Shown, copy_is_inert, iso, merge, scrape_key
+from feedtool.derive.merge import Claim, Merged, Scrape, Shown, copy_is_inert, iso, merge, scrape_key
 
 
 @st.composite

@@ -26,9 +26,9 @@ from feedtool.build import build
 from feedtool.cli import main
 from feedtool.config import Config, Site
 from feedtool.errors import ConfigError
-from feedtool.feeds import OutletInfo
 from feedtool.models import StoredEntry
-from feedtool.pages import Pages
+from feedtool.publish.feeds import OutletInfo
+from feedtool.publish.pages import Pages
 from feedtool.web.app import App
 from feedtool.web.server import make_server
 
@@ -408,11 +408,11 @@ def test_a_restyled_release_rewrites_the_stylesheet_of_an_older_output(tmp_path:
     style = config.output / "style.css"
     style.write_text("/* an older release's stylesheet */", "utf-8")
     from feedtool import __version__
-    from feedtool.plan import digest
+    from feedtool.publish.plan import digest
 
     older_fingerprint = digest([__version__, "style.css"])  # what releases before this one recorded
     with Store(config.store, root=config.root) as store, store.transaction():
         store.set_document("style.css", older_fingerprint, style.stat().st_size, style.stat().st_mtime_ns)
         store.set_published_marker("")
     build(config)
-    assert style.read_bytes() == (ROOT / "feedtool" / "style.css").read_bytes()
+    assert style.read_bytes() == (ROOT / "feedtool" / "publish" / "style.css").read_bytes()

@@ -19,9 +19,9 @@ from conftest import dump, fresh_build, make_config, published
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import feedtool.publish
+import feedtool.publish.run
 from feedtool.build import build
-from feedtool.check import check_output
+from feedtool.publish.check import check_output
 
 OUTLETS = {"rfi": "https://www.rfi.fr/cn/a/{n}", "zaobao": "https://www.zaobao.com/realtime/china/story{n}"}
 TOPICAL = ["", "<p>台湾海峡局势受到关注。</p>", "<p>加沙停火谈判。</p>"]
@@ -123,8 +123,8 @@ def test_publishing_by_change_equals_publishing_everything(
     build(config, workers=1)
 
     planned_whole = []
-    real_whole = feedtool.publish.whole
-    monkeypatch.setattr(feedtool.publish, "whole", lambda *a: planned_whole.append(1) or real_whole(*a))
+    real_whole = feedtool.publish.run.whole
+    monkeypatch.setattr(feedtool.publish.run, "whole", lambda *a: planned_whole.append(1) or real_whole(*a))
     deleted = False
     for i, run in enumerate(runs):
         for step in run:
@@ -142,7 +142,7 @@ def test_publishing_by_change_equals_publishing_everything(
         build(config, workers=1)
         assert check_output(config.output)[0] == [], f"after run {i}: {run}"
         with monkeypatch.context() as m:
-            m.setattr(feedtool.publish, "whole", real_whole)
+            m.setattr(feedtool.publish.run, "whole", real_whole)
             # A whole publish of the same store into an empty folder: what publishing by change must equal.
             whole_root = root / f"whole{i}"
             whole_root.mkdir()

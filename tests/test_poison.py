@@ -21,7 +21,7 @@ from conftest import ROOT, SEEDS, dump, make_config, published
 from corpus import generate
 
 from feedtool.build import build
-from feedtool.normalise import Normaliser
+from feedtool.derive.normalise import Normaliser
 from feedtool.store import Store
 
 MEMORY_BOUND = 2 * 2**30  # address space of the build and of each of its workers

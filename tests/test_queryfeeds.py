@@ -20,7 +20,7 @@ import feedparser
 import pytest
 from conftest import ServedArchive, serving
 
-from feedtool.feedquery import MAX_ITEMS
+from feedtool.search.rsshub import MAX_ITEMS
 from feedtool.store import Store
 from feedtool.web.answers import Archive
 

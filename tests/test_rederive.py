@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 from conftest import SEEDS, dump, make_config, published
 
-import feedtool.ingest
+import feedtool.ingest.run
 from feedtool.build import BuildReport, build
 from feedtool.config import Config
+from feedtool.derive import keys
+from feedtool.derive.normalise import Normaliser
+from feedtool.derive.urls import Canonicaliser
 from feedtool.models import StoredEntry
-from feedtool.normalise import Normaliser
 from feedtool.store import Store
-from feedtool.urls import Canonicaliser
 
 RFI = "https://www.rfi.fr/cn/%E4%B8%AD%E5%9B%BD/20231028-biden"
 
@@ -127,7 +128,7 @@ def test_a_new_normaliser(tmp_path: Path, dumps: Path, monkeypatch: pytest.Monke
     config = _config(tmp_path / "changed", dumps, "")
     build(config, workers=1)
     earlier = published(config.output)
-    monkeypatch.setattr(feedtool.ingest, "NORMALISER_MODULES", ("dump.py",))  # another code fingerprint
+    monkeypatch.setattr(keys, "code_digest", lambda package=keys.PACKAGE: "another")  # another code fingerprint
     entry = Normaliser.entry
     monkeypatch.setattr(
         Normaliser,
@@ -142,40 +143,45 @@ def test_a_new_normaliser(tmp_path: Path, dumps: Path, monkeypatch: pytest.Monke
     assert all(e.title.endswith("！") for e in _entries(config).values())
 
 
-def test_the_source_of_the_normaliser_is_in_the_key() -> None:
+def test_every_file_of_the_derive_package_is_in_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A module added to derive/ (or changed, or renamed) changes the key: no list to keep in step."""
+    copy = tmp_path / "derivecopy"
+    shutil.copytree(Path(keys.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.syspath_prepend(str(tmp_path))
     rules = make_config.__globals__["load_config"](None).rules
-    key = feedtool.ingest.derivation_key(rules)
-    assert key == feedtool.ingest.derivation_key(rules)
-    original = feedtool.ingest.NORMALISER_MODULES
-    try:
-        feedtool.ingest.NORMALISER_MODULES = original[:-1]
-        assert feedtool.ingest.derivation_key(rules) != key
-    finally:
-        feedtool.ingest.NORMALISER_MODULES = original
+    key = keys.derivation_key(rules)
+    assert keys.code_digest("derivecopy") == keys.code_digest()
+    (copy / "added.py").write_text("RULE = 1\n", "utf-8")
+    added = keys.code_digest("derivecopy")
+    assert added != keys.code_digest()
+    (copy / "added.py").rename(copy / "renamed.py")
+    assert keys.code_digest("derivecopy") not in (added, keys.code_digest())
+    monkeypatch.setattr(keys, "PACKAGE", "derivecopy")
+    monkeypatch.setattr(keys.code_digest, "__defaults__", ("derivecopy",))
+    assert keys.derivation_key(rules) != key
 
 
-def test_every_module_that_shapes_an_entry_is_in_the_key() -> None:
-    """What normalise.py (a dump to an entry) and merging.py (scrapes to a stored entry) run on.
+def test_every_module_that_shapes_an_entry_is_in_the_derive_package() -> None:
+    """What derive/normalise.py (a dump to an entry) and ingest/apply.py (scrapes to a stored entry) run on.
 
-    Every feedtool module they import, at any depth, must be in the key, but the records and
-    errors, whose contents reach the key as the rules' values or do not shape an entry, the
-    store, which keeps what they decide, the full-text index's cutting (what it makes is not
-    stored with the entry: the index has its own version, fulltext.VERSION), and the holder of
-    per-thread objects.
+    Every feedtool module they import, at any depth, must be in derive/ (and so in the key), but
+    the records and errors, whose contents reach the key as the rules' values or do not shape an
+    entry, the store, which keeps what they decide, and the holder of per-thread objects.
     """
-    package = Path(feedtool.ingest.__file__).parent
-    found, pending = set(), ["normalise.py", "merging.py"]
+    root = Path(keys.__file__).parent.parent
+    found, pending = set(), ["derive.normalise", "ingest.apply"]
     while pending:
         name = pending.pop()
         if name in found:
             continue
         found.add(name)
-        for node in ast.walk(ast.parse((package / name).read_text("utf-8"))):
+        for node in ast.walk(ast.parse((root / (name.replace(".", "/") + ".py")).read_text("utf-8"))):
             module = node.module or "" if isinstance(node, ast.ImportFrom) else ""
             if module.startswith("feedtool.") and not module.startswith("feedtool.store"):
-                pending.append(node.module.split(".", 1)[1] + ".py")
-    unshaping = {"models.py", "errors.py", "rules.py", "fulltext.py", "perthread.py"}
-    assert found - unshaping == set(feedtool.ingest.NORMALISER_MODULES)
+                pending.append(module.split(".", 1)[1])
+    unshaping = {"models", "errors", "rules", "perthread", "ingest.apply"}
+    assert {name for name in found - unshaping if not name.startswith("derive.")} == set()
+    assert "derive.merge" in found and "derive.indexed" in found
 
 
 @pytest.mark.parametrize(
@@ -244,8 +250,8 @@ def test_a_rederivation_stopped_midway_carries_on(tmp_path: Path, dumps: Path, m
     build(config, workers=1)
     after = '[urls]\ntracking_params = ["ref"]\n[clean]\nremove = ["strong"]'
     config = _config(tmp_path / "changed", dumps, after)
-    monkeypatch.setattr(feedtool.ingest, "BATCH", 3)
-    merge = feedtool.ingest._merge
+    monkeypatch.setattr(feedtool.ingest.run, "BATCH", 3)
+    merge = feedtool.ingest.run._merge
     calls = []
 
     def dies_on_the_second_batch(*args: object) -> None:
@@ -254,10 +260,10 @@ def test_a_rederivation_stopped_midway_carries_on(tmp_path: Path, dumps: Path, m
             raise KeyboardInterrupt
         merge(*args)
 
-    monkeypatch.setattr(feedtool.ingest, "_merge", dies_on_the_second_batch)
+    monkeypatch.setattr(feedtool.ingest.run, "_merge", dies_on_the_second_batch)
     with pytest.raises(KeyboardInterrupt):
         build(config, workers=1)
-    monkeypatch.setattr(feedtool.ingest, "_merge", merge)
+    monkeypatch.setattr(feedtool.ingest.run, "_merge", merge)
     build(config, workers=1)
     fresh = _config(tmp_path / "fresh", dumps, after)
     build(fresh, workers=1)

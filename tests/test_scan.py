@@ -1,7 +1,7 @@
 """A build lists only the folders of dumps that changed, and still misses no dump a scraper writes.
 
 Dumps here are kept in dated folders, as archivers keep them. Folders are aged an hour into the
-past before a build, as a folder changed in the last seconds is never trusted (scan.py's racy
+past before a build, as a folder changed in the last seconds is never trusted (ingest/scan.py's racy
 rule; one test shows that rule itself).
 """
 
@@ -17,10 +17,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import SEEDS, dump, fresh_build, make_config, published
 
-import feedtool.ingest
-import feedtool.scan
+import feedtool.ingest.run
+import feedtool.ingest.scan
 from feedtool.build import build
-from feedtool.cli import cli
+from feedtool.cli.main import cli
 from feedtool.config import Config
 from feedtool.store import FileStat, Store
 
@@ -126,7 +126,7 @@ def test_a_folder_changed_in_the_last_seconds_is_not_trusted(
     """A file added in the same tick of the clock as the listing keeps the folder's mtime: racy git's case."""
     # "The last seconds" made ten minutes, so that a busy machine's slow start of the build cannot
     # age the folder past them; the other folders are an hour old.
-    monkeypatch.setattr(feedtool.scan, "RACY_SECONDS", 600.0)
+    monkeypatch.setattr(feedtool.ingest.scan, "RACY_SECONDS", 600.0)
     day = dumps / "2023" / "10" / "14"
     os.utime(day)  # changed just now
     config = make_config(tmp_path, [dumps])
@@ -149,16 +149,16 @@ def test_a_file_that_could_not_be_read_is_tried_again(
     late.write_text(dump(title="读不了", url="https://www.rfi.fr/cn/a/unreadable"))
     age(dumps)
     config = make_config(tmp_path, [dumps])
-    real = feedtool.ingest._read
+    real = feedtool.ingest.run._read
 
     def failing(path: str, stat: FileStat, limit: int) -> bytes:
         if stat.path == str(late):
             raise PermissionError(13, "Permission denied")
         return real(path, stat, limit)
 
-    monkeypatch.setattr(feedtool.ingest, "_read", failing)
+    monkeypatch.setattr(feedtool.ingest.run, "_read", failing)
     build(config, workers=1)
-    monkeypatch.setattr(feedtool.ingest, "_read", real)
+    monkeypatch.setattr(feedtool.ingest.run, "_read", real)
     report = build(config, workers=1)
     assert report.ingest is not None and report.ingest.counts.new == 1
 
@@ -183,7 +183,7 @@ def test_a_folder_removed_or_renamed_is_followed(tmp_path: Path, dumps: Path) ->
 
 
 def _keys(config: Config) -> tuple[str, str]:
-    from feedtool.ingest import derivation_key, identity_key
+    from feedtool.ingest.run import derivation_key, identity_key
 
     return derivation_key(config.rules), identity_key(config.rules)
 
@@ -285,11 +285,11 @@ def test_an_input_that_cannot_be_listed_or_links_to_another_is_not_called_empty(
             raise PermissionError(13, "Permission denied")
         return real(path)
 
-    monkeypatch.setattr(feedtool.scan.os, "scandir", scandir)
-    monkeypatch.setattr(feedtool.scan.log, "propagate", True)  # to caplog, whatever a CLI test set before
+    monkeypatch.setattr(feedtool.ingest.scan.os, "scandir", scandir)
+    monkeypatch.setattr(feedtool.ingest.scan.log, "propagate", True)  # to caplog, whatever a CLI test set before
     caplog.set_level("WARNING", logger="feedtool")
     with Store(config.store, root=config.root) as store:
-        report = feedtool.ingest.ingest(store, config)
+        report = feedtool.ingest.run.ingest(store, config)
         assert report.files == len(list(SEEDS.iterdir()))
         assert store.empty_inputs() == []
     assert f"{locked}: cannot list: Permission denied" in caplog.text

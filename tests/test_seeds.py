@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from conftest import SEEDS
 
+from feedtool.derive.normalise import Normaliser
 from feedtool.models import Entry
-from feedtool.normalise import Normaliser
 
 
 def entry(normaliser: Normaliser, prefix: str) -> Entry:

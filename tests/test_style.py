@@ -22,7 +22,7 @@ def test_ruff_format() -> None:
 
 
 def test_feedgen_is_bounded_above() -> None:
-    """feeds.py depends on feedgen's exact pretty-printing: a new minor release must be a deliberate step."""
+    """publish/feeds.py depends on feedgen's exact pretty-printing: a new minor release must be a deliberate step."""
     import tomllib
 
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["dependencies"]
@@ -122,3 +122,28 @@ def test_no_module_is_over_500_lines_and_no_import_cycle() -> None:
 
     cycles = [cycle for name in sorted(modules) if (cycle := cycle_from(name)) is not None]
     assert cycles == [], " -> ".join(cycles[0])
+
+
+def test_the_stage_packages_say_what_they_own_and_depend_one_way() -> None:
+    """The tree shows the architecture: each package's opening docstring says what it owns, and
+    the packages import one another in one direction (derive below store below ingest, publish
+    and search; the web and the command line above them all), so a package can be read knowing
+    only those below it."""
+    import ast
+
+    package = ROOT / "feedtool"
+    packages = sorted(path.parent.name for path in package.glob("*/__init__.py"))
+    assert [p for p in packages if not ast.get_docstring(ast.parse((package / p / "__init__.py").read_text()))] == []
+    depends: dict[str, set[str]] = {p: set() for p in packages}
+    for name in packages:
+        for path in (package / name).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+                if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("feedtool."):
+                    other = node.module.split(".")[1]
+                    if other in depends and other != name:
+                        depends[name].add(other)
+    order: list[str] = []
+    while remaining := [p for p in packages if p not in order]:
+        ready = [p for p in remaining if depends[p] <= set(order)]
+        assert ready, f"packages importing each other: { {p: sorted(depends[p] - set(order)) for p in remaining} }"
+        order += ready

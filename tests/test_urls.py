@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from hypothesis.provisional import urls
 
 from feedtool.config import load_config
+from feedtool.derive.urls import Canonicaliser
 from feedtool.errors import Rejected
-from feedtool.urls import Canonicaliser
 
 CANON = Canonicaliser(load_config(None).rules)
 ARTICLE = "https://www.rfi.fr/cn/%E4%B8%AD%E4%B8%9C/20231014-%E7%BE%8E%E5%9B%BD"

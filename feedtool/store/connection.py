@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Self
 
 import feedtool.store.schema as schema
+from feedtool.derive.merge import iso
 from feedtool.errors import StoreError
-from feedtool.merge import iso
 from feedtool.store.packing import Codec
 
 # The errors of the database under the store (a full disk, a damaged file): the one name a caller
@@ -199,7 +199,7 @@ class Connection:
         return self.get_meta("created") or iso(datetime(1970, 1, 1, tzinfo=UTC))
 
     def known_domains(self) -> frozenset[str]:
-        """Registrable domains of outlets no rules list, found by earlier builds (see outlets.py)."""
+        """Registrable domains of outlets no rules list, found by earlier builds (see derive/outlets.py)."""
         import json
 
         return frozenset(json.loads(self.get_meta("domains") or "[]"))

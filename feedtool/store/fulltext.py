@@ -6,8 +6,8 @@ store, compressed, and a second copy would double the store. Two consequences sh
 - An entry leaves the index only by giving FTS5 its indexed values again (SQLite before 3.43
   has no other way for such a table), so every path that changes or deletes an entry comes
   through `_unindex` first, which makes the values again from the stored row
-  (fulltext.index_values, the one definition of them).
-- Snippets are not FTS5's: they are cut from the entry's text by search.py.
+  (indexed.index_values, the one definition of them).
+- Snippets are not FTS5's: they are cut from the entry's text by search/hits.py.
 
 Writes to the index are kept until the transaction commits, and then made together: the rows'
 numbers first, then FTS5's deletions and insertions in two runs (`_before_commit`). FTS5 writes
@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from feedtool import fulltext
-from feedtool.fulltext import outlet_token
+from feedtool.derive import indexed
+from feedtool.derive.indexed import outlet_token
 from feedtool.store.connection import Connection, in_chunks
 from feedtool.store.indexing import INDEXED, SLOTS, index_all, second, values_of, write
 
@@ -57,7 +57,7 @@ class FullText(Connection):
             self._pending = _Pending()
         return self._pending
 
-    def index_entry(self, entry_id: str, published: str, values: fulltext.IndexValues) -> None:
+    def index_entry(self, entry_id: str, published: str, values: indexed.IndexValues) -> None:
         """Index an entry just written (taken out of the index first if it was in it: `_unindex`),
         when the transaction commits.
 
@@ -96,7 +96,7 @@ class FullText(Connection):
 
     def index_current(self) -> bool:
         """Whether the index was made by this feedtool's fulltext code (else `reindex`)."""
-        return self.get_meta("fulltext") == fulltext.VERSION
+        return self.get_meta("fulltext") == indexed.VERSION
 
     def reindex(self) -> int:
         """Index every entry anew: after an upgrade changed what the index holds. Returns the count."""
@@ -104,7 +104,7 @@ class FullText(Connection):
             self.db.execute("INSERT INTO search (search) VALUES ('delete-all')")
             self.db.execute("DELETE FROM search_rows")
             index_all(self.db, self.codec)
-            self.set_meta("fulltext", fulltext.VERSION)
+            self.set_meta("fulltext", indexed.VERSION)
         return int(self.db.execute("SELECT count(*) FROM search_rows").fetchone()[0])
 
     def indexed(self) -> int:

@@ -1,6 +1,6 @@
 """The full-text index's rows, written: functions of a SQLite connection alone.
 
-Apart from the room that keeps the index in step (fulltext.py) because a migration writes them
+Apart from the room that keeps the index in step (derive/indexed.py) because a migration writes them
 too (schema.py), before the store's connection object exists, and the one must not import the
 other's module through the connection.
 """
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from feedtool import fulltext
+from feedtool.derive import indexed
 from feedtool.store.packing import Codec
 
 # Row numbers: the published second, times this, plus a slot for entries of the same second.
@@ -29,7 +29,7 @@ def values_of(codec: Codec, row: Sequence[Any]) -> tuple[str, ...]:
     """The indexed values of an entry row (columns as INDEXED)."""
     _, title, text, author, tags, outlet, _ = row
     summary, _, search_text = codec.unpack_text(text)
-    return fulltext.index_values(title, summary, search_text, author, json.loads(tags), outlet).columns()
+    return indexed.index_values(title, summary, search_text, author, json.loads(tags), outlet).columns()
 
 
 def second(published: str) -> int:

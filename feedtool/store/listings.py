@@ -1,4 +1,4 @@
-"""Listings: which entries each feed holds, in order, as a publish plans its documents (plan.py).
+"""Listings: which entries each feed holds, in order, as a publish plans its documents (publish/plan.py).
 
 A feed is every entry, an outlet's, or a topic's; all are read newest first with ties broken by
 id, so the order is total, and answered from the `entries_listing` index.
@@ -74,7 +74,7 @@ class Listings(Connection):
 
     def outlets(self) -> dict[str, tuple[str, str, str]]:
         """slug -> (name, homepage, language) of every outlet that has entries, by slug: their details
-        are part of every fragment's key in this order (plan.py), the same in every store."""
+        are part of every fragment's key in this order (publish/plan.py), the same in every store."""
         query = "SELECT slug, name, homepage, language FROM outlets WHERE entry_count > 0 ORDER BY slug"
         return {slug: (name, homepage, language) for slug, name, homepage, language in self.db.execute(query)}
 

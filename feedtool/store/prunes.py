@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from feedtool.clock import now
-from feedtool.merge import iso
+from feedtool.derive.merge import iso
 from feedtool.store.fulltext import FullText
 from feedtool.store.records import FileStat
 

@@ -1,6 +1,6 @@
 """What was published: the documents written, each entry's rendered markup, and the log of changes.
 
-A publish by change (plan.py) needs to know where each entry that changed since the last complete
+A publish by change (publish/plan.py) needs to know where each entry that changed since the last complete
 publish was listed before, each feed's newest entries and size, and each archive part's oldest
 entry; a publish reads its entries' markup from fragments rendered once, and skips a document
 whose fingerprint and file are as recorded.
@@ -23,7 +23,7 @@ CHANGES_KEPT = 10_000
 
 class Published(Connection):
     def published_marker(self) -> str | None:
-        """What the output was last published from, whole: the no-op build's fast path (publish.py)."""
+        """What the output was last published from, whole: the no-op build's fast path (publish/run.py)."""
         return self.get_meta("published")
 
     def set_published_marker(self, marker: str) -> None:
@@ -98,11 +98,11 @@ class Published(Connection):
         self.set_meta("base_url", base_url)
 
     def published_config(self) -> str | None:
-        """The digest of the config the output was last published with, whole (publish.py)."""
+        """The digest of the config the output was last published with, whole (publish/run.py)."""
         return self.get_meta("published_config")
 
     def published_newest(self) -> str | None:
-        """The date empty documents had in the last complete publish (plan.py)."""
+        """The date empty documents had in the last complete publish (publish/plan.py)."""
         return self.get_meta("published_newest")
 
     def forget_published_config(self) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from feedtool.merge import copy_is_inert, scrape_key
+from feedtool.derive.merge import copy_is_inert, scrape_key
 from feedtool.models import UNFORESEEN, DateSource
 
 FeedKey = tuple[str, str]  # (kind, slug) of a feed: ("all", "all"), ("outlet", "rfi"), ("topic", "taiwan")

@@ -11,7 +11,7 @@ from feedtool.store.sources import Sources
 
 @dataclass(frozen=True)
 class History:
-    """An outlet's recent past, newest first: what health.py judges it by."""
+    """An outlet's recent past, newest first: what health/verdicts.py judges it by."""
 
     outlet: str
     name: str

@@ -177,9 +177,9 @@ def _add_fulltext(db: sqlite3.Connection) -> None:
 
 
 def _fulltext_made(db: sqlite3.Connection) -> None:
-    from feedtool import fulltext
+    from feedtool.derive import indexed
 
-    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('fulltext', ?)", (fulltext.VERSION,))
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('fulltext', ?)", (indexed.VERSION,))
 
 
 # Each migration takes the store from version i to i + 1; never edit one that has shipped. Most are
@@ -238,7 +238,7 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     );
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
-    # Each entry's markup per feed format, reused by every document it is in (see feeds.py).
+    # Each entry's markup per feed format, reused by every document it is in (see publish/feeds.py).
     # `key` names what the markup was rendered from; a fragment whose key is not the wanted one is stale.
     """
     CREATE TABLE fragments (
@@ -264,7 +264,7 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     ALTER TABLE sources ADD COLUMN derivation INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX entries_derivation ON entries(derivation);
     """,
-    # Which scrape each filled-in field came from (merge.py), so that the newest one with a value wins
+    # Which scrape each filled-in field came from (derive/merge.py), so that the newest one with a value wins
     # whatever order the scrapes are read in.
     """
     ALTER TABLE entries ADD COLUMN author_from TEXT NOT NULL DEFAULT '';
@@ -276,7 +276,7 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     # compresses as one.
     # Fragments are dropped rather than converted: the next publish renders them again.
     _compress_entries,
-    # What each folder of dumps held when last listed (scan.py), so that an unchanged one is not listed.
+    # What each folder of dumps held when last listed (ingest/scan.py), so that an unchanged one is not listed.
     """
     CREATE TABLE folders (
         path TEXT PRIMARY KEY,
@@ -286,7 +286,7 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
         derivation INTEGER NOT NULL
     );
     """,
-    # What a publish needs to redo only the documents that changed (plan.py): each changed entry's
+    # What a publish needs to redo only the documents that changed (publish/plan.py): each changed entry's
     # place before its first change since the last publish (NULLs for a new one), the entries each
     # feed's subscription document held, and the oldest entry of each archive part.
     """
@@ -312,7 +312,7 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     INSERT OR REPLACE INTO meta (key, value) VALUES ('publish_whole', '1');
     """,
     # Two questions every build asks, answered without reading a row per entry or per file: the
-    # rejected dumps (stat-ed by every build, scan.py) from an index of those alone, and which
+    # rejected dumps (stat-ed by every build, ingest/scan.py) from an index of those alone, and which
     # outlets have entries from a count SQLite keeps itself, whichever statement adds, moves or
     # deletes an entry. At a million entries each was a scan of a third of a second.
     """

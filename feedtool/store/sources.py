@@ -11,8 +11,7 @@ import json
 import os
 from collections.abc import Iterable, Sequence
 
-from feedtool.models import Rejection
-from feedtool.scan import FolderMark
+from feedtool.models import FolderMark, Rejection
 from feedtool.store.connection import in_chunks
 from feedtool.store.derivations import Derivations
 from feedtool.store.records import FileStat, Known
@@ -63,7 +62,7 @@ class Sources(Derivations):
         return {self.real_path(path) for (path,) in self.db.execute(query, (self.derivation,))}
 
     def folder_marks(self) -> dict[str, FolderMark]:
-        """What each folder held when listed under the current derivation (see scan.py)."""
+        """What each folder held when listed under the current derivation (see ingest/scan.py)."""
         query = "SELECT path, mtime_ns, files, subfolders FROM folders WHERE derivation = ?"
         return {
             self.real_path(path): FolderMark(mtime_ns, files, tuple(json.loads(subfolders)))

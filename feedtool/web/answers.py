@@ -1,7 +1,7 @@
 """The archive asked over HTTP: query feeds (a feed's address with a query string) and the search page.
 
 The published files are handed out as they are (files.py); a feed address with RSSHub's parameters
-or `q` (feedquery.py), and `/search`, are answered here from the store, read-only, while builds
+or `q` (search/rsshub.py), and `/search`, are answered here from the store, read-only, while builds
 go on beside: SQLite's write-ahead log gives each request the store as the last build committed
 it, never half a batch. Each answer is made in one of a few threads (`Workers`), each with its own
 store connection, within the answer's budget (budget.py).
@@ -24,15 +24,15 @@ from typing import TypeVar
 from urllib.parse import urlencode
 
 from feedtool.config import Config
+from feedtool.derive.merge import iso
 from feedtool.errors import StoreError
-from feedtool.feedquery import MAX_ITEMS, MAX_SCANNED, FeedQuery, compiled, keeps, shown_as_asked, since
-from feedtool.feeds import MEDIA_TYPES, FeedSpec, Page, Renderer
-from feedtool.merge import iso
 from feedtool.models import Format, StoredEntry
-from feedtool.pages import Pages
-from feedtool.publish import outlet_infos
-from feedtool.query import QueryError, parse
-from feedtool.search import Search, search
+from feedtool.publish.feeds import MEDIA_TYPES, FeedSpec, Page, Renderer
+from feedtool.publish.pages import Pages
+from feedtool.publish.run import outlet_infos
+from feedtool.search.hits import Search, search
+from feedtool.search.language import QueryError, parse
+from feedtool.search.rsshub import MAX_ITEMS, MAX_SCANNED, FeedQuery, compiled, keeps, shown_as_asked, since
 from feedtool.store import Store, from_iso
 from feedtool.web.budget import SLOTS, Budget
 
@@ -108,7 +108,7 @@ class Archive:
         self.pages = Pages(config.site, config.formats, config.templates)
 
     def _feeds(self, store: Store) -> tuple[Renderer, dict[str, FeedSpec]]:
-        from feedtool.plan import feed_specs
+        from feedtool.publish.plan import feed_specs
 
         infos = outlet_infos(self.config, store)
         renderer = Renderer(self.config.site, infos, {t.slug: t.title for t in self.config.topics})

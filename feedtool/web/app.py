@@ -27,10 +27,10 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from feedtool.errors import Busy, InputError, OverBudget, StoreError
-from feedtool.feedquery import from_params
-from feedtool.feeds import FILENAMES, MEDIA_TYPES
 from feedtool.models import Format
-from feedtool.query import QueryError
+from feedtool.publish.feeds import FILENAMES, MEDIA_TYPES
+from feedtool.search.language import QueryError
+from feedtool.search.rsshub import from_params
 from feedtool.store import Store
 from feedtool.web.answers import Answer, Archive, Workers
 from feedtool.web.budget import Budget, FairSlots, Gone, TooMany, client_key

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-from feedtool.feeds import ALL_FOLDER, FEED_FILENAMES, FILENAMES, FORMAT_NAMES, MEDIA_TYPES
 from feedtool.models import Format
+from feedtool.publish.feeds import ALL_FOLDER, FEED_FILENAMES, FILENAMES, FORMAT_NAMES, MEDIA_TYPES
 
 SUFFIX_TYPES = {
     ".xml": "application/xml",

@@ -13,17 +13,17 @@ import re
 from datetime import datetime
 from functools import cached_property
 
-from feedtool.clean import Cleaner
-from feedtool.dates import date_from_url
-from feedtool.dump import parse_dump
+from feedtool.derive.clean import Cleaner
+from feedtool.derive.dates import date_from_url
+from feedtool.derive.dump import parse_dump
+from feedtool.derive.indexed import cut_texts
+from feedtool.derive.limits import Overtime, deadline, too_large
+from feedtool.derive.outlets import OutletRegistry
+from feedtool.derive.topics import fold
+from feedtool.derive.urls import Canonicaliser
 from feedtool.errors import Rejected
-from feedtool.fulltext import cut_texts
-from feedtool.limits import Overtime, deadline, too_large
 from feedtool.models import UNFORESEEN, DateSource, Dump, Entry, Rejection
-from feedtool.outlets import OutletRegistry
 from feedtool.rules import Rules
-from feedtool.topics import fold
-from feedtool.urls import Canonicaliser
 
 log = logging.getLogger("feedtool")
 
@@ -98,7 +98,7 @@ class Normaliser:
         """The whole per-file stage; a rejection is a value here, never an exception.
 
         Whatever goes wrong with one dump, a bug in a library it alone meets included, is that
-        dump's rejection, with the reason: no single file stops a build (limits.py).
+        dump's rejection, with the reason: no single file stops a build (derive/limits.py).
         """
         limits = self.rules.limits
         try:

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from importlib import resources
 from pathlib import Path
 
-from feedtool.feeds import FEED_FILENAMES, FILENAMES
+from feedtool.publish.feeds import FEED_FILENAMES, FILENAMES
 
 _ALTERNATE = re.compile(r'<link rel="alternate" type="[^"]+" title="[^"]*" href="([^"]+)">')
 
@@ -99,7 +99,7 @@ class _Checker:
     def json_feed(self, path: Path) -> None:
         import jsonschema
 
-        schema = json.loads(resources.files("feedtool").joinpath("jsonfeed.schema.json").read_text("utf-8"))
+        schema = json.loads(resources.files("feedtool.publish").joinpath("jsonfeed.schema.json").read_text("utf-8"))
         try:
             doc = json.loads(path.read_bytes())
             jsonschema.validate(doc, schema)

@@ -7,7 +7,7 @@ and a trailing * for a word's prefix (`elect*`). AND may be written but need not
 Why not hand the text to FTS5 as it is: FTS5's own syntax has column filters, NEAR, ^ and
 bare-word rules that a typed query trips over ("U.S." is a syntax error there), and what comes
 from the network must not be able to ask for more than a search. Every term reaches FTS5 as a
-quoted string made by fulltext.phrase, so the expression is built only of what this module
+quoted string made by indexed.phrase, so the expression is built only of what this module
 writes; and it is passed to SQLite as a bound parameter, never as SQL.
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from feedtool.fulltext import phrase
-from feedtool.topics import fold
+from feedtool.derive.indexed import phrase
+from feedtool.derive.topics import fold
 
 MAX_QUERY = 500  # characters of a search
 MAX_TERMS = 32

@@ -9,7 +9,7 @@ thousand folders, not a million files (a stat each was most of a no-op build at 
 What a folder's mtime does not show is a dump rewritten in place under the same name. Dumps are
 written once by the scrapers that feedtool reads (a re-scrape is a new file), and the two cases
 where a person rewrites one are covered: a rejected dump is stat-ed on every build, so fixing it
-is noticed, and `feedtool build --rescan` lists every folder. A re-derivation (see ingest.py)
+is noticed, and `feedtool build --rescan` lists every folder. A re-derivation (see ingest/run.py)
 lists every folder too: the marks belong to the derivation they were taken under.
 
 A folder changed in the same tick of the file system's clock as the build listed it could gain a
@@ -26,22 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from feedtool.errors import InputError
+from feedtool.models import FolderMark
 
 log = logging.getLogger("feedtool")
 
 RACY_SECONDS = 2.0
 # The store keeps an mtime in a signed 64-bit integer of nanoseconds: until 2262. A file dated past
-# that (a clock gone wrong, a hostile archive) is listed with this mtime and rejected (ingest.py).
+# that (a clock gone wrong, a hostile archive) is listed with this mtime and rejected (ingest/run.py).
 MTIME_MAX = 2**63 - 1
-
-
-@dataclass(frozen=True)
-class FolderMark:
-    """What a folder held when it was last listed, valid while its mtime is `mtime_ns`."""
-
-    mtime_ns: int
-    files: int  # dump files directly in it
-    subfolders: tuple[str, ...]  # names, not hidden
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The documents around the feeds: the OPML subscription list for readers, and the stylesheet.
 
 OPML is written with the standard library: six attributes per line need no template. The pages
-for people, the index among them, are pages.py's.
+for people, the index among them, are publish/pages.py's.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from html import escape
 from importlib import resources
 
 from feedtool.config import Site
-from feedtool.feeds import FeedSpec, document_path
 from feedtool.models import FeedFormat, StoredEntry
+from feedtool.publish.feeds import FeedSpec, document_path
 
 GROUPS = (("all", "All outlets"), ("outlet", "Outlets"), ("topic", "Topics"))
 NEWEST_SHOWN = 5
@@ -65,5 +65,5 @@ def opml(site: Site, feeds: Sequence[FeedSummary], fmt: FeedFormat) -> bytes:
 
 def static_files() -> dict[str, bytes]:
     """The files shipped with the package and copied as they are."""
-    package = resources.files("feedtool")
+    package = resources.files("feedtool.publish")
     return {name: package.joinpath(name).read_bytes() for name in STATIC_FILES}

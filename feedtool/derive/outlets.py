@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from urllib.parse import urlsplit
 
+from feedtool.derive.urls import host_matches
 from feedtool.rules import Outlet, Rules
-from feedtool.urls import host_matches
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,19 @@
-"""One more scrape of an article, into the store: merge.py decides what the entry becomes, the store keeps it.
+"""One more scrape of an article, into the store: derive/merge.py decides what the entry becomes, the store keeps it.
 
 The orchestration between the two: read the stored entry and its files' date claims, weigh the
 new scrape against them with `merge`, write the result and the file's row, re-match the topics
-when the text shown changed, and log the change for publishing by change. In the derivation key
-with merge.py (ingest.py): which claims are weighed shapes the entry.
+when the text shown changed, and log the change for publishing by change. No rule lives here:
+every decision is derive/merge.py's, so that the derivation key (derive/keys.py), a hash of
+the derive package, covers all that shapes an entry.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Literal
 
-from feedtool.merge import Claim, Scrape, Shown, iso, merge, scrape_key
-from feedtool.models import DateSource, Entry
+from feedtool.derive.merge import merge, scrape_of, shows
+from feedtool.models import Entry
 from feedtool.store import FileStat, Placed, Store
 
 Outcome = Literal["new", "updated", "unchanged", "pruned"]  # what merging one scrape did to its entry
@@ -28,7 +27,7 @@ def merge_scrape(store: Store, stat: FileStat, entry: Entry, topics: Sequence[st
     if it comes out the same. An entry a prune keeps out (store/prunes.py; `cutoff` is the
     retention policy's) is never written: its file is recorded as pruned.
     """
-    scrape = _scrape(stat, entry)
+    scrape = scrape_of(stat.mtime_ns, entry)
     derivation = store.derivation
     store.add_outlet(entry.outlet, entry.outlet_name, entry.outlet_homepage, entry.language)
     stored = store.stored(entry.id, derivation)
@@ -50,7 +49,7 @@ def merge_scrape(store: Store, stat: FileStat, entry: Entry, topics: Sequence[st
     if current is None:  # now that the entry it refers to exists
         store.add_source(stat, entry.source_sha256, entry.id, entry.outlet, scrape.claim, entry.warnings, derivation)
     # Topics follow the text shown: matched again only when this scrape is the one shown.
-    topics_changed = merged.key == scrape.key and store.set_topics(entry.id, topics, before_topics)
+    topics_changed = shows(merged, scrape) and store.set_topics(entry.id, topics, before_topics)
     before = stored.revision if stored is not None else None
     outcome: Outcome = "new" if before is None else "unchanged" if merged.revision == before else "updated"
     if outcome != "unchanged" or topics_changed:
@@ -58,28 +57,3 @@ def merge_scrape(store: Store, stat: FileStat, entry: Entry, topics: Sequence[st
         placed = None if stored is None else Placed(stored.outlet, stored.published, tuple(before_topics))
         store.note_change(entry.id, placed)
     return outcome
-
-
-def _scrape(stat: FileStat, entry: Entry) -> Scrape:
-    """One merged file as merge.py weighs it. Undated, it claims when it was scraped, as the weakest evidence."""
-    if entry.published is not None and entry.published_source is not None:
-        claim, rank = iso(entry.published), int(entry.published_source)
-    else:
-        claim, rank = first_seen(stat), int(DateSource.FIRST_SEEN)
-    text_hash = hashlib.sha1(f"{entry.title}\0{entry.summary}\0{entry.content}".encode()).hexdigest()
-    shown = Shown(
-        entry.url,
-        entry.title,
-        entry.summary,
-        entry.content,
-        entry.search_text,
-        entry.outlet,
-        entry.language,
-        entry.indexed,
-    )
-    key = scrape_key(stat.mtime_ns, entry.source_sha256)
-    return Scrape(key, stat.mtime_ns, shown, entry.author, entry.image, entry.tags, Claim(claim, rank, text_hash))
-
-
-def first_seen(stat: FileStat) -> str:
-    return iso(datetime.fromtimestamp(stat.mtime_ns / 1e9, UTC))

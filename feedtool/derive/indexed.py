@@ -28,7 +28,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from feedtool.topics import fold
+from feedtool.derive.topics import fold
 
 VERSION = "1"  # raise when index_values or the cutting changes: stores indexed before are indexed again
 
@@ -92,7 +92,7 @@ def index_values(
     made: Sequence[str] = (),
 ) -> IndexValues:
     """An entry's indexed columns. `search_text` is the entry's folded title and text as stored
-    (normalise.py folds it once, when the dump is read); the rest is folded here. `made`: the
+    (derive/normalise.py folds it once, when the dump is read); the rest is folded here. `made`: the
     title, summary and search_text as `cut_texts` made them already, where the dump was read."""
     title_cut, summary_cut, body = made or cut_texts(title, summary, search_text)
     return IndexValues(

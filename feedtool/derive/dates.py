@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from feedtool.limits import TimedPattern, compiled
+from feedtool.derive.limits import TimedPattern, compiled
 
 # Dates outside these years are corrupt, not news: a millisecond stamp of 0, a two-digit year.
 EARLIEST, LATEST = datetime(1990, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)

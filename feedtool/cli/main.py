@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from feedtool.archive import open_archive
-from feedtool.cli_options import (
+from feedtool.cli.options import (
     config_option,
     count,
     input_option,
@@ -30,7 +30,7 @@ from feedtool.cli_options import (
     verbosity,
     with_verbosity,
 )  # fmt: skip
-from feedtool.cli_search import search_command
+from feedtool.cli.search import search_command
 from feedtool.config import Config
 from feedtool.errors import ConfigError, FeedtoolError, InputError
 from feedtool.version import __version__
@@ -215,7 +215,7 @@ def check(output: Path | None, config: Path | None, quiet: bool, verbose: bool) 
     With [site] base_url configured, a document published for another address is a problem.
     Without, an output whose links are the local server's is fit only for this machine: said.
     """
-    from feedtool.check import check_output, local_only, output_base_url
+    from feedtool.publish.check import check_output, local_only, output_base_url
 
     setup_logging(verbose, quiet)
     cfg = load(config)
@@ -359,7 +359,7 @@ def health(
     rejected, thin when its newest articles' text shrank; an input folder with no dump in it is
     flagged too. With -q, silent unless something is flagged.
     """
-    from feedtool import health as judge
+    from feedtool.health import verdicts as judge
 
     setup_logging(verbose, quiet)
     checked = open_archive(load(config, state=state)).health()

@@ -30,14 +30,23 @@ from zoneinfo import ZoneInfo
 
 from feedtool.config import Site
 from feedtool.errors import ConfigError
-from feedtool.feeds import FILENAMES, FORMAT_NAMES, MEDIA_TYPES, FeedSpec, OutletInfo, Page, document_path, page_title
 from feedtool.models import FeedFormat, StoredEntry
-from feedtool.site import FeedSummary, grouped
+from feedtool.publish.feeds import (
+    FILENAMES,
+    FORMAT_NAMES,
+    MEDIA_TYPES,
+    FeedSpec,
+    OutletInfo,
+    Page,
+    document_path,
+    page_title,
+)
+from feedtool.publish.site import FeedSummary, grouped
 
 if TYPE_CHECKING:  # Jinja2 loads only when a page is rendered, never for a no-op build
     import jinja2
 
-    from feedtool.feedquery import FeedQuery
+    from feedtool.search.rsshub import FeedQuery
 
 TEMPLATES = ("base.html", "entry.html", "feed.html", "index.html", "pager.html", "search.html", "subscribe.html")
 # Content comes sanitised, so "<img " is always a tag there (text would read "&lt;img"): images
@@ -66,7 +75,7 @@ class Pages:
     def env(self) -> jinja2.Environment:
         import jinja2
 
-        loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("feedtool", "templates")]
+        loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("feedtool.publish", "templates")]
         if self.templates is not None:
             loaders.insert(0, jinja2.FileSystemLoader(self.templates))
         return jinja2.Environment(
@@ -78,7 +87,7 @@ class Pages:
     def fingerprint(self) -> str:
         """What the pages are made with: every template that can be used, the user's first."""
         digest = hashlib.sha1()
-        package = resources.files("feedtool").joinpath("templates")
+        package = resources.files("feedtool.publish").joinpath("templates")
         for name in TEMPLATES:
             digest.update(name.encode() + b"\0" + package.joinpath(name).read_bytes())
         if self.templates is not None:
@@ -179,7 +188,7 @@ class Pages:
 
 def _repeated(summary: str, content: str) -> bool:
     """Whether the content opens with the summary (most dumps' summary is the first paragraph), cut or not."""
-    from feedtool.search import plain_text
+    from feedtool.search.hits import plain_text
 
     start = summary.rstrip("….").strip()[:80]
     return bool(start) and plain_text(content[: 4 * len(summary) + 400]).startswith(start)

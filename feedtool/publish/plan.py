@@ -1,7 +1,7 @@
 """The store -> which documents to publish, each with a fingerprint of all it is made from.
 
 A document's fingerprint is its own settings and links plus its entries' fragment keys, in
-order (publish.py compares it with the one the document was written under). Two ways to plan:
+order (publish/run.py compares it with the one the document was written under). Two ways to plan:
 
 - whole: every feed, read from the store newest first and paginated as it is read
   (`feeds.paginate`). It reads every entry once per feed it is in (2 s at 100,000 entries) and
@@ -29,10 +29,10 @@ from dataclasses import asdict, dataclass, field, replace
 from itertools import chain, islice
 
 from feedtool.config import Config
-from feedtool.feeds import FeedSpec, OutletInfo, Page, document_path, paginate
 from feedtool.models import Format
-from feedtool.pages import Pages
-from feedtool.site import NEWEST_SHOWN
+from feedtool.publish.feeds import FeedSpec, OutletInfo, Page, document_path, paginate
+from feedtool.publish.pages import Pages
+from feedtool.publish.site import NEWEST_SHOWN
 from feedtool.store import FeedKey, Head, IndexRow, Key, Placed, Store
 from feedtool.version import __version__
 
@@ -210,7 +210,7 @@ def by_change(
     """The pages the logged changes can have changed.
 
     `before`: each feed's head as last published; `now`: where each changed entry is listed now.
-    Only when decision.py says a plan by change can be made: every feed was published before and
+    Only when publish/decision.py says a plan by change can be made: every feed was published before and
     every changed entry is still in the store (the log records changes, not removals).
     """
     feeds = feed_specs(config, infos)

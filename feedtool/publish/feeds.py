@@ -46,7 +46,7 @@ if TYPE_CHECKING:  # feedgen loads only when a document is rendered, never for a
 ATOM_NS = "http://www.w3.org/2005/Atom"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"
 # The documents each feed page is published as: three feed formats, and the HTML page for people
-# (pages.py renders that one). The one place their file names and media types are written down.
+# (publish/pages.py renders that one). The one place their file names and media types are written down.
 FILENAMES: dict[Format, str] = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json", "html": "index.html"}
 MEDIA_TYPES: dict[Format, str] = {
     "atom": "application/atom+xml",

@@ -5,7 +5,7 @@ fills, a scraper is pointed at the wrong folder. The only sign in the feeds is a
 quiet, noticed weeks later by a subscriber. So each outlet is judged against its own history
 (the store's `History`), by a pure function of that history and the time now:
 
-- late: silent for longer than its own history makes likely (lateness.py says how, and why so),
+- late: silent for longer than its own history makes likely (health/lateness.py says how, and why so),
   or than its `[[outlet]] expect_every` hours when the operator sets one; an outlet with too
   little history to tell is reported as such, and is late only once silent for two weeks;
 - failing: most of its recent dumps are rejected;
@@ -31,7 +31,7 @@ from pathlib import Path
 from statistics import median
 from typing import Literal
 
-from feedtool.lateness import RULES, Verdict, history_days, judge
+from feedtool.health.lateness import RULES, Verdict, history_days, judge
 from feedtool.store import History
 from feedtool.store.records import from_iso
 
@@ -127,7 +127,7 @@ def look_into(folders: Sequence[Path]) -> list[InputHealth]:
 
 def _holds_a_file(folder: Path) -> bool:
     """Whether a file the build would read is anywhere under the folder (hidden names skipped, as
-    scan.py does), depth first, stopping at the first: an archive of a million dumps costs a few
+    ingest/scan.py does), depth first, stopping at the first: an archive of a million dumps costs a few
     folder listings, not a walk."""
     folders, seen = [str(folder)], set()
     while folders:

@@ -1,6 +1,6 @@
 """Whether a publish writes nothing, plans by change, or plans every document: one pure decision.
 
-Every fact it weighs is read first (publish.py), named here, and the decision is a function of
+Every fact it weighs is read first (publish/run.py), named here, and the decision is a function of
 them alone, so that each way a publish can go is one branch with its test (tests/test_decision.py).
 """
 

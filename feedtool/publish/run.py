@@ -1,6 +1,6 @@
 """The store -> files under out/, writing only what changed, each file whole or not at all.
 
-Every entry is rendered once per format into a fragment kept in the store (feeds.py explains
+Every entry is rendered once per format into a fragment kept in the store (publish/feeds.py explains
 why that gives the same bytes), and re-rendered only when it, its topics or the config change;
 a document is assembled from its entries' fragments. So feedgen's work follows the entries that
 changed; a document holding a changed entry costs a header and a join of stored bytes.
@@ -28,13 +28,13 @@ from functools import cached_property, partial
 from pathlib import Path
 
 from feedtool.config import Config
-from feedtool.decision import PublishFacts, decide
 from feedtool.errors import PublishError
-from feedtool.feeds import FILENAMES, OutletInfo, Page, Renderer
 from feedtool.models import Format, Progress, StoredEntry
-from feedtool.pages import Pages
-from feedtool.plan import Plan, by_change, digest, entry_settings, feed_specs, whole
-from feedtool.site import FeedSummary, opml, static_files
+from feedtool.publish.decision import PublishFacts, decide
+from feedtool.publish.feeds import FILENAMES, OutletInfo, Page, Renderer
+from feedtool.publish.pages import Pages
+from feedtool.publish.plan import Plan, by_change, digest, entry_settings, feed_specs, whole
+from feedtool.publish.site import FeedSummary, opml, static_files
 from feedtool.store import Store, Unpacker, from_iso, split_markup
 from feedtool.workers import Setup, Workers, batched, fork_early
 

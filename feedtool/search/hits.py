@@ -11,11 +11,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from feedtool.merge import iso
+from feedtool.derive.merge import iso
+from feedtool.derive.topics import fold
 from feedtool.models import StoredEntry
-from feedtool.query import Parsed, Term, parse
+from feedtool.search.language import Parsed, Term, parse
 from feedtool.store import Store
-from feedtool.topics import fold
 
 MAX_LIMIT = 200  # entries a search answers at once, however many are asked for
 SNIPPET = 160  # characters of text shown around the first match

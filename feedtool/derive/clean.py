@@ -30,12 +30,12 @@ from urllib.parse import urljoin
 import nh3
 from lxml import etree
 
-from feedtool.dates import parse_dateline
+from feedtool.derive.dates import parse_dateline
+from feedtool.derive.limits import Rules, any_of
+from feedtool.derive.selectors import Element, Selection, elements
 from feedtool.errors import Rejected
-from feedtool.limits import Rules, any_of
 from feedtool.models import Article
 from feedtool.rules import CleanRules, Outlet
-from feedtool.selectors import Element, Selection, elements
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "div", "dl", "dt",

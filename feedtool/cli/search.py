@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from feedtool.cli_options import config_option, json_option, load, setup_logging, state_option, with_verbosity
+from feedtool.cli.options import config_option, json_option, load, setup_logging, state_option, with_verbosity
 from feedtool.errors import ConfigError
 
 if TYPE_CHECKING:  # loaded by the command itself: every other command starts without the store's search
-    from feedtool.search import Hit
+    from feedtool.search.hits import Hit
 
 
 @click.command("search")
@@ -35,7 +35,7 @@ def search_command(
     """Search every stored entry, newest first: words (all of them), "a phrase", OR, NOT or -word,
     brackets, and word* for a prefix. Simplified and traditional Chinese find each other."""
     from feedtool.archive import open_archive
-    from feedtool.search import MAX_LIMIT
+    from feedtool.search.hits import MAX_LIMIT
 
     setup_logging(verbose, quiet)
     if limit > MAX_LIMIT:

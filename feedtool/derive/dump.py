@@ -27,10 +27,10 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from feedtool.dates import plausible
+from feedtool.derive.dates import plausible
+from feedtool.derive.urls import check_http_url
 from feedtool.errors import Rejected
 from feedtool.models import Dump
-from feedtool.urls import check_http_url
 
 # Characters XML 1.0 forbids (or discourages, like C1 controls); feeds must never carry them.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")

@@ -2,7 +2,7 @@
 
 RSSHub's users already write `?filter=…&limit=10&opencc=t2s` after a route; a feed of feedtool's
 takes the same parameters with the same meaning (lib/middleware/parameter.ts in RSSHub), plus
-`q`, a full-text search (query.py) that RSSHub cannot offer, having only the items it fetched.
+`q`, a full-text search (search/language.py) that RSSHub cannot offer, having only the items it fetched.
 PARAMETERS below says what each one does (the documentation's table is made from it).
 
 The expressions run on RE2, as RSSHub's do by default (its FILTER_REGEX_ENGINE): time linear in
@@ -27,7 +27,7 @@ import re2
 
 from feedtool.models import StoredEntry
 from feedtool.perthread import per_thread
-from feedtool.query import QueryError, parse
+from feedtool.search.language import QueryError, parse
 
 Field = Literal["title", "description", "author", "category"]
 FIELDS: tuple[Field, ...] = ("title", "description", "author", "category")
@@ -292,7 +292,7 @@ def shown_as_asked(asked: FeedQuery, entry: StoredEntry) -> StoredEntry:
             entry, title=convert(entry.title), summary=convert(entry.summary), content=convert(entry.content)
         )
     if asked.brief:
-        from feedtool.search import plain_text
+        from feedtool.search.hits import plain_text
 
         text = plain_text(entry.content) or entry.summary
         cut = text[: asked.brief] + ("…" if len(text) > asked.brief else "")

@@ -1,6 +1,6 @@
 """Folders of dumps -> the store, touching only what changed since the last run.
 
-Folders unchanged since the last run are not listed (scan.py); in those that are, the file index
+Folders unchanged since the last run are not listed (ingest/scan.py); in those that are, the file index
 answers "unchanged?" from a stat alone, so an unchanged dump is never opened. A changed or new
 file is read and hashed by a worker; bytes the store has seen under another path are recorded
 against the same entry without parsing, unless their newer mtime makes them the scrape shown
@@ -25,19 +25,20 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from feedtool.clock import now
 from feedtool.config import Config
+from feedtool.derive.keys import derivation_key, identity_key
+from feedtool.derive.limits import too_large
+from feedtool.derive.merge import first_seen, iso
+from feedtool.derive.topics import Matcher, matchers, topics_of
 from feedtool.errors import Rejected
-from feedtool.limits import too_large
-from feedtool.merge import iso
-from feedtool.merging import Outcome, first_seen, merge_scrape
+from feedtool.ingest.apply import Outcome, merge_scrape
+from feedtool.ingest.scan import MTIME_MAX, scan
 from feedtool.models import DateSource, Entry, Progress, Rejection
 from feedtool.rules import Rules, Topic
-from feedtool.scan import MTIME_MAX, scan
 from feedtool.store import FileStat, Known, Store
-from feedtool.topics import Matcher, matchers, topics_of
 from feedtool.workers import POOL_THRESHOLD, Setup, Workers, batched, fork_early
 
 if TYPE_CHECKING:  # the normaliser imports lxml and nh3: loaded in workers, never for a no-op build
-    from feedtool.normalise import Normaliser
+    from feedtool.derive.normalise import Normaliser
 
 log = logging.getLogger("feedtool")
 
@@ -71,53 +72,6 @@ class IngestReport:
     empty_inputs: tuple[Path, ...] = ()  # input folders that hold no dump at all: a scraper writing elsewhere?
 
 
-# The modules whose code shapes an entry from a dump. A feedtool whose normaliser changed derives
-# every entry again; hashing their source rather than trusting a version number means no release
-# can forget to say so. (Library versions are not in it: reading them costs a no-op build 75 ms.
-# After upgrading lxml or nh3, `feedtool build --rederive` does the same.)
-NORMALISER_MODULES = (
-    "clean.py",
-    "dates.py",
-    "dump.py",
-    "limits.py",
-    "merge.py",
-    "merging.py",
-    "normalise.py",
-    "outlets.py",
-    "selectors.py",
-    "topics.py",
-    "urls.py",
-)
-
-
-def identity_key(rules: Rules) -> str:
-    """A fingerprint of what decides an entry's identity, its canonical URL: the URL rules and their code.
-
-    While it stands, a dump read again under changed cleaning rules keeps the id it had, and is
-    not canonicalised again.
-    """
-    from importlib import resources
-
-    code = resources.files("feedtool").joinpath("urls.py").read_bytes()
-    rules_part = [rules.tracking_params, rules.host_aliases, [(o.slug, o.hosts) for o in rules.outlets]]
-    return hashlib.sha1(code + json.dumps(rules_part).encode()).hexdigest()
-
-
-def derivation_key(rules: Rules) -> str:
-    """A fingerprint of everything an entry is derived with: the rules and the normaliser's code.
-
-    Not the outlets' icons and homepages, which only the published documents show.
-    """
-    from importlib import resources
-
-    package = resources.files("feedtool")
-    code = hashlib.sha1(b"".join(package.joinpath(name).read_bytes() for name in NORMALISER_MODULES))
-    shaping = asdict(rules)
-    for outlet in shaping["outlets"]:
-        del outlet["icon"], outlet["homepage"], outlet["expect_every"]
-    return hashlib.sha1(f"{code.hexdigest()}\0{json.dumps(shaping, sort_keys=True)}".encode()).hexdigest()
-
-
 # -- the worker side: a task carries its data, paths in, entries out ------------------------------
 
 
@@ -131,7 +85,7 @@ class Deriving:
 
 
 def _deriving(rules: Rules, topics: tuple[Topic, ...], known_domains: frozenset[str], folder: str) -> Deriving:
-    from feedtool.normalise import Normaliser
+    from feedtool.derive.normalise import Normaliser
 
     return Deriving(Normaliser(rules, known_domains), matchers(topics), folder)
 
@@ -195,7 +149,7 @@ def ingest(
     carries on; the result is the store a build from nothing would make, plus the entries whose
     dumps are gone, kept as they were.
 
-    Only folders changed since the last build are listed (scan.py); `rescan` lists them all.
+    Only folders changed since the last build are listed (ingest/scan.py); `rescan` lists them all.
     """
     report = IngestReport()
     report.rederived = store.begin_derivation(derivation_key(config.rules), identity_key(config.rules), force=rederive)
@@ -308,7 +262,7 @@ def _ingest_changed(
             yield from parse  # never from inside a transaction: the merges below open their own
 
     # A worker stuck past twice a dump's time (in C code, where its own deadline cannot reach) is
-    # ended by its watch, and the dump rejected: see limits.py.
+    # ended by its watch, and the dump rejected: see derive/limits.py.
     results = workers.map(
         _derive, new_content(), setup=setup, count=len(stats), chunksize=32, on_crash=_crashed,
         job_seconds=2 * rules.limits.dump_seconds + 1,
@@ -377,7 +331,7 @@ def _record_copies(store: Store, copies: list[tuple[FileStat, str, Known]], repo
         for stat, sha256, known in copies:
             # Undated, a copy's claim on the date is its own first sighting, not its original's.
             undated = known.published_rank == DateSource.FIRST_SEEN
-            store.add_copy(stat, sha256, known, first_seen(stat) if undated else known.published)
+            store.add_copy(stat, sha256, known, first_seen(stat.mtime_ns) if undated else known.published)
             log.info("%s: same content as a file seen before", stat.path)
             if known.rejected:
                 report.rejections.append(Rejection(stat.path, sha256, known.rejected))

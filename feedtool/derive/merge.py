@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from feedtool.models import DateSource, Entry
+
 T = TypeVar("T")
 Filled = tuple[str, str, str]  # the keys of the scrapes the author, image and tags came from ("" for none)
 
@@ -42,7 +44,7 @@ class Shown:
     search_text: str
     outlet: str
     language: str
-    # The title, summary and search_text as the full-text index holds them (fulltext.index_values),
+    # The title, summary and search_text as the full-text index holds them (indexed.index_values),
     # made in the worker that read the dump so that the build process need not; () when read back
     # from the store, made when needed.
     indexed: tuple[str, ...] = field(default=(), compare=False, repr=False)
@@ -95,6 +97,37 @@ def scrape_key(mtime_ns: int, sha256: str) -> str:
     that copies of one file (same bytes, same mtime: `cp -p`, a moved folder) are the same scrape
     wherever they lie and whichever of them is read first."""
     return f"{mtime_ns:020d} {sha256}"
+
+
+def scrape_of(mtime_ns: int, entry: Entry) -> Scrape:
+    """One dump as the rule weighs it. Undated, it claims when it was scraped, as the weakest evidence."""
+    if entry.published is not None and entry.published_source is not None:
+        claim, rank = iso(entry.published), int(entry.published_source)
+    else:
+        claim, rank = first_seen(mtime_ns), int(DateSource.FIRST_SEEN)
+    text_hash = hashlib.sha1(f"{entry.title}\0{entry.summary}\0{entry.content}".encode()).hexdigest()
+    shown = Shown(
+        entry.url,
+        entry.title,
+        entry.summary,
+        entry.content,
+        entry.search_text,
+        entry.outlet,
+        entry.language,
+        entry.indexed,
+    )
+    key = scrape_key(mtime_ns, entry.source_sha256)
+    return Scrape(key, mtime_ns, shown, entry.author, entry.image, entry.tags, Claim(claim, rank, text_hash))
+
+
+def first_seen(mtime_ns: int) -> str:
+    """When an undated dump claims its article was published: when it was written."""
+    return iso(datetime.fromtimestamp(mtime_ns / 1e9, UTC))
+
+
+def shows(merged: Merged, scrape: Scrape) -> bool:
+    """Whether the entry now shows this scrape's text: its topics are matched again only then."""
+    return merged.key == scrape.key
 
 
 def merge(current: Merged | None, scrape: Scrape, claims: Sequence[Claim]) -> Merged:

@@ -5,14 +5,14 @@ matter alias bomb, HTML nested a hundred thousand deep, a cleaning rule that bac
 on its text, a library bug it alone meets) ends with that dump rejected, with a reason, and the
 build going on. The bounds, each where the work is:
 
-- size: a dump over `[build] max_dump_bytes` is rejected before it is read (ingest.py);
+- size: a dump over `[build] max_dump_bytes` is rejected before it is read (ingest/run.py);
 - time: reading one dump stops after `[build] dump_seconds` (`deadline`, below); a worker
   process that overruns it in C code, where no Python signal handler runs, is ended by its
   watch (workers/local.py) and the dump rejected;
 - regular expressions from a config run on the `regex` module with a timeout (`TimedPattern`):
   the standard `re` cannot be interrupted mid-match (the built-in rules, feedtool's own and
   tested, stay on `re`, which is twice as fast);
-- YAML aliases (dump.py) and nesting depth (clean.py) are bounded where they are parsed.
+- YAML aliases (derive/dump.py) and nesting depth (derive/clean.py) are bounded where they are parsed.
 """
 
 from __future__ import annotations
