@@ -8,7 +8,7 @@ A package of rooms, one per domain, composed into the one `Store` the stages cal
 - derivations.py: which rules the stored rows were made with, and which are stale;
 - sources.py: the dump files read, the file index, rejections, the folders listed;
 - entries.py: entries and their topics (what merging reads and writes);
-- derive/indexed.py: the full-text index of the entries kept in step, and the searches over it;
+- fulltext.py: the full-text index of the entries kept in step, and the searches over it;
 - indexing.py: the index's rows written, for that room and for the migration that made the index;
 - prunes.py: what an operator removed, kept out of every later build;
 - listings.py: each feed's entries in order, for planning a publish;

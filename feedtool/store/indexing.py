@@ -1,6 +1,6 @@
 """The full-text index's rows, written: functions of a SQLite connection alone.
 
-Apart from the room that keeps the index in step (derive/indexed.py) because a migration writes them
+Apart from the room that keeps the index in step (fulltext.py) because a migration writes them
 too (schema.py), before the store's connection object exists, and the one must not import the
 other's module through the connection.
 """
