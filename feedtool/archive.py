@@ -245,22 +245,19 @@ class Archive:
     @contextmanager
     def _store(self, *, writing: bool = False) -> Iterator[Store]:
         """The store, open for one method's work; a missing one is an error, not a new empty store.
-        Writing, under the build's lock. The backend's errors are translated here, once."""
+        Writing, under the build's lock. (The store raises only StoreError: store/boundary.py.)"""
         from feedtool.build import locked
-        from feedtool.store import BackendError, Store, store_failure
+        from feedtool.store import Store
 
         config = self.config
         if not config.store.is_file():
             raise FeedtoolError(f"no store at {config.store}; run 'feedtool build' first")
-        try:
-            if writing:
-                with locked(config), Store(config.store, root=config.root) as store:
-                    yield store
-            else:
-                with Store(config.store, root=config.root) as store:
-                    yield store
-        except BackendError as exc:
-            raise store_failure(config.store, exc) from None
+        if writing:
+            with locked(config), Store(config.store, root=config.root) as store:
+                yield store
+        else:
+            with Store(config.store, root=config.root) as store:
+                yield store
 
 
 def _utc(day: datetime | None) -> datetime | None:

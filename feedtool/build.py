@@ -17,7 +17,7 @@ from feedtool.errors import ConfigError, InputError, LockHeld
 from feedtool.ingest.run import IngestReport, ingest
 from feedtool.models import Progress
 from feedtool.publish.run import PublishReport, publish, rendering
-from feedtool.store import BackendError, Store, store_failure
+from feedtool.store import Store
 from feedtool.workers import PoolFactory, Workers
 from feedtool.workers.cluster import address_of, connected
 
@@ -116,25 +116,22 @@ def build(
 ) -> BuildReport:
     started = time.monotonic()
     check_layout(config, reading=do_ingest)
-    try:
-        # The cluster, if any, is reached first: an unreachable scheduler fails the build before
-        # it takes the lock or touches the store.
-        with on_executor(config) as pool, locked(config), Store(config.store, root=config.root) as store:
-            if do_ingest and not store.index_current():  # indexed by a feedtool that cut words otherwise
-                store.reindex()
-            pools = Workers(workers, pool)
-            # A build that lists every folder (the first, or a rescan) holds its listing, hundreds of
-            # megabytes at a million dumps, until it publishes: publishing's workers start first.
-            lists_every_folder = do_ingest and (rescan or not store.listed_before())
-            with pools.early(rendering(config), when=do_publish and lists_every_folder):
-                ingested = (
-                    ingest(store, config, progress=ingest_progress, workers=pools, rederive=rederive, rescan=rescan)
-                    if do_ingest
-                    else None
-                )
-                published = publish(store, config, progress=publish_progress, workers=pools) if do_publish else None
-            store.checkpoint()
-    except BackendError as exc:  # a full disk under the store, a damaged file: not feedtool's own fault
-        raise store_failure(config.store, exc) from None
+    # The cluster, if any, is reached first: an unreachable scheduler fails the build before
+    # it takes the lock or touches the store.
+    with on_executor(config) as pool, locked(config), Store(config.store, root=config.root) as store:
+        if do_ingest and not store.index_current():  # indexed by a feedtool that cut words otherwise
+            store.reindex()
+        pools = Workers(workers, pool)
+        # A build that lists every folder (the first, or a rescan) holds its listing, hundreds of
+        # megabytes at a million dumps, until it publishes: publishing's workers start first.
+        lists_every_folder = do_ingest and (rescan or not store.listed_before())
+        with pools.early(rendering(config), when=do_publish and lists_every_folder):
+            ingested = (
+                ingest(store, config, progress=ingest_progress, workers=pools, rederive=rederive, rescan=rescan)
+                if do_ingest
+                else None
+            )
+            published = publish(store, config, progress=publish_progress, workers=pools) if do_publish else None
+        store.checkpoint()
     local = config.site.base_url if do_publish and not config.base_url_set else None
     return BuildReport(ingested, published, time.monotonic() - started, local)

@@ -270,16 +270,18 @@ def _link(fd: str) -> bool:
 def test_an_sqlite_error_mid_build_is_one_line_naming_the_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import sqlite3
-
     from feedtool.cli import main
 
     config = make_config(tmp_path, [SEEDS])
+    opened = Store.__init__
 
-    def disk_full(*args: object, **kwargs: object) -> str:
-        raise sqlite3.OperationalError("database or disk is full")
+    def on_a_full_disk(self: Store, *args: object, **kwargs: object) -> None:
+        """SQLite's own SQLITE_FULL, for real: the file may grow by a few pages, not by the seeds."""
+        opened(self, *args, **kwargs)
+        pages = self.db.execute("PRAGMA page_count").fetchone()[0]
+        self.db.execute(f"PRAGMA max_page_count = {pages + 2}")
 
-    monkeypatch.setattr(Store, "write_entry", disk_full)
+    monkeypatch.setattr(Store, "__init__", on_a_full_disk)
     with pytest.raises(SystemExit) as exit_:
         main(["build", "-c", str(config.path)])
     err = capsys.readouterr().err

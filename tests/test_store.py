@@ -207,3 +207,21 @@ def _frame_dictionary(blob: bytes) -> int:
     import zstandard
 
     return int(zstandard.get_frame_parameters(blob).dict_id)
+
+
+def test_every_public_method_of_the_store_raises_only_store_errors(tmp_path: Path) -> None:
+    """The backend's errors are translated once, at the store's edge (store/boundary.py): from a
+    plain call, from an iterator it returns, from a transaction whose COMMIT fails at its exit."""
+    public = [name for name in dir(Store) if not name.startswith("_") and callable(getattr(Store, name))]
+    unwrapped = [name for name in public if name != "reader" and not getattr(getattr(Store, name), "__translated__", 0)]
+    assert len(public) > 50 and unwrapped == []
+    store = Store(tmp_path / "store.sqlite3")
+    store.db.close()  # the database gone from under the store, as a disk can fail
+    with pytest.raises(StoreError, match=r"store\.sqlite3: Cannot operate on a closed database"):
+        store.generation()
+    with pytest.raises(StoreError):
+        list(store.search_texts())
+    store = Store(tmp_path / "store.sqlite3")
+    with pytest.raises(StoreError), store.transaction():
+        store.set_meta("k", "v")
+        store.db.close()  # its COMMIT, at the transaction's exit, fails

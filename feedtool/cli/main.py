@@ -194,14 +194,14 @@ def serve(output: Path | None, host: str, port: int, config: Path | None, quiet:
 
 def _published_base_url(cfg: Config) -> str | None:
     """The base URL the store says the output was last published under (None: no store yet)."""
-    from feedtool.store import BackendError, Store
+    from feedtool.store import Store
 
     if not cfg.store.is_file():
         return None
     try:
         with Store(cfg.store, root=cfg.root) as store:
             return store.published_base_url()
-    except (BackendError, FeedtoolError):
+    except FeedtoolError:
         return None  # serving does not need the store: `feedtool stats` says what is wrong with it
 
 

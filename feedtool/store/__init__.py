@@ -14,6 +14,7 @@ A package of rooms, one per domain, composed into the one `Store` the stages cal
 - listings.py: each feed's entries in order, for planning a publish;
 - published.py: documents written, rendered fragments, and the log of changes since;
 - reports.py: counts for `stats`, and each outlet's recent history for `health`;
+- boundary.py: the edge, where the database's errors become feedtool's StoreError, once;
 - packing.py: the compression of long text and markup, with dictionaries trained on the store's rows.
 
 Each room is a mixin over the shared connection (`self.db`); none holds state of its own between
@@ -22,7 +23,7 @@ calls, so what a method answers depends on the store alone, not on what was call
 
 from __future__ import annotations
 
-from feedtool.store.connection import BackendError, store_failure
+from feedtool.store.boundary import translating
 from feedtool.store.entries import Entries, Stored
 from feedtool.store.fulltext import Found
 from feedtool.store.listings import Listings
@@ -34,11 +35,12 @@ from feedtool.store.reports import History, Reports
 from feedtool.store.schema import SCHEMA_VERSION
 
 __all__ = [
-    "CHANGES_KEPT", "SCHEMA_VERSION", "BackendError", "FeedKey", "FileStat", "Found", "Head", "History", "IndexRow",
-    "Key", "Known", "Placed", "Prune", "Store", "Stored", "Unpacker", "from_iso", "split_markup", "store_failure",
+    "CHANGES_KEPT", "SCHEMA_VERSION", "FeedKey", "FileStat", "Found", "Head", "History", "IndexRow",
+    "Key", "Known", "Placed", "Prune", "Store", "Stored", "Unpacker", "from_iso", "split_markup",
 ]  # fmt: skip
 
 
+@translating
 class Store(Reports, Entries, Prunes, Listings, Published):
     """The store's one interface: every room's methods over one connection."""
 

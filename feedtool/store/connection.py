@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,27 +17,8 @@ from typing import Self
 import feedtool.store.schema as schema
 from feedtool.derive.merge import iso
 from feedtool.errors import StoreError
+from feedtool.store.boundary import store_failure
 from feedtool.store.packing import Codec
-
-# The errors of the database under the store (a full disk, a damaged file): the one name a caller
-# catches them by, so that a store on another database changes this line, not its callers.
-BackendError = sqlite3.Error
-
-
-def store_failure(path: Path, exc: BaseException) -> StoreError:
-    """What went wrong with the store, said truthfully, with the remedy that works.
-
-    A damaged file fails every build the same way: the remedy is to make the store anew from the
-    dumps, which are the source of truth. A full disk or a passing I/O error is not damage: what
-    was committed is kept, and the next build carries on.
-    """
-    text = str(exc)
-    if type(exc) is sqlite3.DatabaseError or any(words in text for words in ("malformed", "not a database")):
-        return StoreError(
-            f"{path}: the store is damaged ({text}). The dumps are the source of truth: move it aside"
-            f" (mv {path} {path}.damaged) and run 'feedtool build' to make it anew from them"
-        )
-    return StoreError(f"{path}: {text}; what was committed before is kept, and the next build carries on from it")
 
 
 class Connection:
@@ -158,6 +139,11 @@ class Connection:
     def _after_rollback(self) -> None:
         """What a room forgets when a transaction is rolled back."""
         self.codec.rolled_back()
+
+    def watch(self, handler: Callable[[], int] | None, steps: int = 0) -> None:
+        """Have `handler` called every `steps` virtual-machine steps of a statement; a true answer
+        interrupts it (as a StoreError). None stops watching. How a server bounds each answer."""
+        self.db.set_progress_handler(handler, steps)
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:

@@ -13,7 +13,6 @@ exactly when the answer does; Last-Modified is the newest entry's update time.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -77,18 +76,16 @@ class Workers:
                 store = self._local.store = Store.reader(self.path)
                 with self._lock:
                     self._opened.append(store)
-            store.db.set_progress_handler(budget.interrupts, SQLITE_STEPS)
+            store.watch(budget.interrupts, SQLITE_STEPS)
             try:
                 with store.snapshot():
                     return work(store)
             finally:
-                store.db.set_progress_handler(None, 0)
+                store.watch(None)
                 budget.finish()
-        except (sqlite3.Error, StoreError) as exc:
+        except StoreError:
             budget.check()  # a statement the budget interrupted: say that, not that the store failed
-            if isinstance(exc, StoreError):
-                raise
-            raise StoreError(f"the store cannot be read now: {exc}") from None
+            raise
 
     def close(self) -> None:
         """After the last answer: the threads end, then their connections close."""
