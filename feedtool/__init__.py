@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from feedtool.archive import Archive, Health, OutletCount, PruneReport, Reject, Stats, open_archive
+from feedtool.archive import Archive, CheckReport, Health, OutletCount, PruneReport, Reject, Stats, open_archive
 from feedtool.errors import ClusterError, ConfigError, FeedtoolError, InputError, LockHeld, PublishError, StoreError
 from feedtool.version import __version__
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # loaded on first use (see __getattr__): `import feedtool` st
 __all__ = [
     "Archive",
     "BuildReport",
+    "CheckReport",
     "ClusterError",
     "ConfigError",
     "FeedtoolError",

@@ -27,13 +27,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from feedtool.config import Config, load_config
-from feedtool.errors import ConfigError, FeedtoolError
+from feedtool.errors import ConfigError, FeedtoolError, InputError
 
 if TYPE_CHECKING:  # the store and the build load with their first use: `import feedtool` stays light
     from feedtool.build import BuildReport
     from feedtool.health.verdicts import InputHealth, OutletHealth
     from feedtool.search.hits import Results
     from feedtool.store import Prune, Store
+    from feedtool.web.server import Server
 
 Progress = Callable[[int, int], None]  # (done, total), called as a stage goes
 
@@ -100,6 +101,44 @@ class Health:
         from feedtool.health import verdicts as health
 
         return health.trouble(list(self.outlets), list(self.inputs))
+
+    def as_json(self) -> dict[str, object]:
+        """The shape `feedtool health --json` prints."""
+        from feedtool.health import verdicts as health
+
+        return {"now": self.at.isoformat(), **health.as_json(list(self.outlets), list(self.inputs))}
+
+    def lines(self, *, quiet: bool = False) -> list[str]:
+        """The report as `feedtool health` prints it; `quiet`: only what is flagged."""
+        from feedtool.health import verdicts as health
+
+        return health.as_lines(list(self.outlets), list(self.inputs), quiet)
+
+    def write_metrics(self, path: Path) -> None:
+        """The report as Prometheus metrics, in node_exporter's textfile format, written whole."""
+        from feedtool.health import verdicts as health
+
+        try:
+            health.write_metrics(list(self.outlets), list(self.inputs), self.rejected, path)
+        except OSError as exc:
+            raise FeedtoolError(f"cannot write {path}: {exc.strerror}") from None
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """Every published document read back as a reader would (`feedtool check`)."""
+
+    folder: Path
+    problems: tuple[str, ...]  # one line each, naming the document
+    checked: int  # documents read
+    base_url: str | None  # the address the output's links are under, as its all-outlets feed says
+
+    @property
+    def local_only(self) -> bool:
+        """Whether the output's links reach only this machine (published for `feedtool serve` here)."""
+        from feedtool.publish.check import local_only
+
+        return self.base_url is not None and local_only(self.base_url)
 
 
 def open_archive(
@@ -241,6 +280,58 @@ class Archive:
                 known = ", ".join(str(p.id) for p in store.prunes()) or "none"
                 raise ConfigError(f"no prune {number} (in force: {known})")
             return lifted
+
+    def check(self, output: str | os.PathLike[str] | None = None) -> CheckReport:
+        """Read every document under the output folder (or `output`) back and list problems. With
+        `[site] base_url` configured, a document published for another address is one."""
+        from feedtool.publish.check import check_output, output_base_url
+
+        config = self.config
+        folder = Path(output) if output is not None else config.output
+        problems, checked = check_output(folder, config.site.base_url if config.base_url_set else None)
+        return CheckReport(folder, tuple(problems), checked, output_base_url(folder) if folder.is_dir() else None)
+
+    def server(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        *,
+        output: str | os.PathLike[str] | None = None,
+        access_log: bool = False,
+    ) -> Server:
+        """`feedtool serve`: the output folder over HTTP, and query feeds and search from the store
+        when there is one; bound to host:port now, served by `run()`. Logs a warning (logger
+        "feedtool") when there is no store, or the output was published for another address."""
+        import logging
+
+        from feedtool.web.answers import Archive as Answers
+        from feedtool.web.app import App
+        from feedtool.web.server import make_server
+
+        log, config = logging.getLogger("feedtool"), self.config
+        folder = Path(output) if output is not None else config.output
+        if not folder.is_dir():
+            raise InputError(f"output folder {folder} does not exist; run 'feedtool build' first")
+        answers = Answers(config) if config.store.is_file() else None
+        if answers is None:
+            log.warning("no store at %s: the feeds are served, but not search or query feeds", config.store)
+        server = make_server(App(folder, answers), host, port, access_log=access_log)
+        published = self._published_base_url()
+        if published is not None and published != server.base_url:
+            # Every link in the feeds is absolute: a reader subscribed here would be sent there.
+            log.warning(
+                "the output was published for %s, not %s; to serve it here, run 'feedtool build --base-url %s'",
+                published, server.base_url, server.base_url,
+            )  # fmt: skip
+        return server
+
+    def _published_base_url(self) -> str | None:
+        """The base URL the store says the output was last published under (None: no store, or unreadable)."""
+        try:
+            with self._store() as store:
+                return store.published_base_url()
+        except FeedtoolError:
+            return None  # serving does not need the store: `feedtool stats` says what is wrong with it
 
     @contextmanager
     def _store(self, *, writing: bool = False) -> Iterator[Store]:

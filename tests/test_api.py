@@ -55,6 +55,12 @@ def test_a_program_builds_searches_prunes_and_reads_the_stats(tmp_path: Path) ->
     checked = archive.health()  # the seeds' outlets, each judged against its own (short) history
     assert {o.outlet for o in checked.outlets} == {o.slug for o in stats.outlets} and checked.rejected == 0
     assert [(folder.folder, folder.flags) for folder in checked.inputs] == [(str(tmp_path / "seeds"), ())]
+    read_back = archive.check()  # every document read back, each under the configured base_url
+    assert (read_back.problems, read_back.base_url, read_back.local_only) == ((), "https://feeds.example.org/", False)
+    assert read_back.checked == len([path for path in (tmp_path / "out").rglob("*") if path.is_file()])
+    server = archive.server(port=0)  # bound now, served by run()
+    assert server.base_url.startswith("http://127.0.0.1:") and server.base_url != read_back.base_url
+    server.sock.close()
 
 
 def test_the_public_names_are_typed_for_a_users_code(tmp_path: Path) -> None:
@@ -91,3 +97,19 @@ def test_every_public_name_is_there_and_nothing_private_is_exported() -> None:
         assert getattr(feedtool, name) is not None, name
         assert not name.startswith("_") or name == "__version__"
     assert (Path(feedtool.__file__).parent / "py.typed").is_file()
+
+
+def test_the_command_line_is_a_client_of_the_public_api() -> None:
+    """cli/ imports from feedtool's public names (and the config and errors they take and raise),
+    never from a stage's package: what the command does, a program can do too."""
+    import ast
+
+    allowed = {"feedtool", "feedtool.config", "feedtool.errors", "feedtool.version"}
+    reached = {}
+    for path in (ROOT / "feedtool" / "cli").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            inner = module is not None and (module == "feedtool.cli" or module.startswith("feedtool.cli."))
+            if module and module.startswith("feedtool") and module not in allowed and not inner:
+                reached[f"{path.name}:{node.lineno}"] = module
+    assert reached == {}

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from feedtool.archive import open_archive
+from feedtool import open_archive
 from feedtool.cli.options import (
     config_option,
     count,
@@ -31,8 +31,7 @@ from feedtool.cli.options import (
     with_verbosity,
 )  # fmt: skip
 from feedtool.cli.search import search_command
-from feedtool.config import Config
-from feedtool.errors import ConfigError, FeedtoolError, InputError
+from feedtool.errors import ConfigError, FeedtoolError
 from feedtool.version import __version__
 
 log = logging.getLogger("feedtool")
@@ -163,46 +162,12 @@ _build_command("publish", "Write the feeds from the store; read no dumps.", do_i
 def serve(output: Path | None, host: str, port: int, config: Path | None, quiet: bool, verbose: bool) -> None:
     """Serve the output folder over HTTP for feed readers, with ETag and 304 responses; with the
     store beside it, query feeds and /search too. -v logs every request."""
-    from feedtool.web.app import App
-    from feedtool.web.server import make_server
-
     setup_logging(verbose, quiet)
     cfg = load(config)
-    folder = output or cfg.output
-    if not folder.is_dir():
-        raise InputError(f"output folder {folder} does not exist; run 'feedtool build' first")
-    archive = None
-    if cfg.store.is_file():
-        from feedtool.web.answers import Archive
-
-        archive = Archive(cfg)
-    else:
-        log.warning("no store at %s: the feeds are served, but not search or query feeds", cfg.store)
-    server = make_server(App(folder, archive), host, port, access_log=verbose)
-    here = server.base_url
-    published = _published_base_url(cfg)
-    if published is not None and published != here:
-        # Every link in the feeds is absolute: a reader subscribed here would be sent there.
-        log.warning(
-            "the output was published for %s, not %s; to serve it here, run 'feedtool build --base-url %s'",
-            published, here, here,
-        )  # fmt: skip
+    server = open_archive(cfg).server(host, port, output=output, access_log=verbose)
     if not quiet:
-        click.echo(f"feedtool: serving {folder} on {here} (Ctrl-C stops)")
+        click.echo(f"feedtool: serving {output or cfg.output} on {server.base_url} (Ctrl-C stops)")
     server.run()
-
-
-def _published_base_url(cfg: Config) -> str | None:
-    """The base URL the store says the output was last published under (None: no store yet)."""
-    from feedtool.store import Store
-
-    if not cfg.store.is_file():
-        return None
-    try:
-        with Store(cfg.store, root=cfg.root) as store:
-            return store.published_base_url()
-    except FeedtoolError:
-        return None  # serving does not need the store: `feedtool stats` says what is wrong with it
 
 
 @cli.command()
@@ -215,24 +180,21 @@ def check(output: Path | None, config: Path | None, quiet: bool, verbose: bool) 
     With [site] base_url configured, a document published for another address is a problem.
     Without, an output whose links are the local server's is fit only for this machine: said.
     """
-    from feedtool.publish.check import check_output, local_only, output_base_url
-
     setup_logging(verbose, quiet)
     cfg = load(config)
-    folder = output or cfg.output
-    problems, checked = check_output(folder, cfg.site.base_url if cfg.base_url_set else None)
-    for problem in problems:
+    checked = open_archive(cfg).check(output)
+    for problem in checked.problems:
         click.echo(problem)
-    if not cfg.base_url_set and not quiet and (base := output_base_url(folder)) and local_only(base):
+    if not cfg.base_url_set and not quiet and checked.local_only:
         click.echo(
-            f"feedtool: the output's links are under {base}, where feedtool serve listens (no [site] base_url):"
-            " fit only for serving on this machine",
+            f"feedtool: the output's links are under {checked.base_url}, where feedtool serve listens"
+            " (no [site] base_url): fit only for serving on this machine",
             err=True,
         )
-    if problems:
-        raise FeedtoolError(f"{len(problems)} problems in {checked} documents under {folder}")
+    if checked.problems:
+        raise FeedtoolError(f"{len(checked.problems)} problems in {checked.checked} documents under {checked.folder}")
     if not quiet:
-        click.echo(f"feedtool: {checked} documents checked, no problems")
+        click.echo(f"feedtool: {checked.checked} documents checked, no problems")
 
 
 @cli.command()
@@ -359,22 +321,14 @@ def health(
     rejected, thin when its newest articles' text shrank; an input folder with no dump in it is
     flagged too. With -q, silent unless something is flagged.
     """
-    from feedtool.health import verdicts as judge
-
     setup_logging(verbose, quiet)
     checked = open_archive(load(config, state=state)).health()
-    report, inputs = list(checked.outlets), list(checked.inputs)
     if prometheus is not None:
-        try:
-            judge.write_metrics(report, inputs, checked.rejected, prometheus)
-        except OSError as exc:
-            raise FeedtoolError(f"cannot write {prometheus}: {exc.strerror}") from None
+        checked.write_metrics(prometheus)
     if as_json:
-        click.echo(
-            json.dumps({"now": checked.at.isoformat(), **judge.as_json(report, inputs)}, ensure_ascii=False, indent=2)
-        )
+        click.echo(json.dumps(checked.as_json(), ensure_ascii=False, indent=2))
     else:
-        for line in judge.as_lines(report, inputs, quiet):
+        for line in checked.lines(quiet=quiet):
             click.echo(line)
     if checked.trouble:
         raise FeedtoolError(checked.trouble)

@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING
 import click
 
 from feedtool.cli.options import config_option, json_option, load, setup_logging, state_option, with_verbosity
-from feedtool.errors import ConfigError
 
-if TYPE_CHECKING:  # loaded by the command itself: every other command starts without the store's search
-    from feedtool.search.hits import Hit
+if TYPE_CHECKING:
+    from feedtool import Hit
 
 
 @click.command("search")
@@ -34,12 +33,9 @@ def search_command(
 ) -> None:  # fmt: skip
     """Search every stored entry, newest first: words (all of them), "a phrase", OR, NOT or -word,
     brackets, and word* for a prefix. Simplified and traditional Chinese find each other."""
-    from feedtool.archive import open_archive
-    from feedtool.search.hits import MAX_LIMIT
+    from feedtool import open_archive
 
     setup_logging(verbose, quiet)
-    if limit > MAX_LIMIT:
-        raise ConfigError(f"--limit {limit}: at most {MAX_LIMIT} entries are shown at once")
     archive = open_archive(load(config, state=state))
     results = archive.search(query, outlets=outlets, topic=topic, since=since, until=until, limit=limit)
     if as_json:
