@@ -205,21 +205,21 @@ def test_a_build_killed_midway_leaves_the_index_in_step_with_what_it_committed(
 
     config = _articles(tmp_path)
     monkeypatch.setattr(ingest, "BATCH", 2)
-    merged = merging.merge_scrape
+    applied = merging.apply_batch
 
-    def killed_on_the_third(*args: object, **kwargs: object) -> object:
-        if calls.append(1) or len(calls) == 3:
+    def killed_on_the_second(*args: object, **kwargs: object) -> object:
+        if calls.append(1) or len(calls) == 2:
             raise KeyboardInterrupt  # the build killed while its second batch was being written
-        return merged(*args, **kwargs)  # type: ignore[arg-type]
+        return applied(*args, **kwargs)  # type: ignore[arg-type]
 
     calls: list[int] = []
-    monkeypatch.setattr(ingest, "merge_scrape", killed_on_the_third)
+    monkeypatch.setattr(ingest, "apply_batch", killed_on_the_second)
     with pytest.raises(KeyboardInterrupt):
         build(config, workers=1)
     with Store(config.store, root=config.root) as store:
         assert store.indexed() == store.db.execute("SELECT count(*) FROM entries").fetchone()[0] == 2
         store.db.execute("INSERT INTO search (search, rank) VALUES ('integrity-check', 0)")
-    monkeypatch.setattr(ingest, "merge_scrape", merged)
+    monkeypatch.setattr(ingest, "apply_batch", applied)
     build(config, workers=1)
     with Store(config.store, root=config.root) as store:
         assert store.index_current() and store.indexed() == len(ARTICLES)

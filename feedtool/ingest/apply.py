@@ -9,12 +9,13 @@ the derive package, covers all that shapes an entry.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Literal
 
 from feedtool.derive.merge import merge, scrape_of, shows
 from feedtool.models import Entry
-from feedtool.store import FileStat, Placed, Store
+from feedtool.store import FileStat, New, Placed, Store
 
 Outcome = Literal["new", "updated", "unchanged", "pruned"]  # what merging one scrape did to its entry
 
@@ -57,3 +58,42 @@ def merge_scrape(store: Store, stat: FileStat, entry: Entry, topics: Sequence[st
         placed = None if stored is None else Placed(stored.outlet, stored.published, tuple(before_topics))
         store.note_change(entry.id, placed)
     return outcome
+
+
+def apply_batch(
+    store: Store, batch: Sequence[tuple[FileStat, Entry, Sequence[str]]], cutoff: str | None
+) -> list[Outcome]:
+    """`merge_scrape` for each scrape of a batch, in order; the outcomes in the same order.
+
+    An entry the store does not hold yet, scraped once in the batch (most of a cold build, and of
+    any build that brings new articles), has nothing to merge with: `merge` of it alone is its
+    entry. Those are written together, one statement a table (`Store.add_new`), which gives the
+    store what a scrape at a time would. Every other scrape is merged one at a time, as entries
+    are independent of one another, in any order.
+    """
+    scrapes = Counter(entry.id for _, entry, _ in batch)
+    stored = store.existing([entry_id for entry_id, count in scrapes.items() if count == 1])
+    derivation = store.derivation
+    outcomes: list[Outcome] = []
+    new: list[New] = []
+    for stat, entry, topics in batch:
+        if scrapes[entry.id] > 1 or entry.id in stored:
+            outcomes.append(merge_scrape(store, stat, entry, topics, cutoff))
+            continue
+        scrape = scrape_of(stat.mtime_ns, entry)
+        merged = merge(None, scrape, [scrape.claim])
+        outlet = (entry.outlet, entry.outlet_name, entry.outlet_homepage, entry.language)
+        if store.is_pruned(entry.id, merged.shown.outlet, merged.published, cutoff):
+            store.add_outlet(*outlet)  # as merge_scrape does: the outlet is known, its entry kept out
+            store.add_pruned_source(stat, entry.source_sha256, entry.id, entry.outlet, derivation)
+            outcomes.append("pruned")
+            continue
+        new.append(
+            New(entry.id, merged, stat, entry.source_sha256, scrape.claim, entry.warnings, tuple(topics), outlet)
+        )
+        outcomes.append("new")
+    if new:
+        store.add_new(new, derivation)
+        store.bump_generation(len(new))
+        store.note_new([n.entry_id for n in new])
+    return outcomes

@@ -30,7 +30,7 @@ from feedtool.derive.limits import too_large
 from feedtool.derive.merge import first_seen, iso
 from feedtool.derive.topics import Matcher, matchers, topics_of
 from feedtool.errors import Rejected
-from feedtool.ingest.apply import Outcome, merge_scrape
+from feedtool.ingest.apply import Outcome, apply_batch
 from feedtool.ingest.scan import MTIME_MAX, scan
 from feedtool.models import DateSource, Entry, Progress, Rejection
 from feedtool.rules import Rules, Topic
@@ -348,17 +348,19 @@ def _merge(
     if not batch:
         return
     with store.transaction():
+        scrapes: list[tuple[FileStat, Entry, tuple[str, ...]]] = []
         for stat, result, topics in batch:
             if isinstance(result, Rejection):
                 store.add_rejection(stat, result)
                 report.rejections.append(result)
                 log.info("%s: rejected: %s", stat.path, result.reason)
-                continue
-            outcome = merge_scrape(store, stat, result, topics, cutoff)
+            else:
+                scrapes.append((stat, result, topics))
+        for (stat, entry, _), outcome in zip(scrapes, apply_batch(store, scrapes, cutoff), strict=True):
             report.counts.count(outcome)
-            for warning in result.warnings:
+            for warning in entry.warnings:
                 log.warning("%s: %s", stat.path, warning)
-            log.info("%s: %s %s", stat.path, outcome, result.id)
+            log.info("%s: %s %s", stat.path, outcome, entry.id)
 
 
 def _refresh_topics(store: Store, config: Config) -> None:

@@ -24,7 +24,7 @@ calls, so what a method answers depends on the store alone, not on what was call
 from __future__ import annotations
 
 from feedtool.store.boundary import translating
-from feedtool.store.entries import Entries, Stored
+from feedtool.store.entries import Entries, New, Stored
 from feedtool.store.fulltext import Found
 from feedtool.store.listings import Listings
 from feedtool.store.packing import Unpacker, split_markup
@@ -36,7 +36,7 @@ from feedtool.store.schema import SCHEMA_VERSION
 
 __all__ = [
     "CHANGES_KEPT", "SCHEMA_VERSION", "FeedKey", "FileStat", "Found", "Head", "History", "IndexRow",
-    "Key", "Known", "Placed", "Prune", "Store", "Stored", "Unpacker", "from_iso", "split_markup",
+    "Key", "Known", "New", "Placed", "Prune", "Store", "Stored", "Unpacker", "from_iso", "split_markup",
 ]  # fmt: skip
 
 

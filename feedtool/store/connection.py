@@ -203,13 +203,14 @@ class Connection:
         """The next publish plans every document: entries left, or too much changed, for the log to say where."""
         self.set_meta("publish_whole", "1")
 
-    def bump_generation(self) -> None:
-        """Something that can alter the published output changed."""
+    def bump_generation(self, changes: int = 1) -> None:
+        """Something that can alter the published output changed (`changes` things)."""
         if self._meta_read is not None:
             self._meta_read.pop("generation", None)
         self.db.execute(
-            "INSERT INTO meta (key, value) VALUES ('generation', '1')"
-            " ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            "INSERT INTO meta (key, value) VALUES ('generation', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + excluded.value",
+            (str(changes),),
         )
 
 

@@ -1,7 +1,7 @@
 """Entries and their topics: what is published, one row per article, and the files' claims on it.
 
 This room reads and writes; what an entry becomes when one more scrape of it arrives is decided
-by derive/merge.py, and the reading, deciding and writing are put together by ingest/run.py.
+by derive/merge.py, and the reading, deciding and writing are put together by ingest/apply.py.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from feedtool.derive.indexed import index_values
 from feedtool.derive.merge import Claim, Merged, Shown
+from feedtool.store.connection import in_chunks
 from feedtool.store.fulltext import FullText
 from feedtool.store.packing import Codec
 from feedtool.store.records import FileStat
@@ -24,6 +25,20 @@ _MERGED = (
     "url", "title", "text", "outlet", "language", "author", "image", "tags",
     "published", "updated", "shown", "author_from", "image_from", "tags_from", "revision",
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class New:
+    """An entry seen for the first time, with the one file it was read from (see `add_new`)."""
+
+    entry_id: str
+    merged: Merged
+    stat: FileStat
+    sha256: str
+    claim: Claim
+    warnings: tuple[str, ...]
+    topics: tuple[str, ...]
+    outlet: tuple[str, str, str, str]  # (slug, name, homepage, language), as the dump names its outlet
 
 
 @dataclass(frozen=True)
@@ -97,6 +112,51 @@ class Entries(FullText):
             (self.stored_path(stat.path), stat.size, stat.mtime_ns, sha256, entry_id, claim.text_hash,
              claim.published, claim.rank, json.dumps(list(warnings), ensure_ascii=False), derivation, outlet),
         )  # fmt: skip
+
+    def existing(self, ids: Sequence[str]) -> set[str]:
+        """Which of these entries are stored, under any derivation."""
+        found: set[str] = set()
+        for chunk, marks in in_chunks(ids):
+            found.update(i for (i,) in self.db.execute(f"SELECT id FROM entries WHERE id IN ({marks})", chunk))
+        return found
+
+    def add_new(self, new: Sequence[New], derivation: int) -> None:
+        """Entries stored for the first time, each from its one file, in one statement a table.
+
+        What `write_entry`, `add_source` and `set_topics` write for a new entry, for many at once:
+        a cold build's writer is mostly this, and a statement a row was most of its time."""
+        self.db.executemany(
+            "INSERT INTO outlets (slug, name, homepage, language) VALUES (?, ?, ?, ?) ON CONFLICT (slug) DO NOTHING",
+            list(dict.fromkeys(n.outlet for n in new)),  # in the order first seen, as one at a time
+        )
+        rows = [{**_merged_row(self.codec, n.merged), "derivation": derivation, "id": n.entry_id} for n in new]
+        columns = list(rows[0])
+        self.db.executemany(
+            f"INSERT INTO entries ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})", rows
+        )
+        for n in new:
+            merged, shown = n.merged, n.merged.shown
+            self.index_entry(
+                n.entry_id, merged.published,
+                index_values(
+                    shown.title, shown.summary, shown.search_text, merged.author, merged.tags, shown.outlet,
+                    made=shown.indexed,
+                ),
+            )  # fmt: skip
+        self.db.executemany(
+            "INSERT OR REPLACE INTO sources (path, size, mtime_ns, sha256, entry_id, text_hash, published,"
+            " published_rank, rejected, warnings, derivation, outlet)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
+            [
+                (self.stored_path(n.stat.path), n.stat.size, n.stat.mtime_ns, n.sha256, n.entry_id,
+                 n.claim.text_hash, n.claim.published, n.claim.rank, json.dumps(list(n.warnings), ensure_ascii=False),
+                 derivation, n.merged.shown.outlet)
+                for n in new
+            ],
+        )  # fmt: skip
+        self.db.executemany(
+            "INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)", [(n.entry_id, t) for n in new for t in n.topics]
+        )
 
     def claims(self, entry_id: str, derivation: int) -> list[Claim]:
         """The date claims of every file of the entry read under this derivation."""

@@ -46,6 +46,17 @@ class Published(Connection):
         if cursor.rowcount and (cursor.lastrowid or 0) > CHANGES_KEPT:
             self.publish_whole()
 
+    def note_new(self, ids: Sequence[str]) -> None:
+        """`note_change` for entries that were not stored before, many at once."""
+        if self.get_meta("publish_whole") == "1" or not ids:
+            return
+        self.db.executemany(
+            "INSERT OR IGNORE INTO changes (entry_id, outlet, published, topics) VALUES (?, NULL, NULL, NULL)",
+            [(i,) for i in ids],
+        )
+        if (self.db.execute("SELECT max(rowid) FROM changes").fetchone()[0] or 0) > CHANGES_KEPT:
+            self.publish_whole()
+
     def changes(self) -> dict[str, Placed | None] | None:
         """Entry id -> where it was before the publish (None: it is new), or None when the log cannot say."""
         if self.get_meta("publish_whole") == "1":
