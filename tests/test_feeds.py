@@ -168,6 +168,48 @@ def test_an_old_month_archive_does_not_change_when_new_entries_arrive(tmp_path: 
     assert snapshot(config.output)[old_month.relative_to(config.output).as_posix()] == before
 
 
+def _languages(out: Path, feed: str) -> tuple[str, set[str], str]:
+    """A feed's language as Atom says it, its JSON Feed items' languages, and its page's."""
+    items = json.loads((out / feed / "feed.json").read_text("utf-8"))["items"]
+    page = re.search(r'<html lang="([^"]*)"', (out / feed / "index.html").read_text("utf-8"))
+    return parse(out / feed / "atom.xml").feed.language, {i["language"] for i in items}, page[1] if page else ""
+
+
+def test_an_outlet_in_any_language_has_each_article_once_in_its_language(tmp_path: Path) -> None:
+    """An English article dumped as shared and as fed is one entry. An outlet nobody listed, and a
+    listed one that names no language, speak the site's language; one that names its own and the
+    built-in Chinese outlets keep theirs. When the site's language changes, so do those outlets'
+    feeds, and every document reads back clean."""
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    guardian = "https://www.theguardian.com/world/2024/mar/01/gaza-aid"
+    lemonde = "https://www.lemonde.fr/international/article/2024/03/01/gaza_6219573_3210.html"
+    for name, title, url in [
+        ("shared", "Gaza aid", guardian + "?CMP=share_btn_tw"),
+        ("fed", "Gaza aid", guardian + "?at_medium=RSS&at_campaign=rss"),
+        ("lemonde", "Aide à Gaza", lemonde + "?xtor=RSS-3208"),
+        ("reuters", "Aid to Gaza", "https://www.reuters.com/world/gaza-aid-2024-03-01/?utm_source=x"),
+        ("rfi", "加沙援助", "https://www.rfi.fr/cn/中东/20240301-加沙"),
+    ]:
+        (dumps / f"{name}.txt").write_text(dump(title, url, "<p>Text.</p>", "1709290000000"), "utf-8")
+    outlets = (
+        '[[outlet]]\nslug = "lemonde"\nname = "Le Monde"\nhosts = ["lemonde.fr"]\nlanguage = "fr"\n'
+        '[[outlet]]\nslug = "reuters"\nname = "Reuters"\nhosts = ["reuters.com"]\n'
+    )
+    for written, tag in [("en-gb", "en-GB"), ("en-us", "en-US")]:
+        config = make_config(tmp_path, [dumps], extra=f'[site]\nlanguage = "{written}"\n{outlets}')
+        build(config)
+        out = config.output
+        assert [e.link for e in parse(out / "outlets" / "theguardian-com" / "atom.xml").entries] == [guardian]
+        assert [e.link for e in parse(out / "outlets" / "lemonde" / "atom.xml").entries] == [lemonde]
+        assert _languages(out, "all") == (tag, {tag, "fr", "zh-CN"}, tag)
+        assert _languages(out, "outlets/theguardian-com") == (tag, {tag}, tag)
+        assert _languages(out, "outlets/reuters") == (tag, {tag}, tag)
+        assert _languages(out, "outlets/lemonde") == ("fr", {"fr"}, "fr")
+        assert _languages(out, "outlets/rfi") == ("zh-CN", {"zh-CN"}, "zh-CN")
+        assert check_output(out)[0] == []
+
+
 def _may_2023(folder: Path, n: int, body: str = "<p>正文。</p>") -> None:
     """Article n of a busy May 2023, an hour after article n - 1."""
     stamp = str(1682899200000 + n * 3_600_000)
