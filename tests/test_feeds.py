@@ -6,6 +6,7 @@ import html
 import json
 import os
 import re
+import shutil
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
@@ -208,6 +209,29 @@ def test_an_outlet_in_any_language_has_each_article_once_in_its_language(tmp_pat
         assert _languages(out, "outlets/lemonde") == ("fr", {"fr"}, "fr")
         assert _languages(out, "outlets/rfi") == ("zh-CN", {"zh-CN"}, "zh-CN")
         assert check_output(out)[0] == []
+
+
+def test_check_names_a_language_that_is_not_a_bcp47_tag(out: Path, tmp_path: Path) -> None:
+    """Set by hand or by a template, a language no reader can use is a problem, once a document."""
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    for name, old, new in [
+        ("all/atom.xml", 'xml:lang="zh-CN"', 'xml:lang="english"'),
+        ("all/rss.xml", "<language>zh-CN</language>", "<language>chinese</language>"),
+        ("all/feed.json", '"language": "zh-CN"', '"language": "zh_CN.UTF-8"'),
+        ("outlets/rfi/index.html", 'lang="zh-CN"', 'lang="cn-zh-x"'),
+        ("feeds.opml", 'language="zh-CN"', 'language="Chinese (China)"'),
+    ]:
+        path = copy / name
+        path.write_text(path.read_text("utf-8").replace(old, new), "utf-8")
+    problems, _ = check_output(copy)
+    assert [p.replace(f"{copy}/", "") for p in problems] == [
+        "all/atom.xml: language 'english' is not a BCP 47 language tag",
+        "all/feed.json: language 'zh_CN.UTF-8' is not a BCP 47 language tag",
+        "all/rss.xml: language 'chinese' is not a BCP 47 language tag",
+        "feeds.opml: language 'Chinese (China)' is not a BCP 47 language tag",
+        "outlets/rfi/index.html: language 'cn-zh-x' is not a BCP 47 language tag",
+    ]
 
 
 def _may_2023(folder: Path, n: int, body: str = "<p>正文。</p>") -> None:
