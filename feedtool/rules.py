@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# [site] language when a config sets none, and so the language of an outlet that names none.
+DEFAULT_LANGUAGE = "zh-CN"
+
 
 @dataclass(frozen=True)
 class CleanRules:
@@ -33,7 +36,7 @@ class Outlet:
     name: str
     hosts: tuple[str, ...] = ()
     homepage: str = ""
-    language: str = "zh-CN"
+    language: str = DEFAULT_LANGUAGE  # a BCP 47 tag in its standard form (config.py makes it so)
     timezone: str = "UTC"
     icon: str | None = None
     aliases: tuple[str, ...] = ()
@@ -71,3 +74,5 @@ class Rules:
     tracking_params: tuple[str, ...] = ()
     host_aliases: tuple[tuple[str, str], ...] = ()
     limits: Limits = field(default_factory=Limits)
+    # The language of an outlet no rule lists, found by its host (derive/outlets.py): [site] language.
+    language: str = DEFAULT_LANGUAGE

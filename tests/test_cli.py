@@ -229,6 +229,15 @@ def test_config_from_the_environment(project: Path, capsys, monkeypatch: pytest.
             " an article's host must name one outlet",
         ),
         (
+            "[site]\nlanguage = 'english'",
+            "feedtool.toml: [site] language must be a BCP 47 language tag (en, fr-FR, zh-Hant), not 'english'",
+        ),
+        (
+            "[[outlet]]\nslug = 'x'\nname = 'X'\nhosts = ['x.example']\nlanguage = 'fr_FRANCE'",
+            "feedtool.toml: [[outlet]] #1: [outlet] language must be a BCP 47 language tag (en, fr-FR, zh-Hant),"
+            " not 'fr_FRANCE'",
+        ),
+        (
             "[[outlet]]\nslug = 'rfi-cn'\nname = 'RFI 中文'\nhosts = ['rfi.fr']",
             "feedtool.toml: [[outlet]] #1: outlets 'rfi' (built-in) and 'rfi-cn' both list the host 'rfi.fr';"
             " an article's host must name one outlet",
@@ -375,6 +384,35 @@ def test_the_starter_config_shows_the_defaults() -> None:
     starter, defaults = load_config(ROOT / "feedtool" / "starter.toml"), load_config(None)
     for name in ("site", "rules", "max_items", "archive_items", "formats", "opml_format", "lock_timeout"):
         assert getattr(starter, name) == getattr(defaults, name), name
+
+
+def test_languages_are_bcp47_tags_in_their_standard_form(tmp_path: Path) -> None:
+    """Each written as it may be, each published as its standard tag; an outlet that names none
+    speaks the site's language, and a built-in outlet overridden keeps its own."""
+    path = tmp_path / "feedtool.toml"
+    path.write_text(
+        "[site]\nlanguage = 'zh-hant'\n"
+        "[[outlet]]\nslug = 'guardian'\nname = 'The Guardian'\nhosts = ['theguardian.com']\nlanguage = 'en-gb'\n"
+        "[[outlet]]\nslug = 'lemonde'\nname = 'Le Monde'\nhosts = ['lemonde.fr']\n"
+        "[[outlet]]\nslug = 'cna'\nname = 'CNA'\n",
+        "utf-8",
+    )
+    config = load_config(path)
+    assert config.site.language == "zh-Hant" and config.rules.language == "zh-Hant"
+    languages = {o.slug: o.language for o in config.rules.outlets}
+    assert (languages["guardian"], languages["lemonde"], languages["cna"], languages["rfi"]) == (
+        "en-GB", "zh-Hant", "zh-TW", "zh-CN",
+    )  # fmt: skip
+    assert load_config(None).rules.language == load_config(None).site.language == "zh-CN"
+
+
+def test_the_built_in_outlets_languages_are_standard_tags() -> None:
+    """The registry's own are taken as they are written, unchecked on every run."""
+    import langcodes
+
+    for outlet in load_config(None).rules.outlets:
+        assert langcodes.tag_is_valid(outlet.language), outlet.slug
+        assert langcodes.standardize_tag(outlet.language) == outlet.language, outlet.slug
 
 
 LOCAL = "links point at http://127.0.0.1:8000/, where feedtool serve listens (no [site] base_url)"

@@ -6,6 +6,7 @@ import html
 import json
 import os
 import re
+import shutil
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
@@ -166,6 +167,71 @@ def test_an_old_month_archive_does_not_change_when_new_entries_arrive(tmp_path: 
     (seeds / "new.txt").write_text(dump(url="https://www.rfi.fr/cn/20240101-x", stamp="1704067200000"), "utf-8")
     build(config)
     assert snapshot(config.output)[old_month.relative_to(config.output).as_posix()] == before
+
+
+def _languages(out: Path, feed: str) -> tuple[str, set[str], str]:
+    """A feed's language as Atom says it, its JSON Feed items' languages, and its page's."""
+    items = json.loads((out / feed / "feed.json").read_text("utf-8"))["items"]
+    page = re.search(r'<html lang="([^"]*)"', (out / feed / "index.html").read_text("utf-8"))
+    return parse(out / feed / "atom.xml").feed.language, {i["language"] for i in items}, page[1] if page else ""
+
+
+def test_an_outlet_in_any_language_has_each_article_once_in_its_language(tmp_path: Path) -> None:
+    """An English article dumped as shared and as fed is one entry. An outlet nobody listed, and a
+    listed one that names no language, speak the site's language; one that names its own and the
+    built-in Chinese outlets keep theirs. When the site's language changes, so do those outlets'
+    feeds, and every document reads back clean."""
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    guardian = "https://www.theguardian.com/world/2024/mar/01/gaza-aid"
+    lemonde = "https://www.lemonde.fr/international/article/2024/03/01/gaza_6219573_3210.html"
+    for name, title, url in [
+        ("shared", "Gaza aid", guardian + "?CMP=share_btn_tw"),
+        ("fed", "Gaza aid", guardian + "?at_medium=RSS&at_campaign=rss"),
+        ("lemonde", "Aide à Gaza", lemonde + "?xtor=RSS-3208"),
+        ("reuters", "Aid to Gaza", "https://www.reuters.com/world/gaza-aid-2024-03-01/?utm_source=x"),
+        ("rfi", "加沙援助", "https://www.rfi.fr/cn/中东/20240301-加沙"),
+    ]:
+        (dumps / f"{name}.txt").write_text(dump(title, url, "<p>Text.</p>", "1709290000000"), "utf-8")
+    outlets = (
+        '[[outlet]]\nslug = "lemonde"\nname = "Le Monde"\nhosts = ["lemonde.fr"]\nlanguage = "fr"\n'
+        '[[outlet]]\nslug = "reuters"\nname = "Reuters"\nhosts = ["reuters.com"]\n'
+    )
+    for written, tag in [("en-gb", "en-GB"), ("en-us", "en-US")]:
+        config = make_config(tmp_path, [dumps], extra=f'[site]\nlanguage = "{written}"\n{outlets}')
+        build(config)
+        out = config.output
+        assert [e.link for e in parse(out / "outlets" / "theguardian-com" / "atom.xml").entries] == [guardian]
+        assert [e.link for e in parse(out / "outlets" / "lemonde" / "atom.xml").entries] == [lemonde]
+        assert _languages(out, "all") == (tag, {tag, "fr", "zh-CN"}, tag)
+        assert _languages(out, "outlets/theguardian-com") == (tag, {tag}, tag)
+        assert _languages(out, "outlets/reuters") == (tag, {tag}, tag)
+        assert _languages(out, "outlets/lemonde") == ("fr", {"fr"}, "fr")
+        assert _languages(out, "outlets/rfi") == ("zh-CN", {"zh-CN"}, "zh-CN")
+        assert check_output(out)[0] == []
+
+
+def test_check_names_a_language_that_is_not_a_bcp47_tag(out: Path, tmp_path: Path) -> None:
+    """Set by hand or by a template, a language no reader can use is a problem, once a document."""
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    for name, old, new in [
+        ("all/atom.xml", 'xml:lang="zh-CN"', 'xml:lang="english"'),
+        ("all/rss.xml", "<language>zh-CN</language>", "<language>chinese</language>"),
+        ("all/feed.json", '"language": "zh-CN"', '"language": "zh_CN.UTF-8"'),
+        ("outlets/rfi/index.html", 'lang="zh-CN"', 'lang="cn-zh-x"'),
+        ("feeds.opml", 'language="zh-CN"', 'language="Chinese (China)"'),
+    ]:
+        path = copy / name
+        path.write_text(path.read_text("utf-8").replace(old, new), "utf-8")
+    problems, _ = check_output(copy)
+    assert [p.replace(f"{copy}/", "") for p in problems] == [
+        "all/atom.xml: language 'english' is not a BCP 47 language tag",
+        "all/feed.json: language 'zh_CN.UTF-8' is not a BCP 47 language tag",
+        "all/rss.xml: language 'chinese' is not a BCP 47 language tag",
+        "feeds.opml: language 'Chinese (China)' is not a BCP 47 language tag",
+        "outlets/rfi/index.html: language 'cn-zh-x' is not a BCP 47 language tag",
+    ]
 
 
 def _may_2023(folder: Path, n: int, body: str = "<p>正文。</p>") -> None:

@@ -2,7 +2,8 @@
 
 Known outlets come from the registry and the config. An unknown host still yields an outlet,
 named after its registrable domain (found with tldextract and the public suffix list it ships,
-never fetched), so no article is ever dropped for coming from a site nobody listed yet.
+never fetched), so no article is ever dropped for coming from a site nobody listed yet; it speaks
+the site's language (`[site] language`), as a listed outlet that names none does.
 
 Loading tldextract takes 0.2 s (it imports requests), in every worker. So the domains it found
 are remembered in the store and handed back to the next build's workers: a host under one of
@@ -50,6 +51,7 @@ class OutletRegistry:
             name=display_name or domain,
             hosts=(domain,) if learnable else (),
             homepage=f"{parts.scheme}://{host}/",
+            language=self.rules.language,
         )
 
     def _domain(self, host: str) -> tuple[str, bool]:

@@ -4,6 +4,12 @@ w3lib does the hard, standard part (percent-escape normalisation, UTF-8 encoding
 query sorting, dropping the fragment). On top of it go the rules w3lib leaves to the caller,
 all driven by data from the registry and the config: scheme folded to https, default port
 dropped, tracking parameters dropped, mirror hosts folded into their outlet's canonical host.
+
+The tracking parameters are matched here rather than by w3lib's `url_query_cleaner`, which drops
+the keys found in a set, exactly as written: it cannot say a family (`utm_*`, `at_*`, `ns_*`,
+`WT.*`, most of the list), a key in any case (the Guardian's `CMP`, also seen as `cmp`), or a key
+only with one value (`from=rss`); and by default it keeps only the first of a repeated key, which
+would change identities that stand. The list itself is data (registry.toml, `[urls]`).
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 
 Atom and RSS go through feedparser (the parser most readers' behaviour is modelled on), JSON
 Feed through its JSON schema; every link between documents (self, archives, OPML, the index
-page's autodiscovery) must point at a file that exists, and following a feed's archive links
-must meet each entry exactly once.
+page's autodiscovery) must point at a file that exists, following a feed's archive links must
+meet each entry exactly once, and every language a document declares (Atom's xml:lang, RSS's
+<language>, JSON Feed's and OPML's language, a page's lang) must be a BCP 47 tag, which readers
+pick fonts, hyphenation and speech by.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from feedtool.publish.feeds import FEED_FILENAMES, FILENAMES
 
 _ALTERNATE = re.compile(r'<link rel="alternate" type="[^"]+" title="[^"]*" href="([^"]+)">')
+_LANG = re.compile(r'<[a-zA-Z][^<>]*\slang="([^"]*)"')  # an element's lang: text holds no raw "<"
 
 
 class _Checker:
@@ -28,6 +31,20 @@ class _Checker:
         self.elsewhere: set[str] = set()  # documents found published under another base URL
         self.ids: dict[str, list[str]] = {}
         self.older: dict[str, str] = {}
+        self.tags: dict[str, bool] = {}  # language tag -> whether it is one
+        self.told: set[tuple[str, str]] = set()  # (document, tag) said not to be one
+
+    def language(self, where: Path, tag: str | None) -> None:
+        """A declared language that is no BCP 47 tag (`english`): said once a document."""
+        if tag is None:
+            return
+        if tag not in self.tags:
+            import langcodes
+
+            self.tags[tag] = langcodes.tag_is_valid(tag)
+        if not self.tags[tag] and (str(where), tag) not in self.told:
+            self.told.add((str(where), tag))
+            self.problem(where, f"language {tag!r} is not a BCP 47 language tag")
 
     def problem(self, path: Path | str, text: str) -> None:
         self.problems.append(f"{path}: {text}")
@@ -81,6 +98,7 @@ class _Checker:
         self.located(path, links.get("self"))
         if parsed.feed.get("id"):
             self.outside(path, parsed.feed["id"], "feed id")
+        self.language(path, parsed.feed.get("language"))
         for rel in ("prev-archive", "next-archive", "current"):
             if links.get(rel):
                 self.expect_file(path, links[rel], rel)
@@ -94,6 +112,8 @@ class _Checker:
                     self.problem(path, f"entry {entry.get('id', '?')} has no {field}")
             if not (entry.get("published") or entry.get("updated")):
                 self.problem(path, f"entry {entry.get('id', '?')} has no date")
+            for content in entry.get("content", ()):
+                self.language(path, content.get("language"))
         self.ids[str(path)] = ids
 
     def json_feed(self, path: Path) -> None:
@@ -107,6 +127,8 @@ class _Checker:
             self.problem(path, f"not a valid JSON Feed: {str(exc).splitlines()[0]}")
             return
         self.located(path, doc.get("feed_url"))
+        for tag in [doc.get("language"), *(item.get("language") for item in doc["items"])]:
+            self.language(path, tag)
         if doc.get("next_url"):
             self.expect_file(path, doc["next_url"], "next_url")
             self.older[str(path)] = str(self.local(doc["next_url"]))
@@ -119,11 +141,15 @@ class _Checker:
             self.problem(path, f"not valid XML: {exc}")
             return
         for outline in root.iter("outline"):
+            self.language(path, outline.get("language"))
             if outline.get("xmlUrl"):
                 self.expect_file(path, outline.get("xmlUrl", ""), "feed")
 
     def index(self, path: Path) -> None:
-        found = _ALTERNATE.findall(path.read_text("utf-8"))
+        text = path.read_text("utf-8")
+        for tag in _LANG.findall(text):
+            self.language(path, tag)
+        found = _ALTERNATE.findall(text)
         if not found:
             self.problem(path, "no autodiscovery links")
         for href in found:

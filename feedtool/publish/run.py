@@ -59,12 +59,16 @@ class PublishReport:
 
 
 def outlet_infos(config: Config, store: Store) -> dict[str, OutletInfo]:
-    """Outlets as stored (names seen in dumps), with the config's registry taking precedence."""
+    """Outlets as stored (names seen in dumps), with the config's registry taking precedence.
+
+    One no rule lists speaks the site's language now, as its entries do (derive/outlets.py), not
+    the one stored when its first entry came: the site's may have changed since.
+    """
     infos = {}
-    for slug, (name, homepage, language) in store.outlets().items():
+    for slug, (name, homepage, _) in store.outlets().items():
         known = config.outlet(slug)
         if known is None:
-            infos[slug] = OutletInfo(slug, name, homepage, language)
+            infos[slug] = OutletInfo(slug, name, homepage, config.site.language)
         else:
             homepage = known.homepage or homepage
             infos[slug] = OutletInfo(slug, known.name, homepage, known.language, known.icon, known.timezone)
