@@ -37,7 +37,7 @@ from feedtool.store import FeedKey, Head, IndexRow, Key, Placed, Store
 from feedtool.version import __version__
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)  # fourteen parts: built by name, never by position
 class Plan:
     """What publication is made of: the feeds, the pages to check, and a fingerprint for each page."""
 
@@ -163,8 +163,8 @@ def whole(config: Config, store: Store, infos: dict[str, OutletInfo], html: Page
         heads[feed.folder] = Head([r.id for r in first], counted.count)
     sizes = {folder: head.entries for folder, head in heads.items()}
     return Plan(
-        feeds, pages, tops, sizes, heads, prints.base, dates, prints.keys, newest, prints.looks, whole=True,
-        layouts=layouts,
+        feeds=feeds, pages=pages, tops=tops, sizes=sizes, heads=heads, base=prints.base, dates=dates,
+        fragment_keys=prints.keys, newest=newest, looks=prints.looks, whole=True, layouts=layouts,
     )  # fmt: skip
 
 
@@ -239,8 +239,9 @@ def by_change(
     pages = [(page, prints.page(page, newest)) for page in planner.pages]
     dates = {(p.feed.folder, p.month): max(planner.rows[i].updated for i in p.ids) for p in planner.pages if p.ids}
     return Plan(
-        feeds, pages, tops, sizes, heads, prints.base, dates, prints.keys, newest, prints.looks, whole=False,
-        layouts=planner.layouts, removed=planner.removed,
+        feeds=feeds, pages=pages, tops=tops, sizes=sizes, heads=heads, base=prints.base, dates=dates,
+        fragment_keys=prints.keys, newest=newest, looks=prints.looks, whole=False, layouts=planner.layouts,
+        removed=planner.removed,
     )  # fmt: skip
 
 
