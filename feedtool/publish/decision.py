@@ -1,15 +1,51 @@
 """Whether a publish writes nothing, plans by change, or plans every document: one pure decision.
 
-Every fact it weighs is read first (publish/run.py), named here, and the decision is a function of
-them alone, so that each way a publish can go is one branch with its test (tests/test_decision.py).
+What the store says before a publish is read at once, in one snapshot (`PublishState`, read by
+publish/run.py), so that a build committing meanwhile cannot give the decision facts from two
+moments. Every fact the decision weighs is named here (`PublishFacts`), made from that state by a
+pure function, and the decision is a function of them alone, so that each way a publish can go
+is one branch with its test (tests/test_decision.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from feedtool.store import Head, Placed
+
 PublishMode = Literal["nothing", "by_change", "whole"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublishState:
+    """What the store says of the output before a publish, read in one snapshot."""
+
+    documents: Mapping[str, tuple[str, int, int]]  # path -> (fingerprint, size, mtime_ns) as written
+    generation: str  # the store's change counter
+    marker: str | None  # what the output was last published from, whole ("" while a publish runs)
+    config: str | None  # the digest of the config the output was last published with, whole
+    newest: str | None  # the date empty documents had in the last complete publish
+    changes: Mapping[str, Placed | None] | None  # entry -> where it was before; None: the log cannot say
+    placed: Mapping[str, Placed]  # where the changed entries are now (those still stored)
+    heads: Mapping[str, Head]  # feed folder -> its newest entries and size, as last published
+    outlets: Mapping[str, tuple[str, str, str]]  # slug -> (name, homepage, language), as stored
+
+
+def facts_of(state: PublishState, *, published_as: str, shaped_by: str, intact: bool, feeds: list[str]) -> PublishFacts:
+    """The facts a decision weighs, from the state read and what this publish would be: the marker
+    it would leave (`published_as`), the digest of its config, whether every file is as written,
+    and the folders of the feeds it would publish."""
+    changes = state.changes
+    return PublishFacts(
+        marked=state.marker == published_as,
+        intact=intact,
+        same_config=state.config == shaped_by,
+        logged=changes is not None,
+        feeds_known=bool(state.newest) and all(folder in state.heads for folder in feeds),
+        entries_kept=changes is not None and len(state.placed) == len(changes),
+    )
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import cached_property, partial
@@ -30,7 +30,7 @@ from pathlib import Path
 from feedtool.config import Config
 from feedtool.errors import PublishError
 from feedtool.models import Format, Progress, StoredEntry
-from feedtool.publish.decision import PublishFacts, decide
+from feedtool.publish.decision import PublishState, decide, facts_of
 from feedtool.publish.feeds import FILENAMES, OutletInfo, Page, Renderer
 from feedtool.publish.pages import Pages
 from feedtool.publish.plan import Plan, by_change, digest, entry_settings, feed_specs, whole
@@ -58,14 +58,14 @@ class PublishReport:
     moved_from: str | None = None  # the base URL the output was published under before, when this run changed it
 
 
-def outlet_infos(config: Config, store: Store) -> dict[str, OutletInfo]:
+def outlet_infos(config: Config, stored: Mapping[str, tuple[str, str, str]]) -> dict[str, OutletInfo]:
     """Outlets as stored (names seen in dumps), with the config's registry taking precedence.
 
     One no rule lists speaks the site's language now, as its entries do (derive/outlets.py), not
     the one stored when its first entry came: the site's may have changed since.
     """
     infos = {}
-    for slug, (name, homepage, _) in store.outlets().items():
+    for slug, (name, homepage, _) in stored.items():
         known = config.outlet(slug)
         if known is None:
             infos[slug] = OutletInfo(slug, name, homepage, config.site.language)
@@ -73,6 +73,19 @@ def outlet_infos(config: Config, store: Store) -> dict[str, OutletInfo]:
             homepage = known.homepage or homepage
             infos[slug] = OutletInfo(slug, known.name, homepage, known.language, known.icon, known.timezone)
     return infos
+
+
+def read_state(store: Store) -> PublishState:
+    """What the store says of the output, in one snapshot: each a small read (the log of changes
+    is empty after a publish)."""
+    with store.snapshot():
+        changes = store.changes()
+        return PublishState(
+            documents=store.documents(), generation=store.generation(), marker=store.published_marker(),
+            config=store.published_config(), newest=store.published_newest(), changes=changes,
+            placed=store.placed(list(changes)) if changes is not None else {}, heads=store.heads(),
+            outlets=store.outlets(),
+        )  # fmt: skip
 
 
 def publish(
@@ -85,21 +98,15 @@ def publish(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise PublishError(f"cannot create the output folder {out}: {exc.strerror}") from None
-    state = store.documents()
+    read = read_state(store)
+    state = dict(read.documents)
     html = Pages(config.site, config.formats, config.templates)
     shaped_by = _config_digest(config, html)
-    published_as = digest([store.generation(), shaped_by])
-    marker = store.published_marker()
-    infos = outlet_infos(config, store)
-    # The facts a publish is decided on; each a small read (the log is empty after a publish).
-    changes = store.changes()
-    heads = store.heads()
-    now = store.placed(list(changes)) if changes is not None else {}
-    facts = PublishFacts(
-        marked=marker == published_as, intact=all(_intact(out, p, s) for p, s in state.items()),
-        same_config=store.published_config() == shaped_by, logged=changes is not None,
-        feeds_known=bool(store.published_newest()) and all(f.folder in heads for f in feed_specs(config, infos)),
-        entries_kept=changes is not None and len(now) == len(changes),
+    published_as = digest([read.generation, shaped_by])
+    infos = outlet_infos(config, read.outlets)
+    facts = facts_of(
+        read, published_as=published_as, shaped_by=shaped_by, intact=all(_intact(out, p, s) for p, s in state.items()),
+        feeds=[f.folder for f in feed_specs(config, infos)],
     )  # fmt: skip
     mode = decide(facts)
     if mode == "nothing":
@@ -111,13 +118,13 @@ def publish(
     # output, a hundred thousand files at a million entries, is not walked.
     with store.transaction():
         store.set_published_marker("")
-    if not marker:
+    if not read.marker:
         _remove_temporaries(out)
 
     html.check()  # a broken template is one line now, not an error in a worker later
     if mode == "by_change":
-        assert changes is not None
-        plan = by_change(config, store, infos, html, changes, heads, now)
+        assert read.changes is not None
+        plan = by_change(config, store, infos, html, dict(read.changes), dict(read.heads), dict(read.placed))
         return _publish(store, config, plan, state, html, (pools, infos), (shaped_by, published_as), progress)
     # Likewise the config a whole publish stopped midway leaves documents of: no longer the one
     # of the last complete publish, and the next one plans whole too.

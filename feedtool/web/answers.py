@@ -107,7 +107,7 @@ class Archive:
     def _feeds(self, store: Store) -> tuple[Renderer, dict[str, FeedSpec]]:
         from feedtool.publish.plan import feed_specs
 
-        infos = outlet_infos(self.config, store)
+        infos = outlet_infos(self.config, store.outlets())
         renderer = Renderer(self.config.site, infos, {t.slug: t.title for t in self.config.topics})
         return renderer, {spec.folder: spec for spec in feed_specs(self.config, infos)}
 
