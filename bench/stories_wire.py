@@ -80,7 +80,8 @@ SUBJECTS = [
 KINDS = {
     "call": {
         "titles": ["{a}与{b}通电话 聚焦{s0}", "{a}{b}通话 讨论{s0}和{s1}", "{ra}{a}应约同{rb}{b}通电话",
-                   "{b}致电{a} 双方谈及{s0}", "电话会谈：{a}向{b}表明在{s0}上的立场", "{ca}{cb}外交高层通话 {s0}成焦点"],
+                   "{b}致电{a} 双方谈及{s0}", "电话会谈：{a}向{b}表明在{s0}上的立场",
+                   "{ca}{cb}外交高层通话 {s0}成焦点"],
         "leads": ["{ra}{a}{day}与{rb}{b}通电话，双方讨论了{s0}等问题。",
                   "{when}，{a}同{b}进行了约{n}分钟的电话交谈，重点谈及{s0}和{s1}。",
                   "据{agency}报道，{rb}{b}{day}致电{ra}{a}，两人就{s0}交换了意见。",
@@ -131,7 +132,8 @@ QUOTES = [
     "不会在原则问题上让步", "保持沟通渠道畅通至关重要", "有关措施损害了双方的互信",
 ]  # fmt: skip
 BACKGROUND = {
-    "中国": ["中国外交部多次表示，台湾问题是中国核心利益中的核心。", "北京近年来在外交上更加积极，寻求扩大在全球南方的影响力。"],
+    "中国": ["中国外交部多次表示，台湾问题是中国核心利益中的核心。",
+             "北京近年来在外交上更加积极，寻求扩大在全球南方的影响力。"],
     "美国": ["美国与中国的关系近年来因贸易、科技和台湾问题而紧张。", "华盛顿一再表示，与北京的竞争不应演变为冲突。"],
     "俄罗斯": ["自2022年2月俄罗斯入侵乌克兰以来，莫斯科受到西方的广泛制裁。", "俄罗斯与中国宣称双方的合作没有上限。"],
     "法国": ["法国一直主张欧洲在对华关系上保持战略自主。", "巴黎希望北京在乌克兰问题上发挥更大作用。"],
@@ -150,9 +152,10 @@ WEEKDAYS = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"
 # Other news: sentences drawn word by word, so that two such articles share only common words.
 NOUNS = ["化工厂", "地铁", "电影节", "马拉松", "古桥", "机场", "货轮", "动物园", "博物馆", "大学", "足球队", "医院",
          "音乐节", "工厂", "港口", "科技园", "市场", "水电站", "图书馆", "高铁站", "农场", "银行", "超市", "剧院",
-         "法院", "警方", "消防员", "教师", "学生", "游客", "司机", "农民", "工人", "居民", "球迷", "医生", "选手"]
+         "法院", "警方", "消防员", "教师", "学生", "游客", "司机", "农民", "工人", "居民", "球迷",
+         "医生", "选手"]  # fmt: skip
 VERBS = ["宣布", "发现", "批评", "举办", "关闭", "扩建", "调查", "起诉", "支持", "抗议", "修复", "迎接", "推迟",
-         "取消", "启用", "表彰", "赔偿", "搬迁", "改造", "接管"]
+         "取消", "启用", "表彰", "赔偿", "搬迁", "改造", "接管"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -175,7 +178,8 @@ def _facts(event: Event, rng: random.Random, script: str) -> dict[str, str]:
         "a": event.a.called(script), "b": event.b.called(script), "ra": event.a.role, "rb": event.b.role,
         "ca": event.a.country, "cb": event.b.country, "p": event.place, "n": str(event.n), "k": str(event.k),
         "s0": subjects[0], "s1": subjects[1 % len(subjects)], "agency": rng.choice(AGENCIES),
-        "day": rng.choice([WEEKDAYS[local.weekday()], f"{local.month}月{local.day}日", f"（{local.month}月{local.day}日）"]),
+        "day": rng.choice([WEEKDAYS[local.weekday()], f"{local.month}月{local.day}日",
+                           f"（{local.month}月{local.day}日）"]),
         "when": rng.choice([f"{local.month}月{local.day}日", f"当地时间{WEEKDAYS[local.weekday()]}", "本周"]),
     }  # fmt: skip
 
@@ -245,7 +249,8 @@ def reports(seed: int = 1, count: int = 400) -> list[tuple[Report, str | None]]:
     for event, label in events(seed, count):
         for outlet, script in rng.sample(OUTLETS, rng.choice([2, 2, 3, 3, 4, 4, 5, 6])):
             title, text = _report(event, outlet, script, rng, convert)
-            add(outlet, event.at + timedelta(hours=rng.uniform(0.2, 1) * rng.choice([2, 6, 20, 30])), title, text, label)
+            after = timedelta(hours=rng.uniform(0.2, 1) * rng.choice([2, 6, 20, 30]))
+            add(outlet, event.at + after, title, text, label)
     for _ in range(count // 2):  # commentary: every name, no event
         a, b = rng.sample(PEOPLE, 2)
         outlet, script = rng.choice(OUTLETS)
@@ -261,8 +266,11 @@ def reports(seed: int = 1, count: int = 400) -> list[tuple[Report, str | None]]:
     for _ in range(count):  # other news, one outlet each
         outlet, script = rng.choice(OUTLETS)
         place = rng.choice(PLACES)
-        lines = [f"{rng.choice(['', place])}{rng.choice(NOUNS)}{rng.choice(VERBS)}{rng.choice(NOUNS)}"
-                 f"{rng.choice(['', str(rng.randint(2, 900)) + '次', '的计划'])}" for _ in range(rng.randint(3, 6))]
+        lines = [
+            f"{rng.choice(['', place])}{rng.choice(NOUNS)}{rng.choice(VERBS)}{rng.choice(NOUNS)}"
+            f"{rng.choice(['', str(rng.randint(2, 900)) + '次', '的计划'])}"
+            for _ in range(rng.randint(3, 6))
+        ]
         title, text = f"{place}{lines[0]}", "。".join(lines) + "。"
         if script == "t":
             title, text = convert.convert(title), convert.convert(text)

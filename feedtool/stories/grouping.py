@@ -122,9 +122,7 @@ def signatures(reports: Sequence[Report], terms: Sequence[Counter[str]], rules: 
     for report, found in zip(reports, terms, strict=True):
         df.setdefault(report.day, Counter()).update(found.keys())
     contexts = {day: context(day, rules.context_days, per_day, df) for day in per_day}
-    return [
-        signature(found, *contexts[r.day], rules.signature_terms) for r, found in zip(reports, terms, strict=True)
-    ]
+    return [signature(found, *contexts[r.day], rules.signature_terms) for r, found in zip(reports, terms, strict=True)]
 
 
 def score(a: Report, b: Report, sa: Signature, sb: Signature, rules: Rules) -> float:
