@@ -224,10 +224,10 @@ class Grouping:
             links = [(s, a, b) for a in component for b, s in self._links.get(a, {}).items() if a < b]
             groups += clusters(links, {i: self._reports[i].outlet for i in component})
         made = stories_of(groups, {i: self._reports[i].at for g in groups for i in g})
-        for story in made:
-            self._stories[story.id] = story
-            for member in story.members:
-                self._story_of[member] = story.id
+        for new in made:
+            self._stories[new.id] = new
+            for member in new.members:
+                self._story_of[member] = new.id
         now = {s.id for s in made}
         return Changes(
             made=tuple(s for s in made if previous.get(s.id) != s),
