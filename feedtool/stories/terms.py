@@ -14,7 +14,7 @@ is a bag of terms, counted:
   edge joined to the next word's ("毅与", "的重"), which two unrelated articles share as often as
   two reports of one event. Few names hold one; 以色列 keeps 色列.
 - Latin words of two letters or more (blinken, g20, apec) and numbers, a thousands separator
-  dropped (2,300 -> 2300), are terms of their own.
+  dropped (2,300 -> 2300), are terms of their own, a decimal whole (4.7).
 - The title counts `title_weight` times: it is what the outlet says the article is about.
 - Only the first `lead_chars` characters of the text count. The event is in the lead; the rest of
   an article is more often background, which two different events share (the same paragraph on
@@ -32,7 +32,7 @@ from feedtool.derive.topics import fold
 _CJK = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _CJK_RUN = re.compile(f"[{_CJK}]{{2,}}")
 _FUNCTION = frozenset("的了与和在是对为将也并及其就于被把等而之以从向但或都又这那个们有说")
-_LATIN = re.compile(r"[0-9a-z](?:[0-9a-z]|(?<=[0-9]),(?=[0-9]{3}))*")
+_LATIN = re.compile(r"[0-9a-z](?:[0-9a-z]|(?<=[0-9]),(?=[0-9]{3})|(?<=[0-9])\.(?=[0-9]))*")
 
 
 def counts(title: str, text: str, *, title_weight: int, lead_chars: int) -> Counter[str]:
