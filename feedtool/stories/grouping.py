@@ -14,9 +14,8 @@ next meeting comes days later). They are linked when
 Linked articles make a story, but not by every chain of links: an outlet reports an event once,
 so a story holds at most one article of each outlet. The links are taken strongest first (ties
 by the entry ids), and each joins two groups unless they hold an article of the same outlet.
-Single chains, which a plain connected group would follow, joined whole weeks of one subject's
-coverage into one "story" on the measured corpora (bench/stories.py): the rule took pairwise
-precision from 0.44 to 0.88 at the same threshold. A group of two or more articles is a story;
+Plain chains of links, which a connected group would follow, joined whole weeks of one subject's
+coverage into one "story" on corpus A of bench/stories.py. A group of two or more articles is a story;
 an article in none stands alone.
 
 A story's id is derived from its first member, the earliest by (published, entry id): a story

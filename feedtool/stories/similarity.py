@@ -7,13 +7,12 @@ product of their signatures, a cosine in [0, 1]. Two reports of one meeting shar
 names and figures, which weigh most; two articles that merely share the week's vocabulary
 (王毅, 加沙, 美国) share only light terms.
 
-Why TF-IDF cosine and not MinHash (datasketch) or SimHash: measured on the labelled corpora
+Why TF-IDF cosine and not MinHash (datasketch): measured on the labelled corpora
 (bench/stories.py, docs/stories.md), Jaccard similarity of the term sets, which MinHash only
-estimates, found markedly fewer of the pairs at any precision: paraphrase leaves two reports
-with few terms in common among many, and Jaccard counts a shared 王毅 as much as a shared 的是;
-SimHash, weighted alike, blurs the few shared rare terms in the many others. MinHash's one
-advantage, finding candidates in sub-linear time, the grouping has anyway: it compares an
-article only with those of the same few days that share a signature term.
+estimates, found fewer of the pairs at lower precision on both: paraphrase leaves two reports
+with few terms in common among many, and Jaccard counts a shared 王毅 as much as a shared 方面.
+MinHash's one advantage, finding candidates in sub-linear time, the grouping has anyway: it
+compares an article only with those of the same few days that share a signature term.
 
 Why rarity nearby in time, not over the whole archive: N and df are counted over the articles
 published within `context_days` days either side of the article's own UTC day. A whole-archive
