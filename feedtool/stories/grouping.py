@@ -1,0 +1,219 @@
+"""Articles into stories, in one pass: the definition that the incremental form (incremental.py) keeps.
+
+Two articles of different outlets published within `window_hours` of each other are compared by
+their score: their similarity (similarity.py) times a decay from 1 for the same moment down to
+1 - `decay` at the window's edge (reports of one event come within hours; the same two people's
+next meeting comes days later). They are linked when
+
+- the score is at least `similarity`, or
+- the score is at least `mutual_similarity` and each is the other's best match: the article,
+  of another outlet within the window, that scores highest with it. This is what links two
+  reports in a small archive, where rarity cannot be told and every score is low (the seeds:
+  RFI's and RFA's reports of Wang Yi's visit to Washington score 0.19).
+
+Linked articles make a story, but not by every chain of links: an outlet reports an event once,
+so a story holds at most one article of each outlet. The links are taken strongest first (ties
+by the entry ids), and each joins two groups unless they hold an article of the same outlet.
+Plain chains of links, which a connected group would follow, joined whole weeks of one subject's
+coverage into one "story" on corpus A of bench/stories.py. A group of two or more articles is a story;
+an article in none stands alone.
+
+A story's id is derived from its first member, the earliest by (published, entry id): a story
+that grows at its newer end, as news does, keeps its id. When a new article joins two stories,
+the merged story keeps the id of the one that began first, and the other's id is gone; when a
+prune or a re-derivation parts a story, the part holding the first member keeps the id and the
+other part takes its own first member's.
+
+The grouping is a pure function of the set of articles and the rules: any order of arrival, any
+split into runs, gives the same stories (tests/test_stories.py holds `Grouping` equal to `group`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from feedtool.errors import ConfigError
+from feedtool.stories.similarity import Signature, context, signature, similarity
+from feedtool.stories.terms import counts
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_DAY = 86_400_000_000  # microseconds
+
+
+@dataclass(frozen=True)
+class Report:
+    """One article as the grouping sees it: an entry's id, outlet, published time, title and text."""
+
+    id: str
+    outlet: str
+    published: datetime  # aware
+    title: str
+    text: str
+
+    @property
+    def at(self) -> int:
+        """Microseconds since the epoch: an exact integer, so that the window is compared exactly."""
+        return (self.published - _EPOCH) // _MICROSECOND
+
+    @property
+    def day(self) -> int:
+        return self.at // _DAY
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What links two articles. The defaults were chosen on corpus A of bench/stories.py."""
+
+    window_hours: float = 72.0
+    similarity: float = 0.3
+    mutual_similarity: float = 0.15  # enough for two articles that are each other's best match
+    decay: float = 0.5  # the score's fall from the same moment to the window's edge
+    context_days: int = 3  # rarity is counted among the articles of this many days either side
+    signature_terms: int = 100
+    title_weight: int = 1
+    lead_chars: int = 600
+
+    def __post_init__(self) -> None:
+        if not self.window_hours > 0:
+            raise ConfigError(f"[stories] window_hours must be more than 0, not {self.window_hours}")
+        if not 0 < self.similarity <= 1 or not 0 < self.mutual_similarity <= self.similarity:
+            raise ConfigError(
+                f"[stories] similarity must be more than 0 and at most 1, not {self.similarity},"
+                f" and mutual_similarity more than 0 and at most similarity, not {self.mutual_similarity}"
+            )
+        if not 0 <= self.decay < 1 or self.context_days < 0 or self.signature_terms < 1 or self.title_weight < 1:
+            raise ConfigError("[stories] decay, context_days, signature_terms or title_weight is out of range")
+
+    @property
+    def window(self) -> int:
+        return round(self.window_hours * 3_600_000_000)
+
+
+RULES = Rules()
+
+
+@dataclass(frozen=True)
+class Story:
+    """Articles of several outlets about one event. `members` are entry ids by (published, id)."""
+
+    id: str
+    members: tuple[str, ...]
+
+
+def story_id(first: str) -> str:
+    """A story's id, from the entry id of its first member: short and safe in a URL."""
+    return hashlib.sha256(first.encode()).hexdigest()[:16]
+
+
+def terms_of(report: Report, rules: Rules) -> Counter[str]:
+    return counts(report.title, report.text, title_weight=rules.title_weight, lead_chars=rules.lead_chars)
+
+
+def signatures(reports: Sequence[Report], terms: Sequence[Counter[str]], rules: Rules) -> list[Signature]:
+    """Each article's signature, weighed among the articles near it in time."""
+    per_day: Counter[int] = Counter(r.day for r in reports)
+    df: dict[int, Counter[str]] = {}
+    for report, found in zip(reports, terms, strict=True):
+        df.setdefault(report.day, Counter()).update(found.keys())
+    contexts = {day: context(day, rules.context_days, per_day, df) for day in per_day}
+    return [signature(found, *contexts[r.day], rules.signature_terms) for r, found in zip(reports, terms, strict=True)]
+
+
+def score(a: Report, b: Report, sa: Signature, sb: Signature, rules: Rules) -> float:
+    """How strongly two articles of different outlets within the window belong together (else 0)."""
+    apart = abs(a.at - b.at)
+    if a.outlet == b.outlet or apart > rules.window:
+        return 0.0
+    return similarity(sa, sb) * (1.0 - rules.decay * apart / rules.window)
+
+
+Best = tuple[float, str]  # an article's best match: its score and entry id (0.0, "") for none
+
+
+def better(best: Best, s: float, other: str) -> Best:
+    """The best of two matches: the higher score, on a tie the greater entry id."""
+    return max(best, (s, other))
+
+
+def is_link(s: float, a: str, b: str, best: Mapping[str, Best], rules: Rules) -> bool:
+    if s >= rules.similarity:
+        return True
+    return s >= rules.mutual_similarity and best[a][1] == b and best[b][1] == a
+
+
+def clusters(links: Iterable[tuple[float, str, str]], outlet: Mapping[str, str]) -> list[list[str]]:
+    """Linked articles into groups holding one article of an outlet at most: the links taken
+    strongest first (ties by the ids), each joining two groups whose outlets do not meet."""
+    parent: dict[str, str] = {}
+    outlets: dict[str, set[str]] = {}
+
+    def root(i: str) -> str:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for _, a, b in sorted(links, key=_strongest):
+        for x in (a, b):
+            if x not in parent:
+                parent[x], outlets[x] = x, {outlet[x]}
+        ra, rb = root(a), root(b)
+        if ra != rb and outlets[ra].isdisjoint(outlets[rb]):
+            parent[rb] = ra
+            outlets[ra] |= outlets.pop(rb)
+    groups: dict[str, list[str]] = {}
+    for x in parent:
+        groups.setdefault(root(x), []).append(x)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def _strongest(link: tuple[float, str, str]) -> tuple[float, str, str]:
+    return (-link[0], link[1], link[2])
+
+
+def stories_of(groups: Iterable[list[str]], at: Mapping[str, int]) -> list[Story]:
+    """Groups as stories, members by (published, id), the id from the first."""
+    made = []
+    for group in groups:
+        members = tuple(sorted(group, key=lambda i: (at[i], i)))
+        made.append(Story(story_id(members[0]), members))
+    return made
+
+
+def group(reports: Iterable[Report], rules: Rules = RULES) -> tuple[Story, ...]:
+    """The stories among `reports` (ids unique), in the order of their first members."""
+    ordered = sorted(reports, key=_order)
+    if len({r.id for r in ordered}) != len(ordered):
+        raise ValueError("each report's id must be unique")
+    sigs = signatures(ordered, [terms_of(r, rules) for r in ordered], rules)
+    # Sweep in time: each article meets those of the last window that share a signature term.
+    scored: list[tuple[float, str, str]] = []
+    best: dict[str, Best] = {r.id: (0.0, "") for r in ordered}
+    postings: dict[str, deque[int]] = {}
+    for i, report in enumerate(ordered):
+        seen: set[int] = set()
+        for term in sigs[i]:
+            posted = postings.setdefault(term, deque())
+            while posted and report.at - ordered[posted[0]].at > rules.window:
+                posted.popleft()
+            seen.update(posted)
+            posted.append(i)
+        for j in seen:
+            other = ordered[j]
+            if (s := score(other, report, sigs[j], sigs[i], rules)) > 0:
+                a, b = sorted((other.id, report.id))
+                scored.append((s, a, b))
+                best[a], best[b] = better(best[a], s, b), better(best[b], s, a)
+    links = [(s, a, b) for s, a, b in scored if is_link(s, a, b, best, rules)]
+    groups = clusters(links, {r.id: r.outlet for r in ordered})
+    at = {r.id: r.at for r in ordered}
+    return tuple(sorted(stories_of(groups, at), key=lambda s: (at[s.members[0]], s.members[0])))
+
+
+def _order(report: Report) -> tuple[int, str]:
+    return (report.at, report.id)

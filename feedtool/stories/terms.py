@@ -1,0 +1,56 @@
+"""An article's terms as the grouping weighs them: the names, places, figures and words it holds.
+
+Two outlets' reports of one event seldom share a sentence; they share its names (王毅, 布林肯,
+Blinken), places (华盛顿), figures (70 分钟, G20) and key words (通电话, 芬太尼). So an article
+is a bag of terms, counted:
+
+- Chinese and Japanese text is folded as the full-text index folds it (derive/topics.fold:
+  OpenCC traditional to simplified, then case), so that a report in 繁體 and one in 简体 share
+  their terms, and each run of Han or kana characters is cut into overlapping bigrams, as
+  derive/indexed.py cuts it for the same reason: a dictionary segmenter misses the names it does
+  not know, and names are what two reports of one event share most. A bigram across a word
+  boundary ("毅与") is noise that the weighting (similarity.py) makes light: it is frequent.
+- A bigram holding a function character (的, 了, 与, 在, 是, ...) is dropped: it is a word's
+  edge joined to the next word's ("毅与", "的重"), which two unrelated articles share as often as
+  two reports of one event. Few names hold one; 以色列 keeps 色列.
+- Latin words of two letters or more (blinken, g20, apec) and numbers, a thousands separator
+  dropped (2,300 -> 2300), are terms of their own, a decimal whole (4.7).
+- The title counts `title_weight` times: it is what the outlet says the article is about.
+- Only the first `lead_chars` characters of the text count. The event is in the lead; the rest of
+  an article is more often background, which two different events share (the same paragraph on
+  the Taiwan question closes many reports), and the cost of grouping grows with the terms.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+from feedtool.derive.topics import fold
+
+_CJK = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_CJK_RUN = re.compile(f"[{_CJK}]{{2,}}")
+_FUNCTION = frozenset("的了与和在是对为将也并及其就于被把等而之以从向但或都又这那个们有说")
+_LATIN = re.compile(r"[0-9a-z](?:[0-9a-z]|(?<=[0-9]),(?=[0-9]{3})|(?<=[0-9])\.(?=[0-9]))*")
+
+
+def counts(title: str, text: str, *, title_weight: int, lead_chars: int) -> Counter[str]:
+    """How often each term occurs in an article: its title `title_weight` times, then its lead."""
+    found: Counter[str] = Counter()
+    for part, times in ((title, title_weight), (text[:lead_chars], 1)):
+        folded = fold(part)
+        terms: list[str] = []
+        for run in _CJK_RUN.findall(folded):
+            terms += [pair for pair in map(str.__add__, run, run[1:]) if _FUNCTION.isdisjoint(pair)]
+        for word in _LATIN.findall(folded):
+            if len(word) > 1 or word.isdigit():
+                terms.append(word.replace(",", ""))
+        for term in terms:
+            found[term] += times
+    return found
+
+
+def tf(count: int) -> float:
+    """A term's weight from its count: sublinear, so a name said five times is not five names."""
+    return 1.0 + math.log(count)
