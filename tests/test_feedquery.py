@@ -29,8 +29,11 @@ def asked(**params: str) -> FeedQuery:
     return query
 
 
-def kept(query: FeedQuery, e: StoredEntry | None = None, categories: tuple[str, ...] = ("法广", "Politics")) -> bool:
-    return keeps(compiled(query), e or entry(), categories)
+def kept(query: FeedQuery, e: StoredEntry | None = None, categories: tuple[str, ...] = ("法广", "Politics"),
+         author: str | None = None) -> bool:  # fmt: skip
+    """Whether the entry passes; its author as its feed shows it, the byline unless told otherwise."""
+    e = e or entry()
+    return keeps(compiled(query), e, categories, author if author is not None else (e.author or ""))
 
 
 @pytest.mark.parametrize(
@@ -70,16 +73,36 @@ def kept(query: FeedQuery, e: StoredEntry | None = None, categories: tuple[str, 
         ({"filter": "taiwan", "filter_case_sensitive": "false"}, True),
         ({"filterout": "TAIWAN", "filter_case_sensitive": "false"}, False),
         ({"filter": "taiwan", "filter_case_sensitive": "true"}, False),
+        ({"filter": "taiwan", "filter_case_sensitive": "FALSE"}, False),  # RSSHub's test is `=== 'false'`
+        ({"filter": "taiwan", "filter_case_sensitive": "False"}, False),
     ],
 )
 def test_filters_mean_what_they_mean_in_rsshub(params: dict[str, str], result: bool) -> None:
     assert kept(asked(**params)) is result
 
 
+def test_filter_author_reads_the_author_the_feed_shows() -> None:
+    """Where an article has no byline its feeds name the outlet, and so does filter_author."""
+    no_byline = entry(author=None)
+    assert kept(asked(filter_author="^BBC"), no_byline, author="BBC 中文")
+    assert not kept(asked(filterout_author="BBC"), no_byline, author="BBC 中文")
+    assert not kept(asked(filter_author="BBC"), entry(author="Ann Li"))
+
+
 def test_filter_time_is_seconds_before_now() -> None:
     cutoff = since(asked(filter_time="7200"), NOW)
     assert cutoff == NOW - timedelta(hours=2)
     assert since(asked(limit="3"), NOW) is None
+
+
+def test_zero_is_a_number_rsshub_takes_limit_and_filter_time_of_nothing() -> None:
+    assert asked(limit="0").limit == 0
+    assert since(asked(filter_time="0"), NOW) == NOW
+
+
+def test_a_parameter_given_twice_is_taken_at_its_first_value_as_rsshub_takes_it() -> None:
+    query = from_params({"limit": ["3", "9"], "filter": ["a", "b"], "filter_case_sensitive": ["false", "true"]})
+    assert query is not None and (query.limit, query.wanted, query.case_sensitive) == (3, (("filter", "a"),), False)
 
 
 def test_limit_brief_and_opencc() -> None:
@@ -96,8 +119,8 @@ def test_limit_brief_and_opencc() -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [{"brief": "99"}, {"brief": "abc"}, {"opencc": "zh"}, {"limit": "0"}, {"limit": "1.5"}, {"filter": "("},
-     {"filter_time": "0"}, {"q": """"unclosed"""}, {"q": "-x"}],
+    [{"brief": "99"}, {"brief": "abc"}, {"opencc": "zh"}, {"limit": "-1"}, {"limit": "1.5"}, {"filter": "("},
+     {"filter_time": "-1"}, {"q": """"unclosed"""}, {"q": "-x"}],
 )  # fmt: skip
 def test_a_value_that_cannot_be_taken_is_a_query_error(params: dict[str, str]) -> None:
     if params.get("q") == '"unclosed':  # an unclosed quote is a phrase to the end, as search boxes take it

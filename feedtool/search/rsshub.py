@@ -38,16 +38,16 @@ PARAMETERS = {
     "filter_title": "a regular expression found in the title (all the `filter_` fields given must match;"
     " ignored when `filter` is given)",
     "filter_description": "the same, in the full text (as HTML, as RSSHub's description is)",
-    "filter_author": "the same, in the author",
+    "filter_author": "the same, in the author the feed shows (the outlet's name where an article has no byline)",
     "filter_category": "the same, in a category (the outlet's name, the topics, the tags)",
     "filterout": "entries whose title or full text holds this regular expression are left out",
     "filterout_title": "entries whose title holds it are left out (over `filterout`, for the title)",
     "filterout_description": "the same, for the full text",
     "filterout_author": "the same, for the author",
     "filterout_category": "the same, for any category",
-    "filter_case_sensitive": "`false`: the expressions ignore case (they heed it by default)",
-    "filter_time": "only entries published in the last that many seconds",
-    "limit": f"at most that many entries (the feed's `max_items` by default; {MAX_ITEMS} at most)",
+    "filter_case_sensitive": "`false` (exactly that): the expressions ignore case (they heed it by default)",
+    "filter_time": "only entries published in the last that many seconds (`0`: none)",
+    "limit": f"at most that many entries (the feed's `max_items` by default; {MAX_ITEMS} at most; `0`: none)",
     "brief": "the text replaced by its first that many characters, as plain text (100 or more)",
     "opencc": "the title and text converted by OpenCC: `s2t`, `t2s`, `s2tw`, `tw2s`, `s2hk`, `hk2s`, `s2twp`, …",
 }
@@ -110,15 +110,16 @@ def from_params(params: Mapping[str, Sequence[str]]) -> FeedQuery | None:
 
     QueryError, one line, for a value that cannot be taken: a search that does not parse, an
     expression too long, a number that is not one. Cheap: it runs as the request arrives. The
-    expressions are compiled by `compiled`, in the answer's thread, within its budget.
+    expressions are compiled by `compiled`, in the answer's thread, within its budget. A parameter
+    given twice is taken at its first value, as RSSHub (Hono's `query`) takes it.
     """
     if not any(name in params for name in NAMES):
         return None
-    one = {name: values[-1] for name, values in params.items() if name in NAMES and values}
+    one = _first(params)
     q = one.get("q", "").strip() or None
     if q is not None:
         parse(q)  # raises QueryError with the reason
-    case_sensitive = one.get("filter_case_sensitive", "true").lower() != "false"
+    case_sensitive = one.get("filter_case_sensitive") != "false"  # RSSHub's test: `=== 'false'`
     wanted: list[tuple[str, str]] = []
     if one.get("filter"):
         wanted.append(("filter", _checked(one["filter"], "filter")))
@@ -136,9 +137,13 @@ def from_params(params: Mapping[str, Sequence[str]]) -> FeedQuery | None:
     brief = _number(one, "brief", 100, 100_000)
     return FeedQuery(
         q=q, wanted=tuple(wanted), unwanted=tuple(unwanted), case_sensitive=case_sensitive,
-        within=_number(one, "filter_time", 1, MAX_SECONDS), limit=_number(one, "limit", 1, None), brief=brief,
+        within=_number(one, "filter_time", 0, MAX_SECONDS), limit=_number(one, "limit", 0, None), brief=brief,
         opencc=opencc,
     )  # fmt: skip
+
+
+def _first(params: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    return {name: values[0] for name, values in params.items() if name in NAMES and values}
 
 
 def _number(one: Mapping[str, str], name: str, least: int, most: int | None) -> int | None:
@@ -253,23 +258,18 @@ def _compile(pattern: str, case_sensitive: bool) -> Pattern | str:
 PATTERNS = _Patterns(CACHE_BYTES)
 
 
-def _fields(entry: StoredEntry, field: Field) -> list[str]:
-    if field == "title":
-        return [entry.title]
-    if field == "description":
-        return [entry.content or entry.title]
-    return [entry.author or ""]
-
-
-def keeps(filters: Filters, entry: StoredEntry, categories: Sequence[str]) -> bool:
-    """Whether the entry passes the filters (RSSHub's rules: see the module's docstring);
-    `categories` are the entry's as its feeds list them (outlet, topics, tags). An expression reads
-    the first MAX_FILTERED characters of a text: RE2 cannot be stopped within one search, and its
-    time grows with the text."""
+def keeps(filters: Filters, entry: StoredEntry, categories: Sequence[str], author: str) -> bool:
+    """Whether the entry passes the filters (RSSHub's rules: see the module's docstring), read as
+    its feeds show it: `categories` as they list them (outlet, topics, tags), `author` as they
+    name it (the outlet where there is no byline). An expression reads the first MAX_FILTERED
+    characters of a text: RE2 cannot be stopped within one search, and its time grows with the text."""
+    texts: dict[Field, Sequence[str]] = {
+        "title": (entry.title,), "description": (entry.content or entry.title,), "author": (author,),
+        "category": categories,
+    }  # fmt: skip
 
     def found(field: Field, pattern: Pattern) -> bool:
-        texts = list(categories) if field == "category" else _fields(entry, field)
-        return any(pattern.search(text[:MAX_FILTERED]) is not None for text in texts)
+        return any(pattern.search(text[:MAX_FILTERED]) is not None for text in texts[field])
 
     for name, pattern in filters.wanted:
         if name == "filter":
