@@ -8,7 +8,7 @@ import pytest
 
 from feedtool.models import StoredEntry
 from feedtool.search.language import QueryError
-from feedtool.search.rsshub import FeedQuery, compiled, from_params, keeps, shown_as_asked, since
+from feedtool.search.rsshub import FeedQuery, brief_text, compiled, from_params, keeps, shown_as_asked, since
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 
@@ -103,6 +103,19 @@ def test_zero_is_a_number_rsshub_takes_limit_and_filter_time_of_nothing() -> Non
 def test_a_parameter_given_twice_is_taken_at_its_first_value_as_rsshub_takes_it() -> None:
     query = from_params({"limit": ["3", "9"], "filter": ["a", "b"], "filter_case_sensitive": ["false", "true"]})
     assert query is not None and (query.limit, query.wanted, query.case_sensitive) == (3, (("filter", "a"),), False)
+
+
+def test_brief_reads_the_text_as_rsshub_does_its_tags_gone_with_nothing_in_their_place() -> None:
+    """RSSHub's brief fixture, `<p>宇宙無敵</p><br>` a thousand times, as cleaning stores it."""
+    stored = "<p>宇宙無敵</p>\n" * 1000
+    assert brief_text(stored) == "宇宙無敵" * 1000
+    brief = shown_as_asked(asked(brief="100"), entry(content=stored))
+    assert brief.content == "<p>" + "宇宙無敵" * 25 + "…</p>"
+    assert brief_text("<p>A &amp; B<br>C <a href=x>d</a></p>\n<pre>x\n  y</pre>\n<p>E</p>\n") == "A & BC dx\n  yE"
+    # a reader's characters are counted, and the cut is escaped after: no entity cut in half
+    assert shown_as_asked(asked(brief="100"), entry(content="<p>" + "&amp;" * 120 + "</p>")).content == (
+        "<p>" + "&amp;" * 100 + "…</p>"
+    )
 
 
 def test_limit_brief_and_opencc() -> None:
