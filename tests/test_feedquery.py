@@ -8,7 +8,16 @@ import pytest
 
 from feedtool.models import StoredEntry
 from feedtool.search.language import QueryError
-from feedtool.search.rsshub import FeedQuery, brief_text, compiled, from_params, keeps, shown_as_asked, since
+from feedtool.search.rsshub import (
+    FeedQuery,
+    asked_format,
+    brief_text,
+    compiled,
+    from_params,
+    keeps,
+    shown_as_asked,
+    since,
+)
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 
@@ -103,6 +112,17 @@ def test_zero_is_a_number_rsshub_takes_limit_and_filter_time_of_nothing() -> Non
 def test_a_parameter_given_twice_is_taken_at_its_first_value_as_rsshub_takes_it() -> None:
     query = from_params({"limit": ["3", "9"], "filter": ["a", "b"], "filter_case_sensitive": ["false", "true"]})
     assert query is not None and (query.limit, query.wanted, query.case_sensitive) == (3, (("filter", "a"),), False)
+
+
+def test_format_names_a_feed_format_and_alone_asks_nothing_of_the_archive() -> None:
+    assert [asked_format({"format": [f]}) for f in ("atom", "rss", "json", "")] == ["atom", "rss", "json", None]
+    assert asked_format({"limit": ["3"]}) is None
+    for wrong in ("ums", "JSON", "html", "debug.json"):
+        with pytest.raises(QueryError, match="not a feed format"):
+            asked_format({"format": [wrong]})
+    assert from_params({"format": ["json"]}) is None
+    assert from_params({"sorted": ["false"], "fold": ["1"]}) is None  # nothing to sort or fold: the feed as it is
+    assert asked(sorted="false", limit="3").canonical() == "?limit=3"
 
 
 def test_brief_reads_the_text_as_rsshub_does_its_tags_gone_with_nothing_in_their_place() -> None:

@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 
 import re2
 
-from feedtool.models import StoredEntry
+from feedtool.models import FeedFormat, StoredEntry
 from feedtool.perthread import per_thread
 from feedtool.search.language import QueryError, parse
 
@@ -51,8 +51,14 @@ PARAMETERS = {
     "limit": f"at most that many entries (the feed's `max_items` by default; {MAX_ITEMS} at most; `0`: none)",
     "brief": "the text replaced by its first that many characters, as plain text (100 or more)",
     "opencc": "the title and text converted by OpenCC: `s2t`, `t2s`, `s2tw`, `tw2s`, `s2hk`, `hk2s`, `s2twp`, …",
+    "format": "`atom`, `rss` or `json`: the feed in that format, whichever of its addresses is asked",
+    "sorted": "taken and ignored: entries come newest first, the only order an archive has",
 }
 NAMES = tuple(PARAMETERS)
+# The names that ask the archive a question: the others alone leave the published feed as it is
+# (`format` names which of them, `sorted` changes nothing).
+ASKING = tuple(name for name in NAMES if name not in ("format", "sorted"))
+FORMATS: tuple[FeedFormat, ...] = ("atom", "rss", "json")
 MAX_SCANNED = 5000  # entries an expression is tried on for one answer
 MAX_PATTERN = 500  # characters of one expression
 # RE2's max_mem for one compiled expression: its program and the DFA states it caches while it
@@ -107,14 +113,15 @@ class FeedQuery:
 
 
 def from_params(params: Mapping[str, Sequence[str]]) -> FeedQuery | None:
-    """The FeedQuery a query string asks for; None when it names none of NAMES (a cache-buster, say).
+    """The FeedQuery a query string asks for; None when it names none of ASKING (a cache-buster, say,
+    or `format` alone).
 
     QueryError, one line, for a value that cannot be taken: a search that does not parse, an
     expression too long, a number that is not one. Cheap: it runs as the request arrives. The
     expressions are compiled by `compiled`, in the answer's thread, within its budget. A parameter
     given twice is taken at its first value, as RSSHub (Hono's `query`) takes it.
     """
-    if not any(name in params for name in NAMES):
+    if not any(name in params for name in ASKING):
         return None
     one = _first(params)
     q = one.get("q", "").strip() or None
@@ -141,6 +148,18 @@ def from_params(params: Mapping[str, Sequence[str]]) -> FeedQuery | None:
         within=_number(one, "filter_time", 0, MAX_SECONDS), limit=_number(one, "limit", 0, None), brief=brief,
         opencc=opencc,
     )  # fmt: skip
+
+
+def asked_format(params: Mapping[str, Sequence[str]]) -> FeedFormat | None:
+    """The format `format=` names (RSSHub's way to ask for Atom or JSON), None when not given;
+    QueryError for one that is not a feed's (RSSHub's `ums` among them)."""
+    value = _first(params).get("format")
+    if not value:
+        return None
+    for known in FORMATS:
+        if value == known:
+            return known
+    raise QueryError(f"format={value[:40]!r} is not a feed format; one of {', '.join(FORMATS)}")
 
 
 def _first(params: Mapping[str, Sequence[str]]) -> dict[str, str]:
