@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from feedtool.models import StoredEntry
+from feedtool.search.folding import folded
 from feedtool.search.language import QueryError
 from feedtool.search.rsshub import (
     FeedQuery,
@@ -153,7 +154,8 @@ def test_limit_brief_and_opencc() -> None:
 @pytest.mark.parametrize(
     "params",
     [{"brief": "99"}, {"brief": "abc"}, {"opencc": "zh"}, {"limit": "-1"}, {"limit": "1.5"}, {"filter": "("},
-     {"filter_time": "-1"}, {"q": """"unclosed"""}, {"q": "-x"}],
+     {"filter_time": "-1"}, {"q": """"unclosed"""}, {"q": "-x"}, {"filter": "x", "fold": "yes"},
+     {"filter": "臺" * 500, "fold": "1"}],
 )  # fmt: skip
 def test_a_value_that_cannot_be_taken_is_a_query_error(params: dict[str, str]) -> None:
     if params.get("q") == '"unclosed':  # an unclosed quote is a phrase to the end, as search boxes take it
@@ -192,6 +194,38 @@ def test_an_expression_reads_the_first_twenty_thousand_characters_of_a_text() ->
     far = entry(content="<p>" + "x" * MAX_FILTERED + "needle</p>")
     assert not kept(asked(filter_description="needle"), far)
     assert kept(asked(filter_description="needle"), entry(content="<p>" + "x" * (MAX_FILTERED - 20) + "needle</p>"))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expanded"),
+    [
+        ("臺灣", "[台檯臺颱][湾灣]"),
+        ("台湾|Taiwan", "[台檯臺颱][湾灣]|Taiwan"),
+        ("[臺]湾", "[台檯臺颱][湾灣]"),  # in a class, the forms join it
+        ("[^臺]", "[^台檯臺颱]"),  # and a negated one leaves them all out
+        ("[]臺]", "[]台檯臺颱]"),  # a "]" first in a class is a member
+        ("[[:alpha:]發]", "[[:alpha:]发發髮]"),
+        ("[一-龥]", "[一-龥]"),  # a range keeps its ends
+        (r"\p{Han}臺{2}", r"\p{Han}[台檯臺颱]{2}"),
+        (r"\Q臺\E\x{81FA}", r"\Q臺\E\x{81FA}"),  # escapes stand for themselves
+        ("(?P<名>臺)", "(?P<名>[台檯臺颱])"),
+        ("abc 王毅", "abc 王毅"),  # no other form: as written
+    ],
+)
+def test_fold_writes_each_chinese_character_as_all_its_forms(pattern: str, expanded: str) -> None:
+    assert folded(pattern) == expanded
+
+
+def test_fold_finds_either_script_and_is_part_of_the_feeds_address() -> None:
+    simplified, traditional = entry(title="台湾选举", content="<p>投票</p>"), entry(title="臺灣選舉")
+    assert not kept(asked(filter_title="臺灣"), simplified) and kept(asked(filter_title="臺灣"), traditional)
+    for e in (simplified, traditional):
+        assert kept(asked(filter_title="臺灣", fold="1"), e)
+        assert not kept(asked(filterout="台湾", fold="1"), e)
+        assert not kept(asked(filter_title="臺灣", fold="0"), simplified)
+    assert kept(asked(filter="^TAIWAN|臺灣", fold="1", filter_case_sensitive="false"), simplified)
+    assert asked(filter="臺灣", fold="1").canonical() == "?filter=%E8%87%BA%E7%81%A3&fold=1"
+    assert asked(filter="臺灣", fold="0").canonical() == "?filter=%E8%87%BA%E7%81%A3"
 
 
 def test_unknown_parameters_alone_are_no_query_and_the_canonical_form_is_stable() -> None:

@@ -162,6 +162,7 @@ def test_a_browser_asking_for_a_query_feed_gets_its_page(served: Served) -> None
         ({"limit": "many"}, "not a whole number"),
         ({"limit": "0.5"}, "not a whole number"),
         ({"format": "ums"}, "not a feed format"),
+        ({"filter": "台湾", "fold": "2"}, "is not 1"),
         ({"limit": "-3"}, "not a whole number"),
         ({"brief": "50"}, "out of range"),
         ({"opencc": "x2y"}, "not a conversion"),

@@ -2,7 +2,8 @@
 
 RSSHub's users already write `?filter=…&limit=10&opencc=t2s` after a route; a feed of feedtool's
 takes the same parameters with the same meaning (lib/middleware/parameter.ts in RSSHub), plus
-`q`, a full-text search (search/language.py) that RSSHub cannot offer, having only the items it fetched.
+`q`, a full-text search (search/language.py) that RSSHub cannot offer, having only the items it fetched, and `fold`,
+simplified and traditional Chinese folded in the expressions (search/folding.py).
 PARAMETERS below says what each one does (the documentation's table is made from it).
 
 The expressions run on RE2, as RSSHub's do by default (its FILTER_REGEX_ENGINE): time linear in
@@ -10,6 +11,7 @@ the text, no backtracking, and a memory budget for each compiled expression (PAT
 no expression can hold the server; what RE2 does not take (lookaround, backreferences, recursion)
 is refused with the reason. Unlike RSSHub's, these run over the whole archive of the feed, newest
 first, on at most MAX_SCANNED entries per answer, within the answer's budget (web/budget.py).
+
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import re2
 
 from feedtool.models import FeedFormat, StoredEntry
 from feedtool.perthread import per_thread
+from feedtool.search.folding import folded
 from feedtool.search.language import QueryError, parse
 
 Field = Literal["title", "description", "author", "category"]
@@ -47,6 +50,8 @@ PARAMETERS = {
     "filterout_author": "the same, for the author",
     "filterout_category": "the same, for any category",
     "filter_case_sensitive": "`false` (exactly that): the expressions ignore case (they heed it by default)",
+    "fold": "`1`: a Chinese character in the expressions finds its simplified and traditional forms alike"
+    " (`臺灣` finds 台湾); feedtool's own, `0` or absent as in RSSHub",
     "filter_time": "only entries published in the last that many seconds (`0`: none)",
     "limit": f"at most that many entries (the feed's `max_items` by default; {MAX_ITEMS} at most; `0`: none)",
     "brief": "the text replaced by its first that many characters, as plain text (100 or more)",
@@ -56,8 +61,8 @@ PARAMETERS = {
 }
 NAMES = tuple(PARAMETERS)
 # The names that ask the archive a question: the others alone leave the published feed as it is
-# (`format` names which of them, `sorted` changes nothing).
-ASKING = tuple(name for name in NAMES if name not in ("format", "sorted"))
+# (`format` names which of them, `fold` and `sorted` change nothing without a filter).
+ASKING = tuple(name for name in NAMES if name not in ("fold", "format", "sorted"))
 FORMATS: tuple[FeedFormat, ...] = ("atom", "rss", "json")
 MAX_SCANNED = 5000  # entries an expression is tried on for one answer
 MAX_PATTERN = 500  # characters of one expression
@@ -86,6 +91,7 @@ class FeedQuery:
     wanted: tuple[tuple[str, str], ...] = ()  # ("filter" or a field, expression)
     unwanted: tuple[tuple[Field, str], ...] = ()
     case_sensitive: bool = True
+    fold: bool = False
     within: int | None = None  # filter_time, seconds
     limit: int | None = None
     brief: int | None = None
@@ -104,6 +110,8 @@ class FeedQuery:
         pairs += [(f"filterout_{name}", p) for name, p in self.unwanted]
         if not self.case_sensitive:
             pairs.append(("filter_case_sensitive", "false"))
+        if self.fold:
+            pairs.append(("fold", "1"))
         for name, value in (("filter_time", self.within), ("limit", self.limit), ("brief", self.brief)):
             if value is not None:
                 pairs.append((name, str(value)))
@@ -128,6 +136,9 @@ def from_params(params: Mapping[str, Sequence[str]]) -> FeedQuery | None:
     if q is not None:
         parse(q)  # raises QueryError with the reason
     case_sensitive = one.get("filter_case_sensitive") != "false"  # RSSHub's test: `=== 'false'`
+    fold = one.get("fold", "0") or "0"
+    if fold not in ("0", "1"):
+        raise QueryError(f"fold={fold[:40]!r} is not 1 (fold) or 0 (do not)")
     wanted: list[tuple[str, str]] = []
     if one.get("filter"):
         wanted.append(("filter", _checked(one["filter"], "filter")))
@@ -144,7 +155,7 @@ def from_params(params: Mapping[str, Sequence[str]]) -> FeedQuery | None:
         raise QueryError(f"opencc={opencc[:40]!r} is not a conversion; one of {', '.join(sorted(OPENCC))}")
     brief = _number(one, "brief", 100, 100_000)
     return FeedQuery(
-        q=q, wanted=tuple(wanted), unwanted=tuple(unwanted), case_sensitive=case_sensitive,
+        q=q, wanted=tuple(wanted), unwanted=tuple(unwanted), case_sensitive=case_sensitive, fold=fold == "1",
         within=_number(one, "filter_time", 0, MAX_SECONDS), limit=_number(one, "limit", 0, None), brief=brief,
         opencc=opencc,
     )  # fmt: skip
@@ -198,14 +209,19 @@ class Filters:
 
 
 def compiled(asked: FeedQuery) -> Filters:
-    """The query's expressions compiled by RE2 (or taken from those kept); QueryError, one line,
-    for one that RE2 does not take or that is too complex. Runs in an answer's thread: compiling
-    an expression near RE2's memory budget takes tens of milliseconds."""
+    """The query's expressions compiled by RE2 (or taken from those kept), each Chinese character
+    standing for its every form when the query folds; QueryError, one line, for one that RE2 does
+    not take or that is too complex. Runs in an answer's thread: compiling an expression near RE2's
+    memory budget takes tens of milliseconds, and the first fold in a process 25 ms more."""
     cs = asked.case_sensitive
+
+    def get(pattern: str, name: str) -> Pattern:
+        return PATTERNS.get(folded(pattern) if asked.fold else pattern, cs, name)
+
     return Filters(
         cs,
-        tuple((name, PATTERNS.get(p, cs, name if name == "filter" else f"filter_{name}")) for name, p in asked.wanted),
-        tuple((field, PATTERNS.get(p, cs, f"filterout_{field}")) for field, p in asked.unwanted),
+        tuple((name, get(p, name if name == "filter" else f"filter_{name}")) for name, p in asked.wanted),
+        tuple((field, get(p, f"filterout_{field}")) for field, p in asked.unwanted),
     )
 
 
