@@ -1,17 +1,18 @@
 """A feed address's query string -> what to pick from the archive and how to dress it: RSSHub's words.
 
 RSSHub's users already write `?filter=…&limit=10&opencc=t2s` after a route; a feed of feedtool's
-takes the same parameters with the same meaning (lib/middleware/parameter.ts in RSSHub), plus
-`q`, a full-text search (search/language.py) that RSSHub cannot offer, having only the items it fetched, and `fold`,
+takes the same parameters with the same meaning (lib/middleware/parameter.ts in RSSHub, whose own
+tests tests/test_rsshub.py asks of `feedtool serve`), plus `q`, a full-text search
+(search/language.py) that RSSHub cannot offer, having only the items it fetched, and `fold`,
 simplified and traditional Chinese folded in the expressions (search/folding.py).
 PARAMETERS below says what each one does (the documentation's table is made from it).
 
-The expressions run on RE2, as RSSHub's do by default (its FILTER_REGEX_ENGINE): time linear in
-the text, no backtracking, and a memory budget for each compiled expression (PATTERN_BYTES), so
-no expression can hold the server; what RE2 does not take (lookaround, backreferences, recursion)
-is refused with the reason. Unlike RSSHub's, these run over the whole archive of the feed, newest
-first, on at most MAX_SCANNED entries per answer, within the answer's budget (web/budget.py).
-
+The expressions run on RE2, as RSSHub's do by default (its FILTER_REGEX_ENGINE is `re2`, re2js):
+time linear in the text, no backtracking, and a memory budget for each compiled expression
+(PATTERN_BYTES), so no expression can hold the server; what RE2 does not take (lookaround,
+backreferences, recursion) is refused with the reason. Unlike RSSHub's, these run over the whole
+archive of the feed, newest first, on at most MAX_SCANNED entries per answer, within the answer's
+budget (web/budget.py).
 """
 
 from __future__ import annotations
