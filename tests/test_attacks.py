@@ -129,6 +129,17 @@ def test_what_re2_does_not_take_is_a_400_that_says_so(watched: Server) -> None:
         assert status == 400 and b"RE2 has no lookaround, backreferences or recursion" in body, body
 
 
+def test_a_folded_expression_is_held_to_the_same_bounds(watched: Server) -> None:
+    """fold=1 writes each Chinese character as a class of its forms, three times the steps in RE2's
+    program: these expressions, taken as written (364 to 904 steps), are refused folded (1,084 to
+    2,704) as too complex, at once."""
+    for pattern in ("臺灣" * 60, "(?:台湾){150}", "[發]{300}"):
+        started = time.monotonic()
+        status, body = watched.get(feed(filter=pattern, fold="1"), source=ATTACKER)
+        assert status == 400 and b"it is too complex" in body, body
+        assert time.monotonic() - started < 5
+
+
 def test_a_thousand_distinct_heavy_patterns_leave_the_memory_bounded(watched: Server) -> None:
     """Half of them refused by RE2 (a backtracking engine expands each, 140 to 250 MB), half compiled
     and kept for reuse, the cache bounded by what they hold, not by their count. filter_time=1 finds

@@ -7,8 +7,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from feedtool.models import StoredEntry
+from feedtool.search.folding import folded
 from feedtool.search.language import QueryError
-from feedtool.search.rsshub import FeedQuery, compiled, from_params, keeps, shown_as_asked, since
+from feedtool.search.rsshub import (
+    FeedQuery,
+    asked_format,
+    brief_text,
+    compiled,
+    from_params,
+    keeps,
+    shown_as_asked,
+    since,
+)
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 
@@ -29,8 +39,11 @@ def asked(**params: str) -> FeedQuery:
     return query
 
 
-def kept(query: FeedQuery, e: StoredEntry | None = None, categories: tuple[str, ...] = ("法广", "Politics")) -> bool:
-    return keeps(compiled(query), e or entry(), categories)
+def kept(query: FeedQuery, e: StoredEntry | None = None, categories: tuple[str, ...] = ("法广", "Politics"),
+         author: str | None = None) -> bool:  # fmt: skip
+    """Whether the entry passes; its author as its feed shows it, the byline unless told otherwise."""
+    e = e or entry()
+    return keeps(compiled(query), e, categories, author if author is not None else (e.author or ""))
 
 
 @pytest.mark.parametrize(
@@ -70,16 +83,60 @@ def kept(query: FeedQuery, e: StoredEntry | None = None, categories: tuple[str, 
         ({"filter": "taiwan", "filter_case_sensitive": "false"}, True),
         ({"filterout": "TAIWAN", "filter_case_sensitive": "false"}, False),
         ({"filter": "taiwan", "filter_case_sensitive": "true"}, False),
+        ({"filter": "taiwan", "filter_case_sensitive": "FALSE"}, False),  # RSSHub's test is `=== 'false'`
+        ({"filter": "taiwan", "filter_case_sensitive": "False"}, False),
     ],
 )
 def test_filters_mean_what_they_mean_in_rsshub(params: dict[str, str], result: bool) -> None:
     assert kept(asked(**params)) is result
 
 
+def test_filter_author_reads_the_author_the_feed_shows() -> None:
+    """Where an article has no byline its feeds name the outlet, and so does filter_author."""
+    no_byline = entry(author=None)
+    assert kept(asked(filter_author="^BBC"), no_byline, author="BBC 中文")
+    assert not kept(asked(filterout_author="BBC"), no_byline, author="BBC 中文")
+    assert not kept(asked(filter_author="BBC"), entry(author="Ann Li"))
+
+
 def test_filter_time_is_seconds_before_now() -> None:
     cutoff = since(asked(filter_time="7200"), NOW)
     assert cutoff == NOW - timedelta(hours=2)
     assert since(asked(limit="3"), NOW) is None
+
+
+def test_zero_is_a_number_rsshub_takes_limit_and_filter_time_of_nothing() -> None:
+    assert asked(limit="0").limit == 0
+    assert since(asked(filter_time="0"), NOW) == NOW
+
+
+def test_a_parameter_given_twice_is_taken_at_its_first_value_as_rsshub_takes_it() -> None:
+    query = from_params({"limit": ["3", "9"], "filter": ["a", "b"], "filter_case_sensitive": ["false", "true"]})
+    assert query is not None and (query.limit, query.wanted, query.case_sensitive) == (3, (("filter", "a"),), False)
+
+
+def test_format_names_a_feed_format_and_alone_asks_nothing_of_the_archive() -> None:
+    assert [asked_format({"format": [f]}) for f in ("atom", "rss", "json", "")] == ["atom", "rss", "json", None]
+    assert asked_format({"limit": ["3"]}) is None
+    for wrong in ("ums", "JSON", "html", "debug.json"):
+        with pytest.raises(QueryError, match="not a feed format"):
+            asked_format({"format": [wrong]})
+    assert from_params({"format": ["json"]}) is None
+    assert from_params({"sorted": ["false"], "fold": ["1"]}) is None  # nothing to sort or fold: the feed as it is
+    assert asked(sorted="false", limit="3").canonical() == "?limit=3"
+
+
+def test_brief_reads_the_text_as_rsshub_does_its_tags_gone_with_nothing_in_their_place() -> None:
+    """RSSHub's brief fixture, `<p>宇宙無敵</p><br>` a thousand times, as cleaning stores it."""
+    stored = "<p>宇宙無敵</p>\n" * 1000
+    assert brief_text(stored) == "宇宙無敵" * 1000
+    brief = shown_as_asked(asked(brief="100"), entry(content=stored))
+    assert brief.content == "<p>" + "宇宙無敵" * 25 + "…</p>"
+    assert brief_text("<p>A &amp; B<br>C <a href=x>d</a></p>\n<pre>x\n  y</pre>\n<p>E</p>\n") == "A & BC dx\n  yE"
+    # a reader's characters are counted, and the cut is escaped after: no entity cut in half
+    assert shown_as_asked(asked(brief="100"), entry(content="<p>" + "&amp;" * 120 + "</p>")).content == (
+        "<p>" + "&amp;" * 100 + "…</p>"
+    )
 
 
 def test_limit_brief_and_opencc() -> None:
@@ -96,8 +153,9 @@ def test_limit_brief_and_opencc() -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [{"brief": "99"}, {"brief": "abc"}, {"opencc": "zh"}, {"limit": "0"}, {"limit": "1.5"}, {"filter": "("},
-     {"filter_time": "0"}, {"q": """"unclosed"""}, {"q": "-x"}],
+    [{"brief": "99"}, {"brief": "abc"}, {"opencc": "zh"}, {"limit": "-1"}, {"limit": "1.5"}, {"filter": "("},
+     {"filter_time": "-1"}, {"q": """"unclosed"""}, {"q": "-x"}, {"filter": "x", "fold": "yes"},
+     {"filter": "臺" * 500, "fold": "1"}],
 )  # fmt: skip
 def test_a_value_that_cannot_be_taken_is_a_query_error(params: dict[str, str]) -> None:
     if params.get("q") == '"unclosed':  # an unclosed quote is a phrase to the end, as search boxes take it
@@ -136,6 +194,38 @@ def test_an_expression_reads_the_first_twenty_thousand_characters_of_a_text() ->
     far = entry(content="<p>" + "x" * MAX_FILTERED + "needle</p>")
     assert not kept(asked(filter_description="needle"), far)
     assert kept(asked(filter_description="needle"), entry(content="<p>" + "x" * (MAX_FILTERED - 20) + "needle</p>"))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expanded"),
+    [
+        ("臺灣", "[台檯臺颱][湾灣]"),
+        ("台湾|Taiwan", "[台檯臺颱][湾灣]|Taiwan"),
+        ("[臺]湾", "[台檯臺颱][湾灣]"),  # in a class, the forms join it
+        ("[^臺]", "[^台檯臺颱]"),  # and a negated one leaves them all out
+        ("[]臺]", "[]台檯臺颱]"),  # a "]" first in a class is a member
+        ("[[:alpha:]發]", "[[:alpha:]发發髮]"),
+        ("[一-龥]", "[一-龥]"),  # a range keeps its ends
+        (r"\p{Han}臺{2}", r"\p{Han}[台檯臺颱]{2}"),
+        (r"\Q臺\E\x{81FA}", r"\Q臺\E\x{81FA}"),  # escapes stand for themselves
+        ("(?P<名>臺)", "(?P<名>[台檯臺颱])"),
+        ("abc 王毅", "abc 王毅"),  # no other form: as written
+    ],
+)
+def test_fold_writes_each_chinese_character_as_all_its_forms(pattern: str, expanded: str) -> None:
+    assert folded(pattern) == expanded
+
+
+def test_fold_finds_either_script_and_is_part_of_the_feeds_address() -> None:
+    simplified, traditional = entry(title="台湾选举", content="<p>投票</p>"), entry(title="臺灣選舉")
+    assert not kept(asked(filter_title="臺灣"), simplified) and kept(asked(filter_title="臺灣"), traditional)
+    for e in (simplified, traditional):
+        assert kept(asked(filter_title="臺灣", fold="1"), e)
+        assert not kept(asked(filterout="台湾", fold="1"), e)
+        assert not kept(asked(filter_title="臺灣", fold="0"), simplified)
+    assert kept(asked(filter="^TAIWAN|臺灣", fold="1", filter_case_sensitive="false"), simplified)
+    assert asked(filter="臺灣", fold="1").canonical() == "?filter=%E8%87%BA%E7%81%A3&fold=1"
+    assert asked(filter="臺灣", fold="0").canonical() == "?filter=%E8%87%BA%E7%81%A3"
 
 
 def test_unknown_parameters_alone_are_no_query_and_the_canonical_form_is_stable() -> None:

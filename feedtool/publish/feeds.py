@@ -266,7 +266,8 @@ class Renderer:
         topics = [self.topic_titles[t] for t in entry.topics if t in self.topic_titles]
         return list(dict.fromkeys([outlet, *topics, *entry.tags]))
 
-    def _author(self, entry: StoredEntry) -> str:
+    def author(self, entry: StoredEntry) -> str:
+        """The author the feeds name: the byline, else the outlet."""
         if entry.author:
             return entry.author
         return self.outlets[entry.outlet].name if entry.outlet in self.outlets else entry.outlet
@@ -326,8 +327,8 @@ class Renderer:
             fe.link(href=entry.id, rel="alternate", type="text/html")
             fe.published(entry.published)
             fe.updated(entry.updated)
-            fe.author({"name": self._author(entry)})
-            fe.dc.dc_creator(self._author(entry))
+            fe.author({"name": self.author(entry)})
+            fe.dc.dc_creator(self.author(entry))
             # The summary is plain text, and RSS readers take a description as HTML: escaped once for
             # HTML (and declared so in Atom), a "</p>" in the text stays text in every reader.
             fe.summary(escape(entry.summary or entry.title, quote=False), type="html")
@@ -365,7 +366,7 @@ class Renderer:
             "summary": entry.summary,
             "date_published": _rfc3339(entry.published),
             "date_modified": _rfc3339(entry.updated),
-            "authors": [{"name": self._author(entry)}],
+            "authors": [{"name": self.author(entry)}],
             "tags": self.categories(entry),
             "language": entry.language,
         }

@@ -1,20 +1,24 @@
 """A feed address's query string -> what to pick from the archive and how to dress it: RSSHub's words.
 
 RSSHub's users already write `?filter=…&limit=10&opencc=t2s` after a route; a feed of feedtool's
-takes the same parameters with the same meaning (lib/middleware/parameter.ts in RSSHub), plus
-`q`, a full-text search (search/language.py) that RSSHub cannot offer, having only the items it fetched.
+takes the same parameters with the same meaning (lib/middleware/parameter.ts in RSSHub, whose own
+tests tests/test_rsshub.py asks of `feedtool serve`), plus `q`, a full-text search
+(search/language.py) that RSSHub cannot offer, having only the items it fetched, and `fold`,
+simplified and traditional Chinese folded in the expressions (search/folding.py).
 PARAMETERS below says what each one does (the documentation's table is made from it).
 
-The expressions run on RE2, as RSSHub's do by default (its FILTER_REGEX_ENGINE): time linear in
-the text, no backtracking, and a memory budget for each compiled expression (PATTERN_BYTES), so
-no expression can hold the server; what RE2 does not take (lookaround, backreferences, recursion)
-is refused with the reason. Unlike RSSHub's, these run over the whole archive of the feed, newest
-first, on at most MAX_SCANNED entries per answer, within the answer's budget (web/budget.py).
+The expressions run on RE2, as RSSHub's do by default (its FILTER_REGEX_ENGINE is `re2`, re2js):
+time linear in the text, no backtracking, and a memory budget for each compiled expression
+(PATTERN_BYTES), so no expression can hold the server; what RE2 does not take (lookaround,
+backreferences, recursion) is refused with the reason. Unlike RSSHub's, these run over the whole
+archive of the feed, newest first, on at most MAX_SCANNED entries per answer, within the answer's
+budget (web/budget.py).
 """
 
 from __future__ import annotations
 
 import html
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -25,8 +29,9 @@ from urllib.parse import urlencode
 
 import re2
 
-from feedtool.models import StoredEntry
+from feedtool.models import FeedFormat, StoredEntry
 from feedtool.perthread import per_thread
+from feedtool.search.folding import folded
 from feedtool.search.language import QueryError, parse
 
 Field = Literal["title", "description", "author", "category"]
@@ -38,20 +43,28 @@ PARAMETERS = {
     "filter_title": "a regular expression found in the title (all the `filter_` fields given must match;"
     " ignored when `filter` is given)",
     "filter_description": "the same, in the full text (as HTML, as RSSHub's description is)",
-    "filter_author": "the same, in the author",
+    "filter_author": "the same, in the author the feed shows (the outlet's name where an article has no byline)",
     "filter_category": "the same, in a category (the outlet's name, the topics, the tags)",
     "filterout": "entries whose title or full text holds this regular expression are left out",
     "filterout_title": "entries whose title holds it are left out (over `filterout`, for the title)",
     "filterout_description": "the same, for the full text",
     "filterout_author": "the same, for the author",
     "filterout_category": "the same, for any category",
-    "filter_case_sensitive": "`false`: the expressions ignore case (they heed it by default)",
-    "filter_time": "only entries published in the last that many seconds",
-    "limit": f"at most that many entries (the feed's `max_items` by default; {MAX_ITEMS} at most)",
+    "filter_case_sensitive": "`false` (exactly that): the expressions ignore case (they heed it by default)",
+    "fold": "`1`: a Chinese character in the expressions finds its simplified and traditional forms alike"
+    " (`臺灣` finds 台湾); feedtool's own, `0` or absent as in RSSHub",
+    "filter_time": "only entries published in the last that many seconds (`0`: none)",
+    "limit": f"at most that many entries (the feed's `max_items` by default; {MAX_ITEMS} at most; `0`: none)",
     "brief": "the text replaced by its first that many characters, as plain text (100 or more)",
     "opencc": "the title and text converted by OpenCC: `s2t`, `t2s`, `s2tw`, `tw2s`, `s2hk`, `hk2s`, `s2twp`, …",
+    "format": "`atom`, `rss` or `json`: the feed in that format, whichever of its addresses is asked",
+    "sorted": "taken and ignored: entries come newest first, the only order an archive has",
 }
 NAMES = tuple(PARAMETERS)
+# The names that ask the archive a question: the others alone leave the published feed as it is
+# (`format` names which of them, `fold` and `sorted` change nothing without a filter).
+ASKING = tuple(name for name in NAMES if name not in ("fold", "format", "sorted"))
+FORMATS: tuple[FeedFormat, ...] = ("atom", "rss", "json")
 MAX_SCANNED = 5000  # entries an expression is tried on for one answer
 MAX_PATTERN = 500  # characters of one expression
 # RE2's max_mem for one compiled expression: its program and the DFA states it caches while it
@@ -79,6 +92,7 @@ class FeedQuery:
     wanted: tuple[tuple[str, str], ...] = ()  # ("filter" or a field, expression)
     unwanted: tuple[tuple[Field, str], ...] = ()
     case_sensitive: bool = True
+    fold: bool = False
     within: int | None = None  # filter_time, seconds
     limit: int | None = None
     brief: int | None = None
@@ -97,6 +111,8 @@ class FeedQuery:
         pairs += [(f"filterout_{name}", p) for name, p in self.unwanted]
         if not self.case_sensitive:
             pairs.append(("filter_case_sensitive", "false"))
+        if self.fold:
+            pairs.append(("fold", "1"))
         for name, value in (("filter_time", self.within), ("limit", self.limit), ("brief", self.brief)):
             if value is not None:
                 pairs.append((name, str(value)))
@@ -106,19 +122,24 @@ class FeedQuery:
 
 
 def from_params(params: Mapping[str, Sequence[str]]) -> FeedQuery | None:
-    """The FeedQuery a query string asks for; None when it names none of NAMES (a cache-buster, say).
+    """The FeedQuery a query string asks for; None when it names none of ASKING (a cache-buster, say,
+    or `format` alone).
 
     QueryError, one line, for a value that cannot be taken: a search that does not parse, an
     expression too long, a number that is not one. Cheap: it runs as the request arrives. The
-    expressions are compiled by `compiled`, in the answer's thread, within its budget.
+    expressions are compiled by `compiled`, in the answer's thread, within its budget. A parameter
+    given twice is taken at its first value, as RSSHub (Hono's `query`) takes it.
     """
-    if not any(name in params for name in NAMES):
+    if not any(name in params for name in ASKING):
         return None
-    one = {name: values[-1] for name, values in params.items() if name in NAMES and values}
+    one = _first(params)
     q = one.get("q", "").strip() or None
     if q is not None:
         parse(q)  # raises QueryError with the reason
-    case_sensitive = one.get("filter_case_sensitive", "true").lower() != "false"
+    case_sensitive = one.get("filter_case_sensitive") != "false"  # RSSHub's test: `=== 'false'`
+    fold = one.get("fold", "0") or "0"
+    if fold not in ("0", "1"):
+        raise QueryError(f"fold={fold[:40]!r} is not 1 (fold) or 0 (do not)")
     wanted: list[tuple[str, str]] = []
     if one.get("filter"):
         wanted.append(("filter", _checked(one["filter"], "filter")))
@@ -135,10 +156,26 @@ def from_params(params: Mapping[str, Sequence[str]]) -> FeedQuery | None:
         raise QueryError(f"opencc={opencc[:40]!r} is not a conversion; one of {', '.join(sorted(OPENCC))}")
     brief = _number(one, "brief", 100, 100_000)
     return FeedQuery(
-        q=q, wanted=tuple(wanted), unwanted=tuple(unwanted), case_sensitive=case_sensitive,
-        within=_number(one, "filter_time", 1, MAX_SECONDS), limit=_number(one, "limit", 1, None), brief=brief,
+        q=q, wanted=tuple(wanted), unwanted=tuple(unwanted), case_sensitive=case_sensitive, fold=fold == "1",
+        within=_number(one, "filter_time", 0, MAX_SECONDS), limit=_number(one, "limit", 0, None), brief=brief,
         opencc=opencc,
     )  # fmt: skip
+
+
+def asked_format(params: Mapping[str, Sequence[str]]) -> FeedFormat | None:
+    """The format `format=` names (RSSHub's way to ask for Atom or JSON), None when not given;
+    QueryError for one that is not a feed's (RSSHub's `ums` among them)."""
+    value = _first(params).get("format")
+    if not value:
+        return None
+    for known in FORMATS:
+        if value == known:
+            return known
+    raise QueryError(f"format={value[:40]!r} is not a feed format; one of {', '.join(FORMATS)}")
+
+
+def _first(params: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    return {name: values[0] for name, values in params.items() if name in NAMES and values}
 
 
 def _number(one: Mapping[str, str], name: str, least: int, most: int | None) -> int | None:
@@ -173,14 +210,19 @@ class Filters:
 
 
 def compiled(asked: FeedQuery) -> Filters:
-    """The query's expressions compiled by RE2 (or taken from those kept); QueryError, one line,
-    for one that RE2 does not take or that is too complex. Runs in an answer's thread: compiling
-    an expression near RE2's memory budget takes tens of milliseconds."""
+    """The query's expressions compiled by RE2 (or taken from those kept), each Chinese character
+    standing for its every form when the query folds; QueryError, one line, for one that RE2 does
+    not take or that is too complex. Runs in an answer's thread: compiling an expression near RE2's
+    memory budget takes tens of milliseconds, and the first fold in a process 25 ms more."""
     cs = asked.case_sensitive
+
+    def get(pattern: str, name: str) -> Pattern:
+        return PATTERNS.get(folded(pattern) if asked.fold else pattern, cs, name)
+
     return Filters(
         cs,
-        tuple((name, PATTERNS.get(p, cs, name if name == "filter" else f"filter_{name}")) for name, p in asked.wanted),
-        tuple((field, PATTERNS.get(p, cs, f"filterout_{field}")) for field, p in asked.unwanted),
+        tuple((name, get(p, name if name == "filter" else f"filter_{name}")) for name, p in asked.wanted),
+        tuple((field, get(p, f"filterout_{field}")) for field, p in asked.unwanted),
     )
 
 
@@ -253,23 +295,18 @@ def _compile(pattern: str, case_sensitive: bool) -> Pattern | str:
 PATTERNS = _Patterns(CACHE_BYTES)
 
 
-def _fields(entry: StoredEntry, field: Field) -> list[str]:
-    if field == "title":
-        return [entry.title]
-    if field == "description":
-        return [entry.content or entry.title]
-    return [entry.author or ""]
-
-
-def keeps(filters: Filters, entry: StoredEntry, categories: Sequence[str]) -> bool:
-    """Whether the entry passes the filters (RSSHub's rules: see the module's docstring);
-    `categories` are the entry's as its feeds list them (outlet, topics, tags). An expression reads
-    the first MAX_FILTERED characters of a text: RE2 cannot be stopped within one search, and its
-    time grows with the text."""
+def keeps(filters: Filters, entry: StoredEntry, categories: Sequence[str], author: str) -> bool:
+    """Whether the entry passes the filters (RSSHub's rules: see the module's docstring), read as
+    its feeds show it: `categories` as they list them (outlet, topics, tags), `author` as they
+    name it (the outlet where there is no byline). An expression reads the first MAX_FILTERED
+    characters of a text: RE2 cannot be stopped within one search, and its time grows with the text."""
+    texts: dict[Field, Sequence[str]] = {
+        "title": (entry.title,), "description": (entry.content or entry.title,), "author": (author,),
+        "category": categories,
+    }  # fmt: skip
 
     def found(field: Field, pattern: Pattern) -> bool:
-        texts = list(categories) if field == "category" else _fields(entry, field)
-        return any(pattern.search(text[:MAX_FILTERED]) is not None for text in texts)
+        return any(pattern.search(text[:MAX_FILTERED]) is not None for text in texts[field])
 
     for name, pattern in filters.wanted:
         if name == "filter":
@@ -292,12 +329,25 @@ def shown_as_asked(asked: FeedQuery, entry: StoredEntry) -> StoredEntry:
             entry, title=convert(entry.title), summary=convert(entry.summary), content=convert(entry.content)
         )
     if asked.brief:
-        from feedtool.search.hits import plain_text
-
-        text = plain_text(entry.content) or entry.summary
+        text = brief_text(entry.content) or entry.summary
         cut = text[: asked.brief] + ("…" if len(text) > asked.brief else "")
         entry = replace(entry, summary=cut, content=f"<p>{html.escape(cut, quote=False)}</p>")
     return entry
+
+
+_PRE = re.compile(r"(<pre\b.*?</pre>)", re.DOTALL | re.IGNORECASE)
+_TAGS = re.compile(r"<[^>]*>")
+
+
+def brief_text(content: str) -> str:
+    """An entry's content as RSSHub's `brief` reads a description (sanitize-html, no tag allowed):
+    the tags taken out with nothing in their place (`<p>宇宙</p><p>無敵</p>` is 宇宙無敵), entities
+    decoded, the whitespace kept. Outside <pre> the stored content holds no line break of the
+    article's own (cleaning made each run of whitespace one space), only those cleaning wrote
+    after each block, which RSSHub's description does not have: they go."""
+    parts = _PRE.split(content)  # odd parts are the <pre> elements
+    kept = "".join(part if i % 2 else part.replace("\n", "") for i, part in enumerate(parts))
+    return html.unescape(_TAGS.sub("", kept))
 
 
 def _converter(name: str) -> Any:

@@ -195,7 +195,7 @@ def _select(
 ) -> list[StoredEntry]:
     """The entries of the feed the query keeps, newest first: found by the index (narrowed by the
     feed, `q` and `filter_time`), then through the filters, MAX_SCANNED tried at most."""
-    limit = min(asked.limit or default, MAX_ITEMS)
+    limit = min(asked.limit if asked.limit is not None else default, MAX_ITEMS)
     filters = compiled(asked) if asked.filters else None
     budget.check()
     match = parse(asked.q).match if asked.q else None
@@ -218,7 +218,7 @@ def _select(
             entry = entries[found.entry_id]
             if after is not None and entry.published < after:
                 continue  # the index bounds by the second; the filter is to the microsecond
-            if filters is None or keeps(filters, entry, renderer.categories(entry)):
+            if filters is None or keeps(filters, entry, renderer.categories(entry), renderer.author(entry)):
                 picked.append(entry)
                 if len(picked) == limit:
                     break

@@ -30,7 +30,7 @@ from feedtool.errors import Busy, InputError, OverBudget, StoreError
 from feedtool.models import Format
 from feedtool.publish.feeds import FILENAMES, MEDIA_TYPES
 from feedtool.search.language import QueryError
-from feedtool.search.rsshub import from_params
+from feedtool.search.rsshub import asked_format, from_params
 from feedtool.store import Store
 from feedtool.web.answers import Answer, Archive, Workers
 from feedtool.web.budget import Budget, FairSlots, Gone, TooMany, client_key
@@ -157,12 +157,16 @@ class App:
         else:
             parts = [p for p in request.path.split("/") if p]
             named = bool(parts) and "." in parts[-1]
-            fmt = FORMAT_OF.get(parts[-1] if named else FILENAMES["html"])
+            addressed = FORMAT_OF.get(parts[-1] if named else FILENAMES["html"])
             folder = "/".join(parts[:-1] if named else parts)
-            if fmt is None or not folder or "archive" in parts:  # not a feed's address: the file, as it is
+            if addressed is None or not folder or "archive" in parts:  # not a feed's address: the file, as it is
                 return False
-            asked = from_params(_params(request.query))
+            params = _params(request.query)
+            fmt: Format = asked_format(params) or addressed  # RSSHub's `format=`, at any of the feed's addresses
+            asked = from_params(params)
             if asked is None:
+                if fmt != addressed:  # `format=` alone: the published feed of that format
+                    request.path = f"/{folder}/{FILENAMES[fmt]}"
                 return False
             negotiated, costly = fmt != "html" and prefers_html(request.accept, MEDIA_TYPES[fmt]), asked.filters
             shown: Format = "html" if negotiated else fmt
