@@ -220,6 +220,7 @@ class Archive:
             return search(store, asked)
 
     def stats(self) -> Stats:
+        """What the store holds: entries, files read and rejected, the index, outlets and topics."""
         with self._store() as store:
             counted = store.stats()
         number = {key: value for key, value in counted.items() if isinstance(value, int)}
