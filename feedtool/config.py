@@ -30,7 +30,7 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 @dataclass(frozen=True)
 class Site:
     title: str = "feedtool"
-    description: str = "News feeds rebuilt from scraped articles"
+    description: str = ""  # unset: the site's catalogue's (publish/messages.py)
     base_url: str = "http://127.0.0.1:8000/"  # where `feedtool serve` listens by default
     language: str = DEFAULT_LANGUAGE
 

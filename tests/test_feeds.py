@@ -169,11 +169,13 @@ def test_an_old_month_archive_does_not_change_when_new_entries_arrive(tmp_path: 
     assert snapshot(config.output)[old_month.relative_to(config.output).as_posix()] == before
 
 
-def _languages(out: Path, feed: str) -> tuple[str, set[str], str]:
-    """A feed's language as Atom says it, its JSON Feed items' languages, and its page's."""
+def _languages(out: Path, feed: str) -> tuple[str, set[str], set[str]]:
+    """A feed's language as Atom says it, its JSON Feed items' languages, and its page's articles'
+    (the page itself is in the site's language, as its labels are)."""
     items = json.loads((out / feed / "feed.json").read_text("utf-8"))["items"]
-    page = re.search(r'<html lang="([^"]*)"', (out / feed / "index.html").read_text("utf-8"))
-    return parse(out / feed / "atom.xml").feed.language, {i["language"] for i in items}, page[1] if page else ""
+    page = (out / feed / "index.html").read_text("utf-8")
+    articles = set(re.findall(r'<article class="entry" lang="([^"]*)"', page))
+    return parse(out / feed / "atom.xml").feed.language, {i["language"] for i in items}, articles
 
 
 def test_an_outlet_in_any_language_has_each_article_once_in_its_language(tmp_path: Path) -> None:
@@ -203,11 +205,13 @@ def test_an_outlet_in_any_language_has_each_article_once_in_its_language(tmp_pat
         out = config.output
         assert [e.link for e in parse(out / "outlets" / "theguardian-com" / "atom.xml").entries] == [guardian]
         assert [e.link for e in parse(out / "outlets" / "lemonde" / "atom.xml").entries] == [lemonde]
-        assert _languages(out, "all") == (tag, {tag, "fr", "zh-CN"}, tag)
-        assert _languages(out, "outlets/theguardian-com") == (tag, {tag}, tag)
-        assert _languages(out, "outlets/reuters") == (tag, {tag}, tag)
-        assert _languages(out, "outlets/lemonde") == ("fr", {"fr"}, "fr")
-        assert _languages(out, "outlets/rfi") == ("zh-CN", {"zh-CN"}, "zh-CN")
+        assert _languages(out, "all") == (tag, {tag, "fr", "zh-CN"}, {tag, "fr", "zh-CN"})
+        assert _languages(out, "outlets/theguardian-com") == (tag, {tag}, {tag})
+        assert _languages(out, "outlets/reuters") == (tag, {tag}, {tag})
+        assert _languages(out, "outlets/lemonde") == ("fr", {"fr"}, {"fr"})
+        assert _languages(out, "outlets/rfi") == ("zh-CN", {"zh-CN"}, {"zh-CN"})
+        pages = [out / "outlets" / slug / "index.html" for slug in ("lemonde", "rfi", "reuters")]
+        assert {re.search(r'<html lang="([^"]*)"', p.read_text("utf-8"))[1] for p in pages} == {tag}
         assert check_output(out)[0] == []
 
 
@@ -262,7 +266,7 @@ def test_a_busy_month_is_archived_in_parts_that_new_and_edited_articles_leave_al
         "2023-05/3": ["五月第4篇"],
     }
     assert parse(config.output / "all" / "archive" / "2023-05" / "2" / "atom.xml").feed.title.endswith(
-        "(2023-05, part 2)"
+        "（2023-05，第 2 部分）"  # the site's language: zh-CN
     )
     assert check_output(config.output)[0] == []  # the chain holds every entry once, every link resolves
 
@@ -295,7 +299,7 @@ def test_index_page_autodiscovers_every_feed_in_every_format(out: Path) -> None:
     expected = {(t, f"{BASE}{f}/{name}") for f in FEEDS for t, name in
                 [("application/atom+xml", "atom.xml"), ("application/rss+xml", "rss.xml"), ("application/feed+json", "feed.json")]}  # fmt: skip
     assert set(found) == expected and len(found) == len(expected)
-    assert re.search(r"5 entries, newest <time[^>]*>2023-12-06</time>", html)
+    assert re.search(r"5 条，最新 <time[^>]*>2023年12月6日</time>", html)  # the site's language: zh-CN
     assert "美国务院发言人谈布林肯国务卿与中国外长王毅会面" in html
 
 

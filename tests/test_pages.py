@@ -63,9 +63,17 @@ def test_an_entry_shows_markup_in_its_text_as_text() -> None:
     assert "&lt;em&gt;夏榕&lt;/em&gt;" in html
 
 
-def test_an_entry_shows_its_time_in_the_outlets_time_zone_and_its_content_as_html() -> None:
-    html = Pages(Site(), ("atom",)).entry(_entry(), RFI).decode()
-    assert '<time datetime="2023-10-14T13:45:00+00:00">2023-10-14 15:45 CEST</time>' in html
+@pytest.mark.parametrize(
+    ("language", "shown"),
+    [
+        ("zh-CN", "2023年10月14日 15:45 中欧夏令时间"),
+        ("zh-TW", "2023年10月14日 15:45 中歐夏令時間"),
+        ("en", "2023-10-14 15:45 Central European Summer Time"),
+    ],
+)
+def test_an_entry_shows_its_time_in_the_outlets_time_zone_and_its_content_as_html(language: str, shown: str) -> None:
+    html = Pages(Site(language=language), ("atom",)).entry(_entry(), RFI).decode()
+    assert f'<time datetime="2023-10-14T13:45:00+00:00">{shown}</time>' in html
     assert '<p>正文 <img loading="lazy" referrerpolicy="no-referrer" src="https://s.rfi.fr/x.jpg"></p>' in html
 
 
@@ -194,8 +202,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     site._running.__exit__(None, None, None)
 
 
-def open_chromium(profile: Path, *flags: str) -> Any:
-    """Headless Chromium through chromedriver, with a profile of its own and no traffic of its own."""
+def open_chromium(profile: Path, *flags: str, env: dict[str, str] | None = None) -> Any:
+    """Headless Chromium through chromedriver, with a profile of its own and no traffic of its own.
+    `env`: more of its environment (LANGUAGE=zh_TW: its own interface, date fields among it, in
+    that language, as on Linux its language is chosen)."""
     _browser_or_skip()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -207,7 +217,8 @@ def open_chromium(profile: Path, *flags: str) -> Any:
                  f"--user-data-dir={profile}", *flags):  # fmt: skip
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    service = Service(str(CHROMEDRIVER), env={**os.environ, **env} if env else None)
+    driver = webdriver.Chrome(service=service, options=options)
     driver.set_page_load_timeout(WAIT)
     return driver
 

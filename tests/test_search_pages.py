@@ -145,4 +145,4 @@ def test_opening_atom_on_a_feeds_page_says_why_the_page_shows_again(site: Site, 
     atom = chromium.find_element(By.CSS_SELECTOR, '.subscribe a[type="application/atom+xml"]')  # type: ignore[attr-defined]
     follow(chromium, atom.click, "outlets/rfi/atom.xml")
     assert chromium.current_url.endswith("outlets/rfi/atom.xml")  # type: ignore[attr-defined]
-    assert "Atom feed" in chromium.find_element(By.CSS_SELECTOR, "p.notice").text  # type: ignore[attr-defined]
+    assert "Atom 订阅源" in chromium.find_element(By.CSS_SELECTOR, "p.notice").text  # type: ignore[attr-defined]

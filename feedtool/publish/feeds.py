@@ -29,7 +29,7 @@ import posixpath
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, cached_property
 from html import escape
 from itertools import chain, groupby, islice
 from typing import TYPE_CHECKING, Protocol, TypeVar, cast
@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 from feedtool.config import Site
 from feedtool.models import FeedKind, Format, StoredEntry
+from feedtool.publish.messages import Messages
 from feedtool.version import __version__
 
 if TYPE_CHECKING:  # feedgen loads only when a document is rendered, never for a no-op build
@@ -116,11 +117,16 @@ class Page:
         return document_path(self.feed, self.month, fmt) + self.query
 
 
-def page_title(page: Page) -> str:
+def page_title(page: Page, messages: Messages) -> str:
+    """The feed's title, and for an archive document its month and part, in the site's language."""
     if page.month is None:
         return page.feed.title
     month, _, part = page.month.partition("/")
-    return f"{page.feed.title} ({month}, part {part})" if part else f"{page.feed.title} ({month})"
+    if part:
+        return messages.gettext("%(title)s (%(month)s, part %(part)s)") % {
+            "title": page.feed.title, "month": month, "part": part,
+        }  # fmt: skip
+    return messages.gettext("%(title)s (%(month)s)") % {"title": page.feed.title, "month": month}
 
 
 def document_path(feed: FeedSpec, month: str | None, fmt: Format) -> str:
@@ -219,6 +225,11 @@ class Renderer:
     site: Site
     outlets: dict[str, OutletInfo]
     topic_titles: dict[str, str]
+    messages: Messages | None = None  # the site's catalogue, the operator's with it; None: the one shipped
+
+    @cached_property
+    def words(self) -> Messages:
+        return self.messages or Messages(self.site.language)
 
     def url(self, path: str) -> str:
         return self.site.base_url + path
@@ -305,7 +316,7 @@ class Renderer:
                 fg.link(href=href, rel=rel, type=media_type)
         self_url = self.url(page.path(fmt))
         fg.id(self.url(document_path(feed, None, "atom")) + page.query)
-        fg.title(page_title(page))
+        fg.title(page_title(page, self.words))
         fg.subtitle(feed.description)
         fg.language(feed.language)
         fg.generator("feedtool", version=__version__, uri=GENERATOR_URI)
@@ -313,7 +324,7 @@ class Renderer:
         if feed.icon:
             fg.icon(feed.icon)
             if _image_type(feed.icon) in RSS_IMAGE_TYPES:  # RSS 2.0 <image> is GIF, JPEG or PNG only
-                fg.image(url=feed.icon, title=page_title(page), link=feed.home)
+                fg.image(url=feed.icon, title=page_title(page, self.words), link=feed.home)
         fg.updated(updated)
         fg.lastBuildDate(updated)
         # feedgen uses the last link added as RSS <link>: the alternate page must come last.
@@ -344,7 +355,7 @@ class Renderer:
         feed = page.feed
         doc: dict[str, object] = {
             "version": "https://jsonfeed.org/version/1.1",
-            "title": page_title(page),
+            "title": page_title(page, self.words),
             "home_page_url": feed.home,
             "feed_url": self.url(page.path("json")),
             "description": feed.description,

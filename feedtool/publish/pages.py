@@ -7,7 +7,10 @@ month and part, linked newer and older), so the whole history is browsable.
 
 The pages are Jinja2 templates with autoescaping: a title or byline holding markup shows as
 text, and only the content, already sanitised by nh3, goes in as HTML. A `[site] templates`
-folder overrides any built-in template by name, as Hugo and Jekyll themes do.
+folder overrides any built-in template by name, as Hugo and Jekyll themes do. Every label in them
+is a message of the site's catalogue (messages.py), through Jinja2's i18n extension: `_()`,
+`{% trans %}`, and the filters `when` and `day` that write a time or a day as the site's
+language does, in an outlet's time zone when given one.
 
 An entry is rendered once (`entry.html`) into a fragment kept in the store, like its feed
 markup, and a page is its frame (`feed.html`) around the fragments of its entries: so pages are
@@ -41,6 +44,7 @@ from feedtool.publish.feeds import (
     document_path,
     page_title,
 )
+from feedtool.publish.messages import N_, Messages
 from feedtool.publish.site import FeedSummary, grouped
 
 if TYPE_CHECKING:  # Jinja2 loads only when a page is rendered, never for a no-op build
@@ -49,6 +53,11 @@ if TYPE_CHECKING:  # Jinja2 loads only when a page is rendered, never for a no-o
     from feedtool.search.rsshub import FeedQuery
 
 TEMPLATES = ("base.html", "entry.html", "feed.html", "index.html", "pager.html", "search.html", "subscribe.html")
+# The fields a query feed's filters look in (search/rsshub.py), as its page names them.
+FIELD_NAMES = {
+    "filter": N_("title or text"), "title": N_("title"), "description": N_("full text"), "author": N_("author"),
+    "category": N_("category"),
+}  # fmt: skip
 # Content comes sanitised, so "<img " is always a tag there (text would read "&lt;img"): images
 # in an article load only when shown, and ask their host without saying which page they are on.
 _IMG = re.compile(r"<img ")
@@ -72,21 +81,31 @@ class Pages:
     templates: Path | None = None  # the user's folder, whose files override the built-in ones by name
 
     @cached_property
+    def messages(self) -> Messages:
+        """The site's catalogue, with the operator's from the `locale/` folder of their templates."""
+        return Messages.of(self.site.language, self.templates)
+
+    @cached_property
     def env(self) -> jinja2.Environment:
         import jinja2
 
         loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("feedtool.publish", "templates")]
         if self.templates is not None:
             loaders.insert(0, jinja2.FileSystemLoader(self.templates))
-        return jinja2.Environment(
+        env = jinja2.Environment(
             loader=jinja2.ChoiceLoader(loaders), autoescape=True, keep_trailing_newline=True, trim_blocks=True,
-            lstrip_blocks=True,
+            lstrip_blocks=True, extensions=["jinja2.ext.i18n"],
         )  # fmt: skip
+        env.policies["ext.i18n.trimmed"] = True  # a {% trans %} block's message is its text on one line
+        env.install_gettext_translations(self.messages.translations, newstyle=True)  # type: ignore[attr-defined]
+        env.filters["when"] = self.messages.when
+        env.filters["day"] = self.messages.day
+        return env
 
     @cached_property
     def fingerprint(self) -> str:
-        """What the pages are made with: every template that can be used, the user's first."""
-        digest = hashlib.sha1()
+        """What the pages are made with: every template that can be used, the user's first, and the catalogue."""
+        digest = hashlib.sha1(self.messages.fingerprint.encode())
         package = resources.files("feedtool.publish").joinpath("templates")
         for name in TEMPLATES:
             digest.update(name.encode() + b"\0" + package.joinpath(name).read_bytes())
@@ -96,7 +115,9 @@ class Pages:
         return digest.hexdigest()
 
     def check(self) -> None:
-        """Load every template now, so a broken one is one line naming its file and line, before any work."""
+        """Load every template and the catalogue now, so a broken one is one line naming its file and
+        line, before any work."""
+        self.messages.check()
         for name in TEMPLATES:
             self._template(name)
 
@@ -113,7 +134,7 @@ class Pages:
 
         template = self._template(name)
         try:
-            return template.render(site=self.site, **variables).encode()
+            return template.render(site=self.messages.site(self.site), **variables).encode()
         except jinja2.TemplateError as exc:
             where = _template_line(exc, template)
             raise ConfigError(f"template {where}: {exc}") from None
@@ -140,12 +161,13 @@ class Pages:
         return self._render(
             "feed.html",
             feed=page.feed,
-            title=page_title(page),
+            title=page_title(page, self.messages),
             month=page.month,
             count=len(fragments),
             entries=markupsafe.Markup(b"".join(fragments).decode()),
             links=self.links(page.feed, here, page.query),
             asked=asked,
+            fields={name: self.messages.gettext(label) for name, label in FIELD_NAMES.items()},
             root=_relative("", here),
             # The newest archive's newer neighbour (next_archive None) is the feed's own page.
             newer=_relative(document_path(page.feed, page.next_archive, "html"), here) if page.month else None,
@@ -156,14 +178,16 @@ class Pages:
         """The search page (`feedtool serve` only): see search.html for its variables."""
         return self._render("search.html", root="", **variables)
 
-    def index(self, feeds: Sequence[FeedSummary], opml_name: str) -> bytes:
+    def index(self, feeds: Sequence[FeedSummary], opml_name: str, zones: dict[str, str]) -> bytes:
+        """The front page; `zones`: each outlet's time zone (slug -> name), its articles' days are its own."""
         here = FILENAMES["html"]
         return self._render(
             "index.html",
             groups=[
                 (label, [(summary, self.links(summary.feed, here)) for summary in group])
-                for label, group in grouped(feeds)
+                for label, group in grouped(feeds, self.messages)
             ],
+            zones=zones,
             links=[link for summary in feeds for link in self.links(summary.feed, here)],
             page_href={s.feed.folder: _relative(document_path(s.feed, None, "html"), here) for s in feeds},
             opml_name=opml_name,

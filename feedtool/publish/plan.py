@@ -30,7 +30,8 @@ from itertools import chain, islice
 
 from feedtool.config import Config
 from feedtool.models import Format
-from feedtool.publish.feeds import FeedSpec, OutletInfo, Page, document_path, paginate
+from feedtool.publish.feeds import ALL_FOLDER, FeedSpec, OutletInfo, Page, document_path, paginate
+from feedtool.publish.messages import Messages
 from feedtool.publish.pages import Pages
 from feedtool.publish.site import NEWEST_SHOWN
 from feedtool.store import FeedKey, Head, IndexRow, Key, Placed, Store
@@ -67,23 +68,28 @@ class Plan:
         return hashlib.sha1(f"{fingerprint}{self.looks}".encode()).hexdigest() if fmt == "html" else fingerprint
 
 
-def feed_specs(config: Config, infos: dict[str, OutletInfo]) -> list[FeedSpec]:
-    """The all-outlets feed, one per outlet with entries, one per configured topic; in that order."""
-    site = config.site
+def feed_specs(config: Config, infos: dict[str, OutletInfo], messages: Messages | None = None) -> list[FeedSpec]:
+    """The all-outlets feed, one per outlet with entries, one per configured topic; in that order.
+    The descriptions feedtool writes are in the site's language (`messages`: its catalogue)."""
+    words = messages or Messages.of(config.site.language, config.templates)
+    site = words.site(config.site)
     feeds = [_own_page(site.base_url, FeedSpec("all", "all", site.title, site.description, "", site.language))]
     for slug, info in sorted(infos.items()):
-        feeds.append(
-            FeedSpec(
-                "outlet", slug, info.name, f"{info.name}: articles rebuilt from scraped pages",
-                info.homepage, info.language, info.icon,
-            )
-        )  # fmt: skip
+        described = words.gettext("%(outlet)s: articles rebuilt from scraped pages") % {"outlet": info.name}
+        feeds.append(FeedSpec("outlet", slug, info.name, described, info.homepage, info.language, info.icon))
     for topic in config.topics:
-        description = topic.description or f"Articles about {topic.title}, from every outlet"
+        description = topic.description or words.gettext("Articles about %(topic)s, from every outlet") % {
+            "topic": topic.title
+        }
         feeds.append(
             _own_page(site.base_url, FeedSpec("topic", topic.slug, topic.title, description, "", site.language))
         )
     return feeds
+
+
+def feed_folders(config: Config, infos: dict[str, OutletInfo]) -> list[str]:
+    """The folders of `feed_specs`, found without the catalogue: what a build with nothing to publish asks."""
+    return [ALL_FOLDER, *(f"outlets/{slug}" for slug in sorted(infos)), *(f"topics/{t.slug}" for t in config.topics)]
 
 
 def _own_page(base_url: str, feed: FeedSpec) -> FeedSpec:
@@ -92,8 +98,10 @@ def _own_page(base_url: str, feed: FeedSpec) -> FeedSpec:
 
 
 def entry_settings(config: Config) -> list[object]:
-    """What in the config every rendered entry depends on (with its outlet's details, from the store)."""
-    return [__version__, asdict(config.site), [asdict(t) for t in config.topics]]
+    """What in the config every rendered entry depends on (with its outlet's details, from the store):
+    the catalogue among it, whose words and dates the pages and the feeds' descriptions show."""
+    messages = Messages.of(config.site.language, config.templates)
+    return [__version__, asdict(config.site), [asdict(t) for t in config.topics], messages.fingerprint]
 
 
 def digest(value: object) -> str:

@@ -33,7 +33,7 @@ from feedtool.models import Format, Progress, StoredEntry
 from feedtool.publish.decision import PublishState, decide, facts_of
 from feedtool.publish.feeds import FILENAMES, OutletInfo, Page, Renderer
 from feedtool.publish.pages import Pages
-from feedtool.publish.plan import Plan, by_change, digest, entry_settings, feed_specs, whole
+from feedtool.publish.plan import Plan, by_change, digest, entry_settings, feed_folders, whole
 from feedtool.publish.site import FeedSummary, opml, static_files
 from feedtool.store import Store, Unpacker, from_iso, split_markup
 from feedtool.workers import Setup, Workers, batched, fork_early
@@ -106,7 +106,7 @@ def publish(
     infos = outlet_infos(config, read.outlets)
     facts = facts_of(
         read, published_as=published_as, shaped_by=shaped_by, intact=all(_intact(out, p, s) for p, s in state.items()),
-        feeds=[f.folder for f in feed_specs(config, infos)],
+        feeds=feed_folders(config, infos),
     )  # fmt: skip
     mode = decide(facts)
     if mode == "nothing":
@@ -185,7 +185,7 @@ def _publish(
             progress(done, len(jobs))
     shaped_by, published_as = markers
     with store.transaction():
-        for path, fingerprint, render in _site_documents(config, store, plan, html):
+        for path, fingerprint, render in _site_documents(config, store, plan, html, infos):
             if needs(path, fingerprint):
                 _record(store, report, path, fingerprint, _put(out, path, render()))
             else:
@@ -265,7 +265,7 @@ class Rendering:
     def renderers(self, infos: dict[str, OutletInfo]) -> Renderers:
         if self.made is None or self.made.feeds.outlets != infos:
             topics = {t.slug: t.title for t in self.config.topics}
-            self.made = Renderers(Renderer(self.config.site, infos, topics), self.pages)
+            self.made = Renderers(Renderer(self.config.site, infos, topics, self.pages.messages), self.pages)
         return self.made
 
 
@@ -365,7 +365,7 @@ def _assemble(state: Rendering, job: _Assembly) -> list[tuple[bool, int, int]]:
 
 
 def _site_documents(
-    config: Config, store: Store, plan: Plan, html: Pages
+    config: Config, store: Store, plan: Plan, html: Pages, infos: dict[str, OutletInfo]
 ) -> Iterator[tuple[str, str, Callable[[], bytes]]]:
     tops = {folder: [r.id for r in rows] for folder, rows in plan.tops.items()}
     listing = digest([plan.base, [asdict(f) for f in plan.feeds], config.formats, config.opml_format])
@@ -379,8 +379,9 @@ def _site_documents(
         found = store.entries(sorted({i for ids in tops.values() for i in ids}))
         return [FeedSummary(f, plan.sizes[f.folder], tuple(found[i] for i in tops[f.folder])) for f in plan.feeds]
 
-    yield OPML_NAME, listing, lambda: opml(config.site, summaries(), config.opml_format)
-    yield INDEX_NAME, fingerprint, lambda: html.index(summaries(), OPML_NAME)
+    zones = {slug: info.timezone for slug, info in infos.items()}  # in plan.base, so in both fingerprints
+    yield OPML_NAME, listing, lambda: opml(config.site, summaries(), config.opml_format, html.messages)
+    yield INDEX_NAME, fingerprint, lambda: html.index(summaries(), OPML_NAME, zones)
     for name, data in static_files().items():
         # By content: a release that restyles the pages without a new version must still reach them.
         yield name, hashlib.sha1(data).hexdigest(), partial(bytes, data)

@@ -14,8 +14,9 @@ from importlib import resources
 from feedtool.config import Site
 from feedtool.models import FeedFormat, StoredEntry
 from feedtool.publish.feeds import FeedSpec, document_path
+from feedtool.publish.messages import N_, Messages
 
-GROUPS = (("all", "All outlets"), ("outlet", "Outlets"), ("topic", "Topics"))
+GROUPS = (("all", N_("All outlets")), ("outlet", N_("Outlets")), ("topic", N_("Topics")))
 NEWEST_SHOWN = 5
 STATIC_FILES = ("style.css",)
 
@@ -29,22 +30,23 @@ class FeedSummary:
     newest: tuple[StoredEntry, ...]
 
 
-def grouped(feeds: Sequence[FeedSummary]) -> Iterator[tuple[str, list[FeedSummary]]]:
-    """The feeds by kind (all outlets, outlets, topics), leaving out kinds with none."""
+def grouped(feeds: Sequence[FeedSummary], messages: Messages) -> Iterator[tuple[str, list[FeedSummary]]]:
+    """The feeds by kind (all outlets, outlets, topics), each kind named in the site's language,
+    leaving out kinds with none."""
     for kind, label in GROUPS:
         group = [f for f in feeds if f.feed.kind == kind]
         if group:
-            yield label, group
+            yield messages.gettext(label), group
 
 
-def opml(site: Site, feeds: Sequence[FeedSummary], fmt: FeedFormat) -> bytes:
+def opml(site: Site, feeds: Sequence[FeedSummary], fmt: FeedFormat, messages: Messages) -> bytes:
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<opml version="2.0">',
         f"  <head>\n    <title>{escape(site.title)}</title>\n  </head>",
         "  <body>",
     ]
-    for label, group in grouped(feeds):
+    for label, group in grouped(feeds, messages):
         lines.append(f'    <outline text="{escape(label)}">')
         for summary in group:
             feed = summary.feed

@@ -108,8 +108,9 @@ class Archive:
         from feedtool.publish.plan import feed_specs
 
         infos = outlet_infos(self.config, store.outlets())
-        renderer = Renderer(self.config.site, infos, {t.slug: t.title for t in self.config.topics})
-        return renderer, {spec.folder: spec for spec in feed_specs(self.config, infos)}
+        words = self.pages.messages
+        renderer = Renderer(self.config.site, infos, {t.slug: t.title for t in self.config.topics}, words)
+        return renderer, {spec.folder: spec for spec in feed_specs(self.config, infos, words)}
 
     def feed(
         self, store: Store, budget: Budget, folder: str, fmt: Format, asked: FeedQuery, now: datetime
@@ -140,7 +141,7 @@ class Archive:
     def search_page(self, store: Store, budget: Budget, params: Mapping[str, Sequence[str]]) -> tuple[int, Answer]:
         """The search page: the form, and the hits of the search it holds (400 and the reason for a bad one)."""
         one = {name: values[-1] for name, values in params.items() if values}
-        _, specs = self._feeds(store)
+        renderer, specs = self._feeds(store)
         outlets = {spec.slug: spec.title for spec in specs.values() if spec.kind == "outlet"}
         topics = {spec.slug: spec.title for spec in specs.values() if spec.kind == "topic"}
         q = one.get("q", "").strip()[:1000]
@@ -178,6 +179,7 @@ class Archive:
             page=number, newer=at(number - 1) if number > 1 else None,
             older=at(number + 1) if results is not None and results.more and number < MAX_PAGE else None,
             links=subscribe, feed_title=specs[feed].title,
+            zones={slug: info.timezone for slug, info in renderer.outlets.items()},
         )  # fmt: skip
         return status, _answer(body, MEDIA_TYPES["html"], datetime.now(UTC))
 

@@ -34,7 +34,10 @@ NAMED_TYPES = {FILENAMES[kind]: MEDIA_TYPES[kind] for kind in FILENAMES}
 FEED_FILENAMES_IN_ORDER = tuple(FILENAMES[fmt] for fmt in FORMAT_NAMES)  # Atom first: a reader's default
 FORMAT_OF: dict[str, Format] = {name: fmt for fmt, name in FILENAMES.items()}
 MAX_SEGMENT = 255  # bytes of one path segment: no file name is longer
-_SEARCH_SLOT = re.compile(rb'<!--feedtool:search root="([./]*)"-->')
+# Where a page's template left its search box and its notice (templates/base.html). A comment holds
+# no "-->" and escaped text no ">", so the first "-->" after the markup ends it.
+_SEARCH_SLOT = re.compile(rb"<!--feedtool:search (<form .*?)-->", re.S)
+_NOTICE_SLOT = re.compile(rb"<!--feedtool:notice (<p .*?)-->", re.S)
 
 
 def media_type(path: Path) -> str:
@@ -166,22 +169,15 @@ def _folder_feed(published: list[Path], accept: str | None) -> Path | None:
 
 
 def with_search_box(page: bytes, *, address: str, negotiated: bool) -> bytes:
-    """A page with the search box where its template left room for one, and, when a browser
-    asked for a feed's address, a line saying that this page stands in for the feed."""
+    """A page with its search box shown, and, when a browser asked for a feed's address, the notice
+    that this page stands in for the feed. Both are the page's own, in its language (templates/
+    base.html), written in comments that a static copy of the site keeps hidden."""
+    page = _SEARCH_SLOT.sub(lambda found: found.group(1), page, count=1)
 
-    def box(found: re.Match[bytes]) -> bytes:
-        root = found.group(1).decode()
-        form = (
-            f'<form class="search" action="{root}search" role="search">'
-            '<input type="search" name="q" aria-label="Search the archive" placeholder="Search">'
-            '<button type="submit">Search</button></form>'
-        )
-        if negotiated:
-            kind = FORMAT_NAMES.get(FORMAT_OF.get(address.rsplit("/", 1)[-1], "html"), "feed")
-            form += (
-                f'<p class="notice">This is the page of the {escape(kind)} feed at this address: a browser'
-                " is shown it, a feed reader given the address gets the feed.</p>"
-            )
-        return form.encode()
+    def notice(found: re.Match[bytes]) -> bytes:
+        if not negotiated:
+            return b""
+        kind = FORMAT_NAMES.get(FORMAT_OF.get(address.rsplit("/", 1)[-1], "html"), "feed")
+        return found.group(1).replace(b"{format}", escape(kind).encode())
 
-    return _SEARCH_SLOT.sub(box, page, count=1)
+    return _NOTICE_SLOT.sub(notice, page, count=1)
