@@ -93,6 +93,11 @@ def test_a_search_finds_words_in_both_scripts_with_phrases_and_operators(
         ("NOT 台湾", "not only terms to leave out"),
         ("-台湾", "not only terms to leave out"),
         ("(台湾", "is not closed"),
+        ("(台湾 OR", "a bracket '(' is not closed"),  # the bracket, not the OR, is what is wrong
+        ("((台湾) OR 美国", "a bracket '(' is not closed"),
+        ('"台湾', "a quote '\"' is not closed"),
+        ('台湾 "美国 总统', "a quote '\"' is not closed"),
+        ('"台湾" "', "a quote '\"' is not closed"),
         ("台湾)", "no opening one"),
         ("台湾 OR", "both sides"),
         ("x" * 501, "at most 500"),

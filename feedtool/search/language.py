@@ -23,7 +23,7 @@ MAX_QUERY = 500  # characters of a search
 MAX_TERMS = 32
 MAX_DEPTH = 8  # brackets within brackets
 
-_TOKEN = re.compile(r'\s*(?:(?P<open>\()|(?P<close>\))|"(?P<phrase>[^"]*)"?|(?P<word>[^\s()"]+))')
+_TOKEN = re.compile(r'\s*(?:(?P<open>\()|(?P<close>\))|"(?P<phrase>[^"]*)(?P<closed>")?|(?P<word>[^\s()"]+))')
 
 
 class QueryError(ValueError):
@@ -37,14 +37,24 @@ class _Token:
 
 
 def _tokens(text: str) -> list[_Token]:
-    found, at = [], 0
+    """The search cut into brackets, phrases and words; QueryError for a quote or a bracket left
+    open, or one closed that was never opened, said before anything else: `(台湾 OR` lacks a
+    bracket, not a term after its OR."""
+    found, at, depth = [], 0, 0
     while at < len(text):
         m = _TOKEN.match(text, at)
         if m is None or m.end() == at:  # only spaces remain
             break
-        kind = m.lastgroup or "word"
+        kind = "phrase" if m.group("phrase") is not None else m.lastgroup or "word"
+        if kind == "phrase" and m.group("closed") is None:
+            raise QueryError("a quote '\"' is not closed")
+        depth += {"open": 1, "close": -1}.get(kind, 0)
+        if depth < 0:
+            raise QueryError("a closing bracket ')' has no opening one")
         found.append(_Token(kind, m.group(kind) or ""))
         at = m.end()
+    if depth > 0:
+        raise QueryError("a bracket '(' is not closed")
     return found
 
 
