@@ -290,11 +290,15 @@ def test_bytes_that_are_not_text_on_the_command_line_are_a_usage_error(tmp_path:
 
 @pytest.mark.parametrize(
     "options",
-    [{}, {"outlets": ("rfi",)}, {"topic": "taiwan"}, {"since": "2023-11-14T23:00:00.000000Z"}, {"below": 10**15}],
-)
+    [
+        {}, {"outlets": ("rfi",)}, {"topic": "taiwan"}, {"since": "2023-11-14T23:00:00.000000Z"}, {"below": 10**15},
+        {"above": 10**15, "oldest_first": True}, {"outlets": ("rfi",), "oldest_first": True},
+    ],
+)  # fmt: skip
 def test_a_search_walks_the_index_newest_first_and_never_sorts_its_matches(store: Store, options: dict) -> None:
     """Newest first is the order FTS5 walks its rows in: no search sorts every match (at a million
-    entries a common word matches a third of them), with or without a feed or a time bound."""
+    entries a common word matches a third of them), with or without a feed or a time bound; nor
+    does one walking oldest first (from a cursor, towards the newer hits)."""
     captured: list[str] = []
     store.db.set_trace_callback(captured.append)
     store.search(to_match("台湾"), **options)

@@ -1,23 +1,31 @@
-"""Searching the archive: a search asked (by `feedtool search`, the search page or a query feed) ->
-the entries found, newest first, each with a snippet of its text around what was looked for.
+"""Searching the archive: a search asked (by `feedtool search`, the search page, a query feed or
+`Archive.search`) -> the entries found, a page at a time, each with a snippet of its text around
+what was looked for.
 
-The store finds the entries (store/fulltext.py); this module says what was asked, in one frozen
-record whichever door it came in by, and cuts the snippets.
+The hits have one order, newest first (search/cursor.py: entries of the same microsecond by a
+digest of their id), and a page is the hits past a cursor, so following page after page reaches
+every match once, however many there are. The store finds the entries (store/fulltext.py); this
+module walks its index in that order (`walk`), cuts the pages (`page`) and the snippets.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
+from zoneinfo import ZoneInfo
 
 from feedtool.derive.merge import iso
 from feedtool.derive.topics import fold
 from feedtool.models import StoredEntry
+from feedtool.search import cursor as cursors
+from feedtool.search.cursor import Cursor, Place, place
 from feedtool.search.language import Parsed, Term, parse
-from feedtool.store import Store
+from feedtool.store import Store, first_row
 
-MAX_LIMIT = 200  # entries a search answers at once, however many are asked for
+MAX_LIMIT = 200  # entries one page holds, however many are asked for
 SNIPPET = 160  # characters of text shown around the first match
 _BEFORE = 50  # of them, before it
 _TAGS = re.compile(r"<[^>]*>")
@@ -25,7 +33,8 @@ _TAGS = re.compile(r"<[^>]*>")
 
 @dataclass(frozen=True)
 class Search:
-    """What was asked: words (None: everything), where, when, how many."""
+    """What was asked: words (None: everything), where, when, how many, and from where in the hits
+    (`cursor`, a token a page gave, else the newest)."""
 
     text: str | None = None
     outlets: tuple[str, ...] = ()
@@ -34,37 +43,150 @@ class Search:
     until: datetime | None = None
     limit: int = 20
     offset: int = 0
+    cursor: str | None = None
 
     def parsed(self) -> Parsed | None:
         return parse(self.text) if self.text is not None else None
+
+    def position(self) -> Cursor | None:
+        """The cursor asked from; QueryError for a token no page gave."""
+        return cursors.read(self.cursor) if self.cursor is not None else None
 
 
 @dataclass(frozen=True)
 class Hit:
     entry: StoredEntry
     snippet: tuple[tuple[str, bool], ...]  # the text in pieces; True for a piece that matched
+    zone: str = "UTC"  # the outlet's time zone, where its pages show its entries' times
+
+    @property
+    def published_local(self) -> datetime:
+        """The entry's publication time as its outlet's pages show it."""
+        return self.entry.published.astimezone(ZoneInfo(self.zone))
 
 
 @dataclass(frozen=True)
 class Results:
     hits: tuple[Hit, ...]
     more: bool  # whether a next page has entries
+    next: str | None = None  # the cursor of the next page (older hits), when there is one
+    previous: str | None = None  # the cursor of the page before (newer hits), when this is not the first
 
 
-def search(store: Store, asked: Search) -> Results:
-    """The entries found, newest first (ties by id), the page `asked.offset` / `asked.limit` of them."""
+@dataclass(frozen=True)
+class Paged:
+    """A page of entries, newest first, and where its neighbours start."""
+
+    entries: tuple[StoredEntry, ...]
+    next: Cursor | None  # older hits remain past this page
+    previous: Cursor | None  # newer hits come before it
+
+
+def search(store: Store, asked: Search, zones: Mapping[str, str] | None = None) -> Results:
+    """The page of hits `asked` names, with snippets and each outlet's time zone (`zones`: slug ->
+    zone name; UTC for an outlet not in it)."""
     parsed = asked.parsed()
-    limit = max(1, min(asked.limit, MAX_LIMIT))
-    found = store.search(
-        parsed.match if parsed else None, outlets=asked.outlets, topic=asked.topic,
-        since=iso(asked.since) if asked.since else None, until=iso(asked.until) if asked.until else None,
-        limit=limit + 1, offset=max(0, asked.offset),
-    )  # fmt: skip
-    entries = store.entries([f.entry_id for f in found[:limit]])
-    ordered = sorted(entries.values(), key=lambda e: e.id)
-    ordered.sort(key=lambda e: e.published, reverse=True)
+    found = page(store, asked)
     terms = parsed.terms if parsed else ()
-    return Results(tuple(Hit(e, snippet(e, terms)) for e in ordered), more=len(found) > limit)
+    zones = zones or {}
+    hits = tuple(Hit(e, snippet(e, terms), zones.get(e.outlet, "UTC")) for e in found.entries)
+    return Results(
+        hits, more=found.next is not None, next=found.next.token() if found.next else None,
+        previous=found.previous.token() if found.previous else None,
+    )  # fmt: skip
+
+
+def page(
+    store: Store, asked: Search, *, keep: Callable[[StoredEntry], bool] | None = None,
+    check: Callable[[], None] | None = None, scanned: int | None = None, batch: int | None = None,
+) -> Paged:  # fmt: skip
+    """The page `asked` names: up to `limit` (at most MAX_LIMIT) of the hits past its cursor, less
+    the first `offset` of them. `keep`: only entries it keeps are shown (a query feed's filters),
+    `scanned` entries tried at most, after which the page ends early and its `next` goes on from
+    the last tried; `check` is called for each entry tried (an answer's budget); `batch`: rows
+    read from the index at a time (default: the page and one more)."""
+    limit = max(1, min(asked.limit, MAX_LIMIT))
+    parsed, at = asked.parsed(), asked.position()
+    newer = at is not None and at.direction == "before"
+    walked = walk(
+        store, parsed.match if parsed else None, outlets=asked.outlets, topic=asked.topic, since=asked.since,
+        until=asked.until, cursor=at, batch=batch or limit + 1,
+    )  # fmt: skip
+    picked: list[StoredEntry] = []
+    tried, last, more = 0, None, False
+    for entry in islice(walked, max(0, asked.offset), None):
+        if check is not None:
+            check()
+        if len(picked) == limit or (scanned is not None and tried == scanned):
+            more = True
+            break
+        tried, last = tried + 1, entry
+        if keep is None or keep(entry):
+            picked.append(entry)
+    walked.close()
+    if newer:  # walked oldest first, from the cursor towards the newest
+        shown = picked[::-1]
+        return Paged(
+            tuple(shown), Cursor(place(shown[-1])) if shown else None,
+            Cursor(place(last), "before") if more and last is not None else None,
+        )  # fmt: skip
+    following = Cursor(place(last)) if more and last is not None else None
+    return Paged(tuple(picked), following, Cursor(place(picked[0]), "before") if at is not None and picked else None)
+
+
+def walk(
+    store: Store, match: str | None, *, outlets: tuple[str, ...] = (), topic: str | None = None,
+    since: datetime | None = None, until: datetime | None = None, cursor: Cursor | None = None, batch: int = 200,
+) -> Generator[StoredEntry, None, None]:  # fmt: skip
+    """The entries matching, in the hits' order from the cursor on: newest first (no cursor, or one
+    going "after"), or oldest first from a cursor going "before". Reads the index `batch` rows at
+    a time, and no further ahead than its reader reads.
+
+    The index orders its rows by the published second (store/fulltext.py), not by the microsecond
+    and the tie: the entries of one second are gathered whole, sorted, and those on the cursor's
+    side of it yielded. The walk starts at the cursor's second, so a deep page costs what the first
+    does. (A second with more than a million entries spills its rows into the next second's; the
+    walk would then put those entries late.)"""
+    newer = cursor is not None and cursor.direction == "before"
+    bound = None if cursor is None else first_row(cursor.place.second + (0 if newer else 1)) - (1 if newer else 0)
+    gathered: list[tuple[Place, StoredEntry]] = []
+    second = None  # of the last row read
+    while True:
+        rows = store.search(
+            match, outlets=outlets, topic=topic, since=iso(since) if since else None,
+            until=iso(until) if until else None, limit=batch, below=None if newer else bound,
+            above=bound if newer else None, oldest_first=newer,
+        )  # fmt: skip
+        entries = store.entries([row.entry_id for row in rows])
+        for row in rows:
+            if row.second != second and gathered:  # the seconds the walk has left are all in hand
+                left: list[tuple[Place, StoredEntry]] = []
+                kept: list[tuple[Place, StoredEntry]] = []
+                for g in gathered:
+                    (left if (g[0].second < row.second if newer else g[0].second > row.second) else kept).append(g)
+                gathered = kept
+                yield from _in_order(left, cursor, newer, since, until)
+            second = row.second
+            if (entry := entries.get(row.entry_id)) is not None:
+                gathered.append((place(entry), entry))
+        if len(rows) < batch:
+            break
+        bound = rows[-1].row
+    yield from _in_order(gathered, cursor, newer, since, until)
+
+
+def _in_order(
+    gathered: list[tuple[Place, StoredEntry]], cursor: Cursor | None, newer: bool, since: datetime | None,
+    until: datetime | None,
+) -> Generator[StoredEntry, None, None]:  # fmt: skip
+    """Entries the index gave for the same seconds, in the walk's order: those past the cursor and
+    within the time bounds (which the index keeps only to the second)."""
+    for at, entry in sorted(gathered, key=lambda g: g[0].order, reverse=newer):
+        if cursor is not None and not cursor.passes(at):
+            continue
+        if (since is not None and entry.published < since) or (until is not None and entry.published >= until):
+            continue
+        yield entry
 
 
 def plain_text(html: str) -> str:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from feedtool.store.boundary import translating
 from feedtool.store.entries import Entries, New, Stored
-from feedtool.store.fulltext import Found
+from feedtool.store.fulltext import Found, first_row
 from feedtool.store.listings import Listings
 from feedtool.store.packing import Unpacker, split_markup
 from feedtool.store.prunes import Prune, Prunes
@@ -36,7 +36,7 @@ from feedtool.store.schema import SCHEMA_VERSION
 
 __all__ = [
     "CHANGES_KEPT", "SCHEMA_VERSION", "FeedKey", "FileStat", "Found", "Head", "History", "IndexRow",
-    "Key", "Known", "New", "Placed", "Prune", "Store", "Stored", "Unpacker", "from_iso", "split_markup",
+    "Key", "Known", "New", "Placed", "Prune", "Store", "Stored", "Unpacker", "first_row", "from_iso", "split_markup",
 ]  # fmt: skip
 
 

@@ -39,6 +39,12 @@ class Found:
     entry_id: str
     row: int
 
+    @property
+    def second(self) -> int:
+        """The published second its row number stands for (never before the entry's own: see
+        indexing.row_number)."""
+        return self.row // SLOTS
+
 
 @dataclass
 class _Pending:
@@ -113,10 +119,12 @@ class FullText(Connection):
     def search(
         self, match: str | None, *, outlets: Sequence[str] = (), topic: str | None = None, since: str | None = None,
         until: str | None = None, limit: int = 20, offset: int = 0, below: int | None = None,
+        above: int | None = None, oldest_first: bool = False,
     ) -> list[Found]:  # fmt: skip
         """Entries matching `match` (a query.to_match expression; None: every entry) of these outlets
-        (none: all) and topic, published in [since, until), newest first; `below` a row number
-        (Found.row) to go on from, for a caller reading page after page."""
+        (none: all) and topic, published in [since, until), newest first (or `oldest_first`);
+        `below` and `above` row numbers (Found.row, `first_row`) to go on from, exclusive, for a
+        caller reading page after page."""
         if outlets:
             of_outlets = " OR ".join(f"{{outlet}} : {outlet_token(slug)}" for slug in outlets)
             match = f"({of_outlets})" if match is None else f"({match}) AND ({of_outlets})"
@@ -127,7 +135,7 @@ class FullText(Connection):
         args: list[object] = [] if match is None else [match]
         bounds = (
             (">=", second(since) * SLOTS if since else None), ("<", second(until) * SLOTS if until else None),
-            ("<", below),
+            ("<", below), (">", above),
         )  # fmt: skip
         for operator, bound in bounds:
             if bound is not None:
@@ -139,6 +147,12 @@ class FullText(Connection):
         joined = "search_rows r" if match is None else "search s JOIN search_rows r ON r.rowid = s.rowid"
         query = (
             f"SELECT r.entry_id, {number} FROM {joined} WHERE {' AND '.join(where) or '1'}"
-            f" ORDER BY {number} DESC LIMIT ? OFFSET ?"
+            f" ORDER BY {number} {'ASC' if oldest_first else 'DESC'} LIMIT ? OFFSET ?"
         )
         return [Found(i, n) for i, n in self.db.execute(query, (*args, limit, offset))]
+
+
+def first_row(second: int) -> int:
+    """The lowest row number of entries published in this second: where a walk of the index by
+    published time starts or stops."""
+    return second * SLOTS

@@ -1,0 +1,115 @@
+"""Where a reader is in a search's hits: a place in their one order, and the token that carries it.
+
+The hits of a search come in one order: newest first, and entries published in the same
+microsecond by a digest of their id (`Place`). A page ends at a place; the next page is the hits
+past it, the previous one the hits before its first. A place, not a count: a deep page costs what
+the first does (the index is walked from the place, hits.walk), and entries a build adds newer
+than the place do not shift the pages still to be read.
+
+The token (`Cursor.token`) is the place, which way the page goes from it, and a check, in 27
+characters of base64url. It is opaque: a reader follows the links a page gives, it does not make
+them. It is the same for the same place, so a page's address is stable. And it is verifiable: a
+token of another length, alphabet or check, or a time no datetime can hold, is refused with the
+reason (`read`) before the store is read.
+
+Why a digest of the id, not the id: an id is an article's canonical URL, of any length, and an
+address is bounded (2,048 bytes under `feedtool serve`). Two entries of the same microsecond whose
+digests' first 64 bits are equal would take one place: the second of them would be skipped by a
+page that ended at the first.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+import struct
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from feedtool.models import StoredEntry
+from feedtool.search.language import QueryError
+
+Direction = Literal["after", "before"]  # the older hits past a place (a next page), or the newer (a previous one)
+TOKEN_LENGTH = 27  # characters: 20 bytes in base64url, unpadded
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_LAYOUT = struct.Struct(">BqQ")  # the direction, the published time (µs since the epoch), the tie
+_CHECKED = 3  # bytes of the check: a token mistyped or cut is caught, one forged knowingly is only a place
+_DIRECTIONS: dict[Direction, int] = {"after": 1, "before": 2}
+_TOKEN = re.compile(rf"[A-Za-z0-9_-]{{{TOKEN_LENGTH}}}")
+
+
+@dataclass(frozen=True)
+class Place:
+    """A place in the hits' order: a published time and a tie among entries of that microsecond."""
+
+    published: int  # microseconds since 1970-01-01 UTC
+    tie: int  # the first 64 bits of the SHA-256 of the entry's id
+
+    @property
+    def order(self) -> tuple[int, int]:
+        """The place's sort key: ascending is the hits' order, newest first."""
+        return (-self.published, self.tie)
+
+    @property
+    def second(self) -> int:
+        return self.published // 1_000_000
+
+
+def place(entry: StoredEntry) -> Place:
+    """The entry's place in the order of hits."""
+    tie = int.from_bytes(hashlib.sha256(entry.id.encode()).digest()[:8], "big")
+    return Place((entry.published - _EPOCH) // _MICROSECOND, tie)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A page's starting point: the hits past `place` in the hits' order ("after": older, the next
+    page), or before it ("before": newer, the previous page)."""
+
+    place: Place
+    direction: Direction = "after"
+
+    def passes(self, other: Place) -> bool:
+        """Whether a hit at `other` lies on this cursor's side of its place (never at it)."""
+        if self.direction == "after":
+            return other.order > self.place.order
+        return other.order < self.place.order
+
+    def token(self) -> str:
+        packed = _LAYOUT.pack(_DIRECTIONS[self.direction], self.place.published, self.place.tie)
+        return base64.urlsafe_b64encode(packed + _check(packed)).decode().rstrip("=")
+
+
+def read(text: str) -> Cursor:
+    """The cursor a token names; QueryError, one line, for anything `Cursor.token` did not make."""
+    shown = text[:40] + ("…" if len(text) > 40 else "")
+    refused = QueryError(f"cursor={shown!r} is not a place this archive gave; follow a page's links")
+    if not _TOKEN.fullmatch(text):
+        raise refused
+    try:
+        data = base64.urlsafe_b64decode(text + "=")
+    except (binascii.Error, ValueError):
+        raise refused from None
+    packed, check = data[: _LAYOUT.size], data[_LAYOUT.size :]
+    if check != _check(packed):
+        raise refused
+    kind, published, tie = _LAYOUT.unpack(packed)
+    direction = next((name for name, value in _DIRECTIONS.items() if value == kind), None)
+    try:
+        _EPOCH + published * _MICROSECOND  # a time a datetime holds: years 1 to 9999
+    except OverflowError:
+        raise refused from None
+    if direction is None:
+        raise refused
+    cursor = Cursor(Place(published, tie), direction)
+    if cursor.token() != text:  # one token for each place: a second spelling of it is not one given
+        raise refused
+    return cursor
+
+
+def _check(packed: bytes) -> bytes:
+    return hashlib.sha256(b"feedtool cursor\0" + packed).digest()[:_CHECKED]
