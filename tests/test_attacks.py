@@ -282,6 +282,25 @@ def test_the_edges_of_a_request(watched: Server) -> None:
     assert b"\r\nserver: feedtool\r\n" in head + b"\r\n" and b"python" not in head and b"uvicorn" not in head
 
 
+def test_hostile_cursors_are_refused_or_are_only_a_place(watched: Server) -> None:
+    """A cursor not made by the server is a 400 before the store is read; one forged with the check
+    (its making is public) is only a place in the hits, however far: a page like any other, or a
+    400 for a time no date can hold. None costs more than a page."""
+    from feedtool.search.cursor import Cursor, Place
+
+    for cursor in ["x" * 1500, "A" * 27, "A" * 26 + "B", "%00" * 9, "=" * 27, "AQAAAAAAAAAAAAAAAAAAAAAAAA\n"]:
+        for path in (feed(q="台湾", cursor=cursor), "/search?" + urlencode({"q": "台湾", "cursor": cursor})):
+            status, body = watched.get(path, source=ATTACKER)
+            assert status == 400 and b"cursor" in body, (path, body[:200])
+    for published in (-(2**63), -62_135_596_800 * 10**6, 0, 1_700_000_000 * 10**6, 253_402_300_799 * 10**6, 2**63 - 1):
+        for tie in (0, 2**64 - 1):
+            for direction in ("after", "before"):
+                token = Cursor(Place(published, tie), direction).token()  # type: ignore[arg-type]
+                status, body = watched.get(feed(q="台湾", limit="200", cursor=token), source=ATTACKER)
+                assert status == 200 or (status == 400 and b"cursor" in body), body[:200]
+                assert watched.get(feed(cursor=token, limit="200"), source=ATTACKER)[0] in (200, 400)
+
+
 def test_a_long_mixed_load_keeps_connections_and_memory_flat(watched: Server) -> None:
     """Hundreds of connections, each asking a query feed with a conversion: the answering threads
     and their store connections are made once, not once a connection."""

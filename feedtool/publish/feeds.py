@@ -6,7 +6,9 @@ month of more than `archive_items` entries is cut into parts of that many, count
 oldest entry. Following the archive links from any feed reaches each of its entries exactly once.
 An archive document changes only when its entries (or its neighbours) change, and it stays a
 size a feed reader will fetch: an edit to one old article rewrites one part of its month, however
-busy the month was, and new articles only ever add to a month's newest part.
+busy the month was, and new articles only ever add to a month's newest part. A query feed
+(web/answers.py) is a page of a paged feed instead (RFC 5005 section 3): `first`, `previous` and
+`next` links to the pages of its answer, in JSON Feed `next_url`.
 
 Everything rendered is a function of the entries and the config only: dates come from the
 entries (never the clock), order is newest first with ties broken by id, so the bytes are stable.
@@ -111,7 +113,12 @@ class Page:
     ids: tuple[str, ...]
     prev_archive: str | None = None
     next_archive: str | None = None
-    query: str = ""  # "?q=…" for a query feed (serve.py): its self link and id carry it
+    query: str = ""  # "?q=…" for a query feed (web/answers.py): its self link and id carry it
+    # A query feed's answer is a paged feed (RFC 5005 section 3): the query strings of its first
+    # page, and of the pages of newer and older entries, when there are such pages.
+    first: str | None = None
+    previous: str | None = None
+    next: str | None = None
 
     def path(self, fmt: Format) -> str:
         return document_path(self.feed, self.month, fmt) + self.query
@@ -294,6 +301,9 @@ class Renderer:
             links.append(("prev-archive", self.url(document_path(page.feed, page.prev_archive, fmt))))
         if page.next_archive:
             links.append(("next-archive", self.url(document_path(page.feed, page.next_archive, fmt))))
+        for rel, query in (("first", page.first), ("previous", page.previous), ("next", page.next)):
+            if query is not None:
+                links.append((rel, self.url(document_path(page.feed, None, fmt)) + query))
         return [(rel, href, MEDIA_TYPES[fmt]) for rel, href in links]
 
     def _feedgen(self, page: Page, entries: Sequence[StoredEntry], fmt: Format, updated: datetime) -> bytes:
@@ -315,7 +325,8 @@ class Renderer:
             for rel, href, media_type in history:
                 fg.link(href=href, rel=rel, type=media_type)
         self_url = self.url(page.path(fmt))
-        fg.id(self.url(document_path(feed, None, "atom")) + page.query)
+        # One id for every document of a feed: its archives', and every page of a query feed's answer.
+        fg.id(self.url(document_path(feed, None, "atom")) + (page.first if page.first is not None else page.query))
         fg.title(page_title(page, self.words))
         fg.subtitle(feed.description)
         fg.language(feed.language)
@@ -366,6 +377,8 @@ class Renderer:
             doc["favicon"] = feed.icon
         if page.prev_archive:
             doc["next_url"] = self.url(document_path(feed, page.prev_archive, "json"))
+        if page.next is not None:  # JSON Feed has no link to newer pages, nor to the first
+            doc["next_url"] = self.url(document_path(feed, None, "json")) + page.next
         return doc
 
     def _item(self, entry: StoredEntry) -> dict[str, object]:

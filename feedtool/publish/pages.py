@@ -158,6 +158,12 @@ class Pages:
         import markupsafe
 
         here = document_path(page.feed, page.month, "html")
+        # The newest archive's newer neighbour (next_archive None) is the feed's own page.
+        newer = _relative(document_path(page.feed, page.next_archive, "html"), here) if page.month else None
+        older = _relative(document_path(page.feed, page.prev_archive, "html"), here) if page.prev_archive else None
+        if asked is not None:  # a page of a query feed's answer: its neighbours are this address, another cursor
+            newer = FILENAMES["html"] + page.previous if page.previous is not None else None
+            older = FILENAMES["html"] + page.next if page.next is not None else None
         return self._render(
             "feed.html",
             feed=page.feed,
@@ -169,9 +175,8 @@ class Pages:
             asked=asked,
             fields={name: self.messages.gettext(label) for name, label in FIELD_NAMES.items()},
             root=_relative("", here),
-            # The newest archive's newer neighbour (next_archive None) is the feed's own page.
-            newer=_relative(document_path(page.feed, page.next_archive, "html"), here) if page.month else None,
-            older=_relative(document_path(page.feed, page.prev_archive, "html"), here) if page.prev_archive else None,
+            newer=newer,
+            older=older,
         )
 
     def search(self, **variables: Any) -> bytes:

@@ -31,12 +31,13 @@ import re2
 
 from feedtool.models import FeedFormat, StoredEntry
 from feedtool.perthread import per_thread
+from feedtool.search import cursor as cursors
 from feedtool.search.folding import folded
 from feedtool.search.language import QueryError, parse
 
 Field = Literal["title", "description", "author", "category"]
 FIELDS: tuple[Field, ...] = ("title", "description", "author", "category")
-MAX_ITEMS = 200  # entries in one query feed, whatever `limit` asks
+MAX_ITEMS = 200  # entries in one page of a query feed, whatever `limit` asks
 PARAMETERS = {
     "q": "a search of the feed's whole archive, in the search language above",
     "filter": "a regular expression found in the title, the full text, the author or a category",
@@ -54,7 +55,8 @@ PARAMETERS = {
     "fold": "`1`: a Chinese character in the expressions finds its simplified and traditional forms alike"
     " (`臺灣` finds 台湾); feedtool's own, `0` or absent as in RSSHub",
     "filter_time": "only entries published in the last that many seconds (`0`: none)",
-    "limit": f"at most that many entries (the feed's `max_items` by default; {MAX_ITEMS} at most; `0`: none)",
+    "limit": f"at most that many entries a page (the feed's `max_items` by default; {MAX_ITEMS} at most; `0`: none)",
+    "cursor": "where a page starts: a page's `next`, `previous` and `first` links carry it, not a person",
     "brief": "the text replaced by its first that many characters, as plain text (100 or more)",
     "opencc": "the title and text converted by OpenCC: `s2t`, `t2s`, `s2tw`, `tw2s`, `s2hk`, `hk2s`, `s2twp`, …",
     "format": "`atom`, `rss` or `json`: the feed in that format, whichever of its addresses is asked",
@@ -97,6 +99,7 @@ class FeedQuery:
     limit: int | None = None
     brief: int | None = None
     opencc: str | None = None
+    cursor: str | None = None  # a token search/cursor.py read and found well made
 
     @property
     def filters(self) -> bool:
@@ -118,6 +121,8 @@ class FeedQuery:
                 pairs.append((name, str(value)))
         if self.opencc:
             pairs.append(("opencc", self.opencc))
+        if self.cursor:
+            pairs.append(("cursor", self.cursor))
         return "?" + urlencode(pairs) if pairs else ""
 
 
@@ -155,10 +160,13 @@ def from_params(params: Mapping[str, Sequence[str]]) -> FeedQuery | None:
     if opencc is not None and opencc not in OPENCC:
         raise QueryError(f"opencc={opencc[:40]!r} is not a conversion; one of {', '.join(sorted(OPENCC))}")
     brief = _number(one, "brief", 100, 100_000)
+    cursor = one.get("cursor") or None
+    if cursor is not None:
+        cursors.read(cursor)  # raises QueryError with the reason
     return FeedQuery(
         q=q, wanted=tuple(wanted), unwanted=tuple(unwanted), case_sensitive=case_sensitive, fold=fold == "1",
         within=_number(one, "filter_time", 0, MAX_SECONDS), limit=_number(one, "limit", 0, None), brief=brief,
-        opencc=opencc,
+        opencc=opencc, cursor=cursor,
     )  # fmt: skip
 
 

@@ -16,27 +16,26 @@ import hashlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlencode
 
 from feedtool.config import Config
-from feedtool.derive.merge import iso
 from feedtool.errors import StoreError
 from feedtool.models import Format, StoredEntry
 from feedtool.publish.feeds import MEDIA_TYPES, FeedSpec, Page, Renderer
 from feedtool.publish.pages import Pages
 from feedtool.publish.run import outlet_infos
-from feedtool.search.hits import Search, search
-from feedtool.search.language import QueryError, parse
+from feedtool.search.cursor import Cursor
+from feedtool.search.hits import Paged, Search, page, search
+from feedtool.search.language import QueryError
 from feedtool.search.rsshub import MAX_ITEMS, MAX_SCANNED, FeedQuery, compiled, keeps, shown_as_asked, since
 from feedtool.store import Store, from_iso
 from feedtool.web.budget import SLOTS, Budget
 
 PAGE_SIZE = 20  # hits on one search page
-MAX_PAGE = 50  # pages of hits one can go through: past it, narrow the search
 SQLITE_STEPS = 20_000  # SQLite's virtual machine steps between two looks at the budget
 T = TypeVar("T")
 
@@ -115,20 +114,20 @@ class Archive:
     def feed(
         self, store: Store, budget: Budget, folder: str, fmt: Format, asked: FeedQuery, now: datetime
     ) -> Answer | None:
-        """The query feed at `folder` ("all", "outlets/rfi") in a format; None when no such feed."""
+        """A page of the query feed at `folder` ("all", "outlets/rfi") in a format; None when no such feed."""
         renderer, specs = self._feeds(store)
         spec = specs.get(folder)
         if spec is None or (fmt != "html" and fmt not in self.config.formats):
             return None
         found = _select(store, budget, spec, asked, now, renderer, self.config.max_items)
         budget.check()
-        return self._render(spec, renderer, [shown_as_asked(asked, e) for e in found], asked, fmt, store.created())
+        entries = [shown_as_asked(asked, e) for e in found.entries]
+        return self._render(spec, renderer, entries, _page(spec, asked, found), asked, fmt, store.created())
 
     def _render(
-        self, spec: FeedSpec, renderer: Renderer, entries: list[StoredEntry], asked: FeedQuery, fmt: Format,
-        created: str,
+        self, spec: FeedSpec, renderer: Renderer, entries: list[StoredEntry], page: Page, asked: FeedQuery,
+        fmt: Format, created: str,
     ) -> Answer:  # fmt: skip
-        page = Page(spec, None, tuple(e.id for e in entries), query=asked.canonical())
         modified = max((e.updated for e in entries), default=from_iso(created))
         if fmt == "html":
             fragments = [
@@ -139,7 +138,8 @@ class Archive:
         return _answer(renderer.assemble(page, fragments, modified, fmt), MEDIA_TYPES[fmt], modified)
 
     def search_page(self, store: Store, budget: Budget, params: Mapping[str, Sequence[str]]) -> tuple[int, Answer]:
-        """The search page: the form, and the hits of the search it holds (400 and the reason for a bad one)."""
+        """The search page: the form, and a page of the hits of the search it holds (400 and the
+        reason for a bad one)."""
         one = {name: values[-1] for name, values in params.items() if values}
         renderer, specs = self._feeds(store)
         outlets = {spec.slug: spec.title for spec in specs.values() if spec.kind == "outlet"}
@@ -147,41 +147,49 @@ class Archive:
         q = one.get("q", "").strip()[:1000]
         outlet = one.get("outlet") if one.get("outlet") in outlets else None
         topic = one.get("topic") if one.get("topic") in topics else None
-        number = int(one["page"]) if one.get("page", "").isdigit() and 0 < int(one["page"]) <= MAX_PAGE else 1
+        cursor = one.get("cursor") or None
         since, until = _day(one.get("since")), _day(one.get("until"))
         status, error, results = 200, None, None
         if q:
             asked = Search(
-                q,
-                outlets=(outlet,) if outlet else (),
-                topic=topic,
-                since=since,
-                until=until,
-                limit=PAGE_SIZE,
-                offset=(number - 1) * PAGE_SIZE,
-            )
+                q, outlets=(outlet,) if outlet else (), topic=topic, since=since, until=until, limit=PAGE_SIZE,
+                cursor=cursor,
+            )  # fmt: skip
             try:
-                results = search(store, asked)
+                results = search(store, asked, {slug: info.timezone for slug, info in renderer.outlets.items()})
             except QueryError as exc:
                 status, error = 400, str(exc)
         feed = "all" if not (outlet or topic) else f"outlets/{outlet}" if outlet else f"topics/{topic}"
         subscribe = self.pages.links(specs[feed], "search", FeedQuery(q=q).canonical()) if q and not error else []
 
-        def at(page_number: int) -> str:
+        def at(token: str | None) -> str:
             pairs = [("q", q), ("outlet", outlet or ""), ("topic", topic or "")]
             pairs += [("since", f"{since:%Y-%m-%d}" if since else ""), ("until", f"{until:%Y-%m-%d}" if until else "")]
-            pairs.append(("page", str(page_number)))
+            pairs.append(("cursor", token or ""))
             return "search?" + urlencode([(k, v) for k, v in pairs if v])
 
         body = self.pages.search(
             q=q, error=error, results=results, outlets=outlets, topics=topics, outlet=outlet, topic=topic,
             since=f"{since:%Y-%m-%d}" if since else "", until=f"{until:%Y-%m-%d}" if until else "",
-            page=number, newer=at(number - 1) if number > 1 else None,
-            older=at(number + 1) if results is not None and results.more and number < MAX_PAGE else None,
-            links=subscribe, feed_title=specs[feed].title,
-            zones={slug: info.timezone for slug, info in renderer.outlets.items()},
+            paged=cursor is not None, newer=at(results.previous) if results and results.previous else None,
+            older=at(results.next) if results and results.next else None, links=subscribe,
+            feed_title=specs[feed].title, zones={slug: info.timezone for slug, info in renderer.outlets.items()},
         )  # fmt: skip
         return status, _answer(body, MEDIA_TYPES["html"], datetime.now(UTC))
+
+
+def _page(spec: FeedSpec, asked: FeedQuery, found: Paged) -> Page:
+    """The document of a page of a query feed's answer, linked to the pages beside it."""
+
+    def at(cursor: Cursor | None) -> str:
+        return replace(asked, cursor=cursor.token() if cursor else None).canonical()
+
+    return Page(
+        spec, None, tuple(e.id for e in found.entries), query=asked.canonical(),
+        first=at(None) if asked.cursor is not None else None,
+        previous=at(found.previous) if found.previous is not None else None,
+        next=at(found.next) if found.next is not None else None,
+    )  # fmt: skip
 
 
 def _day(text: str | None) -> datetime | None:
@@ -194,36 +202,22 @@ def _day(text: str | None) -> datetime | None:
 
 def _select(
     store: Store, budget: Budget, spec: FeedSpec, asked: FeedQuery, now: datetime, renderer: Renderer, default: int
-) -> list[StoredEntry]:
-    """The entries of the feed the query keeps, newest first: found by the index (narrowed by the
-    feed, `q` and `filter_time`), then through the filters, MAX_SCANNED tried at most."""
-    limit = min(asked.limit if asked.limit is not None else default, MAX_ITEMS)
+) -> Paged:
+    """The page of the feed's entries the query asks for, newest first: found by the index (narrowed
+    by the feed, `q` and `filter_time`) from the query's cursor on, then through the filters, at
+    most MAX_SCANNED of them tried; the page ends there, and its next page goes on from there."""
     filters = compiled(asked) if asked.filters else None
     budget.check()
-    match = parse(asked.q).match if asked.q else None
-    after = since(asked, now)
+    limit = min(asked.limit if asked.limit is not None else default, MAX_ITEMS)
+    if limit == 0:  # `limit=0`: no entry, and no page after it
+        return Paged((), None, None)
     outlets, topic = ((spec.slug,) if spec.kind == "outlet" else ()), (spec.slug if spec.kind == "topic" else None)
-    picked: list[StoredEntry] = []
-    below, scanned = None, 0
-    while len(picked) < limit and scanned < MAX_SCANNED:
-        batch = store.search(
-            match, outlets=outlets, topic=topic, since=iso(after) if after else None,
-            limit=min(MAX_ITEMS, MAX_SCANNED - scanned) if asked.filters else limit - len(picked), below=below,
-        )  # fmt: skip
-        if not batch:
-            break
-        below = batch[-1].row
-        entries = store.entries([f.entry_id for f in batch])
-        for found in batch:
-            budget.check()
-            scanned += 1
-            entry = entries[found.entry_id]
-            if after is not None and entry.published < after:
-                continue  # the index bounds by the second; the filter is to the microsecond
-            if filters is None or keeps(filters, entry, renderer.categories(entry), renderer.author(entry)):
-                picked.append(entry)
-                if len(picked) == limit:
-                    break
-    ordered = sorted(picked, key=lambda e: e.id)
-    ordered.sort(key=lambda e: e.published, reverse=True)
-    return ordered
+    wanted = Search(
+        asked.q, outlets=outlets, topic=topic, since=since(asked, now), limit=limit, cursor=asked.cursor,
+    )  # fmt: skip
+    if filters is None:
+        return page(store, wanted, check=budget.check)
+    return page(
+        store, wanted, keep=lambda entry: keeps(filters, entry, renderer.categories(entry), renderer.author(entry)),
+        check=budget.check, scanned=MAX_SCANNED, batch=MAX_ITEMS,
+    )  # fmt: skip
