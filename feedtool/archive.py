@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -32,7 +32,7 @@ from feedtool.errors import ConfigError, FeedtoolError, InputError
 if TYPE_CHECKING:  # the store and the build load with their first use: `import feedtool` stays light
     from feedtool.build import BuildReport
     from feedtool.health.verdicts import InputHealth, OutletHealth
-    from feedtool.search.hits import Results
+    from feedtool.search.hits import Hit, Results, Search
     from feedtool.store import Prune, Store
     from feedtool.web.server import Server
 
@@ -200,24 +200,79 @@ class Archive:
         until: datetime | None = None,
         limit: int = 20,
         offset: int = 0,
+        cursor: str | None = None,
     ) -> Results:
         """Stored entries matching `query` (words, "a phrase", OR, NOT or -word, brackets, word*; None:
-        every entry), newest first: the page `offset` / `limit` of them (200 at most a page).
-        Raises ConfigError for a query that cannot be run, saying why."""
-        from feedtool.search.hits import MAX_LIMIT, Search, search
-        from feedtool.search.language import QueryError
+        every entry), newest first: a page of `limit` of them (200 at most), from the newest or
+        from `cursor` (a page's `Results.next` or `.previous`), less the first `offset`.
+        Raises ConfigError for a query or cursor that cannot be used, saying why."""
+        from feedtool.search.hits import MAX_LIMIT, search
 
         if not 1 <= limit <= MAX_LIMIT:
             raise ConfigError(f"a search shows 1 to {MAX_LIMIT} entries at once, not {limit}")
+        asked = self._asked(query, outlets, topic, since, until, limit, offset, cursor)
+        with self._store() as store:
+            return search(store, asked, self._zones())
+
+    def hits(
+        self,
+        query: str | None = None,
+        *,
+        outlets: tuple[str, ...] = (),
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> Iterator[Hit]:
+        """Every stored entry matching `query` (or the first `limit`), newest first, as `search`
+        finds them: read a page (200) at a time, each page as the store stood when it was read, so
+        a build may commit between two. Each match is given once: one that a build adds newer than
+        the last page read is not, one older is when its turn comes (an entry whose publication
+        time a build changes may move past the place reached, or back before it). Raises
+        ConfigError as `search` does, when called."""
+        from feedtool.search.hits import MAX_LIMIT
+
+        if limit is not None and limit < 1:
+            raise ConfigError(f"a search shows at least one entry, not {limit}")
+        first = min(limit, MAX_LIMIT) if limit is not None else MAX_LIMIT
+        return self._every_page(self._asked(query, outlets, topic, since, until, first, 0, None), limit)
+
+    def _every_page(self, asked: Search, limit: int | None) -> Iterator[Hit]:
+        from feedtool.search.hits import MAX_LIMIT, search
+
+        zones, left = self._zones(), limit
+        with self._store() as store:
+            while True:
+                with store.snapshot():
+                    found = search(store, asked, zones)
+                yield from found.hits
+                left = None if left is None else left - len(found.hits)
+                if found.next is None or left == 0:
+                    return
+                asked = replace(asked, cursor=found.next, limit=min(left, MAX_LIMIT) if left is not None else MAX_LIMIT)
+
+    def _asked(
+        self, query: str | None, outlets: tuple[str, ...], topic: str | None, since: datetime | None,
+        until: datetime | None, limit: int, offset: int, cursor: str | None,
+    ) -> Search:  # fmt: skip
+        """The search asked, checked: ConfigError, saying why, for a query or cursor that cannot be used."""
+        from feedtool.search.hits import Search
+        from feedtool.search.language import QueryError
+
         asked = Search(
-            query, outlets=outlets, topic=topic, since=_utc(since), until=_utc(until), limit=limit, offset=offset
-        )
+            query, outlets=outlets, topic=topic, since=_utc(since), until=_utc(until), limit=limit, offset=offset,
+            cursor=cursor,
+        )  # fmt: skip
         try:
             asked.parsed()
+            asked.position()
         except QueryError as exc:
             raise ConfigError(f"cannot search for {query!r}: {exc}") from None
-        with self._store() as store:
-            return search(store, asked)
+        return asked
+
+    def _zones(self) -> dict[str, str]:
+        """Each configured outlet's time zone, where its pages show its entries' times."""
+        return {outlet.slug: outlet.timezone for outlet in self.config.rules.outlets}
 
     def stats(self) -> Stats:
         """What the store holds: entries, files read and rejected, the index, outlets and topics."""

@@ -33,6 +33,18 @@ def test_a_program_builds_searches_prunes_and_reads_the_stats(tmp_path: Path) ->
     assert [hit.entry.title for hit in found.hits] == ["王毅与布林肯通电话 聚焦加沙战事和台湾问题 - 要闻解说"]
     with pytest.raises(feedtool.ConfigError, match="1 to 200 entries"):
         archive.search("台湾", limit=0)
+    with pytest.raises(feedtool.ConfigError, match="cursor='nowhere' is not a place this archive gave"):
+        archive.search("台湾", cursor="nowhere")
+    with pytest.raises(feedtool.ConfigError, match="a quote '\"' is not closed"):
+        archive.hits('"台湾')  # said when asked, not when the first hit is read
+    every = [hit.entry.id for hit in archive.hits()]  # no words: every entry
+    one_by_one, cursor = [], None
+    while True:
+        page = archive.search(limit=1, cursor=cursor)
+        one_by_one += [hit.entry.id for hit in page.hits]
+        if (cursor := page.next) is None:
+            break
+    assert one_by_one == every and len(every) == len(set(every)) == 5
 
     with pytest.raises(feedtool.ConfigError, match="say what to prune"):
         archive.prune()
@@ -79,6 +91,10 @@ def test_the_public_names_are_typed_for_a_users_code(tmp_path: Path) -> None:
         "    print(checked.trouble or 'all is well')\n"
         "    results: feedtool.Results = archive.search('台湾', limit=5)\n"
         "    hits: tuple[feedtool.Hit, ...] = results.hits\n"
+        "    if results.next is not None:\n"
+        "        hits += archive.search('台湾', limit=5, cursor=results.next).hits\n"
+        "    every: list[feedtool.Hit] = list(archive.hits('台湾', outlets=('rfi',)))\n"
+        "    print(len(every), every[0].published_local.tzinfo)\n"
         "    return [hit.entry.title for hit in hits]\n",
         "utf-8",
     )
