@@ -62,10 +62,10 @@ def test_the_search_page_of_the_docs_says_the_bounds_the_code_keeps() -> None:
     from feedtool.web import answers, app, budget
 
     words = {0.5: "half a second", 2: "two", 8: "eight", 10.0: "ten seconds", 15.0: "fifteen\n  seconds",
-             20: "twenty", 50: "fifty"}  # fmt: skip
+             20: "twenty"}  # fmt: skip
     text = (ROOT / "docs" / "search.md").read_text("utf-8")
     for phrase in (
-        f"at most {feedquery.MAX_ITEMS} entries a feed",
+        f"at most {feedquery.MAX_ITEMS} entries a page",
         f"at most {feedquery.MAX_SCANNED:,} entries",
         f"at most {feedquery.PATTERN_BYTES >> 20} MiB",
         f"over {query.MAX_QUERY} characters, over {query.MAX_TERMS} terms",
@@ -79,7 +79,6 @@ def test_the_search_page_of_the_docs_says_the_bounds_the_code_keeps() -> None:
         f"the first {feedquery.MAX_FILTERED:,} characters",
         f"more than {words[budget.WAITING_PER_CLIENT]} waiting",
         f"{words[answers.PAGE_SIZE]} a page",
-        f"({words[answers.MAX_PAGE]} pages at most",
         "<!-- query-parameters -->",
     ):
         assert phrase in text, phrase
