@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from email.message import Message
 from html import unescape
+from itertools import pairwise
 from pathlib import Path
 from urllib.parse import urlencode, urljoin
 from zoneinfo import ZoneInfo
@@ -318,3 +319,40 @@ def test_the_python_api_iterates_every_hit_also_while_a_build_adds_entries(serve
     page = archive.search(WORD, limit=5)
     following = archive.search(WORD, limit=5, cursor=page.next)
     assert [h.entry.id for h in page.hits + following.hits] == seen[:10]
+
+
+def test_entries_of_one_second_and_one_microsecond_are_paged_exactly_once_either_way(tmp_path: Path) -> None:
+    """The index orders rows by the second; pages of any size cut through a second, and through
+    entries of the same microsecond, without losing or repeating one, forward and back."""
+    from conftest import make_config
+
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    stamps = (
+        [1_700_000_000_000] * 5
+        + [1_700_000_000_001 + 97 * n for n in range(4)]
+        + [1_699_999_999_999, 1_700_000_001_000]
+    )
+    for n, stamp in enumerate(stamps):
+        url = f"https://www.rfi.fr/cn/中国/20231114-same-second-{n}"
+        (folder / f"{n}.txt").write_text(dump(title=f"{WORD} {n}", url=url, stamp=str(stamp)), "utf-8")
+    config = make_config(tmp_path, [folder])
+    archive = feedtool.open_archive(config)
+    archive.build(workers=1)
+    every = [hit.entry for hit in archive.hits(WORD)]
+    assert len({e.id for e in every}) == len(every) == len(stamps)
+    assert [e.published for e in every] == sorted((e.published for e in every), reverse=True)
+    for limit in (1, 2, 3, 4, 7):
+        pages, cursor = [], None
+        while True:
+            found = archive.search(WORD, limit=limit, cursor=cursor)
+            pages.append((found, [hit.entry.id for hit in found.hits]))
+            if (cursor := found.next) is None:
+                break
+        assert [i for _, ids in pages for i in ids] == [e.id for e in every], limit  # one order, whatever the page
+        assert pages[0][0].previous is None
+        for (_, ids), (after, _) in pairwise(pages):
+            assert after.previous is not None
+            assert [hit.entry.id for hit in archive.search(WORD, limit=limit, cursor=after.previous).hits] == ids
+    with pytest.raises(feedtool.ConfigError, match="cursor"):
+        archive.search(WORD, cursor=pages[-1][0].previous[:-1] + "x")  # type: ignore[index]

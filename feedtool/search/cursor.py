@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from feedtool.models import StoredEntry
 from feedtool.search.language import QueryError
 
 Direction = Literal["after", "before"]  # the older hits past a place (a next page), or the newer (a previous one)
@@ -59,10 +58,10 @@ class Place:
         return self.published // 1_000_000
 
 
-def place(entry: StoredEntry) -> Place:
-    """The entry's place in the order of hits."""
-    tie = int.from_bytes(hashlib.sha256(entry.id.encode()).digest()[:8], "big")
-    return Place((entry.published - _EPOCH) // _MICROSECOND, tie)
+def place(entry_id: str, published: datetime) -> Place:
+    """An entry's place in the order of hits, by its id and publication time."""
+    tie = int.from_bytes(hashlib.sha256(entry_id.encode()).digest()[:8], "big")
+    return Place((published - _EPOCH) // _MICROSECOND, tie)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from feedtool.models import StoredEntry
 from feedtool.search import cursor as cursors
 from feedtool.search.cursor import Cursor, Place, place
 from feedtool.search.language import Parsed, Term, parse
-from feedtool.store import Store, first_row
+from feedtool.store import Found, Store, first_row, from_iso
 
 MAX_LIMIT = 200  # entries one page holds, however many are asked for
 SNIPPET = 160  # characters of text shown around the first match
@@ -103,53 +103,62 @@ def page(
     """The page `asked` names: up to `limit` (at most MAX_LIMIT) of the hits past its cursor, less
     the first `offset` of them. `keep`: only entries it keeps are shown (a query feed's filters),
     `scanned` entries tried at most, after which the page ends early and its `next` goes on from
-    the last tried; `check` is called for each entry tried (an answer's budget); `batch`: rows
-    read from the index at a time (default: the page and one more)."""
+    the last tried; `check` is called for each entry tried (an answer's budget); `batch`: entries
+    read at a time when `keep` is given (else those of the page, and one more row to know whether
+    more follow)."""
     limit = max(1, min(asked.limit, MAX_LIMIT))
     parsed, at = asked.parsed(), asked.position()
     newer = at is not None and at.direction == "before"
+    read = batch or limit + 1
     walked = walk(
         store, parsed.match if parsed else None, outlets=asked.outlets, topic=asked.topic, since=asked.since,
-        until=asked.until, cursor=at, batch=batch or limit + 1,
-    )  # fmt: skip
+        until=asked.until, cursor=at, batch=read if keep is not None else limit + 2,
+    )  # fmt: skip  # the page, one row to know whether more follow, one to know that one's second is whole
+    rows = islice(walked, max(0, asked.offset), None)
     picked: list[StoredEntry] = []
-    tried, last, more = 0, None, False
-    for entry in islice(walked, max(0, asked.offset), None):
-        if check is not None:
-            check()
-        if len(picked) == limit or (scanned is not None and tried == scanned):
-            more = True
-            break
-        tried, last = tried + 1, entry
-        if keep is None or keep(entry):
-            picked.append(entry)
+    tried: list[Found] = []
+    more = False
+    while not more and (chunk := list(islice(rows, read if keep is not None else limit + 1 - len(picked)))):
+        # Only the entries that may be shown are read whole: the row past the page only says more follow.
+        entries = store.entries([f.entry_id for f in chunk[: len(chunk) if keep is not None else limit - len(picked)]])
+        for found in chunk:
+            if check is not None:
+                check()
+            if len(picked) == limit or (scanned is not None and len(tried) == scanned):
+                more = True
+                break
+            tried.append(found)
+            entry = entries.get(found.entry_id)
+            if entry is not None and (keep is None or keep(entry)):
+                picked.append(entry)
     walked.close()
+    last = _place(tried[-1]) if tried else None
     if newer:  # walked oldest first, from the cursor towards the newest
         shown = picked[::-1]
         return Paged(
-            tuple(shown), Cursor(place(shown[-1])) if shown else None,
-            Cursor(place(last), "before") if more and last is not None else None,
+            tuple(shown), Cursor(place(shown[-1].id, shown[-1].published)) if shown else None,
+            Cursor(last, "before") if more and last is not None else None,
         )  # fmt: skip
-    following = Cursor(place(last)) if more and last is not None else None
-    return Paged(tuple(picked), following, Cursor(place(picked[0]), "before") if at is not None and picked else None)
+    first = Cursor(place(picked[0].id, picked[0].published), "before") if at is not None and picked else None
+    return Paged(tuple(picked), Cursor(last) if more and last is not None else None, first)
 
 
 def walk(
     store: Store, match: str | None, *, outlets: tuple[str, ...] = (), topic: str | None = None,
     since: datetime | None = None, until: datetime | None = None, cursor: Cursor | None = None, batch: int = 200,
-) -> Generator[StoredEntry, None, None]:  # fmt: skip
-    """The entries matching, in the hits' order from the cursor on: newest first (no cursor, or one
-    going "after"), or oldest first from a cursor going "before". Reads the index `batch` rows at
-    a time, and no further ahead than its reader reads.
+) -> Generator[Found, None, None]:  # fmt: skip
+    """The index's rows of the entries matching, in the hits' order from the cursor on: newest first
+    (no cursor, or one going "after"), or oldest first from a cursor going "before". Reads the
+    index `batch` rows at a time, and no further ahead than its reader reads.
 
     The index orders its rows by the published second (store/fulltext.py), not by the microsecond
-    and the tie: the entries of one second are gathered whole, sorted, and those on the cursor's
-    side of it yielded. The walk starts at the cursor's second, so a deep page costs what the first
-    does. (A second with more than a million entries spills its rows into the next second's; the
-    walk would then put those entries late.)"""
+    and the tie: the rows of one second are gathered whole, sorted, and those on the cursor's side
+    of it given. The walk starts at the cursor's second, so a deep page costs what the first does.
+    (A second with more than a million entries spills its rows into the next second's; walking
+    towards the newer hits, the walk would then give those rows late.)"""
     newer = cursor is not None and cursor.direction == "before"
     bound = None if cursor is None else first_row(cursor.place.second + (0 if newer else 1)) - (1 if newer else 0)
-    gathered: list[tuple[Place, StoredEntry]] = []
+    gathered: list[tuple[Place, Found]] = []
     second = None  # of the last row read
     while True:
         rows = store.search(
@@ -157,36 +166,39 @@ def walk(
             until=iso(until) if until else None, limit=batch, below=None if newer else bound,
             above=bound if newer else None, oldest_first=newer,
         )  # fmt: skip
-        entries = store.entries([row.entry_id for row in rows])
         for row in rows:
             if row.second != second and gathered:  # the seconds the walk has left are all in hand
-                left: list[tuple[Place, StoredEntry]] = []
-                kept: list[tuple[Place, StoredEntry]] = []
+                left: list[tuple[Place, Found]] = []
+                kept: list[tuple[Place, Found]] = []
                 for g in gathered:
                     (left if (g[0].second < row.second if newer else g[0].second > row.second) else kept).append(g)
                 gathered = kept
                 yield from _in_order(left, cursor, newer, since, until)
             second = row.second
-            if (entry := entries.get(row.entry_id)) is not None:
-                gathered.append((place(entry), entry))
+            gathered.append((_place(row), row))
         if len(rows) < batch:
             break
         bound = rows[-1].row
     yield from _in_order(gathered, cursor, newer, since, until)
 
 
+def _place(row: Found) -> Place:
+    return place(row.entry_id, from_iso(row.published))
+
+
 def _in_order(
-    gathered: list[tuple[Place, StoredEntry]], cursor: Cursor | None, newer: bool, since: datetime | None,
+    gathered: list[tuple[Place, Found]], cursor: Cursor | None, newer: bool, since: datetime | None,
     until: datetime | None,
-) -> Generator[StoredEntry, None, None]:  # fmt: skip
-    """Entries the index gave for the same seconds, in the walk's order: those past the cursor and
+) -> Generator[Found, None, None]:  # fmt: skip
+    """Rows the index gave for the same seconds, in the walk's order: those past the cursor and
     within the time bounds (which the index keeps only to the second)."""
-    for at, entry in sorted(gathered, key=lambda g: g[0].order, reverse=newer):
+    low, high = (iso(since) if since else None), (iso(until) if until else None)
+    for at, row in sorted(gathered, key=lambda g: g[0].order, reverse=newer):
         if cursor is not None and not cursor.passes(at):
             continue
-        if (since is not None and entry.published < since) or (until is not None and entry.published >= until):
-            continue
-        yield entry
+        if (low is not None and row.published < low) or (high is not None and row.published >= high):
+            continue  # the store's fixed-width UTC text: its order is time's
+        yield row
 
 
 def plain_text(html: str) -> str:

@@ -34,10 +34,12 @@ from feedtool.store.indexing import INDEXED, SLOTS, index_all, second, values_of
 
 @dataclass(frozen=True)
 class Found:
-    """One entry a search found: its id, and its place in the order (newest first)."""
+    """One entry a search found: its id, its place in the index's order (newest first, by the
+    second), and its publication time (ISO 8601, UTC), to order it within its second."""
 
     entry_id: str
     row: int
+    published: str
 
     @property
     def second(self) -> int:
@@ -146,10 +148,11 @@ class FullText(Connection):
             args.append(topic)
         joined = "search_rows r" if match is None else "search s JOIN search_rows r ON r.rowid = s.rowid"
         query = (
-            f"SELECT r.entry_id, {number} FROM {joined} WHERE {' AND '.join(where) or '1'}"
+            f"SELECT r.entry_id, {number}, e.published FROM {joined} JOIN entries e ON e.id = r.entry_id"
+            f" WHERE {' AND '.join(where) or '1'}"
             f" ORDER BY {number} {'ASC' if oldest_first else 'DESC'} LIMIT ? OFFSET ?"
         )
-        return [Found(i, n) for i, n in self.db.execute(query, (*args, limit, offset))]
+        return [Found(i, n, p) for i, n, p in self.db.execute(query, (*args, limit, offset))]
 
 
 def first_row(second: int) -> int:
