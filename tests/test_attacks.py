@@ -288,14 +288,22 @@ def test_hostile_cursors_are_refused_or_are_only_a_place(watched: Server) -> Non
     400 for a time no date can hold. None costs more than a page."""
     from feedtool.search.cursor import Cursor, Place
 
-    for cursor in ["x" * 1500, "A" * 27, "A" * 26 + "B", "%00" * 9, "=" * 27, "AQAAAAAAAAAAAAAAAAAAAAAAAA\n"]:
+    for cursor in [
+        "x" * 1500,
+        "A" * 27,
+        "A" * 26 + "B",
+        "%00" * 9,
+        "=" * 27,
+        "AQAAAAAAAAAAAAAAAAAAAAAAAA\n",
+        "A" * 199,
+    ]:
         for path in (feed(q="台湾", cursor=cursor), "/search?" + urlencode({"q": "台湾", "cursor": cursor})):
             status, body = watched.get(path, source=ATTACKER)
             assert status == 400 and b"cursor" in body, (path, body[:200])
     for published in (-(2**63), -62_135_596_800 * 10**6, 0, 1_700_000_000 * 10**6, 253_402_300_799 * 10**6, 2**63 - 1):
-        for tie in (0, 2**64 - 1):
+        for id_start, digest in ((b"", 0), (b"\xff" * 128, 2**64 - 1), (b"https://www.rfi.fr/\x00", 1)):
             for direction in ("after", "before"):
-                token = Cursor(Place(published, tie), direction).token()  # type: ignore[arg-type]
+                token = Cursor(Place(published, id_start, digest), direction).token()  # type: ignore[arg-type]
                 status, body = watched.get(feed(q="台湾", limit="200", cursor=token), source=ATTACKER)
                 assert status == 200 or (status == 400 and b"cursor" in body), body[:200]
                 assert watched.get(feed(cursor=token, limit="200"), source=ATTACKER)[0] in (200, 400)

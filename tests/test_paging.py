@@ -342,6 +342,7 @@ def test_entries_of_one_second_and_one_microsecond_are_paged_exactly_once_either
     every = [hit.entry for hit in archive.hits(WORD)]
     assert len({e.id for e in every}) == len(every) == len(stamps)
     assert [e.published for e in every] == sorted((e.published for e in every), reverse=True)
+    assert all(a.published > b.published or a.id < b.id for a, b in pairwise(every))  # as the feeds order them
     for limit in (1, 2, 3, 4, 7):
         pages, cursor = [], None
         while True:

@@ -2,8 +2,8 @@
 `Archive.search`) -> the entries found, a page at a time, each with a snippet of its text around
 what was looked for.
 
-The hits have one order, newest first (search/cursor.py: entries of the same microsecond by a
-digest of their id), and a page is the hits past a cursor, so following page after page reaches
+The hits have one order, newest first (search/cursor.py: entries of the same microsecond by
+their id), and a page is the hits past a cursor, so following page after page reaches
 every match once, however many there are. The store finds the entries (store/fulltext.py); this
 module walks its index in that order (`walk`), cuts the pages (`page`) and the snippets.
 """
