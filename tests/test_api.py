@@ -45,6 +45,9 @@ def test_a_program_builds_searches_prunes_and_reads_the_stats(tmp_path: Path) ->
         if (cursor := page.next) is None:
             break
     assert one_by_one == every and len(every) == len(set(every)) == 5
+    assert [hit.entry.id for hit in archive.hits(limit=2)] == every[:2]
+    with pytest.raises(feedtool.ConfigError, match="at least one entry"):
+        archive.hits(limit=0)
 
     with pytest.raises(feedtool.ConfigError, match="say what to prune"):
         archive.prune()
