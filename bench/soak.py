@@ -4,7 +4,7 @@ r"""A soak of `feedtool serve`: its latency, failures and memory through minutes
     python bench/soak.py --seconds 60                     # a quick look
     python bench/soak.py --pythonpath /work/wt-old        # the same load against another checkout's code
 
-The attack tests (tests/test_attacks.py) bound each attack for seconds, one at a time; what they
+The attack tests (tests/web/test_attacks.py) bound each attack for seconds, one at a time; what they
 cannot show is what minutes of them do, mixed with ordinary readers and with builds changing the
 store: memory that creeps, store connections that pile up, answers that slow down or fail. So a
 project is made in a work folder (the seeds and a generated corpus, bench/corpus.py), built, and

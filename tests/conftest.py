@@ -1,22 +1,15 @@
+"""The suite's fixtures; what the tests share besides them is in helpers.py."""
+
 from __future__ import annotations
 
 import shutil
-import socket
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from helpers import SEEDS
 
-from feedtool.config import Config, load_config
+from feedtool.config import load_config
 from feedtool.derive.normalise import Normaliser
-from feedtool.web.answers import Archive
-from feedtool.web.app import App
-from feedtool.web.server import bind, make_server
-
-ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT / "seeds"
 
 
 @pytest.fixture(scope="session")
@@ -30,127 +23,3 @@ def seeds(tmp_path: Path) -> Path:
     folder = tmp_path / "dumps"
     shutil.copytree(SEEDS, folder)
     return folder
-
-
-def dump(title: str = "标题", url: str = "https://www.rfi.fr/cn/中国/20231014-test", body: str = "<p>正文。</p>",
-         stamp: str | None = "1697291102000", front_matter: str | None = None) -> str:  # fmt: skip
-    """The text of a dump in the bare style (or with front matter), for fixtures."""
-    parts = []
-    if front_matter is not None:
-        parts.append(f"---\n{front_matter}\n---")
-    if stamp is not None:
-        parts.append(f"<!--{stamp}-->")
-    parts.append(f"[{title}]({url})")
-    parts.append("------\n")
-    parts.append(body)
-    return "\n".join(parts)
-
-
-sys.path.insert(0, str(ROOT / "bench"))
-
-
-def make_config(
-    tmp_path: Path,
-    inputs: list[Path],
-    *,
-    extra: str = "",
-    build: str = "",
-    max_items: int = 50,
-    archive_items: int = 100,
-) -> Config:
-    """A config file of the test's own (topics from the starter config), loaded as the CLI would.
-
-    `build`: more keys for its [build] table; `extra`: more tables."""
-    path = tmp_path / "feedtool.toml"
-    starter = (ROOT / "feedtool.toml").read_text("utf-8")
-    topics = starter[starter.index("[[topic]]") :]
-    inputs_toml = ", ".join(f'"{p}"' for p in inputs)
-    path.write_text(
-        f'[build]\ninputs = [{inputs_toml}]\noutput = "out"\n{build}\n'
-        f"[feeds]\nmax_items = {max_items}\narchive_items = {archive_items}\n"
-        f"[store]\nlock_timeout = 1\n{extra}\n{topics}",
-        "utf-8",
-    )
-    return load_config(path)
-
-
-def snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
-    """Every file under a folder with its mtime and bytes: what 'nothing changed' is checked against."""
-    return {
-        p.relative_to(folder).as_posix(): (p.stat().st_mtime_ns, p.read_bytes())
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
-def published(folder: Path) -> dict[str, bytes]:
-    """The published bytes under an output folder, by relative path: what a subscriber receives."""
-    return {path: data for path, (_, data) in snapshot(folder).items()}
-
-
-def fresh_build(root: Path, inputs: list[Path], **options: object) -> Config:
-    """A build of the same dumps from nothing (a new store and output under `root`): the truth an
-    incremental build is compared with."""
-    from feedtool.build import build
-
-    root.mkdir(parents=True, exist_ok=True)
-    config = make_config(root, inputs, **options)  # type: ignore[arg-type]
-    build(config, workers=1)
-    return config
-
-
-def assert_as_fresh(config: Config, inputs: list[Path], root: Path, **options: object) -> None:
-    """The incremental output equals a build from nothing, byte for byte, and reads back clean."""
-    from feedtool.publish.check import check_output
-
-    fresh = fresh_build(root, inputs, **options)
-    mine, truth = published(config.output), published(fresh.output)
-    differ = sorted(p for p in mine.keys() | truth.keys() if mine.get(p) != truth.get(p))
-    assert differ == [], f"{len(differ)} documents differ from a build from nothing: {differ[:8]}"
-    assert check_output(config.output)[0] == []
-    shutil.rmtree(root)
-
-
-class ServedArchive:
-    """The seeds and a generated corpus, built and served by `feedtool serve`'s server with the
-    store behind it (query feeds, /search), on a loopback port known before the build."""
-
-    def __init__(self, root: Path, articles: int, seed: int, **options: int) -> None:
-        from corpus import generate
-
-        from feedtool.build import build
-
-        dumps = root / "dumps"
-        shutil.copytree(SEEDS, dumps / "seeds")
-        generate(dumps / "corpus", articles, seed=seed)
-        sock = bind("127.0.0.1", 0)
-        self.base = f"http://127.0.0.1:{sock.getsockname()[1]}/"
-        self.config = make_config(root, [dumps], extra=f'[site]\nbase_url = "{self.base}"', **options)  # type: ignore[arg-type]
-        build(self.config, workers=1)
-        self.app = App(self.config.output, Archive(self.config))
-        self._running = make_server(self.app, sock=sock).running()
-        self._running.__enter__()
-
-    def close(self) -> None:
-        self._running.__exit__(None, None, None)
-
-
-@contextmanager
-def serving(folder: Path, archive: Archive | None = None, sock: socket.socket | None = None) -> Iterator[str]:
-    """`feedtool serve`'s application and server in a thread of this process, while the block runs:
-    its base URL."""
-    with make_server(App(folder, archive), sock=sock).running() as server:
-        yield server.base_url
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """`feedtool ARGS` in this process, as main() runs it: the exit code, stdout and stderr."""
-    from feedtool.cli import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err

@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS, dump, run_cli
+from helpers import ROOT, SEEDS, dump, run_cli
 
 from feedtool import __version__
 from feedtool.config import load_config

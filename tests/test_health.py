@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import dump, make_config, run_cli
+from helpers import dump, make_config, run_cli
 from prometheus_client.parser import text_string_to_metric_families
 
 from feedtool.build import build

@@ -4,7 +4,7 @@ What the store says before a publish is read at once, in one snapshot (`PublishS
 publish/run.py), so that a build committing meanwhile cannot give the decision facts from two
 moments. Every fact the decision weighs is named here (`PublishFacts`), made from that state by a
 pure function, and the decision is a function of them alone, so that each way a publish can go
-is one branch with its test (tests/test_decision.py).
+is one branch with its test (tests/publish/test_decision.py).
 """
 
 from __future__ import annotations

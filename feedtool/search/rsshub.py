@@ -2,7 +2,7 @@
 
 RSSHub's users already write `?filter=…&limit=10&opencc=t2s` after a route; a feed of feedtool's
 takes the same parameters with the same meaning (lib/middleware/parameter.ts in RSSHub, whose own
-tests tests/test_rsshub.py asks of `feedtool serve`), plus `q`, a full-text search
+tests tests/search/test_rsshub.py asks of `feedtool serve`), plus `q`, a full-text search
 (search/language.py) that RSSHub cannot offer, having only the items it fetched, and `fold`,
 simplified and traditional Chinese folded in the expressions (search/folding.py).
 PARAMETERS below says what each one does (the documentation's table is made from it).

@@ -25,7 +25,7 @@ prune or a re-derivation parts a story, the part holding the first member keeps 
 other part takes its own first member's.
 
 The grouping is a pure function of the set of articles and the rules: any order of arrival, any
-split into runs, gives the same stories (tests/test_stories.py holds `Grouping` equal to `group`).
+split into runs, gives the same stories (tests/stories/test_stories.py holds `Grouping` equal to `group`).
 """
 
 from __future__ import annotations

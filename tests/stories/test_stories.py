@@ -1,0 +1,139 @@
+"""Articles of several outlets about one event grouped into stories: on the seeds, on the labelled
+corpora the suite generates, and the same stories however the articles arrive."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from helpers import SEEDS
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from stories import pairs, scored
+from stories_desks import reports as desk_reports
+from stories_wire import reports as wire_reports
+
+from feedtool.derive.normalise import Normaliser
+from feedtool.models import Entry
+from feedtool.stories.grouping import RULES, Report, group, story_id
+from feedtool.stories.incremental import Grouping
+
+
+def seed_reports(normaliser: Normaliser) -> dict[str, Report]:
+    found = {}
+    for path in sorted(SEEDS.glob("*.txt")):
+        entry = normaliser.file(path.read_bytes(), str(path))
+        assert isinstance(entry, Entry) and entry.published is not None
+        found[path.name[:3]] = Report(entry.id, entry.outlet, entry.published, entry.title, entry.search_text)
+    return found
+
+
+def test_the_seeds_reports_of_wang_yis_visit_are_one_story_and_the_other_calls_are_not(normaliser: Normaliser) -> None:
+    """RFI's "拜登敦促中国合作" and RFA's "美国务院发言人谈布林肯国务卿与中国外长王毅会面", both of
+    2023-10-28 and in different words, are one story; RFI's 2023-12-06 call and Zaobao's 2022-11-01
+    report are in none."""
+    seeds = seed_reports(normaliser)
+    (story,) = group(seeds.values())
+    assert set(story.members) == {seeds["003"].id, seeds["004"].id}
+    assert story.id == story_id(seeds["003"].id)  # the earlier report's
+    assert seeds["001"].id not in story.members and seeds["002"].id not in story.members
+
+
+@pytest.mark.parametrize(("corpus", "make"), [("A", wire_reports), ("B", desk_reports)])
+def test_precision_and_recall_on_the_labelled_corpora(corpus: str, make: object) -> None:
+    """The figures docs/stories.md reports (bench/stories.json), on the corpora made again here."""
+    import json
+
+    from helpers import ROOT
+
+    labelled = make(1)  # type: ignore[operator]
+    found = scored(labelled, [s.members for s in group([r for r, _ in labelled])])
+    saved = json.loads((ROOT / "bench" / "stories.json").read_text("utf-8"))
+    assert saved["rules"] == {k: getattr(RULES, k) for k in saved["rules"]}
+    assert found == saved["tfidf"][corpus]
+    assert found["recall"] >= 0.9
+
+
+T0 = datetime(2024, 3, 4, 8, 0, tzinfo=UTC)
+X = "外长王毅与国务卿布林肯在华盛顿会谈，讨论芬太尼管制和两军沟通渠道，会谈持续约七十分钟。"
+Y = "台风海葵登陆花莲，造成三十二人受伤，铁路中断，气象署发布海上陆上警报。"
+
+
+def article(id_: str, outlet: str, hours: float, text: str) -> Report:
+    return Report(id_, outlet, T0 + timedelta(hours=hours), text[:12], text)
+
+
+def test_a_story_keeps_its_id_as_it_grows_and_a_merged_story_keeps_the_earlier_ones() -> None:
+    grouping = Grouping()
+    made = grouping.add([article("a", "rfi", 0, X), article("b", "rfa", 1, X)])
+    assert [s.members for s in made.made] == [("a", "b")] and made.gone == ()
+    first = made.made[0].id
+    assert first == story_id("a")
+    grown = grouping.add([article("c", "dw", 2, X)])
+    assert [(s.id, s.members) for s in grown.made] == [(first, ("a", "b", "c"))] and grown.gone == ()
+    grouping.add([article("d", "bbc", 5, Y), article("e", "voa", 6, Y)])
+    assert [s.members for s in grouping.stories()] == [("a", "b", "c"), ("d", "e")]
+    # A later article of both stories' words joins them: the merged story is the earlier one's.
+    merged = grouping.add([article("f", "zaobao", 7, X + Y)])
+    assert [(s.id, s.members) for s in grouping.stories()] == [(first, ("a", "b", "c", "d", "e", "f"))]
+    assert merged.gone == (story_id("d"),)
+    assert grouping.stories() == group(article(i, o, h, t) for i, o, h, t in [
+        ("a", "rfi", 0, X), ("b", "rfa", 1, X), ("c", "dw", 2, X), ("d", "bbc", 5, Y), ("e", "voa", 6, Y),
+        ("f", "zaobao", 7, X + Y)])  # fmt: skip
+    # Pruned, it parts them again; pruning the first member hands the id to the next.
+    grouping.remove(["f"])
+    assert [(s.id, s.members) for s in grouping.stories()] == [(first, ("a", "b", "c")), (story_id("d"), ("d", "e"))]
+    grouping.remove(["a"])
+    assert [s.id for s in grouping.stories()] == [story_id("b"), story_id("d")]
+
+
+def test_articles_of_one_outlet_alone_or_far_apart_make_no_story() -> None:
+    assert group([article("a", "rfi", 0, X), article("b", "rfi", 1, X)]) == ()
+    assert group([article("a", "rfi", 0, X), article("b", "rfa", RULES.window_hours + 1, X)]) == ()
+
+
+POOL = [r for r, _ in wire_reports(3, count=12)]
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[list[list[Report]], list[str], list[Report], list[Report]]:
+    """Arrivals of a pool of articles: in any order, split into runs; some pruned, some re-derived."""
+    order = draw(st.permutations(POOL))
+    cuts = sorted(draw(st.lists(st.integers(0, len(order)), max_size=6)))
+    runs = [order[i:j] for i, j in itertools.pairwise([0, *cuts, len(order)])]
+    pruned = draw(st.lists(st.sampled_from([r.id for r in POOL]), max_size=6, unique=True))
+    rederived = [
+        Report(r.id, r.outlet, r.published, other.title, other.text)
+        for r, other in draw(st.lists(st.tuples(st.sampled_from(POOL), st.sampled_from(POOL)), max_size=4))
+    ]
+    return runs, pruned, rederived, order
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(histories())
+def test_incremental_equals_fresh_in_any_order_and_split(
+    history: tuple[list[list[Report]], list[str], list[Report], list[Report]],
+) -> None:
+    """Runs of arrivals, then prunes and re-derivations: after each, the stories are those one pass
+    over the articles then held makes (`group`)."""
+    runs, pruned, rederived, _ = history
+    grouping, held = Grouping(), {}
+    for run in runs:
+        grouping.add(run)
+        held.update((r.id, r) for r in run)
+        assert grouping.stories() == group(held.values())
+    grouping.remove(pruned)
+    for id_ in pruned:
+        held.pop(id_, None)
+    assert grouping.stories() == group(held.values())
+    grouping.add(rederived)
+    held.update((r.id, r) for r in rederived)
+    assert grouping.stories() == group(held.values())
+
+
+def test_the_pool_of_the_property_test_holds_stories_to_merge_and_part() -> None:
+    """The property test is only as good as its pool: it must hold stories of three or more."""
+    stories = group(POOL)
+    assert len(stories) >= 5 and max(len(s.members) for s in stories) >= 3
+    assert pairs(s.members for s in stories)
