@@ -8,8 +8,10 @@ A package of rooms, one per domain, composed into the one `Store` the stages cal
 - derivations.py: which rules the stored rows were made with, and which are stale;
 - sources.py: the dump files read, the file index, rejections, the folders listed;
 - entries.py: entries and their topics (what merging reads and writes);
-- fulltext.py: the full-text index of the entries kept in step, and the searches over it;
-- indexing.py: the index's rows written, for that room and for the migration that made the index;
+- fulltext.py: the full-text index as callers see it: its searches, its count, its version;
+- indexing.py: the index's upkeep, `SearchIndex`, a collaborator each room that writes entries
+  calls (`self._index`), not a base class; its rows written, for it and for the migration that
+  made the index;
 - prunes.py: what an operator removed, kept out of every later build;
 - listings.py: each feed's entries in order, for planning a publish;
 - published.py: documents written, rendered fragments, and the log of changes since;
@@ -25,7 +27,8 @@ from __future__ import annotations
 
 from feedtool.store.boundary import translating
 from feedtool.store.entries import Entries, New, Stored
-from feedtool.store.fulltext import Found, first_row
+from feedtool.store.fulltext import FullText
+from feedtool.store.indexing import Found, first_row
 from feedtool.store.listings import Listings
 from feedtool.store.packing import Unpacker, split_markup
 from feedtool.store.prunes import Prune, Prunes
@@ -41,7 +44,7 @@ __all__ = [
 
 
 @translating
-class Store(Reports, Entries, Prunes, Listings, Published):
+class Store(Reports, Entries, Prunes, Listings, Published, FullText):
     """The store's one interface: every room's methods over one connection."""
 
     def __enter__(self) -> Store:

@@ -18,6 +18,7 @@ import feedtool.store.schema as schema
 from feedtool.derive.merge import iso
 from feedtool.errors import StoreError
 from feedtool.store.boundary import store_failure
+from feedtool.store.indexing import SearchIndex
 from feedtool.store.packing import Codec
 
 
@@ -35,6 +36,7 @@ class Connection:
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA foreign_keys = ON")
             self.codec = Codec(self.db)
+            self._index = SearchIndex(self.db, self.codec)
             self._migrate()
             self._relative_paths()
         except sqlite3.DatabaseError as exc:
@@ -54,6 +56,7 @@ class Connection:
             )
             version = store.db.execute("PRAGMA user_version").fetchone()[0]
             store.codec = Codec(store.db)
+            store._index = SearchIndex(store.db, store.codec)
         except sqlite3.Error as exc:
             raise StoreError(f"{path}: cannot read the store ({exc}); run 'feedtool build' first") from None
         if version != schema.SCHEMA_VERSION:
@@ -131,13 +134,15 @@ class Connection:
         return _Transaction(self)
 
     def _before_commit(self) -> None:
-        """What a room writes once a transaction, just before it commits (the full-text index)."""
+        """What is written once a transaction, just before it commits: the full-text index's writes."""
+        self._index.flush()
 
     def _after_commit(self) -> None:
         self.codec.committed()
 
     def _after_rollback(self) -> None:
-        """What a room forgets when a transaction is rolled back."""
+        """What is forgotten when a transaction is rolled back."""
+        self._index.forget()
         self.codec.rolled_back()
 
     def watch(self, handler: Callable[[], int] | None, steps: int = 0) -> None:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from feedtool.store.fulltext import FullText
+from feedtool.store.connection import Connection
 
 
-class Derivations(FullText):
+class Derivations(Connection):
     def _derivation_meta(self) -> dict[str, Any]:
         stored: dict[str, Any] = json.loads(self.get_meta("derivation") or '{"key": null, "number": 0}')
         return stored
@@ -80,7 +80,7 @@ class Derivations(FullText):
             return 0
         orphaned = "derivation < ? AND NOT EXISTS (SELECT 1 FROM sources WHERE sources.entry_id = entries.id)"
         with self.transaction():
-            self.unindex_where(orphaned, (self.derivation,))
+            self._index.remove_where(orphaned, (self.derivation,))
             cursor = self.db.execute(f"DELETE FROM entries WHERE {orphaned}", (self.derivation,))
             if cursor.rowcount:
                 self.bump_generation()

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from feedtool.derive.indexed import index_values
 from feedtool.derive.merge import Claim, Merged, Shown
-from feedtool.store.connection import in_chunks
-from feedtool.store.fulltext import FullText
+from feedtool.store.connection import Connection
 from feedtool.store.packing import Codec
 from feedtool.store.records import FileStat
+from feedtool.store.sql import in_chunks
 
 # The entries columns the full-text index is made from (indexed.index_values), and its order.
 _INDEXED = ("title", "text", "author", "tags", "outlet", "published")
@@ -51,7 +51,7 @@ class Stored:
     revision: str
 
 
-class Entries(FullText):
+class Entries(Connection):
     def add_outlet(self, slug: str, name: str, homepage: str, language: str) -> None:
         """An outlet as first seen in a dump; the config's registry may rename it when published."""
         self.db.execute(
@@ -62,7 +62,7 @@ class Entries(FullText):
     def remove_entry(self, entry_id: str) -> None:
         """An entry a prune now keeps out (the retention cutoff moved past it): its files remember it."""
         self.db.execute("UPDATE sources SET pruned = entry_id WHERE entry_id = ?", (entry_id,))
-        self._unindex([entry_id])
+        self._index.remove([entry_id])
         self.db.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
         self.bump_generation()
         self.publish_whole()
@@ -89,10 +89,10 @@ class Entries(FullText):
             if old is not None and list(old) == indexed:  # what the index holds of it is unchanged
                 self.db.execute(f"UPDATE entries SET {assignments} WHERE id = :id", values)
                 return
-            self._unindex([entry_id])  # with the values it was indexed with, before they change
+            self._index.remove([entry_id])  # with the values it was indexed with, before they change
             self.db.execute(f"UPDATE entries SET {assignments} WHERE id = :id", values)
         shown = merged.shown
-        self.index_entry(
+        self._index.add(
             entry_id, merged.published,
             index_values(
                 shown.title, shown.summary, shown.search_text, merged.author, merged.tags, shown.outlet,
@@ -136,7 +136,7 @@ class Entries(FullText):
         )
         for n in new:
             merged, shown = n.merged, n.merged.shown
-            self.index_entry(
+            self._index.add(
                 n.entry_id, merged.published,
                 index_values(
                     shown.title, shown.summary, shown.search_text, merged.author, merged.tags, shown.outlet,

@@ -1,8 +1,9 @@
-"""The full-text index's rows, written: functions of a SQLite connection alone.
+"""The full-text index's upkeep: its rows written, and `SearchIndex`, the collaborator the store's
+rooms call to keep it in step with the entries and to search it.
 
-Apart from the room that keeps the index in step (fulltext.py) because a migration writes them
-too (schema.py), before the store's connection object exists, and the one must not import the
-other's module through the connection.
+Over a SQLite connection alone, not the store's connection object: a migration writes the index
+too (schema.py), before that object exists, and the connection makes its `SearchIndex` from here.
+fulltext.py is the index's face to the store's callers.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ import json
 import sqlite3
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from feedtool.derive import indexed
+from feedtool.derive.indexed import outlet_token
 from feedtool.store.packing import Codec
+from feedtool.store.sql import in_chunks
 
 # Row numbers: the published second, times this, plus a slot for entries of the same second.
 SLOTS = 1 << 20
@@ -79,3 +83,134 @@ def row_number(db: sqlite3.Connection, entry_id: str, published: str, taken: set
     while number in taken or db.execute("SELECT 1 FROM search_rows WHERE rowid = ?", (number,)).fetchone():
         number += 1
     return number
+
+
+@dataclass(frozen=True)
+class Found:
+    """One entry a search found: its id, its place in the index's order (newest first, by the
+    second), and its publication time (ISO 8601, UTC), to order it within its second."""
+
+    entry_id: str
+    row: int
+    published: str
+
+    @property
+    def second(self) -> int:
+        """The published second its row number stands for (never before the entry's own: see
+        indexing.row_number)."""
+        return self.row // SLOTS
+
+
+@dataclass
+class _Pending:
+    """The index's writes of the transaction under way, made when it commits."""
+
+    removed: list[tuple[Any, ...]] = field(default_factory=list)  # (row number, *values indexed)
+    removed_ids: set[str] = field(default_factory=set)
+    added: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)  # id -> (published, values)
+
+
+class SearchIndex:
+    """The index's upkeep and its searches, over the store's connection: a collaborator each room
+    that writes entries calls (`Connection._index`), not a base class of theirs.
+
+    Writes are kept until the transaction commits (`flush`, from the transaction's commit) or
+    forgotten with it (`forget`)."""
+
+    def __init__(self, db: sqlite3.Connection, codec: Codec) -> None:
+        self.db, self.codec = db, codec
+        self._pending: _Pending | None = None
+
+    def _writes(self) -> _Pending:
+        if self._pending is None:
+            self._pending = _Pending()
+        return self._pending
+
+    def add(self, entry_id: str, published: str, values: indexed.IndexValues) -> None:
+        """Index an entry just written (taken out of the index first if it was in it: `remove`),
+        when the transaction commits.
+
+        `values` are those of the row written, made by the writer that has them at hand rather
+        than read back and decompressed; `indexing.values_of` makes the same from the row."""
+        self._writes().added[entry_id] = (published, values.columns())
+
+    def remove_where(self, where: str, args: dict[str, str | None] | Sequence[object]) -> None:
+        """Take out of the index the entries a DELETE with this condition is about to remove."""
+        ids = [i for (i,) in self.db.execute(f"SELECT id FROM entries WHERE {where}", args)]
+        self.remove(ids)
+
+    def remove(self, ids: Sequence[str]) -> None:
+        """Out of the index, with the values they were indexed with, read now, before they change."""
+        pending = self._writes()
+        for entry_id in ids:
+            pending.added.pop(entry_id, None)  # indexed earlier in this transaction: not yet written
+        for chunk, marks in in_chunks([i for i in ids if i not in pending.removed_ids]):
+            query = (
+                f"SELECT r.rowid, {', '.join('e.' + c for c in INDEXED.split(', '))}"
+                f" FROM search_rows r JOIN entries e ON e.id = r.entry_id WHERE r.entry_id IN ({marks})"
+            )
+            for number, *row in self.db.execute(query, chunk).fetchall():
+                pending.removed.append((number, *values_of(self.codec, row)))
+                pending.removed_ids.add(row[0])
+
+    def flush(self) -> None:
+        """The transaction's writes, made together just before it commits."""
+        pending, self._pending = self._pending, None
+        if pending is not None and (pending.removed or pending.added):
+            write(self.db, pending.removed, pending.added)
+
+    def forget(self) -> None:
+        """The transaction was rolled back: its writes with it."""
+        self._pending = None
+
+    def rebuild(self) -> int:
+        """Every entry indexed anew (inside the caller's transaction). Returns the count."""
+        self.db.execute("INSERT INTO search (search) VALUES ('delete-all')")
+        self.db.execute("DELETE FROM search_rows")
+        index_all(self.db, self.codec)
+        return self.count()
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM search_rows").fetchone()[0])
+
+    def search(
+        self, match: str | None, *, outlets: Sequence[str] = (), topic: str | None = None, since: str | None = None,
+        until: str | None = None, limit: int = 20, offset: int = 0, below: int | None = None,
+        above: int | None = None, oldest_first: bool = False,
+    ) -> list[Found]:  # fmt: skip
+        """Entries matching `match` (a query.to_match expression; None: every entry) of these outlets
+        (none: all) and topic, published in [since, until), newest first (or `oldest_first`);
+        `below` and `above` row numbers (Found.row, `first_row`) to go on from, exclusive, for a
+        caller reading page after page."""
+        if outlets:
+            of_outlets = " OR ".join(f"{{outlet}} : {outlet_token(slug)}" for slug in outlets)
+            match = f"({of_outlets})" if match is None else f"({match}) AND ({of_outlets})"
+        # The row number to order and bound by: the FTS table's when there is a match, so that FTS5
+        # walks its matches newest first and the bounds narrow its walk.
+        number = "r.rowid" if match is None else "s.rowid"
+        where: list[str] = [] if match is None else ["search MATCH ?"]
+        args: list[object] = [] if match is None else [match]
+        bounds = (
+            (">=", second(since) * SLOTS if since else None), ("<", second(until) * SLOTS if until else None),
+            ("<", below), (">", above),
+        )  # fmt: skip
+        for operator, bound in bounds:
+            if bound is not None:
+                where.append(f"{number} {operator} ?")
+                args.append(bound)
+        if topic is not None:
+            where.append("EXISTS (SELECT 1 FROM entry_topics t WHERE t.entry_id = r.entry_id AND t.topic = ?)")
+            args.append(topic)
+        joined = "search_rows r" if match is None else "search s JOIN search_rows r ON r.rowid = s.rowid"
+        query = (
+            f"SELECT r.entry_id, {number}, e.published FROM {joined} JOIN entries e ON e.id = r.entry_id"
+            f" WHERE {' AND '.join(where) or '1'}"
+            f" ORDER BY {number} {'ASC' if oldest_first else 'DESC'} LIMIT ? OFFSET ?"
+        )
+        return [Found(i, n, p) for i, n, p in self.db.execute(query, (*args, limit, offset))]
+
+
+def first_row(second: int) -> int:
+    """The lowest row number of entries published in this second: where a walk of the index by
+    published time starts or stops."""
+    return second * SLOTS

@@ -12,8 +12,9 @@ import sys
 from collections.abc import Iterator, Sequence
 
 from feedtool.models import StoredEntry
-from feedtool.store.connection import Connection, in_chunks
+from feedtool.store.connection import Connection
 from feedtool.store.records import FeedKey, IndexRow, Key, Placed, from_iso
+from feedtool.store.sql import in_chunks
 
 _ROW = "id, outlet, published, revision, updated"
 

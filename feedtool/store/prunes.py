@@ -17,7 +17,7 @@ from datetime import datetime
 
 from feedtool.clock import now
 from feedtool.derive.merge import iso
-from feedtool.store.fulltext import FullText
+from feedtool.store.connection import Connection
 from feedtool.store.records import FileStat
 
 
@@ -43,7 +43,7 @@ _MATCH = (
 )
 
 
-class Prunes(FullText):
+class Prunes(Connection):
     def add_prune(self, *, before: datetime | None, outlet: str | None, url: str | None) -> tuple[Prune, int]:
         """Record a prune and apply it: (the prune, how many entries it removed)."""
         made = iso(now())
@@ -113,7 +113,7 @@ class Prunes(FullText):
         self.db.execute(
             f"UPDATE sources SET pruned = entry_id WHERE entry_id IN (SELECT id FROM entries WHERE {where})", args
         )
-        self.unindex_where(where, args)
+        self._index.remove_where(where, args)
         removed = self.db.execute(f"DELETE FROM entries WHERE {where}", args).rowcount
         if removed:
             self.bump_generation()

@@ -14,9 +14,10 @@ from collections.abc import Iterable, Sequence
 from typing import get_args
 
 from feedtool.models import Format
-from feedtool.store.connection import Connection, in_chunks
+from feedtool.store.connection import Connection
 from feedtool.store.packing import frame_dictionary, split_markup
 from feedtool.store.records import Head, Key, Placed
+from feedtool.store.sql import in_chunks
 
 CHANGES_KEPT = 10_000
 

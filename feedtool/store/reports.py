@@ -40,7 +40,7 @@ class Reports(Sources, Prunes):
         path = self.path
         return {
             "entries": entries,
-            "indexed": self.indexed(),  # in the full-text index: equal to entries, or a build is due
+            "indexed": self._index.count(),  # in the full-text index: equal to entries, or a build is due
             "pruned": self.pruned_count(),
             "files": files,
             "rejected": rejected,

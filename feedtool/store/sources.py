@@ -12,9 +12,9 @@ import os
 from collections.abc import Iterable, Sequence
 
 from feedtool.models import FolderMark, Rejection
-from feedtool.store.connection import in_chunks
 from feedtool.store.derivations import Derivations
 from feedtool.store.records import FileStat, Known
+from feedtool.store.sql import in_chunks
 
 # A stored path made real in SQL, the project folder its parameter: "./a/b.txt" -> root + "/a/b.txt".
 _REAL_PATH = "CASE WHEN substr(path, 1, 2) = './' THEN ? || substr(path, 2) ELSE path END"

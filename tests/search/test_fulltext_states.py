@@ -24,7 +24,7 @@ from feedtool.derive.topics import fold
 from feedtool.search.hits import Search, search
 from feedtool.search.language import to_match
 from feedtool.store import Store
-from feedtool.store import fulltext as fulltext_room
+from feedtool.store import indexing as index_rows
 
 WORDS = ["台湾", "臺灣", "加沙", "选举", "zebra", "kiwi"]
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -40,15 +40,15 @@ def _merged(entry_id: str, second: int, words: list[str]) -> Merged:
 class IndexLife(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.slots = fulltext_room.SLOTS
-        fulltext_room.SLOTS = 4  # a second holds four entries: row numbers collide, and spill
+        self.slots = index_rows.SLOTS
+        index_rows.SLOTS = 4  # a second holds four entries: row numbers collide, and spill
         self.folder = TemporaryDirectory()
         self.store = Store(Path(self.folder.name) / "s.sqlite3")
         self.store.db.execute("INSERT INTO outlets (slug, name, homepage, language) VALUES ('rfi', 'RFI', '', 'zh')")
         self.entries: dict[str, Merged] = {}
 
     def teardown(self) -> None:
-        fulltext_room.SLOTS = self.slots
+        index_rows.SLOTS = self.slots
         self.store.close()
         self.folder.cleanup()
 
