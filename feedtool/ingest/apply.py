@@ -11,16 +11,41 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, Protocol
 
-from feedtool.derive.merge import merge, scrape_of, shows
+from feedtool.derive.merge import Claim, Merged, merge, scrape_of, shows
 from feedtool.models import Entry
-from feedtool.store import FileStat, New, Placed, Store
+from feedtool.store import FileStat, New, Placed, Stored
 
 Outcome = Literal["new", "updated", "unchanged", "pruned"]  # what merging one scrape did to its entry
 
 
-def merge_scrape(store: Store, stat: FileStat, entry: Entry, topics: Sequence[str], cutoff: str | None) -> Outcome:
+class Merging(Protocol):
+    """What applying a scrape reads and writes of the store, and nothing else. A `Store` is one."""
+
+    @property
+    def derivation(self) -> int: ...
+    def add_new(self, new: Sequence[New], derivation: int) -> None: ...
+    def add_outlet(self, slug: str, name: str, homepage: str, language: str) -> None: ...
+    def add_pruned_source(self, stat: FileStat, sha256: str, entry_id: str, outlet: str, derivation: int) -> None: ...
+    def add_source(
+        self, stat: FileStat, sha256: str, entry_id: str, outlet: str, claim: Claim, warnings: Sequence[str],
+        derivation: int,
+    ) -> None: ...  # fmt: skip
+    def bump_generation(self, changes: int = 1) -> None: ...
+    def claims(self, entry_id: str, derivation: int) -> list[Claim]: ...
+    def existing(self, ids: Sequence[str]) -> set[str]: ...
+    def is_pruned(self, entry_id: str, outlet: str, published: str, cutoff: str | None) -> bool: ...
+    def note_change(self, entry_id: str, before: Placed | None) -> None: ...
+    def note_new(self, ids: Sequence[str]) -> None: ...
+    def remove_entry(self, entry_id: str) -> None: ...
+    def set_topics(self, entry_id: str, topics: Sequence[str], old: Sequence[str]) -> bool: ...
+    def stored(self, entry_id: str, derivation: int) -> Stored | None: ...
+    def topics(self, entry_id: str) -> list[str]: ...
+    def write_entry(self, entry_id: str, merged: Merged, derivation: int, *, new: bool) -> None: ...
+
+
+def merge_scrape(store: Merging, stat: FileStat, entry: Entry, topics: Sequence[str], cutoff: str | None) -> Outcome:
     """Merge one scrape into the store: read the entry and its files' claims, let merge() decide, write.
 
     An entry derived under other rules (see store/derivations.py) is rebuilt from its scrapes as
@@ -61,7 +86,7 @@ def merge_scrape(store: Store, stat: FileStat, entry: Entry, topics: Sequence[st
 
 
 def apply_batch(
-    store: Store, batch: Sequence[tuple[FileStat, Entry, Sequence[str]]], cutoff: str | None
+    store: Merging, batch: Sequence[tuple[FileStat, Entry, Sequence[str]]], cutoff: str | None
 ) -> list[Outcome]:
     """`merge_scrape` for each scrape of a batch, in order; the outcomes in the same order.
 

@@ -27,6 +27,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from itertools import chain, islice
+from typing import Protocol
 
 from feedtool.config import Config
 from feedtool.models import Format
@@ -34,8 +35,25 @@ from feedtool.publish.feeds import ALL_FOLDER, FeedSpec, OutletInfo, Page, docum
 from feedtool.publish.messages import Messages
 from feedtool.publish.pages import Pages
 from feedtool.publish.site import NEWEST_SHOWN
-from feedtool.store import FeedKey, Head, IndexRow, Key, Placed, Store
+from feedtool.store import FeedKey, Head, IndexRow, Key, Placed
 from feedtool.version import __version__
+
+
+class Listing(Protocol):
+    """What planning reads of the store, and nothing else: the feeds' listings, the entries'
+    revisions and the log of changes. A `Store` is one; a test may give another."""
+
+    def changes(self) -> dict[str, Placed | None] | None: ...
+    def created(self) -> str: ...
+    def feed_from(self, feed: FeedKey, month: str, start: Key | None, limit: int = -1) -> list[IndexRow]: ...
+    def feed_index(self, feed: FeedKey) -> Iterator[IndexRow]: ...
+    def feed_newest(self, feed: FeedKey, limit: int) -> list[IndexRow]: ...
+    def newest_updated(self) -> str | None: ...
+    def parts(self, folder: str) -> dict[str, list[Key]]: ...
+    def published_newest(self) -> str | None: ...
+    def revisions(self) -> Iterator[tuple[str, str, list[str]]]: ...
+    def rows(self, ids: Sequence[str]) -> dict[str, IndexRow]: ...
+    def topics_of(self, ids: Sequence[str]) -> dict[str, list[str]]: ...
 
 
 @dataclass(frozen=True, kw_only=True)  # fourteen parts: built by name, never by position
@@ -139,7 +157,7 @@ class _Fingerprints:
         return hashlib.sha1(f"{settings}{keys}".encode()).hexdigest()
 
 
-def whole(config: Config, store: Store, infos: dict[str, OutletInfo], html: Pages) -> Plan:
+def whole(config: Config, store: Listing, infos: dict[str, OutletInfo], html: Pages) -> Plan:
     """Every feed's pages, each feed read from the store newest first and paginated as it is read.
 
     What is kept is an entry's fragment key and its place in its feeds' pages; its index row is
@@ -208,7 +226,7 @@ class _Moves:
 
 def by_change(
     config: Config,
-    store: Store,
+    store: Listing,
     infos: dict[str, OutletInfo],
     html: Pages,
     changes: dict[str, Placed | None],
@@ -267,7 +285,7 @@ def _in(feed: FeedKey, placed: Placed | None) -> Placed | None:
 class _FeedPlanner:
     """The pages of one feed after some of its entries changed, asked of the store month by month."""
 
-    def __init__(self, config: Config, store: Store, prints: _Fingerprints) -> None:
+    def __init__(self, config: Config, store: Listing, prints: _Fingerprints) -> None:
         self.config = config
         self.store = store
         self.prints = prints

@@ -11,10 +11,11 @@ module walks its index in that order (`walk`), cuts the pages (`page`) and the s
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from feedtool.derive.merge import iso
@@ -23,10 +24,24 @@ from feedtool.models import StoredEntry
 from feedtool.search import cursor as cursors
 from feedtool.search.cursor import Cursor, Place, place
 from feedtool.search.language import Parsed, Term, parse
-from feedtool.store import Found, Store, first_row, from_iso
+from feedtool.store import Found, first_row, from_iso
 
 MAX_LIMIT = 200  # entries one page holds, however many are asked for
 SNIPPET = 160  # characters of text shown around the first match
+
+
+class Searchable(Protocol):
+    """What a search reads of the store, and nothing else: the index's hits and the entries. A
+    `Store` is one."""
+
+    def entries(self, ids: Sequence[str]) -> dict[str, StoredEntry]: ...
+    def search(
+        self, match: str | None, *, outlets: Sequence[str] = (), topic: str | None = None, since: str | None = None,
+        until: str | None = None, limit: int = 20, offset: int = 0, below: int | None = None,
+        above: int | None = None, oldest_first: bool = False,
+    ) -> list[Found]: ...  # fmt: skip
+
+
 _BEFORE = 50  # of them, before it
 _TAGS = re.compile(r"<[^>]*>")
 
@@ -82,7 +97,7 @@ class Paged:
     previous: Cursor | None  # newer hits come before it
 
 
-def search(store: Store, asked: Search, zones: Mapping[str, str] | None = None) -> Results:
+def search(store: Searchable, asked: Search, zones: Mapping[str, str] | None = None) -> Results:
     """The page of hits `asked` names, with snippets and each outlet's time zone (`zones`: slug ->
     zone name; UTC for an outlet not in it)."""
     parsed = asked.parsed()
@@ -97,7 +112,7 @@ def search(store: Store, asked: Search, zones: Mapping[str, str] | None = None) 
 
 
 def page(
-    store: Store, asked: Search, *, keep: Callable[[StoredEntry], bool] | None = None,
+    store: Searchable, asked: Search, *, keep: Callable[[StoredEntry], bool] | None = None,
     check: Callable[[], None] | None = None, scanned: int | None = None, batch: int | None = None,
 ) -> Paged:  # fmt: skip
     """The page `asked` names: up to `limit` (at most MAX_LIMIT) of the hits past its cursor, less
@@ -144,7 +159,7 @@ def page(
 
 
 def walk(
-    store: Store, match: str | None, *, outlets: tuple[str, ...] = (), topic: str | None = None,
+    store: Searchable, match: str | None, *, outlets: tuple[str, ...] = (), topic: str | None = None,
     since: datetime | None = None, until: datetime | None = None, cursor: Cursor | None = None, batch: int = 200,
 ) -> Generator[Found, None, None]:  # fmt: skip
     """The index's rows of the entries matching, in the hits' order from the cursor on: newest first

@@ -42,13 +42,16 @@ def store_failure(path: Path, exc: BaseException) -> StoreError:
 
 
 def translating(cls: C) -> C:
-    """`cls` with each public method (and `__enter__`/`__exit__`) raising StoreError for the backend's errors."""
+    """`cls` with each public method and property (and `__enter__`/`__exit__`) raising StoreError for
+    the backend's errors."""
     for name in dir(cls):
         if name.startswith("_") and name not in ("__enter__", "__exit__"):
             continue
         attribute = inspect.getattr_static(cls, name)
         if inspect.isfunction(attribute):
             setattr(cls, name, _translated(attribute))
+        elif isinstance(attribute, property) and attribute.fget is not None:  # a read of the store too
+            setattr(cls, name, property(_translated(attribute.fget), attribute.fset, attribute.fdel, attribute.__doc__))
     return cls
 
 

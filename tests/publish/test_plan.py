@@ -156,3 +156,32 @@ def test_publishing_by_change_equals_publishing_everything(
                 shutil.rmtree(root / f"fresh{i}")
             shutil.rmtree(whole_root)
     assert planned_whole == [], "every run after the first should have been planned by change"
+
+
+def test_a_plan_is_made_from_the_store_alone_without_a_build(tmp_path: Path) -> None:
+    """The planner reads through its narrow interface (plan.Listing): entries written straight into
+    a store, no dump read, no worker started, and the whole plan holds each feed's pages in order."""
+    from feedtool.config import load_config
+    from feedtool.derive.merge import Merged, Shown
+    from feedtool.publish.pages import Pages
+    from feedtool.publish.plan import whole
+    from feedtool.publish.run import outlet_infos
+    from feedtool.store import Store
+
+    config = replace(load_config(None), output=tmp_path / "out", max_items=2, archive_items=2)
+    with Store(tmp_path / "state.sqlite3") as store, store.transaction():
+        for n, (outlet, day) in enumerate([("rfi", 10), ("rfi", 11), ("rfa", 11), ("rfi", 12), ("zaobao", 20)]):
+            published = f"2023-10-{day}T0{n}:00:00.000000Z"
+            shown = Shown(f"https://x.example/{n}", f"标题{n}", "", "<p>正文</p>", "正文", outlet, "zh-CN")
+            store.add_outlet(outlet, outlet.upper(), f"https://{outlet}.example/", "zh-CN")
+            store.write_entry(f"id{n}", Merged(shown, "k", None, None, (), ("", "", ""), published, published, f"r{n}"),
+                              store.derivation, new=True)  # fmt: skip
+        infos = outlet_infos(config, store.outlets())
+    with Store(tmp_path / "state.sqlite3") as store:
+        plan = whole(config, store, infos, Pages(config.site, config.formats, config.templates))
+    assert [feed.folder for feed in plan.feeds][:4] == ["all", "outlets/rfa", "outlets/rfi", "outlets/zaobao"]
+    assert plan.sizes["all"] == 5 and plan.sizes["outlets/rfi"] == 3 and plan.whole
+    assert [row.id for row in plan.tops["all"]] == ["id4", "id3", "id2", "id1", "id0"]
+    pages = [(page.feed.folder, page.month, page.ids) for page, _ in plan.pages if page.feed.folder == "outlets/rfi"]
+    assert pages[0] == ("outlets/rfi", None, ("id3", "id1"))  # the subscription document: the newest two
+    assert {month for _, month, _ in pages[1:]} == {"2023-10"}  # its archive, by month

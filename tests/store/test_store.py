@@ -213,6 +213,8 @@ def test_every_public_method_of_the_store_raises_only_store_errors(tmp_path: Pat
     """The backend's errors are translated once, at the store's edge (store/boundary.py): from a
     plain call, from an iterator it returns, from a transaction whose COMMIT fails at its exit."""
     public = [name for name in dir(Store) if not name.startswith("_") and callable(getattr(Store, name))]
+    properties = [name for name in dir(Store) if isinstance(getattr(Store, name), property)]
+    assert properties and all(getattr(getattr(Store, name).fget, "__translated__", 0) for name in properties)
     unwrapped = [name for name in public if name != "reader" and not getattr(getattr(Store, name), "__translated__", 0)]
     assert len(public) > 50 and unwrapped == []
     store = Store(tmp_path / "store.sqlite3")
@@ -221,6 +223,8 @@ def test_every_public_method_of_the_store_raises_only_store_errors(tmp_path: Pat
         store.generation()
     with pytest.raises(StoreError):
         list(store.search_texts())
+    with pytest.raises(StoreError):
+        store.derivation  # noqa: B018  (a property reads the store too)
     store = Store(tmp_path / "store.sqlite3")
     with pytest.raises(StoreError), store.transaction():
         store.set_meta("k", "v")
