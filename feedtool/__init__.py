@@ -25,6 +25,8 @@ from feedtool.version import __version__
 
 if TYPE_CHECKING:  # loaded on first use (see __getattr__): `import feedtool` stays quick for the command
     from feedtool.build import BuildReport
+    from feedtool.ingest.run import IngestReport
+    from feedtool.publish.run import PublishReport
     from feedtool.search.hits import Hit, Results
     from feedtool.store import Prune
 
@@ -37,12 +39,14 @@ __all__ = [
     "FeedtoolError",
     "Health",
     "Hit",
+    "IngestReport",
     "InputError",
     "LockHeld",
     "OutletCount",
     "Prune",
     "PruneReport",
     "PublishError",
+    "PublishReport",
     "Reject",
     "Results",
     "Stats",
@@ -54,6 +58,8 @@ __all__ = [
 _LATER = {
     "BuildReport": "feedtool.build",
     "Hit": "feedtool.search.hits",
+    "IngestReport": "feedtool.ingest.run",
+    "PublishReport": "feedtool.publish.run",
     "Results": "feedtool.search.hits",
     "Prune": "feedtool.store",
 }

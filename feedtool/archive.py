@@ -32,6 +32,8 @@ from feedtool.errors import ConfigError, FeedtoolError, InputError
 if TYPE_CHECKING:  # the store and the build load with their first use: `import feedtool` stays light
     from feedtool.build import BuildReport
     from feedtool.health.verdicts import InputHealth, OutletHealth
+    from feedtool.ingest.run import IngestReport
+    from feedtool.publish.run import PublishReport
     from feedtool.search.hits import Hit, Results, Search
     from feedtool.store import Prune, Store
     from feedtool.web.server import Server
@@ -189,6 +191,21 @@ class Archive:
             self.config, do_ingest=ingest, do_publish=publish, ingest_progress=ingest_progress,
             publish_progress=publish_progress, workers=workers, rederive=rederive, rescan=rescan,
         )  # fmt: skip
+
+    def ingest(
+        self, *, rederive: bool = False, rescan: bool = False, workers: int | None = None,
+        progress: Progress | None = None,
+    ) -> IngestReport:  # fmt: skip
+        """Read new and changed dumps into the store; publish nothing (`feedtool ingest`)."""
+        report = self.build(publish=False, rederive=rederive, rescan=rescan, workers=workers, ingest_progress=progress)
+        assert report.ingest is not None
+        return report.ingest
+
+    def publish(self, *, workers: int | None = None, progress: Progress | None = None) -> PublishReport:
+        """Write what changed in the store to the output; read no dumps (`feedtool publish`)."""
+        report = self.build(ingest=False, workers=workers, publish_progress=progress)
+        assert report.publish is not None
+        return report.publish
 
     def search(
         self,

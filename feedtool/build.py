@@ -24,7 +24,7 @@ from feedtool.workers.cluster import address_of, connected
 log = logging.getLogger("feedtool")
 
 
-@dataclass
+@dataclass(frozen=True)
 class BuildReport:
     ingest: IngestReport | None
     publish: PublishReport | None

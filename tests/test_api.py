@@ -28,6 +28,9 @@ def test_a_program_builds_searches_prunes_and_reads_the_stats(tmp_path: Path) ->
     report = archive.build(workers=1)
     assert report.ingest is not None and report.ingest.counts.new == 5
     assert report.publish is not None and "all/atom.xml" in report.publish.written
+    assert archive.ingest(workers=1).counts.new == 0  # one stage alone, as `feedtool ingest`
+    published = archive.publish(workers=1)
+    assert (published.written, published.unchanged) == ([], len(report.publish.written))
 
     found = archive.search("台湾问题")
     assert [hit.entry.title for hit in found.hits] == ["王毅与布林肯通电话 聚焦加沙战事和台湾问题 - 要闻解说"]

@@ -64,6 +64,8 @@ class Counts:
 
 @dataclass
 class IngestReport:
+    """What an ingest did: its counts by outcome, the dumps it rejected and why, the files it read."""
+
     counts: Counts = field(default_factory=Counts)
     rejections: list[Rejection] = field(default_factory=list)
     files: int = 0

@@ -52,6 +52,9 @@ _Job = tuple[Page, str, tuple[Format, ...]]  # a page to write, its fingerprint,
 
 @dataclass
 class PublishReport:
+    """What a publish did: the documents written (paths under the output), those left as they
+    were, those removed."""
+
     written: list[str] = field(default_factory=list)
     unchanged: int = 0
     removed: list[str] = field(default_factory=list)
