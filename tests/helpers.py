@@ -6,10 +6,12 @@ compared with builds from nothing, a server in a thread, the CLI in this process
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from feedtool.config import Config, load_config
+from feedtool.derive.topics import fold
+from feedtool.store import Store
 from feedtool.web.answers import Archive
 from feedtool.web.app import App
 from feedtool.web.server import bind, make_server
@@ -153,12 +157,43 @@ VALIDATOR = ROOT.parent / "shared" / "tools" / "w3c-validate"
 
 
 def validate(out: Path, base_url: str) -> None:
+    """Every document under an output folder through the W3C validator, as served at `base_url`."""
+    validate_documents([str(out), "--base-url", base_url])
+
+
+def validate_documents(documents: list[str]) -> None:
+    """These documents (files, folders, URLs, with the validator's options) through the W3C
+    validator: 0 errors and 0 warnings. Skipped, saying why, where ../shared is absent; failed under CI."""
     if not VALIDATOR.exists():
         if os.environ.get("CI"):
             pytest.fail(f"the W3C validator is missing at {VALIDATOR}; CI must have ../shared")
         pytest.skip(f"the W3C validator is not at {VALIDATOR} (it comes with the project's shared/ folder)")
-    result = subprocess.run(
-        [str(VALIDATOR), str(out), "--base-url", base_url], capture_output=True, text=True, timeout=600
-    )
+    result = subprocess.run([str(VALIDATOR), *documents], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " 0 errors, 0 warnings" in result.stdout.splitlines()[-1]
+
+
+def age(root: Path) -> None:
+    """Every folder under root (and root) an hour old: what a folder looks like by the next cron run."""
+    past = time.time() - 3600
+    for folder in [root, *(p for p in root.rglob("*") if p.is_dir())]:
+        os.utime(folder, (past, past))
+
+
+def scanned_for(store: Store, term: str) -> set[str]:
+    """The entries whose folded text holds the term as topics look for it: the index's answer, by scan."""
+    found = set()
+    word = re.compile(rf"(?<![0-9a-z]){re.escape(fold(term))}(?![0-9a-z])")
+    for entry in store.entries([i for (i,) in store.db.execute("SELECT id FROM entries")]).values():
+        text = fold(" ".join([entry.title, entry.summary, entry.content, entry.author or "", *entry.tags]))
+        text = re.sub(r"<[^>]+>", " ", text)
+        if word.search(text) if term.isascii() else fold(term) in text:
+            found.add(entry.id)
+    return found
+
+
+def documents_in_index(store: Store) -> int:
+    """The documents FTS5 holds, counted by the one outlet word each has: rows no entry maps to included."""
+    store.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.words USING fts5vocab(main, search, 'row')")
+    query = "SELECT coalesce(sum(doc), 0) FROM temp.words WHERE term GLOB 'outlet[0-9a-f]*'"
+    return int(store.db.execute(query).fetchone()[0])

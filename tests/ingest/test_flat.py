@@ -11,8 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
-from helpers import dump, make_config
-from test_scan import age
+from helpers import age, dump, make_config
 
 from feedtool.build import build
 from feedtool.models import Rejection

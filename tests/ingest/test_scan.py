@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import SEEDS, dump, fresh_build, make_config, published
+from helpers import SEEDS, age, dump, fresh_build, make_config, published
 
 import feedtool.ingest.run
 import feedtool.ingest.scan
@@ -35,13 +34,6 @@ def dumps(tmp_path: Path) -> Path:
         shutil.copy(seed, day / seed.name)
     age(root)
     return root
-
-
-def age(root: Path) -> None:
-    """Every folder under root (and root) an hour old: what a folder looks like by the next cron run."""
-    past = time.time() - 3600
-    for folder in [root, *(p for p in root.rglob("*") if p.is_dir())]:
-        os.utime(folder, (past, past))
 
 
 def listed(monkeypatch: pytest.MonkeyPatch) -> list[str]:

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import click
 import pytest
-from helpers import dump, make_config, run_cli
+from helpers import documents_in_index, dump, make_config, run_cli, scanned_for
 
 from feedtool.build import build
 from feedtool.config import Config
-from feedtool.derive.topics import fold
 from feedtool.search.language import QueryError, to_match
 from feedtool.store import Store
 
@@ -126,25 +125,6 @@ def test_fts5_syntax_in_a_search_is_only_text(store: Store, query: str) -> None:
     store.search(match)  # runs without sqlite3.OperationalError
 
 
-def _brute(store: Store, term: str) -> set[str]:
-    """The entries whose folded text holds the term as topics look for it: the index's answer, by scan."""
-    found = set()
-    word = re.compile(rf"(?<![0-9a-z]){re.escape(fold(term))}(?![0-9a-z])")
-    for entry in store.entries([i for (i,) in store.db.execute("SELECT id FROM entries")]).values():
-        text = fold(" ".join([entry.title, entry.summary, entry.content, entry.author or "", *entry.tags]))
-        text = re.sub(r"<[^>]+>", " ", text)
-        if word.search(text) if term.isascii() else fold(term) in text:
-            found.add(entry.id)
-    return found
-
-
-def _documents_in_index(store: Store) -> int:
-    """The documents FTS5 holds, counted by the one outlet word each has: rows no entry maps to included."""
-    store.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.words USING fts5vocab(main, search, 'row')")
-    query = "SELECT coalesce(sum(doc), 0) FROM temp.words WHERE term GLOB 'outlet[0-9a-f]*'"
-    return int(store.db.execute(query).fetchone()[0])
-
-
 @pytest.mark.parametrize("batch", [2, 500])
 def test_the_index_keeps_in_step_through_rescrapes_prunes_deletions_and_rederivation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int
@@ -173,9 +153,9 @@ def test_the_index_keeps_in_step_through_rescrapes_prunes_deletions_and_rederiva
         with Store(config.store, root=config.root) as store:
             assert store.indexed() == store.db.execute("SELECT count(*) FROM entries").fetchone()[0]
             for word in words:
-                assert {f.entry_id for f in store.search(to_match(word), limit=1000)} == _brute(store, word), word
+                assert {f.entry_id for f in store.search(to_match(word), limit=1000)} == scanned_for(store, word), word
             store.db.execute("INSERT INTO search (search, rank) VALUES ('integrity-check', 0)")
-            assert _documents_in_index(store) == store.indexed()  # none left behind by an entry gone
+            assert documents_in_index(store) == store.indexed()  # none left behind by an entry gone
 
     for n in range(12):
         write(f"{n:02d}.txt", n, f"标题 {n} {'台湾' if n % 2 else '加沙'}", f"美国 zebra {n}", 1_700_000_000 + n)

@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
+from helpers import documents_in_index
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from test_fulltext import _documents_in_index
 
 from feedtool.derive.merge import Merged, Shown, iso
 from feedtool.derive.topics import fold
@@ -77,7 +77,7 @@ class IndexLife(RuleBasedStateMachine):
 
     @invariant()
     def answers_as_a_scan(self) -> None:
-        assert self.store.indexed() == len(self.entries) == _documents_in_index(self.store)
+        assert self.store.indexed() == len(self.entries) == documents_in_index(self.store)
         for word in WORDS:
             hits = search(self.store, Search(word, limit=100)).hits
             expected = {i for i, m in self.entries.items() if fold(word) in m.shown.search_text}

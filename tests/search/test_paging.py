@@ -22,8 +22,7 @@ from zoneinfo import ZoneInfo
 
 import feedparser
 import pytest
-from helpers import ServedArchive, dump, run_cli
-from test_fulltext import _brute
+from helpers import ServedArchive, dump, run_cli, scanned_for
 
 import feedtool
 from feedtool.build import build
@@ -49,7 +48,7 @@ class Served(ServedArchive):
     def scan(self, word: str = WORD, outlet: str | None = None, topic: str | None = None) -> dict[str, StoredEntry]:
         """The entries a search for `word` must find, by reading every stored entry."""
         with self.store() as store:
-            found = store.entries(sorted(_brute(store, word)))
+            found = store.entries(sorted(scanned_for(store, word)))
             if topic is not None:
                 members = {
                     i for (i,) in store.db.execute("SELECT entry_id FROM entry_topics WHERE topic = ?", (topic,))
@@ -169,7 +168,7 @@ def test_a_browser_pages_through_a_query_feeds_page_as_a_reader_through_the_feed
 
 
 def test_a_page_past_the_first_is_a_valid_feed_whose_id_is_the_first_pages(served: Served, tmp_path: Path) -> None:
-    from test_queryfeeds import validate_documents
+    from helpers import validate_documents
 
     documents = []
     for name in ("atom.xml", "rss.xml"):
@@ -251,7 +250,7 @@ def test_a_query_starting_with_a_minus_is_a_search_on_the_command_line(
     assert code == 0, err
     ids = {json.loads(line)["id"] for line in out.splitlines()}
     with served.store() as store:
-        assert ids == _brute(store, WORD) - _brute(store, "加沙") and ids
+        assert ids == scanned_for(store, WORD) - scanned_for(store, "加沙") and ids
     code, _, err = run_cli(capsys, "search", "-台湾", "-c", config)
     assert code == 2 and "not only terms to leave out" in err and err.count("\n") == 1
 

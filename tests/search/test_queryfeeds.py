@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 import feedparser
 import pytest
-from helpers import ServedArchive, serving
+from helpers import ServedArchive, serving, validate_documents
 
 from feedtool.search.rsshub import MAX_ITEMS
 from feedtool.store import Store
@@ -114,21 +114,6 @@ def test_query_feeds_are_valid_and_their_self_links_carry_the_query(served: Serv
     status, _, body = served.get("all/feed.json", {"q": "台湾", "limit": "5"})
     feed = json.loads(body)
     assert len(feed["items"]) == 5 and "q=" in feed["feed_url"]
-
-
-def validate_documents(documents: list[str]) -> None:
-    import os
-    import subprocess
-
-    from helpers import VALIDATOR
-
-    if not VALIDATOR.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"the W3C validator is missing at {VALIDATOR}; CI must have ../shared")
-        pytest.skip(f"the W3C validator is not at {VALIDATOR}")
-    result = subprocess.run([str(VALIDATOR), *documents], capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert " 0 errors, 0 warnings" in result.stdout.splitlines()[-1]
 
 
 def test_etag_last_modified_304_and_vary(served: Served) -> None:
