@@ -31,31 +31,28 @@ class Published(Connection):
         self.set_meta("published", marker)
 
     def note_change(self, entry_id: str, before: Placed | None) -> None:
-        """Remember where a changed entry was before its first change since the last publish.
+        """Remember where a changed entry was before its first change since the last publish."""
+        self.note_changes([(entry_id, before)])
+
+    def note_changes(self, changed: Sequence[tuple[str, Placed | None]]) -> None:
+        """Remember where each changed entry was (None: it is new) before its first change since
+        the last publish.
 
         Only up to CHANGES_KEPT entries: past that (a cold build, a re-derivation) the next publish
         plans every document anyway, which costs less than asking where each change lands. The
         log's rows are numbered from 1 after every publish (SQLite's rowid after the table was
-        emptied), so the number of the last one added is how many it holds.
+        emptied), so the number of the last one is how many it holds.
         """
-        if self.get_meta("publish_whole") == "1":
+        if self.get_meta("publish_whole") == "1" or not changed:
             return
-        old = (before.outlet, before.published, json.dumps(list(before.topics))) if before else (None, None, None)
-        cursor = self.db.execute(
-            "INSERT OR IGNORE INTO changes (entry_id, outlet, published, topics) VALUES (?, ?, ?, ?)", (entry_id, *old)
+        rows = [
+            (entry_id, *((b.outlet, b.published, json.dumps(list(b.topics))) if b else (None, None, None)))
+            for entry_id, b in changed
+        ]
+        cursor = self.db.executemany(
+            "INSERT OR IGNORE INTO changes (entry_id, outlet, published, topics) VALUES (?, ?, ?, ?)", rows
         )
-        if cursor.rowcount and (cursor.lastrowid or 0) > CHANGES_KEPT:
-            self.publish_whole()
-
-    def note_new(self, ids: Sequence[str]) -> None:
-        """`note_change` for entries that were not stored before, many at once."""
-        if self.get_meta("publish_whole") == "1" or not ids:
-            return
-        self.db.executemany(
-            "INSERT OR IGNORE INTO changes (entry_id, outlet, published, topics) VALUES (?, NULL, NULL, NULL)",
-            [(i,) for i in ids],
-        )
-        if (self.db.execute("SELECT max(rowid) FROM changes").fetchone()[0] or 0) > CHANGES_KEPT:
+        if cursor.rowcount and (self.db.execute("SELECT max(rowid) FROM changes").fetchone()[0] or 0) > CHANGES_KEPT:
             self.publish_whole()
 
     def changes(self) -> dict[str, Placed | None] | None:
