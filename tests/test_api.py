@@ -30,7 +30,7 @@ def test_a_program_builds_searches_prunes_and_reads_the_stats(tmp_path: Path) ->
     assert report.publish is not None and "all/atom.xml" in report.publish.written
     assert archive.ingest(workers=1).counts.new == 0  # one stage alone, as `feedtool ingest`
     published = archive.publish(workers=1)
-    assert (published.written, published.unchanged) == ([], len(report.publish.written))
+    assert (published.written, published.unchanged) == ((), len(report.publish.written))
 
     found = archive.search("台湾问题")
     assert [hit.entry.title for hit in found.hits] == ["王毅与布林肯通电话 聚焦加沙战事和台湾问题 - 要闻解说"]
@@ -135,3 +135,58 @@ def test_the_command_line_is_a_client_of_the_public_api() -> None:
             if module and module.startswith("feedtool") and module not in allowed and not inner:
                 reached[f"{path.name}:{node.lineno}"] = module
     assert reached == {}
+
+
+def test_every_report_the_api_returns_is_frozen_all_the_way_down() -> None:
+    """A report handed to a user's code cannot be changed by it, nor change under it: each record
+    `feedtool` exports is a frozen dataclass, and what it holds is too, or a tuple, or a plain
+    value (no list, no dict, no mutable record)."""
+    import dataclasses
+    import importlib
+    import typing
+
+    def mutable_parts(record: type, seen: set[type]) -> list[str]:
+        if record in seen:
+            return []
+        seen.add(record)
+        found = [] if record.__dataclass_params__.frozen else [record.__name__]  # type: ignore[attr-defined]
+        hints = typing.get_type_hints(record, localns=names)  # names imported only for type checking too
+        for field in dataclasses.fields(record):
+            for part in _types_in(hints[field.name]):
+                if part in (list, dict, set, bytearray):
+                    found.append(f"{record.__name__}.{field.name}: {part.__name__}")
+                elif dataclasses.is_dataclass(part) and isinstance(part, type):
+                    found += mutable_parts(part, seen)
+        return found
+
+    records = [getattr(feedtool, name) for name in feedtool.__all__]
+    importlib.import_module("feedtool.health.verdicts")  # what Health holds, named there for type checking only
+    names = {
+        name: value
+        for module in list(sys.modules.values())
+        if module.__name__.startswith("feedtool")
+        for name, value in vars(module).items()
+        if isinstance(value, type)
+    }
+    seen: set[type] = set()
+    assert [p for r in records if dataclasses.is_dataclass(r) for p in mutable_parts(r, seen)] == []
+
+
+def _types_in(hint: object) -> list[object]:
+    """Every class a type hint names, through unions, tuples and mappings."""
+    import typing
+
+    origin = typing.get_origin(hint)
+    found = [origin if origin is not None else hint]
+    for arg in typing.get_args(hint):
+        found += _types_in(arg)
+    return found
+
+
+def test_progress_counts_up_to_the_files_on_disk(tmp_path: Path) -> None:
+    """What a progress bar is told: every dump on disk, known ones counted done from the start."""
+    archive = feedtool.open_archive(_project(tmp_path))
+    told: list[tuple[int, int]] = []
+    archive.ingest(workers=1, progress=lambda done, total: told.append((done, total)))
+    assert told and told[-1] == (5, 5) and {total for _, total in told} == {5}
+    assert [done for done, _ in told] == sorted(done for done, _ in told)

@@ -45,33 +45,41 @@ log = logging.getLogger("feedtool")
 BATCH = 500  # results merged, or copies recorded, per transaction
 
 
-@dataclass
+@dataclass(frozen=True)
 class Counts:
-    """What a build found: merge outcomes as they happen; unchanged and rejected, of the dumps on disk,
-    once ingest is done (see `ingest`)."""
+    """What a build found: merge outcomes (new, updated); unchanged and rejected, of the dumps on disk."""
 
     new: int = 0
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
 
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What an ingest did: its counts by outcome, the dumps it rejected and why, the files it read."""
+
+    counts: Counts = Counts()
+    rejections: tuple[Rejection, ...] = ()
+    files: int = 0
+    rederived: bool = False  # the rules or the normaliser changed: every dump on disk was read again
+    kept: int = 0  # entries derived under earlier rules, kept as stored: their dumps are gone
+    empty_inputs: tuple[Path, ...] = ()  # input folders that hold no dump at all: a scraper writing elsewhere?
+
+
+@dataclass
+class _Tally:
+    """What an ingest has done so far, as it goes: made into the frozen report when it is done."""
+
+    new: int = 0
+    updated: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+
     def count(self, outcome: Outcome) -> None:
         if outcome == "new":
             self.new += 1
         elif outcome == "updated":
             self.updated += 1
-
-
-@dataclass
-class IngestReport:
-    """What an ingest did: its counts by outcome, the dumps it rejected and why, the files it read."""
-
-    counts: Counts = field(default_factory=Counts)
-    rejections: list[Rejection] = field(default_factory=list)
-    files: int = 0
-    rederived: bool = False  # the rules or the normaliser changed: every dump on disk was read again
-    kept: int = 0  # entries derived under earlier rules, kept as stored: their dumps are gone
-    empty_inputs: tuple[Path, ...] = ()  # input folders that hold no dump at all: a scraper writing elsewhere?
 
 
 # -- the worker side: a task carries its data, paths in, entries out ------------------------------
@@ -153,8 +161,8 @@ def ingest(
 
     Only folders changed since the last build are listed (ingest/scan.py); `rescan` lists them all.
     """
-    report = IngestReport()
-    report.rederived = store.begin_derivation(derivation_key(config.rules), identity_key(config.rules), force=rederive)
+    tally = _Tally()
+    rederived = store.begin_derivation(derivation_key(config.rules), identity_key(config.rules), force=rederive)
     cutoff = iso(now() - timedelta(days=config.keep_days)) if config.keep_days else None
     with store.transaction():
         store.keep_since(cutoff)
@@ -169,10 +177,9 @@ def ingest(
         found = scan(
             config.inputs, marks, store.rejected_paths(), now_ns=time.time_ns(), follow_links=config.follow_links
         )
-        report.files = found.files
-        report.empty_inputs = tuple(found.empty_inputs)
+        files = found.files  # counted before the listing is let go, below
         for name in found.unnamed:
-            _reject_unnamed(name, report)
+            _reject_unnamed(name, tally)
         stats, unlisted = store.unmatched(
             found.listed + found.rechecked, found.listed_in, [p for p, _, _ in found.rechecked]
         )
@@ -180,24 +187,24 @@ def ingest(
         gone = [path for path in unlisted if found.listed_above(path)] + found.gone
         del found.listed[:]  # before a pool forks: at a million dumps, hundreds of megabytes
         changed.sort(key=lambda stat: stat.path)
-        done = report.files - len(changed)  # for the progress bar; the counts are made at the end
+        done = files - len(changed)  # for the progress bar; the counts are made at the end
 
-        def advance(files: int) -> None:
+        def advance(read: int) -> None:
             nonlocal done
-            done += files
+            done += read
             if progress:
-                progress(done, report.files)
+                progress(done, files)
 
         # One pool for both of ingest's maps (hashing, parsing), started unless a pool is lent already
         # or the work is too little for one: two would cost two pools' start.
         with pools.early(setup, when=len(changed) >= POOL_THRESHOLD):
-            unread = _ingest_changed(store, changed, report, advance, setup=setup, workers=pools, cutoff=cutoff)
+            unread = _ingest_changed(store, changed, tally, advance, setup=setup, workers=pools, cutoff=cutoff)
     for path in unread:
         found.unmark(path)
     if gone:  # after the new files, so that a moved dump is still known by its hash
         with store.transaction():
             store.forget_files(gone)
-    report.kept = store.finish_derivation()
+    kept = store.finish_derivation()
     if found.marks != marks:
         with store.transaction():
             store.set_folder_marks(found.marks)
@@ -207,17 +214,18 @@ def ingest(
             store.set_empty_inputs(empty)
     # What is on disk now, not what this run happened to read: every rejected dump counts, on every
     # run, until it is fixed or deleted (so --strict keeps failing while one remains).
-    counts = report.counts
     rejected = store.rejected_count()
-    counts.unchanged = max(0, report.files - counts.new - counts.updated - rejected)
-    counts.rejected = rejected + len(found.unnamed)
-    return report
+    unchanged = max(0, files - tally.new - tally.updated - rejected)
+    return IngestReport(
+        Counts(tally.new, tally.updated, unchanged, rejected + len(found.unnamed)), tuple(tally.rejections),
+        files=files, rederived=rederived, kept=kept, empty_inputs=tuple(found.empty_inputs),
+    )  # fmt: skip
 
 
 def _ingest_changed(
     store: Store,
     stats: list[FileStat],
-    report: IngestReport,
+    tally: _Tally,
     advance: Callable[[int], None],
     *,
     setup: Setup[Deriving],
@@ -258,8 +266,8 @@ def _ingest_changed(
                 else:
                     canonical = ids.get((stat.path, stat.size, stat.mtime_ns))
                     parse.append((stat, canonical or (known.entry_id if known is not None else None)))
-            _merge(store, rejected, report, None)
-            _record_copies(store, copies, report)
+            _merge(store, rejected, tally, None)
+            _record_copies(store, copies, tally)
             advance(len(batch) - len(parse))
             yield from parse  # never from inside a transaction: the merges below open their own
 
@@ -279,7 +287,7 @@ def _ingest_changed(
             if isinstance(result, Entry) and result.outlet_domain:
                 found_domains.add(result.outlet_domain)
             merged.append((stat, result, topics))
-        _merge(store, merged, report, cutoff)
+        _merge(store, merged, tally, cutoff)
         advance(len(batch))
     if not found_domains <= known_domains:
         with store.transaction():
@@ -320,13 +328,13 @@ def _read(path: str, stat: FileStat, limit: int) -> bytes:
     return data
 
 
-def _reject_unnamed(name: str, report: IngestReport) -> None:
+def _reject_unnamed(name: str, tally: _Tally) -> None:
     reason = "its name is not UTF-8, which the store cannot keep; rename it to publish it"
     log.warning("%s: rejected: %s", name, reason)
-    report.rejections.append(Rejection(name, "", reason))
+    tally.rejections.append(Rejection(name, "", reason))
 
 
-def _record_copies(store: Store, copies: list[tuple[FileStat, str, Known]], report: IngestReport) -> None:
+def _record_copies(store: Store, copies: list[tuple[FileStat, str, Known]], tally: _Tally) -> None:
     if not copies:
         return
     with store.transaction():
@@ -336,7 +344,7 @@ def _record_copies(store: Store, copies: list[tuple[FileStat, str, Known]], repo
             store.add_copy(stat, sha256, known, first_seen(stat.mtime_ns) if undated else known.published)
             log.info("%s: same content as a file seen before", stat.path)
             if known.rejected:
-                report.rejections.append(Rejection(stat.path, sha256, known.rejected))
+                tally.rejections.append(Rejection(stat.path, sha256, known.rejected))
             for warning in json.loads(known.warnings):
                 log.warning("%s: %s", stat.path, warning)
 
@@ -344,7 +352,7 @@ def _record_copies(store: Store, copies: list[tuple[FileStat, str, Known]], repo
 def _merge(
     store: Store,
     batch: list[tuple[FileStat, Entry | Rejection, tuple[str, ...]]],
-    report: IngestReport,
+    tally: _Tally,
     cutoff: str | None,
 ) -> None:
     if not batch:
@@ -354,12 +362,12 @@ def _merge(
         for stat, result, topics in batch:
             if isinstance(result, Rejection):
                 store.add_rejection(stat, result)
-                report.rejections.append(result)
+                tally.rejections.append(result)
                 log.info("%s: rejected: %s", stat.path, result.reason)
             else:
                 scrapes.append((stat, result, topics))
         for (stat, entry, _), outcome in zip(scrapes, apply_batch(store, scrapes, cutoff), strict=True):
-            report.counts.count(outcome)
+            tally.count(outcome)
             for warning in entry.warnings:
                 log.warning("%s: %s", stat.path, warning)
             log.info("%s: %s %s", stat.path, outcome, entry.id)

@@ -50,15 +50,23 @@ INDEX_NAME = FILENAMES["html"]
 _Job = tuple[Page, str, tuple[Format, ...]]  # a page to write, its fingerprint, and in which formats
 
 
-@dataclass
+@dataclass(frozen=True)
 class PublishReport:
     """What a publish did: the documents written (paths under the output), those left as they
     were, those removed."""
 
+    written: tuple[str, ...] = ()
+    unchanged: int = 0
+    removed: tuple[str, ...] = ()
+    moved_from: str | None = None  # the base URL the output was published under before, when this run changed it
+
+
+@dataclass
+class _Tally:
+    """What a publish has done so far, as it goes: made into the frozen report when it is done."""
+
     written: list[str] = field(default_factory=list)
     unchanged: int = 0
-    removed: list[str] = field(default_factory=list)
-    moved_from: str | None = None  # the base URL the output was published under before, when this run changed it
 
 
 def outlet_infos(config: Config, stored: Mapping[str, tuple[str, str, str]]) -> dict[str, OutletInfo]:
@@ -153,7 +161,7 @@ def _publish(
     pool, infos = pooled
     setup = rendering(config)
     kinds: tuple[Format, ...] = (*config.formats, "html")
-    report = PublishReport()
+    tally = _Tally()
     wanted: set[str] = set()
 
     def needs(path: str, fingerprint: str) -> bool:
@@ -164,7 +172,7 @@ def _publish(
     jobs: list[_Job] = []
     for page, fingerprint in plan.pages:
         stale = tuple(fmt for fmt in kinds if needs(page.path(fmt), plan.fingerprint(fingerprint, fmt)))
-        report.unchanged += len(kinds) - len(stale)
+        tally.unchanged += len(kinds) - len(stale)
         if stale:
             jobs.append((page, fingerprint, stale))
     _refresh_fragments(store, plan, pool, (setup, infos), jobs)
@@ -182,7 +190,7 @@ def _publish(
         with store.transaction():
             for (page, fingerprint, formats), puts in batch:
                 for fmt, put in zip(formats, puts, strict=True):
-                    _record(store, report, page.path(fmt), plan.fingerprint(fingerprint, fmt), put)
+                    _record(store, tally, page.path(fmt), plan.fingerprint(fingerprint, fmt), put)
         done += len(batch)
         if progress:
             progress(done, len(jobs))
@@ -190,21 +198,21 @@ def _publish(
     with store.transaction():
         for path, fingerprint, render in _site_documents(config, store, plan, html, infos):
             if needs(path, fingerprint):
-                _record(store, report, path, fingerprint, _put(out, path, render()))
+                _record(store, tally, path, fingerprint, _put(out, path, render()))
             else:
-                report.unchanged += 1
+                tally.unchanged += 1
         gone = set(state) - wanted if plan.whole else {p for p in plan.removed if p in state and p not in wanted}
-        for path in sorted(gone):
+        removed = tuple(sorted(gone))
+        for path in removed:
             _remove(out, out / path)
-            report.removed.append(path)
-        store.forget_documents(report.removed)
+        store.forget_documents(removed)
         store.published_all(plan.heads, plan.layouts, whole=plan.whole, config=shaped_by, newest=plan.newest)
         before = store.published_base_url()
         if before != config.site.base_url:
-            report.moved_from = before
             store.set_published_base_url(config.site.base_url)
         store.set_published_marker(published_as)
-    return report
+    moved_from = before if before != config.site.base_url else None
+    return PublishReport(tuple(tally.written), tally.unchanged, removed, moved_from)
 
 
 def _intact(out: Path, path: str, known: tuple[str, int, int]) -> bool:
@@ -404,10 +412,10 @@ def _put(out: Path, path: str, data: bytes) -> tuple[bool, int, int]:
     return not same, st.st_size, st.st_mtime_ns
 
 
-def _record(store: Store, report: PublishReport, path: str, fingerprint: str, put: tuple[bool, int, int]) -> None:
+def _record(store: Store, tally: _Tally, path: str, fingerprint: str, put: tuple[bool, int, int]) -> None:
     written, size, mtime_ns = put
     if written:
-        report.written.append(path)
+        tally.written.append(path)
         log.info("wrote %s", path)
     store.set_document(path, fingerprint, size, mtime_ns)
 

@@ -342,7 +342,7 @@ def test_a_build_over_an_older_output_removes_its_feed_xsl(tmp_path: Path) -> No
         store.set_published_marker("")
         store.forget_published_config()  # releases before the publish by change recorded none
     report = build(config)
-    assert report.publish is not None and report.publish.removed == ["feed.xsl"] and not xsl.exists()
+    assert report.publish is not None and report.publish.removed == ("feed.xsl",) and not xsl.exists()
 
 
 def test_a_restyled_release_rewrites_the_stylesheet_of_an_older_output(tmp_path: Path) -> None:

@@ -65,7 +65,7 @@ def test_second_build_changes_nothing(tmp_path: Path, corpus) -> None:
     build(config)
     before = snapshot(config.output)
     report = build(config)
-    assert report.publish.written == [] and report.publish.removed == []
+    assert report.publish.written == () and report.publish.removed == ()
     assert report.ingest.counts.new == report.ingest.counts.updated == 0
     assert snapshot(config.output) == before
 
@@ -101,7 +101,7 @@ def test_a_deleted_output_file_is_restored(tmp_path: Path) -> None:
     data = target.read_bytes()
     target.unlink()
     report = build(config)
-    assert report.publish.written == ["outlets/rfi/atom.xml"]
+    assert report.publish.written == ("outlets/rfi/atom.xml",)
     assert target.read_bytes() == data
 
 
@@ -222,7 +222,7 @@ def test_a_moved_dump_is_recognised_by_its_hash(tmp_path: Path, seeds: Path, mon
     shutil.move(seeds / "000_98a2bef58e7ca05f.txt", seeds / "moved" / "000.txt")
     monkeypatch.setattr(Normaliser, "file", lambda *a: pytest.fail("parsed a known dump again"))
     report = build(config)
-    assert (report.ingest.counts.new, report.publish.written) == (0, [])
+    assert (report.ingest.counts.new, report.publish.written) == (0, ())
 
 
 def test_a_rejected_dump_fixed_in_place_is_published(tmp_path: Path, seeds: Path) -> None:
@@ -326,7 +326,7 @@ def test_a_no_op_build_loads_none_of_the_heavy_libraries(tmp_path: Path) -> None
         "import sys\nfrom pathlib import Path\nfrom feedtool.build import build\n"
         "from feedtool.config import load_config\n"
         f"report = build(load_config(Path({str(tmp_path / 'feedtool.toml')!r})))\n"
-        "assert report.publish.written == [], report.publish.written\n"
+        "assert report.publish.written == (), report.publish.written\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in {'lxml', 'feedgen', 'nh3', 'opencc',"
         " 'tldextract', 'jinja2', 'bs4', 'charset_normalizer', 'yaml', 'cssselect', 'multiprocessing', 'zstandard',"
         " 'regex', 'prometheus_client'}"
