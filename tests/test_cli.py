@@ -619,3 +619,21 @@ def test_a_store_that_kept_absolute_paths_is_made_relative(project: Path, capsys
     db = sqlite3.connect(store)
     assert {p[:2] for (p,) in db.execute("SELECT path FROM sources")} == {"./"}
     db.close()
+
+
+def test_the_command_leaves_the_librarys_logging_as_it_found_it(project: Path, capsys, monkeypatch) -> None:
+    """A program that runs the command in its own process (as tests and wrappers do), then calls
+    the library, hears the library as it set it up: no handler left on a stream since closed or
+    swapped, no level left from -v."""
+    import logging
+
+    from feedtool import open_archive
+
+    logger = logging.getLogger("feedtool")
+    before = (list(logger.handlers), logger.level, logger.propagate)
+    monkeypatch.chdir(project)
+    code, _, err = run_cli(capsys, "build", "-v")
+    assert code == 0 and "wrote all/atom.xml" in err  # -v spoke while the command ran
+    assert (list(logger.handlers), logger.level, logger.propagate) == before
+    open_archive(project / "feedtool.toml").build(workers=1)
+    assert capsys.readouterr().err == ""  # the library's records go where the program sends them

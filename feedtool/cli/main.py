@@ -24,6 +24,7 @@ from feedtool.cli.options import (
     input_option,
     json_option,
     load,
+    logging_restored,
     output_option,
     setup_logging,
     state_option,
@@ -341,6 +342,11 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI; every failure ends as one line and an exit code."""
     args = sys.argv[1:] if argv is None else argv
     verbose = "-v" in args or "--verbose" in args
+    with logging_restored():
+        _main(args, verbose)
+
+
+def _main(args: list[str], verbose: bool) -> None:
     try:
         cli.main(args, prog_name="feedtool", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,18 @@ import click
 from feedtool.config import Config, find_config, load_config
 
 log = logging.getLogger("feedtool")
+
+
+@contextmanager
+def logging_restored() -> Iterator[None]:
+    """The `feedtool` logger as it was before the command, once the command is done: a program
+    that runs the command in its own process and then calls the library hears the library as it
+    set it up, not at the level of an earlier -v."""
+    before = list(log.handlers), log.level, log.propagate
+    try:
+        yield
+    finally:
+        log.handlers[:], log.level, log.propagate = before
 
 
 def setup_logging(verbose: bool, quiet: bool) -> None:
