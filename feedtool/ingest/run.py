@@ -35,7 +35,7 @@ from feedtool.ingest.scan import MTIME_MAX, scan
 from feedtool.models import DateSource, Entry, Progress, Rejection
 from feedtool.rules import Rules, Topic
 from feedtool.store import FileStat, Known, Store
-from feedtool.workers import POOL_THRESHOLD, Setup, Workers, batched, fork_early
+from feedtool.workers import Setup, Workers, batched, fork_early
 
 if TYPE_CHECKING:  # the normaliser imports lxml and nh3: loaded in workers, never for a no-op build
     from feedtool.derive.normalise import Normaliser
@@ -197,7 +197,7 @@ def ingest(
 
         # One pool for both of ingest's maps (hashing, parsing), started unless a pool is lent already
         # or the work is too little for one: two would cost two pools' start.
-        with pools.early(setup, when=len(changed) >= POOL_THRESHOLD):
+        with pools.early(setup, when=pools.worth_a_pool(len(changed))):
             unread = _ingest_changed(store, changed, tally, advance, setup=setup, workers=pools, cutoff=cutoff)
     for path in unread:
         found.unmark(path)

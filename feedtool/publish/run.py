@@ -44,6 +44,7 @@ TEMP_SUFFIX = ".feedtool-tmp"
 OPML_NAME = "feeds.opml"
 PAGES_PER_TRANSACTION = 100
 FRAGMENTS_PER_JOB = 50  # entries a worker renders in one feedgen document
+DOCUMENT_WEIGHT = 3  # a document's assembly (a page of fragments, in every format) costs about three dump parses
 INDEX_NAME = FILENAMES["html"]
 
 
@@ -175,25 +176,12 @@ def _publish(
         tally.unchanged += len(kinds) - len(stale)
         if stale:
             jobs.append((page, fingerprint, stale))
-    _refresh_fragments(store, plan, pool, (setup, infos), jobs)
-    # Workers write the documents themselves: megabytes of feed need not travel back through a pipe.
-    # Each job carries its entries' fragments, read here as the workers take the jobs.
-    dictionaries: dict[int, bytes] = {}  # read once for the publish, sent by reference
-    work = (
-        _Assembly(infos, page, formats, _newest(plan, page), *store.packed_fragments(page.ids, dictionaries))
-        for page, _, formats in jobs
-    )
-    files = pool.map(_assemble, work, setup=setup, count=len(jobs), chunksize=4)
-    # Documents are recorded in batches: a killed run re-checks at most one batch, by its bytes.
-    done = 0
-    for batch in batched(zip(jobs, files, strict=True), PAGES_PER_TRANSACTION):
-        with store.transaction():
-            for (page, fingerprint, formats), puts in batch:
-                for fmt, put in zip(formats, puts, strict=True):
-                    _record(store, tally, page.path(fmt), plan.fingerprint(fingerprint, fmt), put)
-        done += len(batch)
-        if progress:
-            progress(done, len(jobs))
+    rerender, formats = _stale_fragments(store, plan, jobs)
+    # One pool for both maps, when their work together is worth starting one: apart, each might be
+    # too little (a cron run's hundred fragments, then its fifty documents), and each would start its own.
+    with pool.early(setup, when=pool.worth_a_pool(len(rerender) + DOCUMENT_WEIGHT * len(jobs))):
+        _refresh_fragments(store, plan, pool, (setup, infos), sorted(rerender), formats)
+        _write_documents(store, plan, pool, (setup, infos), jobs, tally, progress)
     shaped_by, published_as = markers
     with store.transaction():
         for path, fingerprint, render in _site_documents(config, store, plan, html, infos):
@@ -213,6 +201,32 @@ def _publish(
         store.set_published_marker(published_as)
     moved_from = before if before != config.site.base_url else None
     return PublishReport(tuple(tally.written), tally.unchanged, removed, moved_from)
+
+
+def _write_documents(
+    store: Store, plan: Plan, pool: Workers, shown: tuple[Setup[Rendering], dict[str, OutletInfo]], jobs: list[_Job],
+    tally: _Tally, progress: Progress | None,
+) -> None:  # fmt: skip
+    """Each document of the jobs assembled from its entries' fragments and written, in the pool."""
+    setup, infos = shown
+    # Workers write the documents themselves: megabytes of feed need not travel back through a pipe.
+    # Each job carries its entries' fragments, read here as the workers take the jobs.
+    dictionaries: dict[int, bytes] = {}  # read once for the publish, sent by reference
+    work = (
+        _Assembly(infos, page, formats, _newest(plan, page), *store.packed_fragments(page.ids, dictionaries))
+        for page, _, formats in jobs
+    )
+    files = pool.map(_assemble, work, setup=setup, count=len(jobs), chunksize=4, weight=DOCUMENT_WEIGHT)
+    # Documents are recorded in batches: a killed run re-checks at most one batch, by its bytes.
+    done = 0
+    for batch in batched(zip(jobs, files, strict=True), PAGES_PER_TRANSACTION):
+        with store.transaction():
+            for (page, fingerprint, formats), puts in batch:
+                for fmt, put in zip(formats, puts, strict=True):
+                    _record(store, tally, page.path(fmt), plan.fingerprint(fingerprint, fmt), put)
+        done += len(batch)
+        if progress:
+            progress(done, len(jobs))
 
 
 def _intact(out: Path, path: str, known: tuple[str, int, int]) -> bool:
@@ -308,16 +322,13 @@ class _Assembly:
     dictionaries: dict[int, bytes]
 
 
-def _refresh_fragments(
-    store: Store, plan: Plan, pool: Workers, shown: tuple[Setup[Rendering], dict[str, OutletInfo]], jobs: list[_Job]
-) -> None:
-    """Render, in the pool, every fragment the pages to write need and the store lacks or has stale.
+def _stale_fragments(store: Store, plan: Plan, jobs: list[_Job]) -> tuple[set[str], tuple[Format, ...]]:
+    """The entries whose fragments the pages to write need and the store lacks or has stale, and
+    in which formats to render them.
 
     An entry stale in one format is rendered in all the formats wanted: rendering Atom and RSS
-    together costs little more than one of them. The entries are read here, a job's worth at a
-    time as the workers take them.
+    together costs little more than one of them.
     """
-    setup, infos = shown
     stored = store.fragment_keys(list(dict.fromkeys(i for page, _, _ in jobs for i in page.ids)))
     formats: set[Format] = set()
     stale: set[str] = set()
@@ -327,11 +338,19 @@ def _refresh_fragments(
             if missing:
                 stale.add(entry_id)
                 formats.update(missing)
-    del stored  # before the pool forks: a worker need not carry a copy
-    wanted = tuple(sorted(formats))
+    return stale, tuple(sorted(formats))
+
+
+def _refresh_fragments(
+    store: Store, plan: Plan, pool: Workers, shown: tuple[Setup[Rendering], dict[str, OutletInfo]],
+    stale: list[str], wanted: tuple[Format, ...],
+) -> None:  # fmt: skip
+    """Render the stale fragments in the pool, and keep them. The entries are read here, a job's
+    worth at a time as the workers take them."""
+    setup, infos = shown
 
     def work() -> Iterator[_Fragments]:  # at a cold build, the keys of every entry in every format
-        for batch in batched(sorted(stale), FRAGMENTS_PER_JOB):
+        for batch in batched(stale, FRAGMENTS_PER_JOB):
             found = store.entries(batch)
             yield infos, wanted, [(found[i], [plan.key(i, fmt) for fmt in wanted]) for i in batch]
 

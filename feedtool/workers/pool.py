@@ -44,13 +44,14 @@ def parallel_map(
     pool: PoolFactory | None = None,
     on_crash: Callable[[T, str], R] | None = None,
     job_seconds: float | None = None,
+    threshold: int | None = None,
 ) -> Iterator[R]:
     """fn(state, job) over jobs, in order, each worker's state made once by `setup`.
 
     `jobs` is read lazily, a few chunks ahead of the results: the caller may produce them as it
     goes, and memory stays bounded. `count` is how many jobs there will be (len(jobs) for a
     list), and `weight` how many dump parses one job is worth; together they decide whether a
-    pool is worth starting.
+    pool is worth starting: work of `threshold` parses or more (POOL_THRESHOLD unless given).
 
     `on_crash`: the result of a job whose worker died on it (killed for its memory, a crash in a
     library, or ended by its watch after `job_seconds`), given the job and what happened. The
@@ -62,7 +63,7 @@ def parallel_map(
     workers = workers or os.cpu_count() or 1
     if count is None:
         count = len(jobs) if isinstance(jobs, Sized) else 0
-    if count * weight < POOL_THRESHOLD or (workers == 1 and pool is None):
+    if count * weight < (POOL_THRESHOLD if threshold is None else threshold) or (workers == 1 and pool is None):
         # The state is made only once there is a job: with none (a build with nothing to do)
         # it, and whatever it imports, is never built.
         pending = iter(jobs)
@@ -182,9 +183,17 @@ class Workers:
                 del self.lent[stage]
 
     def map(self, fn: Callable[[S, T], R], jobs: Iterable[T], *, setup: Setup[S], **options: Any) -> Iterator[R]:
-        """parallel_map with this build's count, on the stage's lent pool when it has one."""
-        pool = self.lent.get(setup.stage) or self.pool
-        return parallel_map(fn, jobs, setup=setup, workers=self.count, pool=pool, **options)
+        """parallel_map with this build's count, on the stage's lent pool when it has one: running
+        already, it costs nothing to start, and any work at all goes to it."""
+        lent = self.lent.get(setup.stage)
+        if lent is not None:
+            options.setdefault("threshold", 1)
+        return parallel_map(fn, jobs, setup=setup, workers=self.count, pool=lent or self.pool, **options)
+
+    @staticmethod
+    def worth_a_pool(work: int) -> bool:
+        """Whether `work` (in dump parses) is enough to start a pool for: more than it costs to start."""
+        return work >= POOL_THRESHOLD
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:

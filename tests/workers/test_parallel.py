@@ -162,3 +162,42 @@ def test_when_a_stage_forks_before_its_large_state(
     stage: Stage, lists_every_folder: bool, plans_whole: bool, early: bool
 ) -> None:
     assert fork_early(stage, lists_every_folder=lists_every_folder, plans_whole=plans_whole) is early
+
+
+def test_a_publish_runs_both_its_maps_in_one_pool_when_their_work_together_is_worth_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cron run's publish: a hundred fragments, then fifty documents, each too little for a pool
+    alone. One pool is started for both, and neither map runs in the build process."""
+    from helpers import SEEDS, make_config
+
+    import feedtool.publish.run
+    import feedtool.workers.pool
+    from feedtool.build import build
+
+    config = make_config(tmp_path, [SEEDS])
+    build(config, do_publish=False, workers=1)
+    made: list[Stage] = []
+    ran_here: list[str] = []
+
+    @contextmanager
+    def counted(workers: int, setup: Setup[Any]) -> Iterator[_Threads]:
+        made.append(setup.stage)
+        with _threads(workers, setup) as pool:
+            yield pool
+
+    def watched(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        def run(state: Any, job: Any) -> Any:
+            if threading.current_thread() is threading.main_thread():
+                ran_here.append(fn.__name__)
+            return fn(state, job)
+
+        return run
+
+    monkeypatch.setattr(feedtool.workers.pool, "processes", counted)
+    monkeypatch.setattr(feedtool.workers.pool, "POOL_THRESHOLD", 20)  # the seeds' 5 fragments and 8 pages: 29
+    for name in ("_render_fragments", "_assemble"):
+        monkeypatch.setattr(feedtool.publish.run, name, watched(getattr(feedtool.publish.run, name)))
+    report = build(config, do_ingest=False, workers=2)
+    assert report.publish is not None and "all/atom.xml" in report.publish.written
+    assert (made, ran_here) == (["publish"], [])
