@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from browser import open_chromium, wait_for
 from corpus import generate
-from helpers import ROOT, SEEDS, dump, make_config, snapshot
+from helpers import ROOT, SEEDS, dump, make_config, published, snapshot
 
 from feedtool.build import build
 from feedtool.cli import main
@@ -362,3 +362,29 @@ def test_a_restyled_release_rewrites_the_stylesheet_of_an_older_output(tmp_path:
         store.set_published_marker("")
     build(config)
     assert style.read_bytes() == (ROOT / "feedtool" / "publish" / "style.css").read_bytes()
+
+
+def test_compiled_templates_are_kept_between_runs_and_a_damaged_one_is_compiled_again(tmp_path: Path) -> None:
+    """Each process of a publish compiles the templates it renders with; a cron run's would compile
+    them every few minutes. They are kept in Jinja2's private folder for the user's caches (under
+    TMPDIR), named for the settings they were compiled under; a file there that is damaged is
+    compiled again, never rendered from."""
+    import os
+    import subprocess
+    import sys
+
+    config = make_config(tmp_path, [SEEDS])
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {**os.environ, "TMPDIR": str(temporary), "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "feedtool", "build", "-q", "-c", str(config.path)]
+    subprocess.run(command, env=env, check=True)
+    kept = list(temporary.glob("_jinja2-cache-*/feedtool-*.cache"))
+    assert len(kept) >= 5  # entry, feed, index, pager, subscribe, base: those a build renders
+    before = published(config.output)
+    for path in kept:
+        path.write_bytes(b"j2\x00not bytecode at all")
+    shutil.rmtree(config.output)
+    shutil.rmtree(config.store.parent)
+    subprocess.run(command, env=env, check=True)
+    assert published(config.output) == before
