@@ -50,7 +50,9 @@ def processes(workers: int, setup: Setup[Any]) -> Iterator[_Processes]:
         workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(), setup)
     )
     with executor:
-        executor.submit(int).result()  # a forking pool starts its workers with its first job: now
+        # A forking pool forks its workers with its first job: now, before the build holds what
+        # they need not map. Not waited for: they make their state while the build goes on.
+        executor.submit(int)
         yield _Processes(executor, (BrokenExecutor,))
 
 
