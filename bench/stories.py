@@ -42,7 +42,7 @@ sys.path.insert(0, str(HERE.parent))
 import stories_desks  # noqa: E402
 import stories_wire  # noqa: E402
 
-from feedtool.stories.grouping import RULES, Report, Rules, clusters, group, terms_of  # noqa: E402
+from feedtool.stories.grouping import RULES, Report, Rules, clusters, contradict, figures_of, group, terms_of  # noqa: E402
 from feedtool.stories.incremental import Grouping  # noqa: E402
 
 Labelled = list[tuple[Report, str | None]]
@@ -81,21 +81,23 @@ def seeds() -> list[Report]:
 
 
 def jaccard_groups(corpus: Labelled, threshold: float, rules: Rules) -> list[list[str]]:
-    """The same rule with Jaccard similarity of term sets in place of the signatures' cosine."""
+    """The same rule with Jaccard similarity of term sets in place of the signatures' cosine (and
+    the same figures kept apart)."""
     reports = sorted((r for r, _ in corpus), key=lambda r: (r.at, r.id))
     terms = {r.id: frozenset(terms_of(r, rules)) for r in reports}
+    stated = {r.id: figures_of(r, rules) for r in reports}
     links = []
     for i, a in enumerate(reports):
         for b in reports[i + 1 :]:
             if b.at - a.at > rules.window:
                 break
-            if a.outlet != b.outlet:
+            if a.outlet != b.outlet and not contradict(stated[a.id], stated[b.id], rules.contradicting_figures):
                 shared = len(terms[a.id] & terms[b.id])
                 s = shared / (len(terms[a.id]) + len(terms[b.id]) - shared or 1)
                 s *= 1.0 - rules.decay * (b.at - a.at) / rules.window
                 if s >= threshold:
                     links.append((s, *sorted((a.id, b.id))))
-    return clusters(links, {r.id: r.outlet for r in reports})
+    return clusters(links, {r.id: r.outlet for r in reports}, stated, rules.story_figures)
 
 
 def timed(corpus: Labelled, rules: Rules) -> dict[str, float]:

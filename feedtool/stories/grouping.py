@@ -11,8 +11,15 @@ next meeting comes days later). They are linked when
   reports in a small archive, where rarity cannot be told and every score is low (the seeds:
   RFI's and RFA's reports of Wang Yi's visit to Washington score 0.19).
 
+Two articles whose figures contradict are never linked: each states some (terms.figures: the
+magnitudes, counts and shares it gives) and they share none. Told in the same words, two
+earthquakes a day apart, or two days' counts of aircraft, are two events; what tells them apart
+is their figures.
+
 Linked articles make a story, but not by every chain of links: an outlet reports an event once,
-so a story holds at most one article of each outlet. The links are taken strongest first (ties
+so a story holds at most one article of each outlet, and no two articles each stating
+`story_figures` figures or more that share none (a chain would join the earthquakes through a
+third report that states none of the figures). The links are taken strongest first (ties
 by the entry ids), and each joins two groups unless they hold an article of the same outlet.
 Plain chains of links, which a connected group would follow, joined whole weeks of one subject's
 coverage into one "story" on corpus A of bench/stories.py. A group of two or more articles is a story;
@@ -38,7 +45,7 @@ from datetime import UTC, datetime, timedelta
 
 from feedtool.errors import ConfigError
 from feedtool.stories.similarity import Signature, context, signature, similarity
-from feedtool.stories.terms import counts
+from feedtool.stories.terms import counts, figures
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -77,6 +84,8 @@ class Rules:
     signature_terms: int = 100
     title_weight: int = 1
     lead_chars: int = 600
+    contradicting_figures: int = 1  # figures each of two articles states, none shared, that keep them apart
+    story_figures: int = 2  # the same, for two articles of one story (linked through others)
 
     def __post_init__(self) -> None:
         if not self.window_hours > 0:
@@ -86,8 +95,14 @@ class Rules:
                 f"[stories] similarity must be more than 0 and at most 1, not {self.similarity},"
                 f" and mutual_similarity more than 0 and at most similarity, not {self.mutual_similarity}"
             )
-        if not 0 <= self.decay < 1 or self.context_days < 0 or self.signature_terms < 1 or self.title_weight < 1:
-            raise ConfigError("[stories] decay, context_days, signature_terms or title_weight is out of range")
+        if (
+            not 0 <= self.decay < 1 or self.context_days < 0 or self.signature_terms < 1 or self.title_weight < 1
+            or self.contradicting_figures < 1 or self.story_figures < 1
+        ):  # fmt: skip
+            raise ConfigError(
+                "[stories] decay, context_days, signature_terms, title_weight, contradicting_figures or"
+                " story_figures is out of range"
+            )
 
     @property
     def window(self) -> int:
@@ -114,6 +129,15 @@ def terms_of(report: Report, rules: Rules) -> Counter[str]:
     return counts(report.title, report.text, title_weight=rules.title_weight, lead_chars=rules.lead_chars)
 
 
+def figures_of(report: Report, rules: Rules) -> frozenset[str]:
+    return figures(report.title, report.text, lead_chars=rules.lead_chars)
+
+
+def contradict(a: frozenset[str], b: frozenset[str], least: int) -> bool:
+    """Whether two articles' figures tell two events: each states `least` or more, none shared."""
+    return len(a) >= least and len(b) >= least and a.isdisjoint(b)
+
+
 def signatures(reports: Sequence[Report], terms: Sequence[Counter[str]], rules: Rules) -> list[Signature]:
     """Each article's signature, weighed among the articles near it in time."""
     per_day: Counter[int] = Counter(r.day for r in reports)
@@ -124,10 +148,13 @@ def signatures(reports: Sequence[Report], terms: Sequence[Counter[str]], rules: 
     return [signature(found, *contexts[r.day], rules.signature_terms) for r, found in zip(reports, terms, strict=True)]
 
 
-def score(a: Report, b: Report, sa: Signature, sb: Signature, rules: Rules) -> float:
-    """How strongly two articles of different outlets within the window belong together (else 0)."""
+def score(
+    a: Report, b: Report, sa: Signature, sb: Signature, rules: Rules, stated: tuple[frozenset[str], frozenset[str]]
+) -> float:
+    """How strongly two articles of different outlets within the window belong together (else 0);
+    `stated`: the figures of each."""
     apart = abs(a.at - b.at)
-    if a.outlet == b.outlet or apart > rules.window:
+    if a.outlet == b.outlet or apart > rules.window or contradict(*stated, rules.contradicting_figures):
         return 0.0
     return similarity(sa, sb) * (1.0 - rules.decay * apart / rules.window)
 
@@ -146,11 +173,20 @@ def is_link(s: float, a: str, b: str, best: Mapping[str, Best], rules: Rules) ->
     return s >= rules.mutual_similarity and best[a][1] == b and best[b][1] == a
 
 
-def clusters(links: Iterable[tuple[float, str, str]], outlet: Mapping[str, str]) -> list[list[str]]:
-    """Linked articles into groups holding one article of an outlet at most: the links taken
-    strongest first (ties by the ids), each joining two groups whose outlets do not meet."""
+def clusters(
+    links: Iterable[tuple[float, str, str]], outlet: Mapping[str, str],
+    stated: Mapping[str, frozenset[str]] | None = None, least: int = RULES.story_figures,
+) -> list[list[str]]:  # fmt: skip
+    """Linked articles into groups holding one article of an outlet at most, and no two whose
+    figures (`stated`) contradict: the links taken strongest first (ties by the ids), each
+    joining two groups whose outlets do not meet and whose figures do not clash."""
     parent: dict[str, str] = {}
     outlets: dict[str, set[str]] = {}
+    members: dict[str, list[str]] = {}
+    figures = stated or {}
+
+    def clash(x: list[str], y: list[str]) -> bool:
+        return any(contradict(figures.get(i, frozenset()), figures.get(j, frozenset()), least) for i in x for j in y)
 
     def root(i: str) -> str:
         while parent[i] != i:
@@ -161,11 +197,12 @@ def clusters(links: Iterable[tuple[float, str, str]], outlet: Mapping[str, str])
     for _, a, b in sorted(links, key=_strongest):
         for x in (a, b):
             if x not in parent:
-                parent[x], outlets[x] = x, {outlet[x]}
+                parent[x], outlets[x], members[x] = x, {outlet[x]}, [x]
         ra, rb = root(a), root(b)
-        if ra != rb and outlets[ra].isdisjoint(outlets[rb]):
+        if ra != rb and outlets[ra].isdisjoint(outlets[rb]) and not clash(members[ra], members[rb]):
             parent[rb] = ra
             outlets[ra] |= outlets.pop(rb)
+            members[ra] += members.pop(rb)
     groups: dict[str, list[str]] = {}
     for x in parent:
         groups.setdefault(root(x), []).append(x)
@@ -191,6 +228,7 @@ def group(reports: Iterable[Report], rules: Rules = RULES) -> tuple[Story, ...]:
     if len({r.id for r in ordered}) != len(ordered):
         raise ValueError("each report's id must be unique")
     sigs = signatures(ordered, [terms_of(r, rules) for r in ordered], rules)
+    stated = {r.id: figures_of(r, rules) for r in ordered}
     # Sweep in time: each article meets those of the last window that share a signature term.
     scored: list[tuple[float, str, str]] = []
     best: dict[str, Best] = {r.id: (0.0, "") for r in ordered}
@@ -205,12 +243,12 @@ def group(reports: Iterable[Report], rules: Rules = RULES) -> tuple[Story, ...]:
             posted.append(i)
         for j in seen:
             other = ordered[j]
-            if (s := score(other, report, sigs[j], sigs[i], rules)) > 0:
+            if (s := score(other, report, sigs[j], sigs[i], rules, (stated[other.id], stated[report.id]))) > 0:
                 a, b = sorted((other.id, report.id))
                 scored.append((s, a, b))
                 best[a], best[b] = better(best[a], s, b), better(best[b], s, a)
     links = [(s, a, b) for s, a, b in scored if is_link(s, a, b, best, rules)]
-    groups = clusters(links, {r.id: r.outlet for r in ordered})
+    groups = clusters(links, {r.id: r.outlet for r in ordered}, stated, rules.story_figures)
     at = {r.id: r.at for r in ordered}
     return tuple(sorted(stories_of(groups, at), key=lambda s: (at[s.members[0]], s.members[0])))
 

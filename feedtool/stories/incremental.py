@@ -36,6 +36,7 @@ from feedtool.stories.grouping import (
     Story,
     better,
     clusters,
+    figures_of,
     is_link,
     score,
     stories_of,
@@ -59,6 +60,7 @@ class Grouping:
         self.rules = rules
         self._reports: dict[str, Report] = {}
         self._terms: dict[str, Counter[str]] = {}
+        self._figures: dict[str, frozenset[str]] = {}
         self._day_ids: dict[int, set[str]] = {}
         self._df: dict[int, Counter[str]] = {}
         self._sigs: dict[str, Signature] = {}
@@ -117,12 +119,14 @@ class Grouping:
         found = terms_of(report, self.rules)
         self._reports[report.id] = report
         self._terms[report.id] = found
+        self._figures[report.id] = figures_of(report, self.rules)
         self._day_ids.setdefault(report.day, set()).add(report.id)
         self._df.setdefault(report.day, Counter()).update(found.keys())
 
     def _forget(self, id_: str) -> int:
         report = self._reports.pop(id_)
         found = self._terms.pop(id_)
+        del self._figures[id_]
         day = report.day
         self._day_ids[day].discard(id_)
         df = self._df[day]
@@ -180,7 +184,9 @@ class Grouping:
         scored = set()
         mine = self._scores.setdefault(id_, {})
         for other in candidates:
-            s = score(report, self._reports[other], sig, self._sigs[other], rules)
+            s = score(
+                report, self._reports[other], sig, self._sigs[other], rules, (self._figures[id_], self._figures[other])
+            )
             if s > 0:
                 mine[other] = s
                 self._scores.setdefault(other, {})[id_] = s
@@ -222,7 +228,8 @@ class Grouping:
                         seen.add(other)
                         queue.append(other)
             links = [(s, a, b) for a in component for b, s in self._links.get(a, {}).items() if a < b]
-            groups += clusters(links, {i: self._reports[i].outlet for i in component})
+            outlets = {i: self._reports[i].outlet for i in component}
+            groups += clusters(links, outlets, {i: self._figures[i] for i in component}, self.rules.story_figures)
         made = stories_of(groups, {i: self._reports[i].at for g in groups for i in g})
         for new in made:
             self._stories[new.id] = new

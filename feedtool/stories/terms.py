@@ -16,6 +16,8 @@ is a bag of terms, counted:
 - Latin words of two letters or more (blinken, g20, apec) and numbers, a thousands separator
   dropped (2,300 -> 2300), are terms of their own, a decimal whole (4.7).
 - The title counts `title_weight` times: it is what the outlet says the article is about.
+- Apart from the terms, an article's figures (`figures`): what tells two earthquakes, two days'
+  counts of aircraft or two months' prices apart when they are told in the same words.
 - Only the first `lead_chars` characters of the text count. The event is in the lead; the rest of
   an article is more often background, which two different events share (the same paragraph on
   the Taiwan question closes many reports), and the cost of grouping grows with the terms.
@@ -32,6 +34,8 @@ from feedtool.derive.topics import fold
 _CJK = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _CJK_RUN = re.compile(f"[{_CJK}]{{2,}}")
 _FUNCTION = frozenset("的了与和在是对为将也并及其就于被把等而之以从向但或都又这那个们有说")
+_FIGURE = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_YEAR = re.compile(r"(?:19|20)[0-9]{2}")
 _LATIN = re.compile(r"[0-9a-z](?:[0-9a-z]|(?<=[0-9]),(?=[0-9]{3})|(?<=[0-9])\.(?=[0-9]))*")
 
 
@@ -54,3 +58,16 @@ def counts(title: str, text: str, *, title_weight: int, lead_chars: int) -> Coun
 def tf(count: int) -> float:
     """A term's weight from its count: sublinear, so a name said five times is not five names."""
     return 1.0 + math.log(count)
+
+
+def figures(title: str, text: str, *, lead_chars: int) -> frozenset[str]:
+    """The figures an article states in its title and lead: numbers of two digits or more, or with
+    a decimal part (4.7), a thousands separator dropped.
+
+    Two reports of one event state its figures (a magnitude, a count, a share); the same kind of
+    news on another day or in another city, told in the same words, states others. Numbers of one
+    digit are left out (a "4 以上的余震" is in every report of every earthquake), as are years,
+    which every article of a time names.
+    """
+    folded = fold(f"{title}\n{text[:lead_chars]}").replace(",", "")
+    return frozenset(n for n in _FIGURE.findall(folded) if len(n) > 1 and not _YEAR.fullmatch(n))

@@ -93,6 +93,32 @@ def test_articles_of_one_outlet_alone_or_far_apart_make_no_story() -> None:
     assert group([article("a", "rfi", 0, X), article("b", "rfa", RULES.window_hours + 1, X)]) == ()
 
 
+def quake(city: str, magnitude: str, hurt: int, cracked: int) -> str:
+    return (
+        f"{city}今天发生规模{magnitude}地震，截至目前已有{hurt}人受伤送医。气象部门表示，这次地震的震中位于{city}外海，"
+        f"{cracked}栋建筑出现裂缝。专家提醒，未来一周仍可能有规模5以上的余震，市府已成立应变中心。"
+    )
+
+
+def test_two_events_told_in_the_same_words_with_other_figures_are_two_stories() -> None:
+    """Two earthquakes a day apart, reported in one template with their own figures, and a report
+    of the first that gives none of them: the first's reports are one story, the second is not in
+    it, neither linked directly nor through the report without figures."""
+    first, second = quake("熊本", "7.9", 161, 27), quake("大阪", "7.8", 43, 18)
+    vague = "熊本今天发生强烈地震，多人受伤送医。气象部门表示，这次地震的震中位于外海，多栋建筑出现裂缝。专家提醒，未来一周仍可能有余震。"
+    reports = [
+        article("a", "rfi", 0, first), article("b", "rfa", 2, first), article("c", "dw", 20, second),
+        article("d", "voa", 10, vague),
+    ]  # fmt: skip
+    stories = group(reports)
+    assert not any({"a", "c"} <= set(s.members) or {"b", "c"} <= set(s.members) for s in stories), stories
+    assert any({"a", "b"} <= set(s.members) for s in stories)
+    grouping = Grouping()
+    for report in reversed(reports):
+        grouping.add([report])
+    assert grouping.stories() == stories
+
+
 POOL = [r for r, _ in wire_reports(3, count=12)]
 
 
