@@ -44,8 +44,6 @@ class BuildReport:
                 parts.append(
                     f"{kept} entr{'y' if kept == 1 else 'ies'} kept as stored: derived under earlier rules, dumps gone"
                 )
-        if self.stories is not None:
-            parts.append(_stories(self.stories))
         if self.publish is not None:
             p = self.publish
             parts.append(f"{len(p.written)} files written, {len(p.removed)} removed")
@@ -53,6 +51,8 @@ class BuildReport:
                 parts.append(f"published under a new base URL (was {p.moved_from})")
             if self.local_links is not None:
                 parts.append(f"links point at {self.local_links}, where feedtool serve listens (no [site] base_url)")
+        if self.stories is not None:
+            parts.append(_stories(self.stories))
         return "; ".join(parts) + f" in {self.seconds:.1f} s"
 
 

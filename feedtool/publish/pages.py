@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -30,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 from feedtool.config import Site
 from feedtool.errors import ConfigError
-from feedtool.models import FeedFormat, StoredEntry
+from feedtool.models import FeedFormat, StoredEntry, Version
 from feedtool.publish.feeds import (
     FILENAMES,
     FORMAT_NAMES,
@@ -48,7 +49,9 @@ if TYPE_CHECKING:  # Jinja2 loads only when a page is rendered, never for a no-o
 
     from feedtool.search.rsshub import FeedQuery
 
-TEMPLATES = ("base.html", "entry.html", "feed.html", "index.html", "pager.html", "search.html", "subscribe.html")
+TEMPLATES = (
+    "base.html", "entry.html", "feed.html", "index.html", "pager.html", "search.html", "story.html", "subscribe.html",
+)  # fmt: skip
 # Content comes sanitised, so "<img " is always a tag there (text would read "&lt;img"): images
 # in an article load only when shown, and ask their host without saying which page they are on.
 _IMG = re.compile(r"<img ")
@@ -118,9 +121,14 @@ class Pages:
             where = _template_line(exc, template)
             raise ConfigError(f"template {where}: {exc}") from None
 
-    def entry(self, entry: StoredEntry, outlet: OutletInfo) -> bytes:
+    def entry(self, entry: StoredEntry, outlet: OutletInfo, outlets: Mapping[str, OutletInfo] | None = None) -> bytes:
+        """An article's fragment (`outlets`: every outlet's details, for the other reports of its story);
+        a story's (`story.html`)."""
         import markupsafe
 
+        outlets = outlets or {}
+        if entry.story:
+            return self._render("story.html", entry=entry, reports=_reports(entry.versions, outlets))
         zone = ZoneInfo(outlet.timezone)
         return self._render(
             "entry.html",
@@ -130,6 +138,7 @@ class Pages:
             updated=entry.updated.astimezone(zone) if entry.updated != entry.published else None,
             content=markupsafe.Markup(_IMG.sub('<img loading="lazy" referrerpolicy="no-referrer" ', entry.content)),
             repeated=_repeated(entry.summary, entry.content),
+            also=[(name, version) for name, _, version in _reports(entry.versions, outlets)],
         )
 
     def feed_page(self, page: Page, fragments: Sequence[bytes], asked: FeedQuery | None = None) -> bytes:
@@ -184,6 +193,16 @@ class Pages:
             )
             for fmt in self.formats
         ]
+
+
+def _reports(versions: Sequence[Version], outlets: Mapping[str, OutletInfo]) -> list[tuple[str, datetime, Version]]:
+    """Each report with its outlet's name and its time where the outlet is."""
+    found = []
+    for version in versions:
+        outlet = outlets.get(version.outlet)
+        zone = ZoneInfo(outlet.timezone if outlet else "UTC")
+        found.append((outlet.name if outlet else version.outlet, version.published.astimezone(zone), version))
+    return found
 
 
 def _repeated(summary: str, content: str) -> bool:

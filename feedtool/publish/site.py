@@ -15,7 +15,7 @@ from feedtool.config import Site
 from feedtool.models import FeedFormat, StoredEntry
 from feedtool.publish.feeds import FeedSpec, document_path
 
-GROUPS = (("all", "All outlets"), ("outlet", "Outlets"), ("topic", "Topics"))
+GROUPS = (("all", "All outlets"), ("stories", "Stories"), ("outlet", "Outlets"), ("topic", "Topics"))
 NEWEST_SHOWN = 5
 STATIC_FILES = ("style.css",)
 
@@ -30,7 +30,7 @@ class FeedSummary:
 
 
 def grouped(feeds: Sequence[FeedSummary]) -> Iterator[tuple[str, list[FeedSummary]]]:
-    """The feeds by kind (all outlets, outlets, topics), leaving out kinds with none."""
+    """The feeds by kind (all outlets, stories, outlets, topics), leaving out kinds with none."""
     for kind, label in GROUPS:
         group = [f for f in feeds if f.feed.kind == kind]
         if group:

@@ -82,11 +82,15 @@ class Stories(Connection):
         ]
 
     def within(self, first: str, last: str) -> list[str]:
-        """The entries published in [first, last], and the story members that were when grouped."""
-        found = {i for (i,) in self.db.execute("SELECT id FROM entries WHERE published BETWEEN ? AND ?", (first, last))}
-        query = "SELECT entry_id FROM story_members WHERE published BETWEEN ? AND ?"
-        found.update(i for (i,) in self.db.execute(query, (first, last)))
-        return sorted(found)
+        """The entries published in [first, last]."""
+        query = "SELECT id FROM entries WHERE published BETWEEN ? AND ? ORDER BY id"
+        return [i for (i,) in self.db.execute(query, (first, last))]
+
+    def members_within(self, first: str, last: str) -> list[str]:
+        """The story members that were published in [first, last] when their stories were made:
+        pruned since, or moved, they are still found where they were."""
+        query = "SELECT entry_id FROM story_members WHERE published BETWEEN ? AND ? ORDER BY entry_id"
+        return [i for (i,) in self.db.execute(query, (first, last))]
 
     def replace_links(self, ends: Sequence[str], links: Iterable[tuple[float, str, str]]) -> None:
         """Every link with an end among `ends` replaced by `links` (score, id, id; ids in order)."""

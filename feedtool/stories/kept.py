@@ -75,10 +75,13 @@ def keep(store: Store, settings: StoryRules) -> Kept | None:
         found = store.reports(_day(first), _day(last + 1), rules.lead_chars)
         reports = [Report(i, outlet, from_iso(published), title, text) for i, outlet, published, title, text in found]
         links = zone_links(reports, zone, rules)
-        ends = store.within(iso(_EPOCH + zone[0] * _MICROSECOND), iso(_EPOCH + zone[1] * _MICROSECOND))
+        first_at, last_at = iso(_EPOCH + zone[0] * _MICROSECOND), iso(_EPOCH + zone[1] * _MICROSECOND)
+        # Every link of an article published in the zone now is made again here, and only those:
+        # an article that moved out of it is another zone's, whichever is made first.
+        ends = store.within(first_at, last_at)
         with store.transaction():  # a run stopped here leaves the days marked: the next makes them again
             store.replace_links(ends, links)
-        touched.update(ends)
+        touched.update(ends, store.members_within(first_at, last_at))
     changed = 0
     if days:
         with store.transaction():

@@ -131,7 +131,9 @@ class Archive:
         modified = max((e.updated for e in entries), default=from_iso(created))
         if fmt == "html":
             fragments = [
-                self.pages.entry(e, renderer.outlets[e.outlet]) for e in entries if e.outlet in renderer.outlets
+                self.pages.entry(e, renderer.outlets[e.outlet], renderer.outlets)
+                for e in entries
+                if e.outlet in renderer.outlets
             ]
             return _answer(self.pages.feed_page(page, fragments, asked=asked), MEDIA_TYPES["html"], modified)
         fragments = renderer.fragments(entries, [fmt])[fmt] if entries else []
