@@ -17,12 +17,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 import feedparser
 import pytest
-from conftest import ROOT, SEEDS, assert_as_fresh, dump, make_config
+from conftest import ROOT, SEEDS, ServedArchive, assert_as_fresh, dump, make_config
 from stories_wire import reports as wire_reports
 
 from feedtool.build import build
@@ -319,3 +321,49 @@ def test_the_stories_feed_and_its_archives_pass_the_w3c_validator(tmp_path: Path
     assert len(entries) == len(stored_stories(config)) > 20
     assert max(len(e.tags) for e in entries) >= 4  # a story of four outlets or more
     validate(config.output, base)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedArchive]:
+    """The seeds beside a generated corpus, served by `feedtool serve`'s server with the store behind it."""
+    served = ServedArchive(tmp_path_factory.mktemp("stories-served"), 60, seed=3)
+    yield served
+    served.close()
+
+
+def _query_feed(served: ServedArchive, path: str, **params: str) -> feedparser.FeedParserDict:
+    parsed = feedparser.parse(served.base + path + "?" + urlencode(params))
+    assert parsed.get("status") == 200 and parsed.bozo == 0, (path, params, parsed.get("bozo_exception"))
+    return parsed
+
+
+def test_a_query_feed_asked_for_stories_gives_each_event_once(served: ServedArchive) -> None:
+    """`group=story`: the articles found, those of a story given as the story, with every outlet's report."""
+    articles = _query_feed(served, "all/atom.xml", q="王毅")
+    assert {RFI_VISIT, RFA_VISIT} <= {e.link for e in articles.entries}
+    grouped = _query_feed(served, "all/atom.xml", q="王毅", group="story")
+    links = [e.link for e in grouped.entries]
+    assert RFA_VISIT not in links and links.count(RFI_VISIT) == 1  # the story, linked to its first report
+    (story,) = [e for e in grouped.entries if e.id.startswith("urn:feedtool:story:")]
+    assert RFA_VISIT in story.content[0].value
+    assert len(grouped.entries) == len(articles.entries) - 1
+    topic = _query_feed(served, "topics/us-china/atom.xml", group="story")
+    assert [e.id for e in topic.entries].count(story.id) == 1 and RFA_VISIT not in [e.link for e in topic.entries]
+
+
+def test_the_stories_feed_asked_a_question_gives_the_stories_of_the_articles_found(served: ServedArchive) -> None:
+    found = _query_feed(served, "stories/atom.xml", q="王毅")
+    assert [e.link for e in found.entries] == [RFI_VISIT]
+    assert _query_feed(served, "all/atom.xml", q="富有成效").entries  # Zaobao's 2022 report, of no story
+    assert _query_feed(served, "stories/atom.xml", q="富有成效").entries == []
+    page = urllib.request.urlopen(served.base + "stories/?q=王毅".replace("王毅", "%E7%8E%8B%E6%AF%85"), timeout=10)
+    assert RFA_VISIT in page.read().decode()
+
+
+def test_group_takes_story_alone(served: ServedArchive) -> None:
+    try:
+        urllib.request.urlopen(served.base + "all/atom.xml?group=outlet", timeout=10)
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 400 and b"group=" in exc.read()
+    else:
+        pytest.fail("group=outlet was taken")

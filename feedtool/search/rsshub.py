@@ -59,6 +59,8 @@ PARAMETERS = {
     "opencc": "the title and text converted by OpenCC: `s2t`, `t2s`, `s2tw`, `tw2s`, `s2hk`, `hk2s`, `s2twp`, …",
     "format": "`atom`, `rss` or `json`: the feed in that format, whichever of its addresses is asked",
     "sorted": "taken and ignored: entries come newest first, the only order an archive has",
+    "group": "`story`: each event once: the articles found that are of a story given as the story, with every"
+    " outlet's report (feedtool's own; a query of the feed of stories gives only stories)",
 }
 NAMES = tuple(PARAMETERS)
 # The names that ask the archive a question: the others alone leave the published feed as it is
@@ -97,6 +99,7 @@ class FeedQuery:
     limit: int | None = None
     brief: int | None = None
     opencc: str | None = None
+    group: bool = False  # group=story
 
     @property
     def filters(self) -> bool:
@@ -118,6 +121,8 @@ class FeedQuery:
                 pairs.append((name, str(value)))
         if self.opencc:
             pairs.append(("opencc", self.opencc))
+        if self.group:
+            pairs.append(("group", "story"))
         return "?" + urlencode(pairs) if pairs else ""
 
 
@@ -155,10 +160,13 @@ def from_params(params: Mapping[str, Sequence[str]]) -> FeedQuery | None:
     if opencc is not None and opencc not in OPENCC:
         raise QueryError(f"opencc={opencc[:40]!r} is not a conversion; one of {', '.join(sorted(OPENCC))}")
     brief = _number(one, "brief", 100, 100_000)
+    group = one.get("group") or None
+    if group is not None and group != "story":
+        raise QueryError(f"group={group[:40]!r} is not story, the one grouping there is")
     return FeedQuery(
         q=q, wanted=tuple(wanted), unwanted=tuple(unwanted), case_sensitive=case_sensitive, fold=fold == "1",
         within=_number(one, "filter_time", 0, MAX_SECONDS), limit=_number(one, "limit", 0, None), brief=brief,
-        opencc=opencc,
+        opencc=opencc, group=group is not None,
     )  # fmt: skip
 
 

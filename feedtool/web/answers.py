@@ -120,6 +120,8 @@ class Archive:
         if spec is None or (fmt != "html" and fmt not in self.config.formats):
             return None
         found = _select(store, budget, spec, asked, now, renderer, self.config.max_items)
+        if asked.group or spec.kind == "stories":
+            found = _as_stories(store, found, lone=spec.kind != "stories")
         budget.check()
         return self._render(spec, renderer, [shown_as_asked(asked, e) for e in found], asked, fmt, store.created())
 
@@ -190,6 +192,26 @@ def _day(text: str | None) -> datetime | None:
         return datetime.strptime(text or "", "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
         return None
+
+
+def _as_stories(store: Store, found: list[StoredEntry], *, lone: bool) -> list[StoredEntry]:
+    """The articles found, each of a story given as its story (once), newest first as the feed of
+    stories orders them; the articles of no story as themselves when `lone`, else left out."""
+    story_of = store.stories_of([e.id for e in found])
+    stories = store.entries(sorted(set(story_of.values())))
+    given: list[StoredEntry] = []
+    seen: set[str] = set()
+    for entry in found:
+        story = story_of.get(entry.id)
+        if story is None:
+            if lone:
+                given.append(entry)
+        elif story not in seen and story in stories:
+            seen.add(story)
+            given.append(stories[story])
+    given.sort(key=lambda e: e.id)
+    given.sort(key=lambda e: e.published, reverse=True)
+    return given
 
 
 def _select(
