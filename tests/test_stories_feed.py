@@ -259,7 +259,7 @@ def test_a_build_killed_while_stories_are_made_is_finished_by_the_next(
         return real(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(kept, "zone_links", dying)
-    monkeypatch.setattr(kept, "PIECE_DAYS", 7)
+    monkeypatch.setattr(kept, "PIECE_ARTICLES", 30)
     with pytest.raises(KeyboardInterrupt):
         build(config, workers=1)
     monkeypatch.undo()

@@ -81,6 +81,11 @@ class Stories(Connection):
             for entry_id, outlet, published, title, text in self.db.execute(query, (since, before))
         ]
 
+    def day_counts(self, first: str, last: str) -> list[tuple[str, int]]:
+        """How many entries each day in [first, last] has: how the grouping cuts its work."""
+        query = "SELECT substr(published, 1, 10), count(*) FROM entries WHERE published BETWEEN ? AND ? GROUP BY 1"
+        return list(self.db.execute(query, (first, last)))
+
     def within(self, first: str, last: str) -> list[str]:
         """The entries published in [first, last]."""
         query = "SELECT id FROM entries WHERE published BETWEEN ? AND ? ORDER BY id"

@@ -35,6 +35,7 @@ from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 from feedtool.errors import ConfigError
 from feedtool.stories.similarity import Signature, context, signature, similarity
@@ -55,7 +56,7 @@ class Report:
     title: str
     text: str
 
-    @property
+    @cached_property  # asked for every pair an article is compared in
     def at(self) -> int:
         """Microseconds since the epoch: an exact integer, so that the window is compared exactly."""
         return (self.published - _EPOCH) // _MICROSECOND
@@ -89,7 +90,7 @@ class Rules:
         if not 0 <= self.decay < 1 or self.context_days < 0 or self.signature_terms < 1 or self.title_weight < 1:
             raise ConfigError("[stories] decay, context_days, signature_terms or title_weight is out of range")
 
-    @property
+    @cached_property
     def window(self) -> int:
         return round(self.window_hours * 3_600_000_000)
 

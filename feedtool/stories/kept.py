@@ -25,7 +25,7 @@ from feedtool.derive.merge import iso
 from feedtool.rules import StoryRules
 from feedtool.store import Member, Store, StoryRow, from_iso
 from feedtool.stories.grouping import RULES, Report, Rules, clusters, stories_of
-from feedtool.stories.zones import PIECE_DAYS, reads, zone_links, zones
+from feedtool.stories.zones import PIECE_ARTICLES, Zone, pieces, reads, zone_links, zones
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -70,18 +70,9 @@ def keep(store: Store, settings: StoryRules) -> Kept | None:
     rules = rules_of(settings)
     days = store.changed_days()
     touched: set[str] = set()
-    for zone in zones((_day_number(day) for day in days), rules, PIECE_DAYS):
-        first, last = reads(zone, rules)
-        found = store.reports(_day(first), _day(last + 1), rules.lead_chars)
-        reports = [Report(i, outlet, from_iso(published), title, text) for i, outlet, published, title, text in found]
-        links = zone_links(reports, zone, rules)
-        first_at, last_at = iso(_EPOCH + zone[0] * _MICROSECOND), iso(_EPOCH + zone[1] * _MICROSECOND)
-        # Every link of an article published in the zone now is made again here, and only those:
-        # an article that moved out of it is another zone's, whichever is made first.
-        ends = store.within(first_at, last_at)
-        with store.transaction():  # a run stopped here leaves the days marked: the next makes them again
-            store.replace_links(ends, links)
-        touched.update(ends, store.members_within(first_at, last_at))
+    for joined in zones((_day_number(day) for day in days), rules):
+        articles = {_day_number(day): n for day, n in store.day_counts(_iso(joined[0]), _iso(joined[1]))}
+        touched.update(_remade(store, rules, pieces(joined, articles, PIECE_ARTICLES)))
     changed = 0
     if days:
         with store.transaction():
@@ -89,6 +80,24 @@ def keep(store: Store, settings: StoryRules) -> Kept | None:
             store.days_done(days)
     sizes = store.story_sizes()
     return Kept(changed, sum(sizes.values()), sizes)
+
+
+def _remade(store: Store, rules: Rules, zones: Sequence[Zone]) -> set[str]:
+    """The links of each zone made again, one transaction a zone; the articles they touch."""
+    touched: set[str] = set()
+    for zone in zones:
+        first, last = reads(zone, rules)
+        found = store.reports(_day(first), _day(last + 1), rules.lead_chars)
+        reports = [Report(i, outlet, from_iso(published), title, text) for i, outlet, published, title, text in found]
+        links = zone_links(reports, zone, rules)
+        first_at, last_at = _iso(zone[0]), _iso(zone[1])
+        # Every link of an article published in the zone now is made again here, and only those:
+        # an article that moved out of it is another zone's, whichever is made first.
+        ends = store.within(first_at, last_at)
+        with store.transaction():  # a run stopped here leaves the days marked: the next makes them again
+            store.replace_links(ends, links)
+        touched.update(ends, store.members_within(first_at, last_at))
+    return touched
 
 
 def _restory(store: Store, touched: Sequence[str]) -> int:
@@ -146,6 +155,11 @@ def _row(story_id: str, ids: Sequence[str], members: dict[str, Member]) -> Story
 def _times(members: dict[str, Member]) -> dict[str, int]:
     """Each article's published time in microseconds since the epoch, as `Report.at` counts it."""
     return {i: (from_iso(m.published) - _EPOCH) // _MICROSECOND for i, m in members.items()}
+
+
+def _iso(at: int) -> str:
+    """A time in microseconds since the epoch as the store writes times."""
+    return iso(_EPOCH + at * _MICROSECOND)
 
 
 def _day_number(day: str) -> int:

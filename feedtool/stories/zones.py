@@ -17,14 +17,14 @@ reaches how far, with c = `context_days` and W the window:
 Every link with an end in a zone is made again here, and every other link stands: a zone's links
 are exactly those `group` makes of the whole set. Stories are then the linked groups the zone's
 links touch (grouping.clusters), made from the stored links, however far a group reaches.
-A long zone (a first build, new rules) is cut into pieces of `PIECE_DAYS`, each with its own
-margins, so that what is held in memory is a few weeks of articles at any size of archive.
+A long zone (a first build, new rules) is cut into pieces of at most `PIECE_ARTICLES` articles,
+each read with its own margins, so that what is held in memory is bounded at any size of archive.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping
 
 from feedtool.stories.grouping import (
     _DAY,
@@ -37,14 +37,13 @@ from feedtool.stories.grouping import (
 )
 from feedtool.stories.similarity import Signature, context, signature
 
-PIECE_DAYS = 28  # the longest zone made again at once
+PIECE_ARTICLES = 10_000  # the most articles of a zone made again at once (a few hundred megabytes)
 
 Zone = tuple[int, int]  # [first, last] microsecond since the epoch, both included
 
 
-def zones(days: Iterable[int], rules: Rules, piece_days: int = PIECE_DAYS) -> list[Zone]:
-    """The zones of changes on these days (UTC days since the epoch), overlapping ones joined, long
-    ones cut into pieces, in time order."""
+def zones(days: Iterable[int], rules: Rules) -> list[Zone]:
+    """The zones of changes on these days (UTC days since the epoch), overlapping ones joined, in time order."""
     c, w = rules.context_days, rules.window
     joined: list[list[int]] = []
     for day in sorted(set(days)):
@@ -53,8 +52,22 @@ def zones(days: Iterable[int], rules: Rules, piece_days: int = PIECE_DAYS) -> li
             joined[-1][1] = max(joined[-1][1], hi)
         else:
             joined.append([lo, hi])
-    piece = piece_days * _DAY
-    return [(start, min(start + piece - 1, hi)) for lo, hi in joined for start in range(lo, hi + 1, piece)]
+    return [(lo, hi) for lo, hi in joined]
+
+
+def pieces(zone: Zone, articles: Mapping[int, int], most: int = PIECE_ARTICLES) -> list[Zone]:
+    """A zone cut at day boundaries into pieces of at most `most` articles (`articles`: how many each
+    day has), but never less than a day: a first build's zone is the whole archive."""
+    lo, hi = zone
+    cut: list[Zone] = []
+    start, held = lo, 0
+    for day in range(lo // _DAY, hi // _DAY + 1):
+        count = articles.get(day, 0)
+        if held and held + count > most:
+            cut.append((start, day * _DAY - 1))
+            start, held = day * _DAY, 0
+        held += count
+    return [*cut, (start, hi)]
 
 
 def reads(zone: Zone, rules: Rules) -> tuple[int, int]:
@@ -88,9 +101,3 @@ def zone_links(reports: Iterable[Report], zone: Zone, rules: Rules) -> list[tupl
     return [
         (s, a, b) for s, a, b in pairs if (lo <= at[a] <= hi or lo <= at[b] <= hi) and is_link(s, a, b, best, rules)
     ]
-
-
-def within(zone: Zone, reports: Sequence[Report]) -> list[str]:
-    """The ids of the reports published within the zone."""
-    lo, hi = zone
-    return [r.id for r in reports if lo <= r.at <= hi]
