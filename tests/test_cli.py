@@ -127,7 +127,8 @@ def test_build_then_a_quiet_noop_build_prints_nothing(project: Path) -> None:
     first = feedtool("build", cwd=project)
     assert first.returncode == 0 and first.stderr == ""
     assert first.stdout.startswith(
-        "feedtool: 5 new, 0 updated, 0 unchanged, 0 rejected; 31 files written, 0 removed in "
+        "feedtool: 5 new, 0 updated, 0 unchanged, 0 rejected; 35 files written, 0 removed;"
+        " 1 story of 2 outlets (1 made or changed) in "
     )
     again = feedtool("build", "-q", cwd=project)
     assert (again.returncode, again.stdout, again.stderr) == (0, "", "")
@@ -139,7 +140,7 @@ def test_ingest_then_publish_is_a_build(project: Path, capsys) -> None:
     assert run(capsys, "ingest", "-q") == (0, "", "")
     assert not (project / "out").exists()
     code, out, _ = run(capsys, "publish")
-    assert code == 0 and "31 files written" in out
+    assert code == 0 and "35 files written" in out
 
 
 def test_options_override_the_config(project: Path, capsys) -> None:
@@ -429,7 +430,7 @@ def test_without_a_base_url_the_build_and_check_say_the_links_are_local(project:
     assert feedtool("publish", cwd=project).stdout.count(LOCAL) == 1
     assert feedtool("build", "-q", cwd=project).stdout == ""
     checked = feedtool("check", cwd=project)
-    assert (checked.returncode, checked.stdout) == (0, "feedtool: 31 documents checked, no problems\n")
+    assert (checked.returncode, checked.stdout) == (0, "feedtool: 35 documents checked, no problems\n")
     assert checked.stderr == (
         "feedtool: the output's links are under http://127.0.0.1:8000/, where feedtool serve listens"
         " (no [site] base_url): fit only for serving on this machine\n"
@@ -440,9 +441,9 @@ def test_without_a_base_url_the_build_and_check_say_the_links_are_local(project:
         config.read_text("utf-8").replace("[site]\n", '[site]\nbase_url = "https://feeds.example.org/"\n')
     )
     moved = feedtool("check", cwd=project)
-    assert moved.returncode == 1 and moved.stderr == "feedtool: error: 30 problems in 31 documents under out\n"
+    assert moved.returncode == 1 and moved.stderr == "feedtool: error: 34 problems in 35 documents under out\n"
     documents = [line.split(": ")[0] for line in moved.stdout.splitlines()]  # each once; style.css links nothing
-    assert len(set(documents)) == 30 and "out/style.css" not in documents
+    assert len(set(documents)) == 34 and "out/style.css" not in documents
     assert all("is not under the base URL https://feeds.example.org/" in line for line in moved.stdout.splitlines())
     assert (
         "out/all/atom.xml: self link http://127.0.0.1:8000/all/atom.xml is not under the base URL"
@@ -457,10 +458,10 @@ def test_without_a_base_url_the_build_and_check_say_the_links_are_local(project:
 def test_check_finds_a_damaged_document(project: Path, capsys) -> None:
     run(capsys, "build", "-q")
     code, out, _ = run(capsys, "check")
-    assert code == 0 and "31 documents checked, no problems" in out
+    assert code == 0 and "35 documents checked, no problems" in out
     (project / "out" / "outlets" / "rfi" / "rss.xml").write_text("<rss><channel><title>x</")
     code, out, err = run(capsys, "check")
-    assert code == 1 and "outlets/rfi/rss.xml: not a valid feed" in out and "1 problems in 31 documents" in err
+    assert code == 1 and "outlets/rfi/rss.xml: not a valid feed" in out and "1 problems in 35 documents" in err
 
 
 def _items(project: Path, feed: str = "all") -> list[str]:

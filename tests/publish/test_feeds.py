@@ -30,6 +30,7 @@ BASE = "http://127.0.0.1:8000/"
 SCHEMA = json.loads((ROOT / "feedtool" / "publish" / "jsonfeed.schema.json").read_text("utf-8"))
 FEEDS = [
     "all",
+    "stories",
     "outlets/rfi",
     "outlets/rfa",
     "outlets/zaobao",

@@ -340,6 +340,7 @@ def reader(served: Served, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 PAGES = {
     "index": "",
     "all": "all/",
+    "stories": "stories/",
     "outlet": "outlets/rfi/",
     "archive": "all/archive/2023-10/2/",
     "topic": "topics/middle-east/",

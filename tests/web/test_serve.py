@@ -105,7 +105,7 @@ def test_a_feed_reader_subscribes_through_the_opml_and_sees_no_duplicates(site: 
     assert status == 200
     reader.import_feeds(io.BytesIO(opml))
     feeds = list(reader.get_feeds())
-    assert len(feeds) == 7
+    assert len(feeds) == 8  # all outlets, stories, three outlets, three topics
     reader.update_feeds(scheduled=False)
     for feed in reader.get_feeds():
         assert feed.last_exception is None, (feed.url, feed.last_exception)
