@@ -61,6 +61,8 @@ class Stats:
     store_bytes: int
     outlets: tuple[OutletCount, ...]
     topics: tuple[tuple[str, int], ...]  # (topic slug, entries)
+    stories: int = 0  # stories of several outlets' reports of one event
+    story_outlets: tuple[tuple[int, int], ...] = ()  # (outlets a story spans, how many stories span that many)
 
     def as_json(self) -> dict[str, object]:
         """The shape `feedtool stats --json` prints."""
@@ -69,6 +71,7 @@ class Stats:
             "rejected": self.rejected,
             "outlets": {o.slug: {"name": o.name, "entries": o.entries, "newest": o.newest} for o in self.outlets},
             "topics": dict(self.topics), "store_bytes": self.store_bytes,
+            "stories": {"stories": self.stories, "outlets": {str(n): count for n, count in self.story_outlets}},
         }  # fmt: skip
 
 
@@ -297,11 +300,13 @@ class Archive:
             counted = store.stats()
         number = {key: value for key, value in counted.items() if isinstance(value, int)}
         outlets = cast(dict[str, dict[str, Any]], counted["outlets"])
+        sizes = cast(dict[int, int], counted["stories"])
         return Stats(
             entries=number["entries"], indexed=number["indexed"], pruned=number["pruned"], files=number["files"],
             rejected=number["rejected"], store_bytes=number["store_bytes"],
             outlets=tuple(OutletCount(slug, o["name"], o["entries"], o["newest"]) for slug, o in outlets.items()),
             topics=tuple(cast(dict[str, int], counted["topics"]).items()),
+            stories=sum(sizes.values()), story_outlets=tuple(sorted(sizes.items())),
         )  # fmt: skip
 
     def rejects(self) -> list[Reject]:

@@ -18,6 +18,7 @@ from feedtool.ingest.run import IngestReport, ingest
 from feedtool.models import Progress
 from feedtool.publish.run import PublishReport, publish, rendering
 from feedtool.store import Store
+from feedtool.stories.kept import Kept, keep
 from feedtool.workers import PoolFactory, Workers
 from feedtool.workers.cluster import address_of, connected
 
@@ -30,6 +31,7 @@ class BuildReport:
     publish: PublishReport | None
     seconds: float
     local_links: str | None = None  # published with no base URL configured: the local server's, said once
+    stories: Kept | None = None  # None when stories are turned off
 
     def summary(self) -> str:
         parts = []
@@ -49,7 +51,19 @@ class BuildReport:
                 parts.append(f"published under a new base URL (was {p.moved_from})")
             if self.local_links is not None:
                 parts.append(f"links point at {self.local_links}, where feedtool serve listens (no [site] base_url)")
+        if self.stories is not None:
+            parts.append(_stories(self.stories))
         return "; ".join(parts) + f" in {self.seconds:.1f} s"
+
+
+def _stories(kept: Kept) -> str:
+    """How many stories stand, and how many outlets they span: "12 stories of 2 to 5 outlets"."""
+    if not kept.stories:
+        return "no story of several outlets"
+    spans = [outlets for outlets, _ in kept.sizes]
+    outlets = f"{spans[0]}" if spans[0] == spans[-1] else f"{spans[0]} to {spans[-1]}"
+    said = f"{kept.stories} stor{'y' if kept.stories == 1 else 'ies'} of {outlets} outlets"
+    return said + (f" ({kept.changed} made or changed)" if kept.changed else "")
 
 
 @contextmanager
@@ -131,7 +145,9 @@ def build(
                 if do_ingest
                 else None
             )
+            # Before publishing: a prune since the last build, or new rules, change stories too.
+            stories = keep(store, config.stories)
             published = publish(store, config, progress=publish_progress, workers=pools) if do_publish else None
         store.checkpoint()
     local = config.site.base_url if do_publish and not config.base_url_set else None
-    return BuildReport(ingested, published, time.monotonic() - started, local)
+    return BuildReport(ingested, published, time.monotonic() - started, local, stories)

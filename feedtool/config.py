@@ -11,14 +11,14 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from feedtool.errors import ConfigError
 from feedtool.models import FeedFormat
-from feedtool.rules import DEFAULT_LANGUAGE, CleanRules, Limits, Outlet, Rules, Topic
+from feedtool.rules import DEFAULT_LANGUAGE, CleanRules, Limits, Outlet, Rules, StoryRules, Topic
 from feedtool.workers.cluster import address_of
 
 DEFAULT_CONFIG_NAME = "feedtool.toml"
@@ -58,6 +58,9 @@ class Config:
     # Where a build's stages run: "local" (this machine's cores), or "dask:tcp://HOST:PORT", a Dask
     # scheduler's address (workers/cluster.py).
     executor: str = "local"
+    stories: StoryRules = field(
+        default_factory=StoryRules
+    )  # articles of several outlets about one event grouped (stories/)
 
     @property
     def root(self) -> Path:
@@ -117,6 +120,12 @@ def _hours(v: Any) -> float:
     return float(v)
 
 
+def _share(v: Any) -> float:
+    if not isinstance(v, int | float) or isinstance(v, bool) or not 0 < v <= 1:
+        raise ValueError("a number more than 0 and at most 1")
+    return float(v)
+
+
 def _bool(v: Any) -> bool:
     if not isinstance(v, bool):
         raise ValueError("true or false")
@@ -147,6 +156,7 @@ _SCHEMA: dict[str, dict[str, Checker]] = {
         "timezone": _str, "icon": _str, "aliases": _strs, "remove": _strs, "remove_text": _strs,
         "dateline_formats": _strs, "expect_every": _hours,
     },
+    "stories": {"enabled": _bool, "window_hours": _hours, "similarity": _share},
     "topic": {
         "slug": _str, "title": _str, "description": _str, "any": _strs, "all": _strs,
         "none": _strs, "outlets": _strs,
@@ -451,4 +461,5 @@ def load_config(
         templates=templates,
         base_url_set=base_url_set,
         executor=executor,
+        stories=StoryRules(**user.get("stories", {})),
     )

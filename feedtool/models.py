@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Literal
 
-FeedKind = Literal["all", "outlet", "topic"]
+FeedKind = Literal["all", "outlet", "topic", "stories"]
 FeedFormat = Literal["atom", "rss", "json"]  # the formats a feed can be published in
 Format = Literal["atom", "rss", "json", "html"]  # and the page for people beside them
 
@@ -104,8 +104,21 @@ UNFORESEEN = (
 
 
 @dataclass(frozen=True)
+class Version:
+    """One outlet's report of a story: what a story's entry lists, and what an article's "also
+    reported by" links to."""
+
+    id: str  # the article's entry id, its address
+    outlet: str
+    title: str
+    published: datetime
+    summary: str = ""  # its lead: in a story's entry only
+
+
+@dataclass(frozen=True)
 class StoredEntry:
-    """An entry as the store merged it from every dump of the same article."""
+    """An entry as the store merged it from every dump of the same article; or a story (`story`),
+    with its own id and the title, summary, image and language of its first report."""
 
     id: str
     url: str
@@ -120,6 +133,14 @@ class StoredEntry:
     image: str | None
     tags: tuple[str, ...]
     topics: tuple[str, ...] = field(default=())
+    # An article's: the other outlets' reports of its story. A story's: every report, the first first.
+    versions: tuple[Version, ...] = ()
+    story: bool = False
+
+    @property
+    def link(self) -> str:
+        """Where the entry is read: an article's address (its id), a story's first report's."""
+        return self.versions[0].id if self.story and self.versions else self.id
 
 
 @dataclass(frozen=True)

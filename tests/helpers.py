@@ -54,10 +54,17 @@ def make_config(
     build: str = "",
     max_items: int = 50,
     archive_items: int = 100,
+    stories: bool = False,
 ) -> Config:
     """A config file of the test's own (topics from the starter config), loaded as the CLI would.
 
-    `build`: more keys for its [build] table; `extra`: more tables."""
+    `build`: more keys for its [build] table; `extra`: more tables; `stories`: stories on."""
+    if stories:
+        extra = (
+            extra.replace("[stories]\n", "[stories]\nenabled = true\n")
+            if "[stories]" in extra
+            else (f"[stories]\nenabled = true\n{extra}")
+        )
     path = tmp_path / "feedtool.toml"
     starter = (ROOT / "feedtool.toml").read_text("utf-8")
     topics = starter[starter.index("[[topic]]") :]

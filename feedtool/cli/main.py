@@ -220,6 +220,9 @@ def stats(config: Path | None, state: Path | None, as_json: bool, quiet: bool, v
         click.echo(f"  outlet {outlet.slug:<16} {outlet.entries:>7}  newest {outlet.newest[:16]}Z  {outlet.name}")
     for slug, entries in data.topics:
         click.echo(f"  topic  {slug:<16} {entries:>7}")
+    if data.stories:
+        spans = ", ".join(f"{count(n, 'story', 'stories')} of {outlets}" for outlets, n in data.story_outlets)
+        click.echo(f"{count(data.stories, 'story', 'stories')} of several outlets ({spans} outlets)")
 
 
 @cli.command()

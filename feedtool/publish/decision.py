@@ -10,7 +10,7 @@ is one branch with its test (tests/publish/test_decision.py).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from feedtool.store import Head, Placed
@@ -31,6 +31,9 @@ class PublishState:
     placed: Mapping[str, Placed]  # where the changed entries are now (those still stored)
     heads: Mapping[str, Head]  # feed folder -> its newest entries and size, as last published
     outlets: Mapping[str, tuple[str, str, str]]  # slug -> (name, homepage, language), as stored
+    stories: Mapping[str, str | None] | None = field(default_factory=dict)  # story -> its date before (None:
+    # new), or None when the log cannot say
+    dated: Mapping[str, str] = field(default_factory=dict)  # the changed stories' dates now (those that stand)
 
 
 def facts_of(state: PublishState, *, published_as: str, shaped_by: str, intact: bool, feeds: list[str]) -> PublishFacts:
@@ -42,7 +45,7 @@ def facts_of(state: PublishState, *, published_as: str, shaped_by: str, intact: 
         marked=state.marker == published_as,
         intact=intact,
         same_config=state.config == shaped_by,
-        logged=changes is not None,
+        logged=changes is not None and state.stories is not None,
         feeds_known=bool(state.newest) and all(folder in state.heads for folder in feeds),
         entries_kept=changes is not None and len(state.placed) == len(changes),
     )
@@ -55,7 +58,7 @@ class PublishFacts:
     marked: bool  # the store and the config are as they were when everything was last published
     intact: bool  # every published file is still the one written then (same size and mtime)
     same_config: bool  # the config is the one the output was last published with, whole
-    logged: bool  # the log of changes says where every change was (not overflowed, nothing removed)
+    logged: bool  # the logs of changes say where every change was (entries', stories'; not overflowed)
     feeds_known: bool  # every feed was published before: none is new (an outlet's first entry)
     entries_kept: bool  # every entry the log names is still in the store
 

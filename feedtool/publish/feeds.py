@@ -60,6 +60,10 @@ MEDIA_TYPES: dict[Format, str] = {
 FORMAT_NAMES: dict[Format, str] = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
 FEED_FILENAMES = frozenset(FILENAMES[fmt] for fmt in FORMAT_NAMES)
 ALL_FOLDER = "all"  # the all-outlets feed's folder, under the output
+STORIES_FOLDER = "stories"  # the feed of stories' folder
+STORY_URN = (
+    "urn:feedtool:story:"  # a story's entry id: no address is the story's own, and it outlives its first report's
+)
 # Image types by file extension. A fixed table, not `mimetypes`: that reads the machine's
 # /etc/mime.types, and the same store must give the same bytes on every machine.
 IMAGE_TYPES = {
@@ -101,7 +105,9 @@ class FeedSpec:
 
     @property
     def folder(self) -> str:
-        return ALL_FOLDER if self.kind == "all" else f"{self.kind}s/{self.slug}"
+        if self.kind == "all":
+            return ALL_FOLDER
+        return STORIES_FOLDER if self.kind == "stories" else f"{self.kind}s/{self.slug}"
 
 
 @dataclass(frozen=True)
@@ -279,16 +285,44 @@ class Renderer:
         return self._feedgen(page, entries, fmt, self._updated(entries))
 
     def categories(self, entry: StoredEntry) -> list[str]:
-        """The entry's categories as its feeds list them: outlet, topics, tags."""
-        outlet = self.outlets[entry.outlet].name if entry.outlet in self.outlets else entry.outlet
+        """The entry's categories as its feeds list them: outlet, topics, tags; a story's, its outlets."""
+        if entry.story:
+            return self._outlet_names(entry)
+        outlet = self.outlet_name(entry.outlet)
         topics = [self.topic_titles[t] for t in entry.topics if t in self.topic_titles]
         return list(dict.fromkeys([outlet, *topics, *entry.tags]))
 
     def author(self, entry: StoredEntry) -> str:
-        """The author the feeds name: the byline, else the outlet."""
-        if entry.author:
-            return entry.author
-        return self.outlets[entry.outlet].name if entry.outlet in self.outlets else entry.outlet
+        """The author the feeds name: the byline, else the outlet; a story's, its outlets."""
+        if entry.story:
+            return self.words.pgettext("between names", ", ").join(self._outlet_names(entry))
+        return entry.author or self.outlet_name(entry.outlet)
+
+    def outlet_name(self, slug: str) -> str:
+        return self.outlets[slug].name if slug in self.outlets else slug
+
+    def _outlet_names(self, entry: StoredEntry) -> list[str]:
+        return list(dict.fromkeys(self.outlet_name(v.outlet) for v in entry.versions))
+
+    def entry_id(self, entry: StoredEntry) -> str:
+        return STORY_URN + entry.id if entry.story else entry.id
+
+    def content(self, entry: StoredEntry) -> str:
+        """An article's content; a story's, every outlet's report: its title and link, outlet, time
+        where the outlet is (as the site's language writes it), and lead."""
+        if not entry.story:
+            return entry.content
+        items = []
+        for version in entry.versions:
+            outlet = self.outlets.get(version.outlet)
+            when = self.words.when(version.published, outlet.timezone if outlet else "UTC")
+            items.append(
+                f'<li><p><a href="{escape(version.id)}">{escape(version.title, quote=False)}</a><br>'
+                f"{escape(self.outlet_name(version.outlet), quote=False)} · {escape(when, quote=False)}</p>"
+                + (f"<p>{escape(version.summary, quote=False)}</p>" if version.summary else "")
+                + "</li>"
+            )
+        return "<ul>" + "".join(items) + "</ul>"
 
     def _updated(self, entries: Sequence[StoredEntry]) -> datetime:
         return max((e.updated for e in entries), default=EPOCH)
@@ -343,10 +377,10 @@ class Renderer:
         fg.link(href=feed.home, rel="alternate", type="text/html")
         for entry in entries:
             fe = fg.add_entry(order="append")
-            fe.id(entry.id)
-            fe.guid(entry.id, permalink=True)
+            fe.id(self.entry_id(entry))
+            fe.guid(self.entry_id(entry), permalink=not entry.story)
             fe.title(entry.title)
-            fe.link(href=entry.id, rel="alternate", type="text/html")
+            fe.link(href=entry.link, rel="alternate", type="text/html")
             fe.published(entry.published)
             fe.updated(entry.updated)
             fe.author({"name": self.author(entry)})
@@ -354,7 +388,7 @@ class Renderer:
             # The summary is plain text, and RSS readers take a description as HTML: escaped once for
             # HTML (and declared so in Atom), a "</p>" in the text stays text in every reader.
             fe.summary(escape(entry.summary or entry.title, quote=False), type="html")
-            fe.content(entry.content, type="html")
+            fe.content(self.content(entry), type="html")
             fe.category([{"term": category} for category in self.categories(entry)])
             if entry.image:
                 # No group: Media RSS keeps <media:group> for several renditions of one thing.
@@ -383,10 +417,10 @@ class Renderer:
 
     def _item(self, entry: StoredEntry) -> dict[str, object]:
         item: dict[str, object] = {
-            "id": entry.id,
-            "url": entry.id,
+            "id": self.entry_id(entry),
+            "url": entry.link,
             "title": entry.title,
-            "content_html": entry.content,
+            "content_html": self.content(entry),
             "summary": entry.summary,
             "date_published": _rfc3339(entry.published),
             "date_modified": _rfc3339(entry.updated),

@@ -23,8 +23,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
@@ -34,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 from feedtool.config import Site
 from feedtool.errors import ConfigError
-from feedtool.models import FeedFormat, StoredEntry
+from feedtool.models import FeedFormat, StoredEntry, Version
 from feedtool.publish.feeds import (
     FILENAMES,
     FORMAT_NAMES,
@@ -53,7 +54,9 @@ if TYPE_CHECKING:  # Jinja2 loads only when a page is rendered, never for a no-o
 
     from feedtool.search.rsshub import FeedQuery
 
-TEMPLATES = ("base.html", "entry.html", "feed.html", "index.html", "pager.html", "search.html", "subscribe.html")
+TEMPLATES = (
+    "base.html", "entry.html", "feed.html", "index.html", "pager.html", "search.html", "story.html", "subscribe.html",
+)  # fmt: skip
 # The fields a query feed's filters look in (search/rsshub.py), as its page names them.
 FIELD_NAMES = {
     "filter": N_("title or text"), "title": N_("title"), "description": N_("full text"), "author": N_("author"),
@@ -142,9 +145,14 @@ class Pages:
             where = _template_line(exc, template)
             raise ConfigError(f"template {where}: {exc}") from None
 
-    def entry(self, entry: StoredEntry, outlet: OutletInfo) -> bytes:
+    def entry(self, entry: StoredEntry, outlet: OutletInfo, outlets: Mapping[str, OutletInfo] | None = None) -> bytes:
+        """An article's fragment (`outlets`: every outlet's details, for the other reports of its story);
+        a story's (`story.html`)."""
         import markupsafe
 
+        outlets = outlets or {}
+        if entry.story:
+            return self._render("story.html", entry=entry, reports=_reports(entry.versions, outlets))
         zone = ZoneInfo(outlet.timezone)
         return self._render(
             "entry.html",
@@ -154,6 +162,7 @@ class Pages:
             updated=entry.updated.astimezone(zone) if entry.updated != entry.published else None,
             content=markupsafe.Markup(_IMG.sub('<img loading="lazy" referrerpolicy="no-referrer" ', entry.content)),
             repeated=_repeated(entry.summary, entry.content),
+            also=[(name, version) for name, _, version in _reports(entry.versions, outlets)],
         )
 
     def feed_page(self, page: Page, fragments: Sequence[bytes], asked: FeedQuery | None = None) -> bytes:
@@ -216,6 +225,16 @@ class Pages:
             )
             for fmt in self.formats
         ]
+
+
+def _reports(versions: Sequence[Version], outlets: Mapping[str, OutletInfo]) -> list[tuple[str, datetime, Version]]:
+    """Each report with its outlet's name and its time where the outlet is."""
+    found = []
+    for version in versions:
+        outlet = outlets.get(version.outlet)
+        zone = ZoneInfo(outlet.timezone if outlet else "UTC")
+        found.append((outlet.name if outlet else version.outlet, version.published.astimezone(zone), version))
+    return found
 
 
 def _repeated(summary: str, content: str) -> bool:

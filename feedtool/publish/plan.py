@@ -31,7 +31,7 @@ from typing import Protocol
 
 from feedtool.config import Config
 from feedtool.models import Format
-from feedtool.publish.feeds import ALL_FOLDER, FeedSpec, OutletInfo, Page, document_path, paginate
+from feedtool.publish.feeds import ALL_FOLDER, STORIES_FOLDER, FeedSpec, OutletInfo, Page, document_path, paginate
 from feedtool.publish.messages import Messages
 from feedtool.publish.pages import Pages
 from feedtool.publish.site import NEWEST_SHOWN
@@ -41,7 +41,7 @@ from feedtool.version import __version__
 
 class Listing(Protocol):
     """What planning reads of the store, and nothing else: the feeds' listings, the entries'
-    revisions and the log of changes. A `Store` is one; a test may give another."""
+    revisions, who reported each one's story, and the log of changes. A `Store` is one; a test may give another."""
 
     def changes(self) -> dict[str, Placed | None] | None: ...
     def created(self) -> str: ...
@@ -51,7 +51,8 @@ class Listing(Protocol):
     def newest_updated(self) -> str | None: ...
     def parts(self, folder: str) -> dict[str, list[Key]]: ...
     def published_newest(self) -> str | None: ...
-    def revisions(self) -> Iterator[tuple[str, str, list[str]]]: ...
+    def reporters_of(self, ids: Sequence[str]) -> dict[str, str]: ...
+    def revisions(self) -> Iterator[tuple[str, str, list[str], str]]: ...
     def rows(self, ids: Sequence[str]) -> dict[str, IndexRow]: ...
     def topics_of(self, ids: Sequence[str]) -> dict[str, list[str]]: ...
 
@@ -87,11 +88,18 @@ class Plan:
 
 
 def feed_specs(config: Config, infos: dict[str, OutletInfo], messages: Messages | None = None) -> list[FeedSpec]:
-    """The all-outlets feed, one per outlet with entries, one per configured topic; in that order.
-    The descriptions feedtool writes are in the site's language (`messages`: its catalogue)."""
+    """The all-outlets feed, the feed of stories (unless turned off), one per outlet with entries, one
+    per configured topic; in that order. The titles and descriptions feedtool writes are in the
+    site's language (`messages`: its catalogue)."""
     words = messages or Messages.of(config.site.language, config.templates)
     site = words.site(config.site)
     feeds = [_own_page(site.base_url, FeedSpec("all", "all", site.title, site.description, "", site.language))]
+    if config.stories.enabled:
+        about = words.gettext(
+            "Articles of several outlets about one event: one entry a story, with every outlet's report"
+        )
+        titled = words.gettext("%(site)s: stories") % {"site": site.title}
+        feeds.append(_own_page(site.base_url, FeedSpec("stories", "stories", titled, about, "", site.language)))
     for slug, info in sorted(infos.items()):
         described = words.gettext("%(outlet)s: articles rebuilt from scraped pages") % {"outlet": info.name}
         feeds.append(FeedSpec("outlet", slug, info.name, described, info.homepage, info.language, info.icon))
@@ -107,7 +115,9 @@ def feed_specs(config: Config, infos: dict[str, OutletInfo], messages: Messages 
 
 def feed_folders(config: Config, infos: dict[str, OutletInfo]) -> list[str]:
     """The folders of `feed_specs`, found without the catalogue: what a build with nothing to publish asks."""
-    return [ALL_FOLDER, *(f"outlets/{slug}" for slug in sorted(infos)), *(f"topics/{t.slug}" for t in config.topics)]
+    stories = [STORIES_FOLDER] if config.stories.enabled else []
+    outlets = [f"outlets/{slug}" for slug in sorted(infos)]
+    return [ALL_FOLDER, *stories, *outlets, *(f"topics/{t.slug}" for t in config.topics)]
 
 
 def _own_page(base_url: str, feed: FeedSpec) -> FeedSpec:
@@ -135,18 +145,18 @@ class _Fingerprints:
         self.keys: dict[str, str] = {}
         self._specs: dict[str, dict[str, object]] = {}
 
-    def add(self, entries: Iterable[tuple[str, str, Sequence[str]]]) -> None:
-        """An entry's fragment key names all it is rendered from: (id, revision, topics in name order).
+    def add(self, entries: Iterable[tuple[str, str, Sequence[str], str]]) -> None:
+        """An entry's fragment key names all it is rendered from: (id, revision, topics in name order,
+        and who reported its story, `Listings.reporters_of`); a story's, its id and revision.
 
         The id too, though the revision covers everything else: a page's fingerprint is its
         entries' keys, and two articles with the same text and date (a syndicated story under two
         URLs) must not leave a page that lists one looking like a page that lists the other.
         """
         base = self.base
-        self.keys.update(
-            (entry_id, hashlib.sha1(f"{base}\0{entry_id}\0{revision}\0{','.join(topics)}".encode()).hexdigest())
-            for entry_id, revision, topics in entries
-        )
+        for entry_id, revision, topics, reporters in entries:
+            named = f"{base}\0{entry_id}\0{revision}\0{','.join(topics)}" + (f"\0{reporters}" if reporters else "")
+            self.keys[entry_id] = hashlib.sha1(named.encode()).hexdigest()
 
     def page(self, page: Page, newest: str) -> str:
         """Hashed without building a JSON copy of the keys: a month's archive of the all feed has thousands."""
@@ -232,12 +242,15 @@ def by_change(
     changes: dict[str, Placed | None],
     before: dict[str, Head],
     now: dict[str, Placed],
+    stories: tuple[dict[str, str | None], dict[str, str]] = ({}, {}),
 ) -> Plan:
     """The pages the logged changes can have changed.
 
-    `before`: each feed's head as last published; `now`: where each changed entry is listed now.
+    `before`: each feed's head as last published; `now`: where each changed entry is listed now;
+    `stories`: each story changed with its date before (None: new) and its date now (none: gone).
     Only when publish/decision.py says a plan by change can be made: every feed was published before and
-    every changed entry is still in the store (the log records changes, not removals).
+    every changed entry is still in the store (the log records changes, not removals; a story
+    that is gone leaves the feed of stories, and only it).
     """
     feeds = feed_specs(config, infos)
     newest_before = store.published_newest()
@@ -247,6 +260,7 @@ def by_change(
     prints = _Fingerprints(config, infos, html)
     planner = _FeedPlanner(config, store, prints)
     heads: dict[str, Head] = {}
+    stories_before, stories_now = stories
     for feed in feeds:
         key = (feed.kind, feed.slug)
         touched = {
@@ -254,6 +268,10 @@ def by_change(
             for entry_id, placed in now.items()
             if _in(key, changes[entry_id]) or _in(key, placed)
         }
+        if feed.kind == "stories":
+            touched = {
+                story: (_dated(stories_before[story]), _dated(stories_now.get(story))) for story in stories_before
+            }
         if touched:
             heads[feed.folder] = planner.plan(feed, before[feed.folder], touched)
         elif not before[feed.folder].entries and newest != newest_before:
@@ -269,6 +287,11 @@ def by_change(
         fragment_keys=prints.keys, newest=newest, looks=prints.looks, whole=False, layouts=planner.layouts,
         removed=planner.removed,
     )  # fmt: skip
+
+
+def _dated(published: str | None) -> Placed | None:
+    """A story's place in the feed of stories, by its date (None: not in it)."""
+    return None if published is None else Placed("", published, ())
 
 
 def _in(feed: FeedKey, placed: Placed | None) -> Placed | None:
@@ -389,8 +412,9 @@ class _FeedPlanner:
     def _keep(self, rows: list[IndexRow]) -> None:
         fresh = [r for r in rows if r.id not in self.rows]
         self.rows.update((r.id, r) for r in fresh)
-        topics = self.store.topics_of([r.id for r in fresh])
-        self.prints.add((r.id, r.revision, topics.get(r.id, [])) for r in fresh)
+        ids = [r.id for r in fresh]
+        topics, reporters = self.store.topics_of(ids), self.store.reporters_of(ids)
+        self.prints.add((r.id, r.revision, topics.get(r.id, []), reporters.get(r.id, "")) for r in fresh)
 
 
 def _key(month: str, index: int) -> str:

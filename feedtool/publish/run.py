@@ -49,6 +49,7 @@ INDEX_NAME = FILENAMES["html"]
 
 
 _Job = tuple[Page, str, tuple[Format, ...]]  # a page to write, its fingerprint, and in which formats
+_NO_OUTLET = OutletInfo("", "", "", "")  # a story's: it is of several
 
 
 @dataclass(frozen=True)
@@ -91,12 +92,12 @@ def read_state(store: Store) -> PublishState:
     """What the store says of the output, in one snapshot: each a small read (the log of changes
     is empty after a publish)."""
     with store.snapshot():
-        changes = store.changes()
+        changes, stories = store.changes(), store.story_changes()
         return PublishState(
             documents=store.documents(), generation=store.generation(), marker=store.published_marker(),
             config=store.published_config(), newest=store.published_newest(), changes=changes,
             placed=store.placed(list(changes)) if changes is not None else {}, heads=store.heads(),
-            outlets=store.outlets(),
+            outlets=store.outlets(), stories=stories, dated=store.story_dates(list(stories or ())),
         )  # fmt: skip
 
 
@@ -135,8 +136,9 @@ def publish(
 
     html.check()  # a broken template is one line now, not an error in a worker later
     if mode == "by_change":
-        assert read.changes is not None
-        plan = by_change(config, store, infos, html, dict(read.changes), dict(read.heads), dict(read.placed))
+        assert read.changes is not None and read.stories is not None
+        stories = (dict(read.stories), dict(read.dated))
+        plan = by_change(config, store, infos, html, dict(read.changes), dict(read.heads), dict(read.placed), stories)
         return _publish(store, config, plan, state, html, (pools, infos), (shaped_by, published_as), progress)
     # Likewise the config a whole publish stopped midway leaves documents of: no longer the one
     # of the last complete publish, and the next one plans whole too.
@@ -246,7 +248,7 @@ def _config_digest(config: Config, html: Pages) -> str:
     return digest(
         [*entry_settings(config), str(config.output.resolve()), [asdict(o) for o in config.rules.outlets],
          config.formats, config.opml_format, config.max_items, config.archive_items,
-         html.fingerprint],
+         html.fingerprint, asdict(config.stories)],
     )  # fmt: skip
 
 
@@ -263,7 +265,8 @@ class Renderers:
     def fragments(self, entries: list[StoredEntry], formats: Sequence[Format]) -> dict[Format, list[bytes]]:
         found = self.feeds.fragments(entries, [fmt for fmt in formats if fmt != "html"])
         if "html" in formats:
-            found["html"] = [self.pages.entry(e, self.feeds.outlets[e.outlet]) for e in entries]
+            outlets = self.feeds.outlets
+            found["html"] = [self.pages.entry(e, outlets.get(e.outlet, _NO_OUTLET), outlets) for e in entries]
         return found
 
     def assemble(self, page: Page, fragments: list[bytes], updated: datetime, fmt: Format) -> bytes:

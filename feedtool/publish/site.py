@@ -16,7 +16,7 @@ from feedtool.models import FeedFormat, StoredEntry
 from feedtool.publish.feeds import FeedSpec, document_path
 from feedtool.publish.messages import N_, Messages
 
-GROUPS = (("all", N_("All outlets")), ("outlet", N_("Outlets")), ("topic", N_("Topics")))
+GROUPS = (("all", N_("All outlets")), ("stories", N_("Stories")), ("outlet", N_("Outlets")), ("topic", N_("Topics")))
 NEWEST_SHOWN = 5
 STATIC_FILES = ("style.css",)
 
@@ -31,8 +31,8 @@ class FeedSummary:
 
 
 def grouped(feeds: Sequence[FeedSummary], messages: Messages) -> Iterator[tuple[str, list[FeedSummary]]]:
-    """The feeds by kind (all outlets, outlets, topics), each kind named in the site's language,
-    leaving out kinds with none."""
+    """The feeds by kind (all outlets, stories, outlets, topics), each kind named in the site's
+    language, leaving out kinds with none."""
     for kind, label in GROUPS:
         group = [f for f in feeds if f.feed.kind == kind]
         if group:

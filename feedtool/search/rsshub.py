@@ -61,6 +61,8 @@ PARAMETERS = {
     "opencc": "the title and text converted by OpenCC: `s2t`, `t2s`, `s2tw`, `tw2s`, `s2hk`, `hk2s`, `s2twp`, …",
     "format": "`atom`, `rss` or `json`: the feed in that format, whichever of its addresses is asked",
     "sorted": "taken and ignored: entries come newest first, the only order an archive has",
+    "group": "`story`: each event once: the articles found that are of a story given as the story, with every"
+    " outlet's report (feedtool's own; a query of the feed of stories gives only stories)",
 }
 NAMES = tuple(PARAMETERS)
 # The names that ask the archive a question: the others alone leave the published feed as it is
@@ -99,6 +101,7 @@ class FeedQuery:
     limit: int | None = None
     brief: int | None = None
     opencc: str | None = None
+    group: bool = False  # group=story
     cursor: str | None = None  # a token search/cursor.py read and found well made
 
     @property
@@ -121,6 +124,8 @@ class FeedQuery:
                 pairs.append((name, str(value)))
         if self.opencc:
             pairs.append(("opencc", self.opencc))
+        if self.group:
+            pairs.append(("group", "story"))
         if self.cursor:
             pairs.append(("cursor", self.cursor))
         return "?" + urlencode(pairs) if pairs else ""
@@ -160,13 +165,16 @@ def from_params(params: Mapping[str, Sequence[str]]) -> FeedQuery | None:
     if opencc is not None and opencc not in OPENCC:
         raise QueryError(f"opencc={opencc[:40]!r} is not a conversion; one of {', '.join(sorted(OPENCC))}")
     brief = _number(one, "brief", 100, 100_000)
+    group = one.get("group") or None
+    if group is not None and group != "story":
+        raise QueryError(f"group={group[:40]!r} is not story, the one grouping there is")
     cursor = one.get("cursor") or None
     if cursor is not None:
         cursors.read(cursor)  # raises QueryError with the reason
     return FeedQuery(
         q=q, wanted=tuple(wanted), unwanted=tuple(unwanted), case_sensitive=case_sensitive, fold=fold == "1",
         within=_number(one, "filter_time", 0, MAX_SECONDS), limit=_number(one, "limit", 0, None), brief=brief,
-        opencc=opencc, cursor=cursor,
+        opencc=opencc, group=group is not None, cursor=cursor,
     )  # fmt: skip
 
 

@@ -16,6 +16,7 @@ A package of rooms, one per domain, composed into the one `Store` the stages cal
 - listings.py: each feed's entries in order, for planning a publish;
 - published.py: documents written, rendered fragments, and the log of changes since;
 - reports.py: counts for `stats`, and each outlet's recent history for `health`;
+- stories.py: the stories of several outlets' articles, their links, and what changed since;
 - boundary.py: the edge, where the database's errors become feedtool's StoreError, once;
 - packing.py: the compression of long text and markup, with dictionaries trained on the store's rows.
 
@@ -36,15 +37,17 @@ from feedtool.store.published import CHANGES_KEPT, Published
 from feedtool.store.records import FeedKey, FileStat, Head, IndexRow, Key, Known, Placed, from_iso
 from feedtool.store.reports import History, Reports
 from feedtool.store.schema import SCHEMA_VERSION
+from feedtool.store.stories import Member, Stories, StoryRow
 
 __all__ = [
     "CHANGES_KEPT", "SCHEMA_VERSION", "FeedKey", "FileStat", "Found", "Head", "History", "IndexRow",
-    "Key", "Known", "New", "Placed", "Prune", "Store", "Stored", "Unpacker", "first_row", "from_iso", "split_markup",
+    "Key", "Known", "Member", "New", "Placed", "Prune", "Store", "Stored", "StoryRow", "Unpacker", "first_row",
+    "from_iso", "split_markup",
 ]  # fmt: skip
 
 
 @translating
-class Store(Reports, Entries, Prunes, Listings, Published, FullText):
+class Store(Reports, Entries, Prunes, Listings, Published, FullText, Stories):
     """The store's one interface: every room's methods over one connection."""
 
     def __enter__(self) -> Store:

@@ -72,6 +72,7 @@ class Published(Connection):
         """A publish is complete, with the config of this digest: the log starts again; these feeds'
         newest entries, and these months' archive parts, are as given; `newest` dates an empty document."""
         self.db.execute("DELETE FROM changes")
+        self.db.execute("DELETE FROM story_changes")
         self.set_meta("publish_whole", "0")
         self.set_meta("published_config", config)
         self.set_meta("published_newest", newest)

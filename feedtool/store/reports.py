@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from feedtool.store.prunes import Prunes
 from feedtool.store.sources import Sources
+from feedtool.store.stories import Stories
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class History:
     arrived: list[int]  # the mtimes (ns) of all its dumps since the time asked, oldest first, and of its newest
 
 
-class Reports(Sources, Prunes):
+class Reports(Sources, Prunes, Stories):
     def stats(self) -> dict[str, object]:
         """Counts across the rooms, for `feedtool stats`: the dump files as of the last build."""
         per_outlet = {
@@ -46,6 +47,7 @@ class Reports(Sources, Prunes):
             "rejected": rejected,
             "outlets": per_outlet,
             "topics": per_topic,
+            "stories": self.story_sizes(),  # outlets a story spans -> how many stories span that many
             "store_bytes": sum(p.stat().st_size for p in path.parent.glob(path.name + "*")),
         }
 

@@ -76,7 +76,7 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE INDEX entries_listing ON entries(published DESC, id, outlet, revision, updated);
 CREATE INDEX entries_derivation ON entries(derivation);
 CREATE TABLE fragments (
-    entry_id TEXT PRIMARY KEY REFERENCES entries(id) ON DELETE CASCADE,
+    entry_id TEXT PRIMARY KEY,
     keys TEXT NOT NULL,
     markup BLOB NOT NULL
 );
@@ -142,6 +142,56 @@ CREATE TABLE dictionaries (
     kind TEXT NOT NULL,
     data BLOB NOT NULL
 );
+"""
+
+# Stories (store/stories.py, feedtool/stories/): each story's row and members, the links between
+# articles they are made of, the days whose articles changed since the stories were last made
+# (marked by SQLite itself, whichever statement adds, changes or deletes an entry), and the log of
+# stories changed since the last publish. Fragments are rendered for stories too, so their rows
+# name an entry or a story, and go with either.
+_STORIES = """
+CREATE TABLE stories (
+    id TEXT PRIMARY KEY,
+    published TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    revision TEXT NOT NULL,
+    reporters TEXT NOT NULL,
+    members TEXT NOT NULL
+);
+CREATE INDEX stories_listing ON stories(published DESC, id, revision, updated);
+CREATE TABLE story_members (
+    entry_id TEXT PRIMARY KEY,
+    story TEXT NOT NULL,
+    published TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX story_members_story ON story_members(story);
+CREATE INDEX story_members_published ON story_members(published);
+CREATE TABLE story_links (
+    a TEXT NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+    b TEXT NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+    score REAL NOT NULL,
+    PRIMARY KEY (a, b)
+) WITHOUT ROWID;
+CREATE INDEX story_links_b ON story_links(b);
+CREATE TABLE story_days (day TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE story_changes (story TEXT PRIMARY KEY, published TEXT);
+CREATE TRIGGER entries_fragments_gone AFTER DELETE ON entries BEGIN
+    DELETE FROM fragments WHERE entry_id = OLD.id;
+END;
+CREATE TRIGGER stories_fragments_gone AFTER DELETE ON stories BEGIN
+    DELETE FROM fragments WHERE entry_id = OLD.id;
+END;
+CREATE TRIGGER entries_story_added AFTER INSERT ON entries BEGIN
+    INSERT OR IGNORE INTO story_days (day) VALUES (substr(NEW.published, 1, 10));
+END;
+CREATE TRIGGER entries_story_removed AFTER DELETE ON entries BEGIN
+    INSERT OR IGNORE INTO story_days (day) VALUES (substr(OLD.published, 1, 10));
+END;
+CREATE TRIGGER entries_story_changed AFTER UPDATE OF published, title, text, outlet, revision ON entries
+WHEN OLD.published IS NOT NEW.published OR OLD.title IS NOT NEW.title OR OLD.text IS NOT NEW.text
+    OR OLD.outlet IS NOT NEW.outlet OR OLD.revision IS NOT NEW.revision BEGIN
+    INSERT OR IGNORE INTO story_days (day) VALUES (substr(OLD.published, 1, 10)), (substr(NEW.published, 1, 10));
+END;
 """
 
 # The full-text index (store/fulltext.py): its DDL, which the migration that adds it shares.
@@ -352,6 +402,15 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     _add_fulltext,
     # Compression dictionaries trained on the store's own rows (store/packing.py).
     _DICTIONARIES,
+    # Stories (feedtool/stories/), and fragments for them: the fragments' rows, which named
+    # entries alone, are kept under a table that names either (its foreign key made a trigger).
+    """
+    CREATE TABLE fragments_kept (entry_id TEXT PRIMARY KEY, keys TEXT NOT NULL, markup BLOB NOT NULL);
+    INSERT INTO fragments_kept (entry_id, keys, markup) SELECT entry_id, keys, markup FROM fragments;
+    DROP TABLE fragments;
+    ALTER TABLE fragments_kept RENAME TO fragments;
+    """
+    + _STORIES,
 )
 
 
@@ -360,7 +419,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def create(db: sqlite3.Connection) -> None:
     """A new store's schema, in the caller's transaction."""
-    for statement in _statements(SCHEMA + _DICTIONARIES):
+    for statement in _statements(SCHEMA + _DICTIONARIES + _STORIES):
         db.execute(statement)
     _fulltext_made(db)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

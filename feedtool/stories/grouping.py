@@ -42,6 +42,7 @@ from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 from feedtool.errors import ConfigError
 from feedtool.stories.similarity import Signature, context, signature, similarity
@@ -62,7 +63,7 @@ class Report:
     title: str
     text: str
 
-    @property
+    @cached_property  # asked for every pair an article is compared in
     def at(self) -> int:
         """Microseconds since the epoch: an exact integer, so that the window is compared exactly."""
         return (self.published - _EPOCH) // _MICROSECOND
@@ -104,7 +105,7 @@ class Rules:
                 " story_figures is out of range"
             )
 
-    @property
+    @cached_property
     def window(self) -> int:
         return round(self.window_hours * 3_600_000_000)
 
@@ -224,16 +225,32 @@ def stories_of(groups: Iterable[list[str]], at: Mapping[str, int]) -> list[Story
 
 def group(reports: Iterable[Report], rules: Rules = RULES) -> tuple[Story, ...]:
     """The stories among `reports` (ids unique), in the order of their first members."""
-    ordered = sorted(reports, key=_order)
+    ordered = sorted(reports, key=order)
     if len({r.id for r in ordered}) != len(ordered):
         raise ValueError("each report's id must be unique")
     sigs = signatures(ordered, [terms_of(r, rules) for r in ordered], rules)
     stated = {r.id: figures_of(r, rules) for r in ordered}
-    # Sweep in time: each article meets those of the last window that share a signature term.
+    scored, best = sweep(ordered, sigs, stated, rules, range(len(ordered)))
+    links = [(s, a, b) for s, a, b in scored if is_link(s, a, b, best, rules)]
+    groups = clusters(links, {r.id: r.outlet for r in ordered}, stated, rules.story_figures)
+    at = {r.id: r.at for r in ordered}
+    return tuple(sorted(stories_of(groups, at), key=lambda s: (at[s.members[0]], s.members[0])))
+
+
+def sweep(
+    ordered: Sequence[Report], sigs: Sequence[Signature], stated: Mapping[str, frozenset[str]], rules: Rules,
+    among: range,
+) -> tuple[list[tuple[float, str, str]], dict[str, Best]]:  # fmt: skip
+    """Every pair of the articles `ordered[among]` that scores above 0, and each one's best match;
+    `stated`: the figures of each article.
+
+    In time order: each article meets those of the last window that share a signature term.
+    """
     scored: list[tuple[float, str, str]] = []
-    best: dict[str, Best] = {r.id: (0.0, "") for r in ordered}
+    best: dict[str, Best] = {ordered[i].id: (0.0, "") for i in among}
     postings: dict[str, deque[int]] = {}
-    for i, report in enumerate(ordered):
+    for i in among:
+        report = ordered[i]
         seen: set[int] = set()
         for term in sigs[i]:
             posted = postings.setdefault(term, deque())
@@ -247,11 +264,9 @@ def group(reports: Iterable[Report], rules: Rules = RULES) -> tuple[Story, ...]:
                 a, b = sorted((other.id, report.id))
                 scored.append((s, a, b))
                 best[a], best[b] = better(best[a], s, b), better(best[b], s, a)
-    links = [(s, a, b) for s, a, b in scored if is_link(s, a, b, best, rules)]
-    groups = clusters(links, {r.id: r.outlet for r in ordered}, stated, rules.story_figures)
-    at = {r.id: r.at for r in ordered}
-    return tuple(sorted(stories_of(groups, at), key=lambda s: (at[s.members[0]], s.members[0])))
+    return scored, best
 
 
-def _order(report: Report) -> tuple[int, str]:
+def order(report: Report) -> tuple[int, str]:
+    """Articles in time order, ties by id: the order every pass over them takes."""
     return (report.at, report.id)

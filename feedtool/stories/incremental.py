@@ -17,8 +17,9 @@ What one changed article (added, re-derived, or pruned) can reach, and so what i
 
 So a cron run's new articles of the last day cost the articles of a week (`context_days` either
 side) and their neighbours, however large the archive; rarity counted over the whole archive
-would make every run weigh the whole archive again. The store will keep what this class keeps
-in memory: each day's term counts, each article's signature, the scores and links, the stories.
+would make every run weigh the whole archive again. The store keeps less than this class does
+in memory: the links and the stories, and the days that changed; what a change reaches is made
+again from the articles stored around it (zones.py, kept.py), by the same steps.
 """
 
 from __future__ import annotations

@@ -61,9 +61,7 @@ def _heaviest(item: tuple[str, float]) -> tuple[float, str]:
 
 def similarity(a: Signature, b: Signature) -> float:
     """The cosine of two signatures: the same float for (a, b) and (b, a), in any order of terms."""
-    if len(a) > len(b):
-        a, b = b, a
-    return math.fsum(w * b[t] for t, w in a.items() if t in b)
+    return math.fsum([a[t] * b[t] for t in a.keys() & b.keys()])  # the shared terms, found by the set's C code
 
 
 def context(day: int, days: int, count: Mapping[int, int], df: Mapping[int, Counter[str]]) -> tuple[int, Counter[str]]:

@@ -120,9 +120,12 @@ class Archive:
         if spec is None or (fmt != "html" and fmt not in self.config.formats):
             return None
         found = _select(store, budget, spec, asked, now, renderer, self.config.max_items)
+        shown = list(found.entries)
+        if asked.group or spec.kind == "stories":  # a page of articles found, given as their stories
+            shown = _as_stories(store, shown, lone=spec.kind != "stories")
         budget.check()
-        entries = [shown_as_asked(asked, e) for e in found.entries]
-        return self._render(spec, renderer, entries, _page(spec, asked, found), asked, fmt, store.created())
+        entries = [shown_as_asked(asked, e) for e in shown]
+        return self._render(spec, renderer, entries, _page(spec, asked, found, entries), asked, fmt, store.created())
 
     def _render(
         self, spec: FeedSpec, renderer: Renderer, entries: list[StoredEntry], page: Page, asked: FeedQuery,
@@ -131,7 +134,9 @@ class Archive:
         modified = max((e.updated for e in entries), default=from_iso(created))
         if fmt == "html":
             fragments = [
-                self.pages.entry(e, renderer.outlets[e.outlet]) for e in entries if e.outlet in renderer.outlets
+                self.pages.entry(e, renderer.outlets[e.outlet], renderer.outlets)
+                for e in entries
+                if e.outlet in renderer.outlets
             ]
             return _answer(self.pages.feed_page(page, fragments, asked=asked), MEDIA_TYPES["html"], modified)
         fragments = renderer.fragments(entries, [fmt])[fmt] if entries else []
@@ -178,14 +183,15 @@ class Archive:
         return status, _answer(body, MEDIA_TYPES["html"], datetime.now(UTC))
 
 
-def _page(spec: FeedSpec, asked: FeedQuery, found: Paged) -> Page:
-    """The document of a page of a query feed's answer, linked to the pages beside it."""
+def _page(spec: FeedSpec, asked: FeedQuery, found: Paged, shown: Sequence[StoredEntry]) -> Page:
+    """The document of a page of a query feed's answer (`shown`: the entries it gives, the stories
+    of those `found` when grouped), linked to the pages beside it."""
 
     def at(cursor: Cursor | None) -> str:
         return replace(asked, cursor=cursor.token() if cursor else None).canonical()
 
     return Page(
-        spec, None, tuple(e.id for e in found.entries), query=asked.canonical(),
+        spec, None, tuple(e.id for e in shown), query=asked.canonical(),
         first=at(None) if asked.cursor is not None else None,
         previous=at(found.previous) if found.previous is not None else None,
         next=at(found.next) if found.next is not None else None,
@@ -198,6 +204,26 @@ def _day(text: str | None) -> datetime | None:
         return datetime.strptime(text or "", "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
         return None
+
+
+def _as_stories(store: Store, found: list[StoredEntry], *, lone: bool) -> list[StoredEntry]:
+    """The articles found, each of a story given as its story (once), newest first as the feed of
+    stories orders them; the articles of no story as themselves when `lone`, else left out."""
+    story_of = store.stories_of([e.id for e in found])
+    stories = store.entries(sorted(set(story_of.values())))
+    given: list[StoredEntry] = []
+    seen: set[str] = set()
+    for entry in found:
+        story = story_of.get(entry.id)
+        if story is None:
+            if lone:
+                given.append(entry)
+        elif story not in seen and story in stories:
+            seen.add(story)
+            given.append(stories[story])
+    given.sort(key=lambda e: e.id)
+    given.sort(key=lambda e: e.published, reverse=True)
+    return given
 
 
 def _select(

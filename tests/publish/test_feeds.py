@@ -30,6 +30,7 @@ BASE = "http://127.0.0.1:8000/"
 SCHEMA = json.loads((ROOT / "feedtool" / "publish" / "jsonfeed.schema.json").read_text("utf-8"))
 FEEDS = [
     "all",
+    "stories",
     "outlets/rfi",
     "outlets/rfa",
     "outlets/zaobao",
@@ -43,7 +44,7 @@ RFI_001 = "https://www.rfi.fr/cn/%E4%B8%93%E6%A0%8F%E6%A3%80%E7%B4%A2/%E8%A6%81%
 @pytest.fixture(scope="module")
 def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("seeds-build")
-    config = make_config(tmp, [SEEDS])
+    config = make_config(tmp, [SEEDS], stories=True)  # every feed, the stories' too
     build(config)
     return config.output
 

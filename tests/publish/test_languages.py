@@ -131,7 +131,8 @@ def _config(
     path.write_text(
         f'[site]\nbase_url = "{base_url}"\nlanguage = "{language}"\n{site}\n'
         f'[build]\ninputs = ["{SEEDS}"]\noutput = "out"\n'
-        f"[feeds]\nmax_items = {max_items}\narchive_items = 1\n[store]\nlock_timeout = 1\n" + TOPICS,
+        f"[feeds]\nmax_items = {max_items}\narchive_items = 1\n[store]\nlock_timeout = 1\n"
+        "[stories]\nenabled = true\n" + TOPICS,  # the stories' pages and labels too
         "utf-8",
     )
     return load_config(path)
@@ -340,6 +341,7 @@ def reader(served: Served, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 PAGES = {
     "index": "",
     "all": "all/",
+    "stories": "stories/",
     "outlet": "outlets/rfi/",
     "archive": "all/archive/2023-10/2/",
     "topic": "topics/middle-east/",

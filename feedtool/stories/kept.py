@@ -1,0 +1,173 @@
+"""The store's stories kept in step with its entries, by every build, before it publishes.
+
+The store marks the days whose articles changed (store/stories.py); this makes again the links of
+those days' zones (zones.py), from the articles stored around them, and then the stories of every
+linked group those links touch: the stories `group` makes of every stored article, whatever
+order the articles came in, in whatever runs. A first build marks every day, and is one pass in
+pieces; a cron run's new articles cost the weeks around them, however large the archive.
+
+What changed is logged for publishing by change: each story made, changed or gone, with its date
+before (the feed of stories), and each article whose "also reported by" changed (its pages).
+Rules changed (`[stories]`, or this package's code) drop every story and mark every day: the
+stories are made anew, and the next publish plans every document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from feedtool.derive.keys import code_digest
+from feedtool.derive.merge import iso
+from feedtool.rules import StoryRules
+from feedtool.store import Member, Store, StoryRow, from_iso
+from feedtool.stories.grouping import RULES, Report, Rules, clusters, stories_of
+from feedtool.stories.terms import figures
+from feedtool.stories.zones import PIECE_ARTICLES, Zone, pieces, reads, zone_links, zones
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+OFF = "off"  # what the store's stories are made with while stories are turned off
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What keeping the stories did: how many were made, changed or gone, and how many stand."""
+
+    changed: int
+    stories: int
+    sizes: tuple[tuple[int, int], ...]  # (outlets spanned, how many stories span that many), fewest first
+
+
+def rules_of(settings: StoryRules) -> Rules:
+    """The grouping's rules from the config's: two articles that are each other's best match are
+    linked at the default's mutual score, or at `similarity` when that is lower."""
+    return Rules(
+        window_hours=settings.window_hours,
+        similarity=settings.similarity,
+        mutual_similarity=min(RULES.mutual_similarity, settings.similarity),
+    )
+
+
+def made_with(settings: StoryRules) -> str:
+    """The key of what stories are made with: the rules, and this package's code."""
+    if not settings.enabled:
+        return OFF
+    shaping = json.dumps(asdict(rules_of(settings)), sort_keys=True)
+    return hashlib.sha1(f"{code_digest('feedtool.stories')}\0{shaping}".encode()).hexdigest()
+
+
+def keep(store: Store, settings: StoryRules) -> Kept | None:
+    """Make again the stories the entries changed since the last time reach; None when stories are off."""
+    key = made_with(settings)
+    if store.stories_made_with() != key:
+        with store.transaction():
+            store.forget_stories(key)
+    if not settings.enabled:
+        return None
+    rules = rules_of(settings)
+    days = store.changed_days()
+    touched: set[str] = set()
+    for joined in zones((_day_number(day) for day in days), rules):
+        articles = {_day_number(day): n for day, n in store.day_counts(_iso(joined[0]), _iso(joined[1]))}
+        touched.update(_remade(store, rules, pieces(joined, articles, PIECE_ARTICLES)))
+    changed = 0
+    if days:
+        with store.transaction():
+            changed = _restory(store, sorted(touched), rules)
+            store.days_done(days)
+    sizes = store.story_sizes()
+    return Kept(changed, sum(sizes.values()), tuple(sorted(sizes.items())))
+
+
+def _remade(store: Store, rules: Rules, zones: Sequence[Zone]) -> set[str]:
+    """The links of each zone made again, one transaction a zone; the articles they touch."""
+    touched: set[str] = set()
+    for zone in zones:
+        first, last = reads(zone, rules)
+        found = store.reports(_day(first), _day(last + 1), rules.lead_chars)
+        reports = [Report(i, outlet, from_iso(published), title, text) for i, outlet, published, title, text in found]
+        links = zone_links(reports, zone, rules)
+        first_at, last_at = _iso(zone[0]), _iso(zone[1])
+        # Every link of an article published in the zone now is made again here, and only those:
+        # an article that moved out of it is another zone's, whichever is made first.
+        ends = store.within(first_at, last_at)
+        with store.transaction():  # a run stopped here leaves the days marked: the next makes them again
+            store.replace_links(ends, links)
+        touched.update(ends, store.members_within(first_at, last_at))
+    return touched
+
+
+def _restory(store: Store, touched: Sequence[str], rules: Rules) -> int:
+    """The stories of every linked group that holds a touched article made again from the stored
+    links, written where they changed and logged; how many were made, changed or gone."""
+    reached, links = _linked_groups(store, touched)
+    before = store.story_rows(sorted(set(store.stories_of(sorted(reached)).values())))
+    members = store.members(sorted(reached))
+    stated = {i: figures(title, lead, lead_chars=rules.lead_chars) for i, (title, lead) in
+              store.leads(sorted(members), rules.lead_chars).items()}  # fmt: skip
+    groups = clusters(links, {i: members[i].outlet for i in members}, stated, rules.story_figures)
+    made = {story.id: _row(story.id, story.members, members) for story in stories_of(groups, _times(members))}
+    written = [row for story_id, row in made.items() if before.get(story_id) != row]
+    gone = sorted(before.keys() - made.keys())
+    if not written and not gone:
+        return 0
+    store.write_stories(written, gone, before)
+    store.set_members((m, row.id, members[m].published) for row in written for m in row.members)
+    store.note_story_changes(
+        {row.id: before[row.id].published if row.id in before else None for row in written}
+        | {story_id: before[story_id].published for story_id in gone}
+    )
+    # An article's pages say who else reported it: those whose reporters changed are logged too.
+    was = {m: row.reporters for row in before.values() for m in row.members}
+    now = {m: row.reporters for row in made.values() for m in row.members}
+    shown = sorted(i for i in was.keys() | now.keys() if was.get(i) != now.get(i) and i in members)
+    for entry_id, placed in store.placed(shown).items():
+        store.note_change(entry_id, placed)
+    store.bump_generation(len(written) + len(gone))
+    return len(written) + len(gone)
+
+
+def _linked_groups(store: Store, start: Iterable[str]) -> tuple[set[str], list[tuple[float, str, str]]]:
+    """The articles linked, by any chain of stored links, to those given (them included), and their links."""
+    reached = set(start)
+    links: set[tuple[float, str, str]] = set()
+    frontier = sorted(reached)
+    while frontier:
+        found = store.links_of(frontier)
+        links.update(found)
+        fresh = {i for _, a, b in found for i in (a, b)} - reached
+        reached |= fresh
+        frontier = sorted(fresh)
+    return reached, sorted(links)
+
+
+def _row(story_id: str, ids: Sequence[str], members: dict[str, Member]) -> StoryRow:
+    """A story's row: dated by its first member, updated with its newest member's `updated`."""
+    revision = json.dumps([(i, members[i].revision) for i in ids])
+    reporters = json.dumps([(i, members[i].outlet, members[i].title) for i in ids], ensure_ascii=False)
+    return StoryRow(
+        story_id, members[ids[0]].published, max(members[i].updated for i in ids),
+        hashlib.sha1(revision.encode()).hexdigest(), hashlib.sha1(reporters.encode()).hexdigest(), tuple(ids),
+    )  # fmt: skip
+
+
+def _times(members: dict[str, Member]) -> dict[str, int]:
+    """Each article's published time in microseconds since the epoch, as `Report.at` counts it."""
+    return {i: (from_iso(m.published) - _EPOCH) // _MICROSECOND for i, m in members.items()}
+
+
+def _iso(at: int) -> str:
+    """A time in microseconds since the epoch as the store writes times."""
+    return iso(_EPOCH + at * _MICROSECOND)
+
+
+def _day_number(day: str) -> int:
+    return (date.fromisoformat(day) - _EPOCH.date()).days
+
+
+def _day(number: int) -> str:
+    return (_EPOCH.date() + timedelta(days=number)).isoformat()
