@@ -62,11 +62,14 @@ FIELD_NAMES = {
     "filter": N_("title or text"), "title": N_("title"), "description": N_("full text"), "author": N_("author"),
     "category": N_("category"),
 }  # fmt: skip
-# How the templates are compiled: the environment's settings, which the compiled code depends on.
+# How the templates are compiled: the environment's settings and policies, and gettext's style,
+# which the compiled code depends on (and so the names of the compiled templates kept, _compiled).
 _SETTINGS: dict[str, Any] = {
     "autoescape": True, "keep_trailing_newline": True, "trim_blocks": True, "lstrip_blocks": True,
     "extensions": ["jinja2.ext.i18n"],
 }  # fmt: skip
+_POLICIES = {"ext.i18n.trimmed": True}  # a {% trans %} block's message is its text on one line
+_NEWSTYLE = True  # gettext's newstyle: %(name)s filled by the call, autoescaped
 # Content comes sanitised, so "<img " is always a tag there (text would read "&lt;img"): images
 # in an article load only when shown, and ask their host without saying which page they are on.
 _IMG = re.compile(r"<img ")
@@ -102,8 +105,8 @@ class Pages:
         if self.templates is not None:
             loaders.insert(0, jinja2.FileSystemLoader(self.templates))
         env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), bytecode_cache=_compiled(), **_SETTINGS)
-        env.policies["ext.i18n.trimmed"] = True  # a {% trans %} block's message is its text on one line
-        env.install_gettext_translations(self.messages.translations, newstyle=True)  # type: ignore[attr-defined]
+        env.policies.update(_POLICIES)
+        env.install_gettext_translations(self.messages.translations, newstyle=_NEWSTYLE)  # type: ignore[attr-defined]
         env.filters["when"] = self.messages.when
         env.filters["day"] = self.messages.day
         return env
@@ -277,7 +280,8 @@ def _compiled() -> jinja2.BytecodeCache | None:
     """
     import jinja2
 
-    settings = hashlib.sha1(repr((sorted(_SETTINGS.items()), jinja2.__version__)).encode()).hexdigest()[:12]
+    compiled_with = (sorted(_SETTINGS.items()), sorted(_POLICIES.items()), _NEWSTYLE, jinja2.__version__)
+    settings = hashlib.sha1(repr(compiled_with).encode()).hexdigest()[:12]
 
     class Compiled(jinja2.FileSystemBytecodeCache):
         def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
