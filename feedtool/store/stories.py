@@ -45,6 +45,7 @@ class Member:
     updated: str
     revision: str
     title: str
+    lead: str  # the text's first characters, as many as the grouping reads: what its figures are read from
 
 
 class Stories(Connection):
@@ -133,22 +134,14 @@ class Stories(Connection):
                 found[story_id] = row
         return found
 
-    def members(self, ids: Sequence[str]) -> dict[str, Member]:
-        """What a story needs of each of these entries (those stored)."""
+    def members(self, ids: Sequence[str], lead: int) -> dict[str, Member]:
+        """What a story needs of each of these entries (those stored), its text's first `lead` characters too."""
         found: dict[str, Member] = {}
         for chunk, marks in in_chunks(ids):
-            query = f"SELECT id, outlet, published, updated, revision, title FROM entries WHERE id IN ({marks})"
-            found.update((row[0], Member(*row[1:])) for row in self.db.execute(query, chunk))
-        return found
-
-    def leads(self, ids: Sequence[str], lead: int) -> dict[str, tuple[str, str]]:
-        """(title, text's first `lead` characters) of each of these entries (those stored): what
-        the grouping reads of an article's figures."""
-        found: dict[str, tuple[str, str]] = {}
-        for chunk, marks in in_chunks(ids):
-            query = f"SELECT id, title, text FROM entries WHERE id IN ({marks})"
-            rows = self.db.execute(query, chunk)
-            found.update((i, (title, self.codec.unpack_text(text)[2][:lead])) for i, title, text in rows)
+            query = f"SELECT id, outlet, published, updated, revision, title, text FROM entries WHERE id IN ({marks})"
+            for entry_id, outlet, published, updated, revision, title, text in self.db.execute(query, chunk):
+                text = self.codec.unpack_text(text)[2][:lead]
+                found[entry_id] = Member(outlet, published, updated, revision, title, text)
         return found
 
     def write_stories(self, made: Sequence[StoryRow], gone: Sequence[str], before: dict[str, StoryRow]) -> None:

@@ -175,8 +175,8 @@ def is_link(s: float, a: str, b: str, best: Mapping[str, Best], rules: Rules) ->
 
 
 def clusters(
-    links: Iterable[tuple[float, str, str]], outlet: Mapping[str, str],
-    stated: Mapping[str, frozenset[str]] | None = None, least: int = RULES.story_figures,
+    links: Iterable[tuple[float, str, str]], outlet: Mapping[str, str], stated: Mapping[str, frozenset[str]],
+    least: int,
 ) -> list[list[str]]:  # fmt: skip
     """Linked articles into groups holding one article of an outlet at most, and no two whose
     figures (`stated`) contradict: the links taken strongest first (ties by the ids), each
@@ -184,10 +184,9 @@ def clusters(
     parent: dict[str, str] = {}
     outlets: dict[str, set[str]] = {}
     members: dict[str, list[str]] = {}
-    figures = stated or {}
 
     def clash(x: list[str], y: list[str]) -> bool:
-        return any(contradict(figures.get(i, frozenset()), figures.get(j, frozenset()), least) for i in x for j in y)
+        return any(contradict(stated[i], stated[j], least) for i in x for j in y)
 
     def root(i: str) -> str:
         while parent[i] != i:

@@ -106,9 +106,8 @@ def _restory(store: Store, touched: Sequence[str], rules: Rules) -> int:
     links, written where they changed and logged; how many were made, changed or gone."""
     reached, links = _linked_groups(store, touched)
     before = store.story_rows(sorted(set(store.stories_of(sorted(reached)).values())))
-    members = store.members(sorted(reached))
-    stated = {i: figures(title, lead, lead_chars=rules.lead_chars) for i, (title, lead) in
-              store.leads(sorted(members), rules.lead_chars).items()}  # fmt: skip
+    members = store.members(sorted(reached), rules.lead_chars)
+    stated = {i: figures(m.title, m.lead, lead_chars=rules.lead_chars) for i, m in members.items()}
     groups = clusters(links, {i: members[i].outlet for i in members}, stated, rules.story_figures)
     made = {story.id: _row(story.id, story.members, members) for story in stories_of(groups, _times(members))}
     written = [row for story_id, row in made.items() if before.get(story_id) != row]
