@@ -198,11 +198,11 @@ def _publish(
         store.forget_documents(removed)
         store.published_all(plan.heads, plan.layouts, whole=plan.whole, config=shaped_by, newest=plan.newest)
         before = store.published_base_url()
-        if before != config.site.base_url:
+        moved = before != config.site.base_url
+        if moved:
             store.set_published_base_url(config.site.base_url)
         store.set_published_marker(published_as)
-    moved_from = before if before != config.site.base_url else None
-    return PublishReport(tuple(tally.written), tally.unchanged, removed, moved_from)
+    return PublishReport(tuple(tally.written), tally.unchanged, removed, before if moved else None)
 
 
 def _write_documents(
