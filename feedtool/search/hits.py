@@ -11,9 +11,9 @@ module walks its index in that order (`walk`), cuts the pages (`page`) and the s
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import islice
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -44,6 +44,8 @@ class Searchable(Protocol):
 
 _BEFORE = 50  # of them, before it
 _TAGS = re.compile(r"<[^>]*>")
+_MICROSECOND = timedelta(microseconds=1)  # an entry's own instant: [published, published + 1 µs)
+_SECOND = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,25 @@ def page(
     return Paged(tuple(picked), Cursor(last) if more and last is not None else None, first)
 
 
+def found_among(
+    store: Searchable, asked: Search, entries: Iterable[StoredEntry], *,
+    keep: Callable[[StoredEntry], bool] | None = None,
+) -> set[str]:  # fmt: skip
+    """The ids of those of `entries` that `asked` finds (its cursor and limit aside) and `keep`
+    keeps: each looked for in the index at its own microsecond, so a few cost a few small reads."""
+    parsed = asked.parsed()
+    found: set[str] = set()
+    for entry in entries:
+        since = max(entry.published, asked.since) if asked.since else entry.published
+        until = min(entry.published + _MICROSECOND, asked.until) if asked.until else entry.published + _MICROSECOND
+        rows = walk(
+            store, parsed.match if parsed else None, outlets=asked.outlets, topic=asked.topic, since=since, until=until,
+        )  # fmt: skip
+        if any(row.entry_id == entry.id for row in rows) and (keep is None or keep(entry)):
+            found.add(entry.id)
+    return found
+
+
 def walk(
     store: Searchable, match: str | None, *, outlets: tuple[str, ...] = (), topic: str | None = None,
     since: datetime | None = None, until: datetime | None = None, cursor: Cursor | None = None, batch: int = 200,
@@ -175,10 +196,13 @@ def walk(
     bound = None if cursor is None else first_row(cursor.place.second + (0 if newer else 1)) - (1 if newer else 0)
     gathered: list[tuple[Place, Found]] = []
     second = None  # of the last row read
+    # The index bounds by whole seconds, and `_in_order` to the microsecond: an `until` within a
+    # second asks the index for that second too.
+    ceiling = until if until is None or until.microsecond == 0 else until.replace(microsecond=0) + _SECOND
     while True:
         rows = store.search(
             match, outlets=outlets, topic=topic, since=iso(since) if since else None,
-            until=iso(until) if until else None, limit=batch, below=None if newer else bound,
+            until=iso(ceiling) if ceiling else None, limit=batch, below=None if newer else bound,
             above=bound if newer else None, oldest_first=newer,
         )  # fmt: skip
         for row in rows:

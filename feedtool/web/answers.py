@@ -28,8 +28,8 @@ from feedtool.models import Format, StoredEntry
 from feedtool.publish.feeds import MEDIA_TYPES, FeedSpec, Page, Renderer
 from feedtool.publish.pages import Pages
 from feedtool.publish.run import outlet_infos
-from feedtool.search.cursor import Cursor
-from feedtool.search.hits import Paged, Search, page, search
+from feedtool.search.cursor import Cursor, place
+from feedtool.search.hits import Paged, Search, found_among, page, search
 from feedtool.search.language import QueryError
 from feedtool.search.rsshub import MAX_ITEMS, MAX_SCANNED, FeedQuery, compiled, keeps, shown_as_asked, since
 from feedtool.store import Store, from_iso
@@ -119,10 +119,13 @@ class Archive:
         spec = specs.get(folder)
         if spec is None or (fmt != "html" and fmt not in self.config.formats):
             return None
-        found = _select(store, budget, spec, asked, now, renderer, self.config.max_items)
+        wanted, keep = _wanted(spec, asked, now, renderer, self.config.max_items)
+        budget.check()
+        found = _select(store, budget, wanted, keep)
         shown = list(found.entries)
         if asked.group or spec.kind == "stories":  # a page of articles found, given as their stories
-            shown = _as_stories(store, shown, lone=spec.kind != "stories")
+            earlier = (lambda members: found_among(store, wanted, members, keep=keep)) if asked.cursor else None
+            shown = _as_stories(store, shown, lone=spec.kind != "stories", earlier=earlier)
         budget.check()
         entries = [shown_as_asked(asked, e) for e in shown]
         return self._render(spec, renderer, entries, _page(spec, asked, found, entries), asked, fmt, store.created())
@@ -206,11 +209,26 @@ def _day(text: str | None) -> datetime | None:
         return None
 
 
-def _as_stories(store: Store, found: list[StoredEntry], *, lone: bool) -> list[StoredEntry]:
+def _as_stories(
+    store: Store, found: list[StoredEntry], *, lone: bool,
+    earlier: Callable[[list[StoredEntry]], set[str]] | None = None,
+) -> list[StoredEntry]:  # fmt: skip
     """The articles found, each of a story given as its story (once), newest first as the feed of
-    stories orders them; the articles of no story as themselves when `lone`, else left out."""
+    stories orders them; the articles of no story as themselves when `lone`, else left out.
+
+    A story is on the page of its newest article found, so that a reader paging through the
+    answer meets it once: `earlier`, on a page after the first, says which of the given articles
+    (those newer than this page's newest) the query finds, and a story with one of them is left
+    to the page that has it."""
     story_of = store.stories_of([e.id for e in found])
     stories = store.entries(sorted(set(story_of.values())))
+    if earlier is not None and found and stories:
+        newest = place(found[0].id, found[0].published).order
+        rows = store.story_rows(list(stories))
+        members = store.entries(sorted({m for row in rows.values() for m in row.members} - set(story_of)))
+        newer = [m for m in members.values() if place(m.id, m.published).order < newest]
+        matched = earlier(newer) if newer else set()
+        stories = {s: e for s, e in stories.items() if not matched.intersection(rows[s].members)}
     given: list[StoredEntry] = []
     seen: set[str] = set()
     for entry in found:
@@ -226,24 +244,26 @@ def _as_stories(store: Store, found: list[StoredEntry], *, lone: bool) -> list[S
     return given
 
 
-def _select(
-    store: Store, budget: Budget, spec: FeedSpec, asked: FeedQuery, now: datetime, renderer: Renderer, default: int
-) -> Paged:
-    """The page of the feed's entries the query asks for, newest first: found by the index (narrowed
-    by the feed, `q` and `filter_time`) from the query's cursor on, then through the filters, at
-    most MAX_SCANNED of them tried; the page ends there, and its next page goes on from there."""
+def _wanted(
+    spec: FeedSpec, asked: FeedQuery, now: datetime, renderer: Renderer, default: int
+) -> tuple[Search, Callable[[StoredEntry], bool] | None]:
+    """What the feed's query asks of the index (narrowed by the feed, `q` and `filter_time`), and
+    what its filters keep of what the index finds (None: no filter)."""
     filters = compiled(asked) if asked.filters else None
-    budget.check()
     limit = min(asked.limit if asked.limit is not None else default, MAX_ITEMS)
-    if limit == 0:  # `limit=0`: no entry, and no page after it
-        return Paged((), None, None)
     outlets, topic = ((spec.slug,) if spec.kind == "outlet" else ()), (spec.slug if spec.kind == "topic" else None)
-    wanted = Search(
-        asked.q, outlets=outlets, topic=topic, since=since(asked, now), limit=limit, cursor=asked.cursor,
-    )  # fmt: skip
+    wanted = Search(asked.q, outlets=outlets, topic=topic, since=since(asked, now), limit=limit, cursor=asked.cursor)
     if filters is None:
+        return wanted, None
+    return wanted, lambda entry: keeps(filters, entry, renderer.categories(entry), renderer.author(entry))
+
+
+def _select(store: Store, budget: Budget, wanted: Search, keep: Callable[[StoredEntry], bool] | None) -> Paged:
+    """The page of the feed's entries the query asks for, newest first: found by the index from the
+    query's cursor on, then through the filters, at most MAX_SCANNED of them tried; the page ends
+    there, and its next page goes on from there."""
+    if wanted.limit == 0:  # `limit=0`: no entry, and no page after it
+        return Paged((), None, None)
+    if keep is None:
         return page(store, wanted, check=budget.check)
-    return page(
-        store, wanted, keep=lambda entry: keeps(filters, entry, renderer.categories(entry), renderer.author(entry)),
-        check=budget.check, scanned=MAX_SCANNED, batch=MAX_ITEMS,
-    )  # fmt: skip
+    return page(store, wanted, keep=keep, check=budget.check, scanned=MAX_SCANNED, batch=MAX_ITEMS)

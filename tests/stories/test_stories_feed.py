@@ -370,3 +370,33 @@ def test_group_takes_story_alone(served: ServedArchive) -> None:
         assert exc.code == 400 and b"group=" in exc.read()
     else:
         pytest.fail("group=outlet was taken")
+
+
+def _walked(served: ServedArchive, path: str, **params: str) -> list[str]:
+    """The ids of every entry of a query feed, page after page by its `next` links."""
+    parsed = _query_feed(served, path, **params)
+    ids = [e.id for e in parsed.entries]
+    for _ in range(500):
+        after = [link.href for link in parsed.feed.links if link.rel == "next"]
+        if not after:
+            return ids
+        parsed = feedparser.parse(after[0])
+        assert parsed.get("status") == 200 and parsed.bozo == 0, after
+        ids += [e.id for e in parsed.entries]
+    pytest.fail(f"{path} pages on and on")
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [("all/atom.xml", {}), ("all/atom.xml", {"q": "王毅"}), ("stories/atom.xml", {}), ("topics/us-china/rss.xml", {})],
+)
+def test_a_grouped_feed_read_page_by_page_gives_each_story_once(
+    served: ServedArchive, path: str, params: dict[str, str]
+) -> None:
+    """A story is on the page of its newest article found, not on every page one of its articles is."""
+    group = {} if path.startswith("stories/") else {"group": "story"}
+    whole = _walked(served, path, **params, **group, limit="200")
+    assert any(i.startswith("urn:feedtool:story:") for i in whole)
+    for limit in ("1", "2", "5"):
+        paged = _walked(served, path, **params, **group, limit=limit)
+        assert sorted(paged) == sorted(whole), limit  # every story and lone article, each once
