@@ -102,6 +102,7 @@ class Archive:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.pages = Pages(config.site, config.formats, config.templates)
+        self.topics = frozenset(t.slug for t in config.topics)
 
     def _feeds(self, store: Store) -> tuple[Renderer, dict[str, FeedSpec]]:
         from feedtool.publish.plan import feed_specs

@@ -5,6 +5,8 @@ it in their own, see docs/serving.md). A request is one of:
 
 - a file of the output (files.py), read in the event loop's default thread pool, never waiting
   for the answers from the store;
+- with the store beside the site, a topic's stories address (`/topics/SLUG/stories/atom.xml`): a
+  permanent redirect to the topic's query feed grouped by story, the one address of that answer;
 - with the store beside the site, `/search` or a feed's address with a query string: an answer
   made in a `Workers` thread (answers.py), once `FairSlots` grants its client a turn, within a
   `Budget` (budget.py) that stops it when it costs too much or its client hangs up.
@@ -24,7 +26,7 @@ from email.utils import formatdate, parsedate_to_datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 from feedtool.errors import Busy, InputError, OverBudget, StoreError
 from feedtool.models import Format
@@ -109,6 +111,10 @@ class App:
             return
         if len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") > MAX_ADDRESS:
             await request.plain(send, HTTPStatus.REQUEST_URI_TOO_LONG, "Address too long")
+            return
+        if self.archive is not None and (grouped := _grouped(request.path, request.query, self.archive.topics)):
+            location = request.root + grouped
+            await request.plain(send, HTTPStatus.PERMANENT_REDIRECT, location, ("location", location))
             return
         try:
             asks = self.archive is not None and (request.path == "/search" or bool(request.query))
@@ -227,6 +233,23 @@ class App:
             watcher.cancel()
 
 
+_QUERY_SAFE = "=%+-._~!$'()*,;:@/?"
+
+
+def _grouped(path: str, query: str, topics: frozenset[str]) -> str | None:
+    """The address a topic's stories address stands for: `/topics/SLUG/stories/FILE?Q` is the
+    topic's `FILE?Q&group=story` (any `group` asked replaced); None for any other address."""
+    parts = path.split("/")  # "", "topics", SLUG, "stories", FILE (or "")
+    if len(parts) != 5 or parts[1] != "topics" or parts[2] not in topics or parts[3] != "stories":
+        return None
+    if parts[4] and parts[4] not in FORMAT_OF:
+        return None
+    # Quoted as it came, except what no Location header may hold unescaped.
+    kept = [quote(pair, safe=_QUERY_SAFE) for pair in query.split("&")[:MAX_QUERY_PARAMS] if pair]
+    kept = [pair for pair in kept if pair.split("=", 1)[0] != "group"]
+    return f"/topics/{parts[2]}/{parts[4]}?" + "&".join([*kept, "group=story"])
+
+
 def _params(query: str) -> dict[str, list[str]]:
     if query.count("&") >= MAX_QUERY_PARAMS:
         raise QueryError(f"more than {MAX_QUERY_PARAMS} parameters")
@@ -266,7 +289,9 @@ class _Request:
         self.head = self.method == "HEAD"
         root, path = scope.get("root_path", "").rstrip("/"), scope["path"]
         # Mounted under a prefix (uvicorn's --root-path, a Starlette Mount), the path is the whole one.
-        self.path: str = (path[len(root) :] or "/") if root and path.startswith(root + "/") else path
+        mounted = bool(root) and path.startswith(root + "/")
+        self.path: str = (path[len(root) :] or "/") if mounted else path
+        self.root = root if mounted else ""  # the prefix of an address this application gives
         self.query = (scope.get("query_string") or b"").decode("utf-8", "replace")
         self.target = (self.path + ("?" + self.query if self.query else ""))[:200]
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}

@@ -400,3 +400,32 @@ def test_a_grouped_feed_read_page_by_page_gives_each_story_once(
     for limit in ("1", "2", "5"):
         paged = _walked(served, path, **params, **group, limit=limit)
         assert sorted(paged) == sorted(whole), limit  # every story and lone article, each once
+
+
+def test_a_topic_has_a_feed_of_stories_at_its_stories_address(served: ServedArchive) -> None:
+    """/topics/SLUG/stories/: the topic's feed given as stories, at the address its query feed has."""
+    grouped = _query_feed(served, "topics/us-china/atom.xml", group="story")
+    for address, canonical in [
+        ("topics/us-china/stories/atom.xml", "topics/us-china/atom.xml?group=story"),
+        ("topics/us-china/stories/feed.json?q=王毅&group=x", "topics/us-china/feed.json?q=王毅&group=story"),
+        ("topics/us-china/stories/", "topics/us-china/?group=story"),
+    ]:
+        request = urllib.request.Request(served.base + address.replace("王毅", "%E7%8E%8B%E6%AF%85"), method="HEAD")
+        with pytest.raises(urllib.error.HTTPError) as redirected:  # not followed: urllib follows 308 only for GET
+            urllib.request.build_opener(_NoRedirect).open(request, timeout=10)
+        assert redirected.value.code == 308, address
+        assert redirected.value.headers["location"] == "/" + canonical.replace("王毅", "%E7%8E%8B%E6%AF%85")
+    followed = feedparser.parse(served.base + "topics/us-china/stories/atom.xml")
+    assert followed.get("status") == 200 and followed.bozo == 0
+    assert followed.href == served.base + "topics/us-china/atom.xml?group=story"  # where the redirect led
+    assert [e.id for e in followed.entries] == [e.id for e in grouped.entries]
+    assert any(e.id.startswith("urn:feedtool:story:") for e in followed.entries)
+    for missing in ("topics/no-such-topic/stories/atom.xml", "outlets/rfi/stories/atom.xml", "stories/stories/"):
+        with pytest.raises(urllib.error.HTTPError) as absent:
+            urllib.request.urlopen(served.base + missing, timeout=10)
+        assert absent.value.code == 404, missing
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
