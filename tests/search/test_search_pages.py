@@ -20,7 +20,7 @@ PHONE, DESKTOP = (390, 844), (1280, 900)
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    made = Site(tmp_path_factory.mktemp("search-pages"), 120, seed=5, max_items=10)
+    made = Site(tmp_path_factory.mktemp("search-pages"), 120, seed=5, max_items=10, stories=True)
     yield made
     made.close()
 
@@ -46,7 +46,9 @@ def _js(driver: object, script: str) -> object:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
-@pytest.mark.parametrize("path", ["", "outlets/rfi/", "search?q=%E5%8F%B0%E6%B9%BE"], ids=["index", "feed", "search"])
+@pytest.mark.parametrize(
+    "path", ["", "outlets/rfi/", "stories/", "search?q=%E5%8F%B0%E6%B9%BE"], ids=["index", "feed", "stories", "search"]
+)
 def test_pages_read_well_at_phone_and_desktop_widths(
     site: Site, chromium: object, tmp_path: Path, size: tuple[int, int], path: str
 ) -> None:
@@ -70,6 +72,42 @@ def test_pages_read_well_at_phone_and_desktop_widths(
         chromium, "return [...document.querySelectorAll('h1, h2, h3')].map(h => h.scrollWidth - h.clientWidth)"
     )
     assert all(overflow <= 1 for overflow in heights)  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_a_storys_reports_and_an_articles_other_reports_read_apart_from_the_text(
+    site: Site, chromium: object, size: tuple[int, int]
+) -> None:
+    """The stories page lists each outlet's report as a block of its own, not as a bulleted list,
+    and an article's "also reported by" line is a quiet note under it, like its date."""
+    _at(chromium, size)
+    chromium.get(site.base + "stories/")  # type: ignore[attr-defined]
+    reports = _js(
+        chromium,
+        "return [...document.querySelectorAll('article.story .reports > li')].map(li => {"
+        " const s = getComputedStyle(li); return [s.listStyleType, s.borderLeftStyle, li.getBoundingClientRect().right]; })",
+    )
+    assert reports, "the stories page lists no report"
+    assert all(bullet == "none" and border == "solid" and right <= size[0] for bullet, border, right in reports), (
+        reports
+    )  # type: ignore[attr-defined]
+    address: str | None = site.base + "all/"
+    for _ in range(30):  # the pages of the all-outlets feed, until one shows an article's other reports
+        chromium.get(address)  # type: ignore[attr-defined]
+        styles = _js(
+            chromium,
+            "const a = document.querySelector('article.entry .also'), m = document.querySelector('article.entry .meta');"
+            " return a && [getComputedStyle(a).color, getComputedStyle(m).color, getComputedStyle(a).fontSize,"
+            " getComputedStyle(m).fontSize]",
+        )
+        if styles:
+            assert styles[0] == styles[1] and styles[2] == styles[3], styles  # type: ignore[index]
+            return
+        older = _js(chromium, "const a = document.querySelector('nav.pager a[rel=next]'); return a && a.href")
+        assert older, "no page of the all-outlets feed says an article was also reported by another outlet"
+        address = str(older)
+    pytest.fail("the all-outlets feed pages on and on")
 
 
 @pytest.mark.slow
