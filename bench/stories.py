@@ -32,7 +32,7 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -42,8 +42,19 @@ sys.path.insert(0, str(HERE.parent))
 import stories_desks  # noqa: E402
 import stories_wire  # noqa: E402
 
-from feedtool.stories.grouping import RULES, Report, Rules, clusters, contradict, figures_of, group, terms_of  # noqa: E402
+from feedtool.stories.grouping import (  # noqa: E402
+    RULES,
+    Report,
+    Rules,
+    clusters,
+    contradict,
+    figures_of,
+    group,
+    headlines_apart,
+    terms_of,
+)  # fmt: skip
 from feedtool.stories.incremental import Grouping  # noqa: E402
+from feedtool.stories.zones import zone_links  # noqa: E402
 
 Labelled = list[tuple[Report, str | None]]
 
@@ -91,13 +102,38 @@ def jaccard_groups(corpus: Labelled, threshold: float, rules: Rules) -> list[lis
         for b in reports[i + 1 :]:
             if b.at - a.at > rules.window:
                 break
-            if a.outlet != b.outlet and not contradict(stated[a.id], stated[b.id], rules.contradicting_figures):
+            apart = contradict(stated[a.id], stated[b.id], rules.contradicting_figures)
+            if a.outlet != b.outlet and not (apart or headlines_apart(stated[a.id], stated[b.id])):
                 shared = len(terms[a.id] & terms[b.id])
                 s = shared / (len(terms[a.id]) + len(terms[b.id]) - shared or 1)
                 s *= 1.0 - rules.decay * (b.at - a.at) / rules.window
                 if s >= threshold:
                     links.append((s, *sorted((a.id, b.id))))
     return clusters(links, {r.id: r.outlet for r in reports}, stated, rules.story_figures)
+
+
+def by_density(rules: Rules, per_day: Sequence[int] = (27, 137, 400, 560)) -> list[dict[str, float]]:
+    """What one day's links cost as the archive's articles a day grow: a cron run makes again the
+    links of the days its articles touch (stories/zones.py), from every article of about three
+    weeks around them, and compares every pair within the window. Corpus A's articles (seed 7,
+    more of them), laid out evenly `per_day` a day over 21 days, and the links of one hour in
+    the middle made: CPU seconds. 27 a day is bench/run.py's 20,000 articles over 730 days."""
+    pool = [r for r, _ in stories_wire.reports(7, count=2400)]
+    start = 1_704_067_200 * 1_000_000  # 2024-01-01, in microseconds as Report.at counts
+    day = 86_400 * 1_000_000
+    measured = []
+    for n in per_day:
+        laid = [
+            Report(r.id, r.outlet, datetime.fromtimestamp((start + k * day // n) / 1e6, UTC), r.title, r.text)
+            for k, r in enumerate(pool[: n * 21])
+        ]  # fmt: skip
+        zone = (start + 10 * day, start + 10 * day + day // 24)
+        started = time.process_time()
+        links = zone_links(laid, zone, rules)
+        measured.append({"per_day": n, "articles_read": len(laid), "links": len(links),
+                         "cpu_seconds": round(time.process_time() - started, 2)})  # fmt: skip
+        print(measured[-1], flush=True)
+    return measured
 
 
 def timed(corpus: Labelled, rules: Rules) -> dict[str, float]:
@@ -160,6 +196,7 @@ def main() -> None:
         "grid": tried,
         "jaccard_grid": jaccard,
         "time": {"A": timed(a, rules), "B": timed(b, rules)},
+        "one_day_of_links_by_density": by_density(rules),
     }
     print(json.dumps({k: result[k] for k in ("rules", "tfidf", "jaccard", "time")}, indent=1))
     if not args.quick:

@@ -12,9 +12,9 @@ next meeting comes days later). They are linked when
   RFI's and RFA's reports of Wang Yi's visit to Washington score 0.19).
 
 Two articles whose figures contradict are never linked: each states some (terms.figures: the
-magnitudes, counts and shares it gives) and they share none. Told in the same words, two
-earthquakes a day apart, or two days' counts of aircraft, are two events; what tells them apart
-is their figures.
+magnitudes, counts, shares and days of the month it gives) and they share none, or each title
+states figures the other article states nowhere. Told in the same words, two earthquakes a day
+apart, or two days' counts of aircraft, are two events; what tells them apart is their figures.
 
 Linked articles make a story, but not by every chain of links: an outlet reports an event once,
 so a story holds at most one article of each outlet, and no two articles each stating
@@ -46,7 +46,7 @@ from functools import cached_property
 
 from feedtool.errors import ConfigError
 from feedtool.stories.similarity import Signature, context, signature, similarity
-from feedtool.stories.terms import counts, figures
+from feedtool.stories.terms import Figures, counts, figures
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -130,13 +130,20 @@ def terms_of(report: Report, rules: Rules) -> Counter[str]:
     return counts(report.title, report.text, title_weight=rules.title_weight, lead_chars=rules.lead_chars)
 
 
-def figures_of(report: Report, rules: Rules) -> frozenset[str]:
+def figures_of(report: Report, rules: Rules) -> Figures:
     return figures(report.title, report.text, lead_chars=rules.lead_chars)
 
 
-def contradict(a: frozenset[str], b: frozenset[str], least: int) -> bool:
+def contradict(a: Figures, b: Figures, least: int) -> bool:
     """Whether two articles' figures tell two events: each states `least` or more, none shared."""
-    return len(a) >= least and len(b) >= least and a.isdisjoint(b)
+    return len(a.stated) >= least and len(b.stated) >= least and a.stated.isdisjoint(b.stated)
+
+
+def headlines_apart(a: Figures, b: Figures) -> bool:
+    """Whether each article's title states figures that the other states nowhere: two days of a
+    series ("35架次" and "39架次" in the titles), where one event's two reports may headline two of
+    its figures, but each then states the other's in its lead."""
+    return bool(a.headline and b.headline) and a.headline.isdisjoint(b.stated) and b.headline.isdisjoint(a.stated)
 
 
 def signatures(reports: Sequence[Report], terms: Sequence[Counter[str]], rules: Rules) -> list[Signature]:
@@ -149,13 +156,13 @@ def signatures(reports: Sequence[Report], terms: Sequence[Counter[str]], rules: 
     return [signature(found, *contexts[r.day], rules.signature_terms) for r, found in zip(reports, terms, strict=True)]
 
 
-def score(
-    a: Report, b: Report, sa: Signature, sb: Signature, rules: Rules, stated: tuple[frozenset[str], frozenset[str]]
-) -> float:
+def score(a: Report, b: Report, sa: Signature, sb: Signature, rules: Rules, stated: tuple[Figures, Figures]) -> float:
     """How strongly two articles of different outlets within the window belong together (else 0);
     `stated`: the figures of each."""
     apart = abs(a.at - b.at)
-    if a.outlet == b.outlet or apart > rules.window or contradict(*stated, rules.contradicting_figures):
+    if a.outlet == b.outlet or apart > rules.window:
+        return 0.0
+    if contradict(*stated, rules.contradicting_figures) or headlines_apart(*stated):
         return 0.0
     return similarity(sa, sb) * (1.0 - rules.decay * apart / rules.window)
 
@@ -175,7 +182,7 @@ def is_link(s: float, a: str, b: str, best: Mapping[str, Best], rules: Rules) ->
 
 
 def clusters(
-    links: Iterable[tuple[float, str, str]], outlet: Mapping[str, str], stated: Mapping[str, frozenset[str]],
+    links: Iterable[tuple[float, str, str]], outlet: Mapping[str, str], stated: Mapping[str, Figures],
     least: int,
 ) -> list[list[str]]:  # fmt: skip
     """Linked articles into groups holding one article of an outlet at most, and no two whose
@@ -237,7 +244,7 @@ def group(reports: Iterable[Report], rules: Rules = RULES) -> tuple[Story, ...]:
 
 
 def sweep(
-    ordered: Sequence[Report], sigs: Sequence[Signature], stated: Mapping[str, frozenset[str]], rules: Rules,
+    ordered: Sequence[Report], sigs: Sequence[Signature], stated: Mapping[str, Figures], rules: Rules,
     among: range,
 ) -> tuple[list[tuple[float, str, str]], dict[str, Best]]:  # fmt: skip
     """Every pair of the articles `ordered[among]` that scores above 0, and each one's best match;

@@ -44,6 +44,7 @@ from feedtool.stories.grouping import (
     terms_of,
 )
 from feedtool.stories.similarity import Signature, context, signature
+from feedtool.stories.terms import Figures
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class Grouping:
         self.rules = rules
         self._reports: dict[str, Report] = {}
         self._terms: dict[str, Counter[str]] = {}
-        self._figures: dict[str, frozenset[str]] = {}
+        self._figures: dict[str, Figures] = {}
         self._day_ids: dict[int, set[str]] = {}
         self._df: dict[int, Counter[str]] = {}
         self._sigs: dict[str, Signature] = {}

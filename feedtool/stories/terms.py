@@ -28,13 +28,14 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from dataclasses import dataclass
 
 from feedtool.derive.topics import fold
 
 _CJK = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _CJK_RUN = re.compile(f"[{_CJK}]{{2,}}")
 _FUNCTION = frozenset("的了与和在是对为将也并及其就于被把等而之以从向但或都又这那个们有说")
-_FIGURE = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_FIGURE = re.compile(r"([0-9]+(?:\.[0-9]+)?)([日号]?)")  # a number, and 日 when it is a day of the month
 _YEAR = re.compile(r"(?:19|20)[0-9]{2}")
 _LATIN = re.compile(r"[0-9a-z](?:[0-9a-z]|(?<=[0-9]),(?=[0-9]{3})|(?<=[0-9])\.(?=[0-9]))*")
 
@@ -60,14 +61,31 @@ def tf(count: int) -> float:
     return 1.0 + math.log(count)
 
 
-def figures(title: str, text: str, *, lead_chars: int) -> frozenset[str]:
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """The figures an article states: in its title (`headline`), and in its title and lead."""
+
+    headline: frozenset[str]
+    stated: frozenset[str]
+
+
+def figures(title: str, text: str, *, lead_chars: int) -> Figures:
     """The figures an article states in its title and lead: numbers of two digits or more, or with
-    a decimal part (4.7), a thousands separator dropped.
+    a decimal part (4.7), a thousands separator dropped; and days of the month, as "12日".
 
     Two reports of one event state its figures (a magnitude, a count, a share); the same kind of
     news on another day or in another city, told in the same words, states others. Numbers of one
     digit are left out (a "4 以上的余震" is in every report of every earthquake), as are years,
-    which every article of a time names.
+    which every article of a time names. A day of the month is a figure of its own kind: the 13th
+    of a dateline is not the 13 ships of the day before's report (and "0112日", January the 12th,
+    is the 12th).
     """
-    folded = fold(f"{title}\n{text[:lead_chars]}").replace(",", "")
-    return frozenset(n for n in _FIGURE.findall(folded) if len(n) > 1 and not _YEAR.fullmatch(n))
+    return Figures(_figures(fold(title)), _figures(fold(f"{title}\n{text[:lead_chars]}")))
+
+
+def _figures(folded: str) -> frozenset[str]:
+    found = _FIGURE.findall(folded.replace(",", ""))
+    return frozenset(
+        [f"{int(n[-2:])}日" for n, day in found if day and "." not in n]
+        + [n for n, day in found if not day and len(n) > 1 and not _YEAR.fullmatch(n)]
+    )

@@ -163,3 +163,38 @@ def test_the_pool_of_the_property_test_holds_stories_to_merge_and_part() -> None
     stories = group(POOL)
     assert len(stories) >= 5 and max(len(s.members) for s in stories) >= 3
     assert pairs(s.members for s in stories)
+
+
+def drills(day: int, planes: int, ships: int) -> str:
+    return (
+        f"【中央社台北{day}日電】国防部今天上午公布，昨天6时至今天6时侦获共机{planes}架次、共舰{ships}艘在台海周边活动。"
+        "国军运用联合情监侦掌握，并派遣任务机、舰艇及岸置飞弹系统监控应处。"
+    )
+
+
+def test_a_day_of_the_month_is_a_date_not_a_count_of_another_days_report() -> None:
+    """A daily series in one template: the 12th's 13 ships are not the 13th's dateline, so the two
+    days' reports state no figure in common and are two stories; one day's reports are one."""
+    from feedtool.stories.terms import figures
+
+    twelfth, thirteenth = drills(12, 35, 13), drills(13, 39, 8)
+    assert figures("", twelfth, lead_chars=600).stated == {"12日", "35", "13"}
+    assert figures("", thirteenth, lead_chars=600).stated == {"13日", "39"}
+    reports = [article("a", "rfi", 0, twelfth), article("b", "rfa", 2, twelfth), article("c", "dw", 24, thirteenth)]
+    stories = group(reports)
+    assert [s.members for s in stories] == [("a", "b")], stories
+
+
+def test_two_days_of_a_series_headlined_with_their_own_figures_are_two_stories() -> None:
+    """Each title states a count the other report states nowhere: two days of the series, though
+    their leads share a figure; two reports of one day that headline two of its figures are one."""
+
+    def lead(planes: int) -> str:
+        return f"国防部今天上午公布，侦获共机{planes}架次在台海周边活动，其中17架次逾越海峡中线。国军派遣任务机、舰艇监控应处。"
+
+    reports = [
+        Report("a", "rfi", T0, "共机35架次扰台", lead(35)),
+        Report("b", "rfa", T0 + timedelta(hours=2), "国防部：侦获共机35架次", lead(35)),
+        Report("c", "dw", T0 + timedelta(hours=24), "共机39架次扰台", lead(39)),
+    ]  # fmt: skip
+    assert [s.members for s in group(reports)] == [("a", "b")]
