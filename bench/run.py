@@ -3,6 +3,7 @@
     python bench/run.py                      # 20,000 articles (about 26,500 dumps), seed 1
     python bench/run.py --articles 2000      # a quick look
     python bench/run.py --layout flat        # every dump in one folder, as some scrapers write them
+    python bench/run.py --stories            # with stories on
 
 Each step runs the real `feedtool build -q` in a subprocess; wall time is measured around it and
 peak memory is the largest sum of resident memory over the process and its workers, sampled
@@ -174,6 +175,7 @@ def main() -> None:
     parser.add_argument(
         "--layout", choices=["days", "flat"], default="days", help="dumps in a folder per day, or all in one folder"
     )
+    parser.add_argument("--stories", action="store_true", help="with [stories] enabled = true (off by default)")
     parser.add_argument("--keep", action="store_true", help="keep the generated archive, store and output afterwards")
     parser.add_argument("--save", action="store_true", help="keep the figures in bench/results.json, for the docs")
     args = parser.parse_args()
@@ -187,10 +189,11 @@ def main() -> None:
     # are listed again by the next one (ingest/scan.py), and every folder of a corpus written a moment
     # ago would be, making the first no-op a second cold listing.
     time.sleep(RACY_SECONDS)
-    (work / "feedtool.toml").write_text(
-        (HERE.parent / "feedtool.toml").read_text("utf-8").replace('inputs = ["seeds"]', 'inputs = ["dumps"]'),
-        "utf-8",
-    )
+    config = (HERE.parent / "feedtool.toml").read_text("utf-8").replace('inputs = ["seeds"]', 'inputs = ["dumps"]')
+    if args.stories:
+        config = config.replace("\nenabled = false ", "\nenabled = true  ", 1)
+        assert "\nenabled = true " in config, "feedtool.toml's [stories] switch is not where the benchmark looks"
+    (work / "feedtool.toml").write_text(config, "utf-8")
     feedtool = [sys.executable, "-m", "feedtool", "build", "-q", "-c", str(work / "feedtool.toml")]
     results = [
         measure("feedtool cold build", feedtool, manifest.files, work),
@@ -253,7 +256,7 @@ def main() -> None:
     print("\nafter the cold build, MB: " + ", ".join(f"{name} {size:,.0f}" for name, size in sizes.items()))
     print("\nqueries: " + json.dumps(asked, ensure_ascii=False, indent=2))
     report = {
-        "articles": len(manifest.articles), "dumps": manifest.files, "layout": args.layout,
+        "articles": len(manifest.articles), "dumps": manifest.files, "layout": args.layout, "stories": args.stories,
         "steps": [asdict(r) for r in results],
         "megabytes_after_cold_build": sizes, "queries": asked,
     }  # fmt: skip
@@ -278,8 +281,12 @@ def _save(report: dict[str, object], command: str) -> None:
 
     path = HERE / "results.json"
     saved = json.loads(path.read_text("utf-8")) if path.is_file() else {"runs": []}
-    same = (report["articles"], report["layout"])  # a run saved before layouts were told apart: in day folders
-    runs = [run for run in saved["runs"] if (run["articles"], run.get("layout", "days")) != same] + [report]
+
+    def kind(run: dict[str, object]) -> tuple[object, ...]:
+        """One run is kept a size, layout and switch of stories (runs saved before layouts: day folders)."""
+        return (run["articles"], run.get("layout", "days"), run.get("stories", False))
+
+    runs = [run for run in saved["runs"] if kind(run) != kind(report)] + [report]
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     saved = {
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
@@ -288,7 +295,7 @@ def _save(report: dict[str, object], command: str) -> None:
             "python": platform.python_version(), "system": platform.platform(terse=True),
         },
         "commands": sorted({*saved.get("commands", []), command}),
-        "runs": sorted(runs, key=lambda run: (run["articles"], run.get("layout", "days"))),
+        "runs": sorted(runs, key=kind),
     }  # fmt: skip
     path.write_text(json.dumps(saved, indent=2) + "\n", "utf-8")
 

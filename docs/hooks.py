@@ -63,7 +63,8 @@ def bench_results() -> str:
     ]
     for run in data["runs"]:
         where = ", all in one folder" if run.get("layout") == "flat" else ""  # else a folder per day
-        said.append(f"\n### {run['articles']:,} articles ({run['dumps']:,} dumps{where})\n")
+        stories = ", stories on" if run.get("stories") else ""
+        said.append(f"\n### {run['articles']:,} articles ({run['dumps']:,} dumps{where}{stories})\n")
         said.append("| step | dumps | wall time | peak memory, summed RSS | peak PSS |")
         said.append("|---|---:|---:|---:|---:|")
         for step in run["steps"]:
