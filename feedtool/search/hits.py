@@ -162,13 +162,16 @@ def page(
 
 def found_among(
     store: Searchable, asked: Search, entries: Iterable[StoredEntry], *,
-    keep: Callable[[StoredEntry], bool] | None = None,
+    keep: Callable[[StoredEntry], bool] | None = None, check: Callable[[], None] | None = None,
 ) -> set[str]:  # fmt: skip
     """The ids of those of `entries` that `asked` finds (its cursor and limit aside) and `keep`
-    keeps: each looked for in the index at its own microsecond, so a few cost a few small reads."""
+    keeps: each looked for in the index at its own microsecond, so a few cost a few small reads.
+    `check` is called before each (an answer's budget)."""
     parsed = asked.parsed()
     found: set[str] = set()
     for entry in entries:
+        if check is not None:
+            check()
         since = max(entry.published, asked.since) if asked.since else entry.published
         until = min(entry.published + _MICROSECOND, asked.until) if asked.until else entry.published + _MICROSECOND
         rows = walk(

@@ -125,8 +125,11 @@ class Archive:
         found = _select(store, budget, wanted, keep)
         shown = list(found.entries)
         if asked.group or spec.kind == "stories":  # a page of articles found, given as their stories
-            earlier = (lambda members: found_among(store, wanted, members, keep=keep)) if asked.cursor else None
-            shown = _as_stories(store, shown, lone=spec.kind != "stories", earlier=earlier)
+
+            def earlier(members: list[StoredEntry]) -> set[str]:
+                return found_among(store, wanted, members, keep=keep, check=budget.check)
+
+            shown = _as_stories(store, shown, lone=spec.kind != "stories", earlier=earlier if asked.cursor else None)
         budget.check()
         entries = [shown_as_asked(asked, e) for e in shown]
         return self._render(spec, renderer, entries, _page(spec, asked, found, entries), asked, fmt, store.created())
