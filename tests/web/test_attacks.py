@@ -1,7 +1,7 @@
 """`feedtool serve` attacked as the internet would: each attack against a real server process on
 127.0.0.1, with a bound on its outcome and on the server's memory (read from /proc while it runs).
 
-The archive is the seeds and 2,000 generated articles. Attackers ask from 127.0.0.2 and the
+The archive is the seeds and 2,000 generated articles, with stories on. Attackers ask from 127.0.0.2 and the
 ordinary clients from other loopback addresses, as they would come from different places.
 """
 
@@ -86,7 +86,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     generate(project / "dumps" / "corpus", 2000, seed=5)
     starter = (ROOT / "feedtool.toml").read_text("utf-8")
     (project / "feedtool.toml").write_text(
-        '[build]\ninputs = ["dumps"]\n[site]\nbase_url = "http://127.0.0.1:8000/"\n'
+        '[build]\ninputs = ["dumps"]\n[site]\nbase_url = "http://127.0.0.1:8000/"\n[stories]\nenabled = true\n'
         + starter[starter.index("[[topic]]") :],
         "utf-8",
     )
@@ -307,6 +307,48 @@ def test_hostile_cursors_are_refused_or_are_only_a_place(watched: Server) -> Non
                 status, body = watched.get(feed(q="台湾", limit="200", cursor=token), source=ATTACKER)
                 assert status == 200 or (status == 400 and b"cursor" in body), body[:200]
                 assert watched.get(feed(cursor=token, limit="200"), source=ATTACKER)[0] in (200, 400)
+
+
+def test_a_topics_stories_address_redirects_once_whatever_its_query(watched: Server) -> None:
+    """`/topics/SLUG/stories/…` carries any query string into one Location header, escaped, with
+    one `group=story`; the server is never made to write a header of the attacker's."""
+    for query in ["q=%0d%0aSet-Cookie:%20x=1", "group=story&group=x&group=", "%ff%fe%00", "q=" + "台" * 300,
+                  "&" * 120, "a=" + "b" * 1500]:  # fmt: skip
+        request = f"GET /topics/taiwan/stories/atom.xml?{query} HTTP/1.1\r\nHost: x\r\n\r\n"
+        head = watched.raw(request.encode()).split(b"\r\n\r\n")[0].split(b"\r\n")
+        statuses = (
+            b"HTTP/1.1 308 Permanent Redirect",
+            b"HTTP/1.1 400 Bad Request",
+            b"HTTP/1.1 414 Request-URI Too Long",
+        )
+        assert head[0] in statuses, (query, head)  # 400: raw UTF-8 in a request line, which the parser refuses
+        if head[0].endswith(b"Redirect"):
+            (location,) = [line for line in head if line.lower().startswith(b"location:")]
+            assert location.count(b"group=") == 1 and location.endswith(b"group=story"), location
+            assert not any(line.lower().startswith(b"set-cookie") for line in head)
+            status, _ = watched.get(location.split(b": ", 1)[1].decode(), source=ATTACKER)
+            assert status in (200, 400), (query, status)  # the feed grouped, or what is wrong with the query
+    for path in (
+        "/topics/taiwan/stories/../../all/atom.xml",
+        "/topics/%2e%2e/stories/",
+        "/topics/taiwan/stories/x.exe",
+    ):
+        assert watched.get(path, source=ATTACKER)[0] in (308, 404), path
+
+
+def test_grouped_pages_from_any_cursor_are_held_to_the_budget(watched: Server) -> None:
+    """A grouped page from a place far in the hits looks at the pages before it (a story is on the
+    page of its newest article): from any forged place, with the slow pattern too, it is a page, a
+    400, or a 503 within the answer's bounds."""
+    from feedtool.search.cursor import Cursor, Place
+
+    for published in (0, 1_700_000_000 * 10**6, 1_720_000_000 * 10**6, 2**62):
+        token = Cursor(Place(published, b"https://", 0)).token()
+        for params in ({"limit": "200"}, {"q": "台湾", "limit": "200"}, {"filter": SLOW, "limit": "200"}):
+            started = time.monotonic()
+            status, body = watched.get(feed(group="story", cursor=token, **params), source=ATTACKER, timeout=60)
+            assert status in (200, 400, 503), (params, status, body[:200])
+            assert time.monotonic() - started < 30, params  # the wall bound is 10 s; a busy machine's margin
 
 
 def test_a_long_mixed_load_keeps_connections_and_memory_flat(watched: Server) -> None:
