@@ -429,3 +429,46 @@ def test_a_topic_has_a_feed_of_stories_at_its_stories_address(served: ServedArch
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: object, **kwargs: object) -> None:
         return None
+
+
+def test_a_feed_reader_follows_a_story_as_outlets_join_it(tmp_path: Path) -> None:
+    """`reader` (the library) subscribed over HTTP to the feed of stories, on a slice of corpus A:
+    an event's last report, arriving on a later build, joins the story the reader already holds,
+    the same entry updated rather than a second one."""
+    from reader import make_reader
+
+    from feedtool.web.answers import Archive as Answers
+    from feedtool.web.app import App
+    from feedtool.web.server import bind, make_server
+
+    labelled = wire_reports(1, 30)
+    events: dict[str, list[Report]] = {}
+    for report, label in labelled:
+        if label is not None:
+            events.setdefault(label, []).append(report)
+    event = next(sorted(reports, key=lambda r: r.published) for reports in events.values() if len(reports) >= 4)
+    late = event[-1]
+    sock = bind("127.0.0.1", 0)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    config = make_config(tmp_path, [tmp_path / "dumps"], extra=f'[site]\nbase_url = "{base}"', stories=True)
+    write_dumps(tmp_path / "dumps", [r for r, _ in labelled if r.id != late.id])
+    build(config, workers=1)
+    subscriber = make_reader(str(tmp_path / "reader.sqlite"))
+    stories = base + "stories/atom.xml"
+    first, joined = (
+        URLS[event[0].outlet].format(n=event[0].id.split("/")[1]),
+        URLS[late.outlet].format(n=late.id.split("/")[1]),
+    )
+    with make_server(App(config.output, Answers(config)), sock=sock).running():
+        subscriber.add_feed(stories)
+        subscriber.update_feeds(scheduled=False)
+        (feed,) = subscriber.get_feeds()
+        assert feed.last_exception is None, feed.last_exception
+        (before,) = [e for e in subscriber.get_entries(feed=stories) if first in e.content[0].value]
+        assert joined not in before.content[0].value
+        write_dumps(tmp_path / "dumps", [late])
+        build(config, workers=1)
+        subscriber.update_feeds(scheduled=False)
+        holding = [e for e in subscriber.get_entries(feed=stories) if joined in e.content[0].value]
+        assert [e.id for e in holding] == [before.id]  # the story the reader holds, not a new one
+        assert first in holding[0].content[0].value and holding[0].updated > before.updated
