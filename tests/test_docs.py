@@ -98,6 +98,7 @@ def test_the_readme_reports_the_benchmark_as_saved() -> None:
         word = run["queries"]["word search (20 hits, snippets)"]
         feed = run["queries"]["query feed: q + filter_title, one outlet, Atom"]
         size = f"{run['articles']:,}" + (", one folder" if run.get("layout") == "flat" else "")
+        size += ", stories on" if run.get("stories") else ""
         row = next((r for r in rows if r.startswith(f"| {size} |")), None)
         assert row is not None, f"the README has no row for {size} articles"
         for figure in (
