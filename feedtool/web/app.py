@@ -240,6 +240,8 @@ def _grouped(path: str, query: str, topics: frozenset[str]) -> str | None:
     """The address a topic's stories address stands for: `/topics/SLUG/stories/FILE?Q` is the
     topic's `FILE?Q&group=story` (any `group` asked replaced); None for any other address."""
     parts = path.split("/")  # "", "topics", SLUG, "stories", FILE (or "")
+    if len(parts) == 4:  # "/topics/SLUG/stories": its page, as a folder's address without its slash is
+        parts.append("")
     if len(parts) != 5 or parts[1] != "topics" or parts[2] not in topics or parts[3] != "stories":
         return None
     if parts[4] and parts[4] not in FORMAT_OF:

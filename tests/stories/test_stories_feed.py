@@ -409,6 +409,7 @@ def test_a_topic_has_a_feed_of_stories_at_its_stories_address(served: ServedArch
         ("topics/us-china/stories/atom.xml", "topics/us-china/atom.xml?group=story"),
         ("topics/us-china/stories/feed.json?q=王毅&group=x", "topics/us-china/feed.json?q=王毅&group=story"),
         ("topics/us-china/stories/", "topics/us-china/?group=story"),
+        ("topics/us-china/stories", "topics/us-china/?group=story"),  # as /all is /all/
     ]:
         request = urllib.request.Request(served.base + address.replace("王毅", "%E7%8E%8B%E6%AF%85"), method="HEAD")
         with pytest.raises(urllib.error.HTTPError) as redirected:  # not followed: urllib follows 308 only for GET
