@@ -1,6 +1,7 @@
 """Folders of dumps -> the store, touching only what changed since the last run.
 
-Folders unchanged since the last run are not listed (ingest/scan.py); in those that are, the file index
+Folders unchanged since the last run are not listed (ingest/scan.py); those that are, are compared
+with their listing kept from the last run, so that only new names are stat-ed; the file index
 answers "unchanged?" from a stat alone, so an unchanged dump is never opened. A changed or new
 file is read and hashed by a worker; bytes the store has seen under another path are recorded
 against the same entry without parsing, unless their newer mtime makes them the scrape shown
@@ -175,16 +176,18 @@ def ingest(
     pools = workers or Workers()
     with pools.early(setup, when=fork_early("ingest", lists_every_folder=not marks)):
         found = scan(
-            config.inputs, marks, store.rejected_paths(), now_ns=time.time_ns(), follow_links=config.follow_links
-        )
+            config.inputs, marks, store.rejected_paths(), now_ns=time.time_ns(), follow_links=config.follow_links,
+            listing=(lambda folder: None) if rescan else store.folder_listing,
+        )  # fmt: skip
         files = found.files  # counted before the listing is let go, below
         for name in found.unnamed:
             _reject_unnamed(name, tally)
         stats, unlisted = store.unmatched(
-            found.listed + found.rechecked, found.listed_in, [p for p, _, _ in found.rechecked]
+            found.listed + found.rechecked, found.listed_in, [p for p, _, _ in found.rechecked] + found.named
         )
         changed = [FileStat(*stat) for stat in stats]
-        gone = [path for path in unlisted if found.listed_above(path)] + found.gone
+        _, under_gone = store.unmatched([], found.gone_folders) if found.gone_folders else ((), [])
+        gone = [path for path in unlisted if found.listed_above(path)] + found.gone + under_gone
         del found.listed[:]  # before a pool forks: at a million dumps, hundreds of megabytes
         changed.sort(key=lambda stat: stat.path)
         done = files - len(changed)  # for the progress bar; the counts are made at the end
@@ -205,9 +208,10 @@ def ingest(
         with store.transaction():
             store.forget_files(gone)
     kept = store.finish_derivation()
-    if found.marks != marks:
+    if found.marks != marks or found.listings:  # a folder gone, or out of the inputs, changes the marks
         with store.transaction():
             store.set_folder_marks(found.marks)
+            store.set_folder_listings(found.listings, found.reached)
     empty = [os.path.abspath(folder) for folder in found.empty_inputs]
     if store.empty_inputs() != empty:
         with store.transaction():

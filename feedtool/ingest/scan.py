@@ -6,22 +6,32 @@ listed: its files count as unchanged, and the build walks on into the subfolders
 it. On an archive kept in dated folders, a cron run lists today's folder and stats a few
 thousand folders, not a million files (a stat each was most of a no-op build at a million).
 
-What a folder's mtime does not show is a dump rewritten in place under the same name. Dumps are
-written once by the scrapers that feedtool reads (a re-scrape is a new file), and the two cases
-where a person rewrites one are covered: a rejected dump is stat-ed on every build, so fixing it
-is noticed, and `feedtool build --rescan` lists every folder. A re-derivation (see ingest/run.py)
-lists every folder too: the marks belong to the derivation they were taken under.
+A folder whose mtime moved is listed, and its listing compared with the one kept from the last
+build (its names, each with its inode): only a name not there before, or there under another
+inode (a dump replaced by a rename, as atomic writers do), is stat-ed. A scraper that writes
+every dump into one folder moves its mtime on every run, and a cron run then lists a million
+names but stats only the hundred new ones; a stat each was most of such a run. The listing
+itself is the floor: the directory is the only place the new names are.
+
+What neither shows is a dump rewritten in place under the same name (same inode). Dumps are
+written once by the scrapers that feedtool reads (a re-scrape is a new file), and the cases where
+that does not hold are covered: a rejected dump is stat-ed on every build, so fixing it is
+noticed; a dump modified within RACY_SECONDS of its listing (a scraper still writing it) is
+stat-ed again by the next build, until it is settled; and `feedtool build --rescan` lists and
+stats every folder. A re-derivation (see ingest/run.py) lists every folder too: the marks and
+listings belong to the derivation they were taken under.
 
 A folder changed in the same tick of the file system's clock as the build listed it could gain a
 file the listing missed and keep its mtime; so a folder modified within the last
-RACY_SECONDS is listed but not marked, and is listed again next time (git's "racy" rule).
+RACY_SECONDS is listed but not marked, and is listed again next time (git's "racy" rule). Its
+listing is kept all the same: what the next listing finds is compared with it name by name.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Set
+from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,9 +58,16 @@ class Scan:
     # cannot key them, so they are reported as rejected on every build until renamed.
     unnamed: list[str] = field(default_factory=list)
     listed_folders: set[str] = field(default_factory=set)  # whose every file is in `listed`
-    listed_in: set[str] = field(default_factory=set)  # every folder listed, whole or not: where `listed` lies
+    listed_in: set[str] = field(default_factory=set)  # every folder listed and stat-ed, whole or not
+    # Folders compared with their kept listing: their files in `listed` are the ones stat-ed, the
+    # paths below; the rest are unchanged, and `gone` has those no longer there.
+    named: list[str] = field(default_factory=list)
+    # To keep: the listings of folders listed whole, anew, as one string a folder (LISTED_APART
+    # between lines, as a million small strings would outlive the listing in the build process).
+    listings: dict[str, str] = field(default_factory=dict)
     reached: set[str] = field(default_factory=set)  # every folder there now, listed or not
-    gone: list[str] = field(default_factory=list)  # rejected dumps no longer there
+    gone: list[str] = field(default_factory=list)  # dumps known to be no longer there
+    gone_folders: list[str] = field(default_factory=list)  # subfolders no longer there, of folders compared
     empty_inputs: list[Path] = field(default_factory=list)  # input folders with no file anywhere under them
 
     @property
@@ -58,8 +75,11 @@ class Scan:
         return len(self.listed) + len(self.rechecked) + self.unchanged
 
     def unmark(self, path: str) -> None:
-        """A file of this folder could not be read: list the folder again next time."""
-        self.marks.pop(os.path.dirname(path), None)
+        """A file of this folder could not be read: list the folder again next time, and compare
+        it with the listing kept before this build, where the file is not yet."""
+        folder = os.path.dirname(path)
+        self.marks.pop(folder, None)
+        self.listings.pop(folder, None)
 
     def listed_above(self, path: str) -> bool:
         """Whether the nearest folder above `path` that is there now was listed whole.
@@ -77,12 +97,26 @@ class Scan:
         return folder in self.listed_folders
 
 
+# A folder's listing as kept by the store: one "inode/name" a file ("0/name": stat it again), one
+# "d/name" a subfolder.
+Listing = set[str]
+_SUBFOLDER = "d/"
+LISTED_APART = "\0"  # between the lines of a listing kept: no file name holds it
+
+
 def scan(
-    inputs: Iterable[Path], marks: dict[str, FolderMark], rejected: Set[str], *, now_ns: int, follow_links: bool = False
+    inputs: Iterable[Path],
+    marks: dict[str, FolderMark],
+    rejected: Set[str],
+    *,
+    now_ns: int,
+    follow_links: bool = False,
+    listing: Callable[[str], str | None] = lambda folder: None,
 ) -> Scan:
     """Every dump file under the inputs in a folder changed since its mark; hidden files and folders skipped.
 
     `rejected` are the paths of dumps rejected before: stat-ed even in unchanged folders.
+    `listing` gives a folder's listing kept from the last build that listed it (`Scan.listings`), if any.
     Plain tuples and os.scandir (its entries save a system call and a Path object per file):
     a listed folder may hold a million dumps.
 
@@ -92,11 +126,11 @@ def scan(
     file or folder read under its own path.
     """
     found = Scan()
-    skipped: set[str] = set()
+    trusted: set[str] = set()  # folders whose known files were not stat-ed
     unreadable: set[str] = set()  # folders that could not be listed
     recent = now_ns - int(RACY_SECONDS * 1e9)
     roots = [os.path.realpath(root) for root in inputs]
-    walker = _Walker(roots, follow_links, found)
+    walker = _Walker(roots, follow_links, found, rejected, recent)
     for root in inputs:
         if not root.is_dir():
             what = "is not a folder" if root.exists() else "does not exist"
@@ -117,19 +151,27 @@ def scan(
             mark = marks.get(folder)
             if mark is not None and mark.mtime_ns == mtime_ns:
                 found.marks[folder] = mark
-                skipped.add(folder)
+                trusted.add(folder)
                 found.unchanged += mark.files
                 folders.extend(f"{folder}/{name}" for name in mark.subfolders)
                 continue
+            text = listing(folder)
+            kept = None if text is None else set(text.split(LISTED_APART)) if text else set()
             try:
-                files, subfolders, whole = walker.list(folder)
+                if kept is None:
+                    files, subfolders, whole = walker.list_with_stats(folder)
+                else:
+                    files, subfolders, whole = walker.list_against(folder, kept)
             except OSError as exc:
                 log.warning("%s: cannot list: %s", folder, exc.strerror)
                 unreadable.add(folder)
                 continue
-            found.listed_in.add(folder)
-            if whole:
-                found.listed_folders.add(folder)
+            if kept is None:
+                found.listed_in.add(folder)
+                if whole:
+                    found.listed_folders.add(folder)
+            else:
+                trusted.add(folder)  # its rejected files are rechecked, as in a folder not listed
             if mtime_ns < recent and whole:
                 found.marks[folder] = FolderMark(mtime_ns, files, tuple(sorted(subfolders)))
             folders.extend(f"{folder}/{name}" for name in subfolders)
@@ -140,7 +182,7 @@ def scan(
             _holds_files(top, found) or _holds_files(os.path.realpath(root), found)  # an input linking to another
         ):
             found.empty_inputs.append(root)
-    _recheck(found, skipped, rejected)
+    _recheck(found, trusted, rejected)
     return found
 
 
@@ -155,43 +197,123 @@ def _holds_files(root: str, found: Scan) -> bool:
     )
 
 
+@dataclass
+class _Listing:
+    """A folder as it is being listed: its subfolders, and whether every name in it could be looked at."""
+
+    folder: str
+    subfolders: list[str] = field(default_factory=list)
+    whole: bool = True
+
+
 class _Walker:
     """Lists folders into a Scan, deciding which names to take: the rules of `scan` on links and names."""
 
-    def __init__(self, roots: list[str], follow_links: bool, found: Scan) -> None:
+    def __init__(self, roots: list[str], follow_links: bool, found: Scan, rejected: Set[str], recent: int) -> None:
         self.roots = roots
         self.follow_links = follow_links
         self.found = found
+        self.rejected = rejected
+        self.recent = recent  # an mtime from which a file may still be being written
         self.seen: set[tuple[int, int]] = set()  # (device, inode) of the folders walked
 
-    def list(self, folder: str) -> tuple[int, list[str], bool]:
-        """Append the folder's files to the scan; return how many, its subfolders' names, and whether
-        every name could be looked at (a folder with one that could not is listed again next time)."""
-        files, subfolders, whole = 0, [], True
-        listed = self.found.listed
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.name[0] == ".":
-                    continue
+    def list_with_stats(self, folder: str) -> tuple[int, list[str], bool]:
+        """Append every file of the folder to the scan, stat-ed; return how many, its subfolders'
+        names, and whether every name could be looked at (a folder with one that could not is
+        listed again next time)."""
+        listing = _Listing(folder)
+        lines: list[str] = []
+        for entry in self._files(listing):
+            try:
+                lines.append(self._stat(entry))
+            except OSError:
+                listing.whole = False
+        files = len(lines)
+        if listing.whole:
+            lines += [_SUBFOLDER + name for name in listing.subfolders]
+            self.found.listings[folder] = LISTED_APART.join(lines)
+        return files, listing.subfolders, listing.whole
+
+    def list_against(self, folder: str, kept: Listing) -> tuple[int, list[str], bool]:
+        """As `list_with_stats`, stat-ing only the files not in the folder's kept listing as they are:
+        the others are unchanged (the rejected among them are rechecked, as in a folder not listed),
+        and those of the kept listing not found again are gone, with every file under a subfolder
+        no longer there.
+
+        Set operations over the lines, in C: at a million names, a Python step a name is most of
+        the run."""
+        listing = _Listing(folder)
+        entries = self._files(listing)
+        lines = [f"{entry.inode()}/{entry.name}" for entry in entries]
+        found = set(lines)
+        found.update(_SUBFOLDER + name for name in listing.subfolders)
+        new = found - kept  # names not there before, there under another inode, or to stat again
+        stated: dict[str, str] = {}  # line as found -> as kept, for the files stat-ed
+        for line, entry in zip(lines, entries, strict=True) if new else ():
+            if line in new:
                 try:
-                    if entry.is_symlink() and not self._follow(entry.path):
-                        continue
-                    if not _utf8(entry.name):
-                        self.found.unnamed.append(os.fsencode(entry.path).decode("utf-8", "backslashreplace"))
-                        whole = False  # listed again, and reported again, until it is renamed
-                    elif entry.is_file():
-                        st = entry.stat()
-                        listed.append((entry.path, st.st_size, min(st.st_mtime_ns, MTIME_MAX)))
-                        files += 1
-                    elif entry.is_dir():
-                        subfolders.append(entry.name)
-                    elif entry.is_symlink():  # followed, to nothing: an unmounted disk, a link broken for now
-                        log.warning("%s: a link to %s, which cannot be reached; what it led to is kept as it was",
-                                    entry.path, os.readlink(entry.path))  # fmt: skip
-                        whole = False  # not listed whole: nothing under the link is taken for deleted
+                    stated[line] = self._stat(entry)
                 except OSError:
-                    whole = False
-        return files, subfolders, whole
+                    listing.whole = False
+                    stated[line] = ""
+                else:
+                    self.found.named.append(entry.path)
+        self.found.unchanged += len(lines) - len(stated)
+        gone = kept - found
+        if gone and listing.whole:  # not found again, unless under another inode
+            names = {line.partition("/")[2] for line in stated}
+            for line in gone:
+                if line.startswith(_SUBFOLDER):
+                    self.found.gone_folders.append(f"{folder}/{line[len(_SUBFOLDER) :]}")
+                elif (name := line.partition("/")[2]) not in names:
+                    self.found.gone.append(f"{folder}/{name}")
+        if listing.whole and (gone or new):
+            found -= stated.keys()
+            found.update(stated.values())
+            self.found.listings[folder] = LISTED_APART.join(found)
+        return len(lines), listing.subfolders, listing.whole
+
+    def _files(self, listing: _Listing) -> list[os.DirEntry[str]]:
+        """The folder's files to take, by the rules on links and names; its subfolders and whether
+        every name could be looked at noted in `listing`. Raises OSError for the folder itself.
+
+        A plain file with an ASCII name, nearly every dump, is told from what the folder's listing
+        gives (its type), in C; any other name goes through the rules one by one."""
+        with os.scandir(listing.folder) as listed:
+            entries = [entry for entry in listed if entry.name[0] != "."]
+        files = [entry for entry in entries if entry.name.isascii() and entry.is_file(follow_symlinks=False)]
+        if len(files) == len(entries):
+            return files
+        for entry in entries:
+            if entry.name.isascii() and entry.is_file(follow_symlinks=False):
+                continue
+            try:
+                if entry.is_symlink() and not self._follow(entry.path):
+                    continue
+                if not _utf8(entry.name):
+                    self.found.unnamed.append(os.fsencode(entry.path).decode("utf-8", "backslashreplace"))
+                    listing.whole = False  # listed again, and reported again, until it is renamed
+                elif entry.is_file():
+                    files.append(entry)
+                elif entry.is_dir():
+                    listing.subfolders.append(entry.name)
+                elif entry.is_symlink():  # followed, to nothing: an unmounted disk, a link broken for now
+                    log.warning("%s: a link to %s, which cannot be reached; what it led to is kept as it was",
+                                entry.path, os.readlink(entry.path))  # fmt: skip
+                    listing.whole = False  # not listed whole: nothing under the link is taken for deleted
+            except OSError:
+                listing.whole = False
+        return files
+
+    def _stat(self, entry: os.DirEntry[str]) -> str:
+        """Add a file to the scan with its stat; return its line for the folder's listing. Raises
+        OSError, when it cannot be stat-ed."""
+        st = entry.stat()
+        mtime_ns = min(st.st_mtime_ns, MTIME_MAX)
+        self.found.listed.append((entry.path, st.st_size, mtime_ns))
+        # One modified so lately that it may still be being written is stat-ed again next time.
+        settled = mtime_ns < self.recent
+        return f"{entry.inode() if settled else 0}/{entry.name}"
 
     def _follow(self, path: str) -> bool:
         """Whether to follow a link: out of the input folders, if the config says so; inside, never,
@@ -217,10 +339,12 @@ def _utf8(name: str) -> bool:
     return True
 
 
-def _recheck(found: Scan, skipped: Set[str], rejected: Set[str]) -> None:
-    """Rejected dumps in folders not listed are stat-ed one by one: someone may have fixed them in place."""
+def _recheck(found: Scan, trusted: Set[str], rejected: Set[str]) -> None:
+    """Rejected dumps in folders not listed, or whose known files were not stat-ed, are stat-ed one
+    by one: someone may have fixed them in place."""
+    stated = {*found.named, *found.gone}  # looked at already
     for path in rejected:
-        if os.path.dirname(path) not in skipped:
+        if os.path.dirname(path) not in trusted or path in stated:
             continue
         try:
             st = os.stat(path)

@@ -122,12 +122,13 @@ class Connection:
             return
         prefix = self.root + "/"
         with self.transaction():
-            for table in ("sources", "folders"):
+            for table, path in (("sources", "path"), ("folders", "path"), ("listings", "folder")):
                 self.db.execute(
-                    f"UPDATE OR REPLACE {table} SET path = './' || substr(path, ?) WHERE substr(path, 1, ?) = ?",
+                    f"UPDATE OR REPLACE {table} SET {path} = './' || substr({path}, ?) WHERE substr({path}, 1, ?) = ?",
                     (len(prefix) + 1, len(prefix), prefix),
                 )
-            self.db.execute("UPDATE OR REPLACE folders SET path = '.' WHERE path = ?", (self.root,))
+            for table, path in (("folders", "path"), ("listings", "folder")):
+                self.db.execute(f"UPDATE OR REPLACE {table} SET {path} = '.' WHERE {path} = ?", (self.root,))
             self.set_meta("paths", "relative")
 
     def transaction(self) -> _Transaction:

@@ -38,6 +38,16 @@ def frame_dictionary(blob: bytes) -> int:
     return int(_zstd().get_frame_parameters(blob).dict_id)
 
 
+def pack_listing(text: str) -> bytes:
+    """A folder's listing (ingest/scan.py) as one frame, without a dictionary: one large row a folder,
+    rewritten on every build that lists it, so compressed at zstd's fastest."""
+    return _zstd().ZstdCompressor(level=1).compress(text.encode("utf-8"))  # type: ignore[no-any-return]
+
+
+def unpack_listing(blob: bytes) -> str:
+    return _zstd().ZstdDecompressor().decompress(blob).decode("utf-8")  # type: ignore[no-any-return]
+
+
 class Unpacker:
     """Decompression of frames that may name a dictionary, found by its id with `find` (in the
     store, or among those a publishing job carries)."""

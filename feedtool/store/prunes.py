@@ -71,10 +71,13 @@ class Prunes(Connection):
         return found[0]
 
     def release_pruned(self) -> None:
-        """Let go of every file a prune kept out: its row goes, and its folder is listed again."""
+        """Let go of every file a prune kept out: its row goes, and its folder is listed again, each
+        of its files stat-ed (its listing forgotten as well as its mark)."""
         paths = [path for (path,) in self.db.execute("SELECT path FROM sources WHERE pruned IS NOT NULL")]
         self.db.execute("DELETE FROM sources WHERE pruned IS NOT NULL")
-        self.db.executemany("DELETE FROM folders WHERE path = ?", {(os.path.dirname(path),) for path in paths})
+        folders = {(os.path.dirname(path),) for path in paths}
+        self.db.executemany("DELETE FROM folders WHERE path = ?", folders)
+        self.db.executemany("DELETE FROM listings WHERE folder = ?", folders)
 
     def is_pruned(self, entry_id: str, outlet: str, published: str, cutoff: str | None) -> bool:
         """Whether a prune in force (or the retention cutoff) keeps this entry out."""

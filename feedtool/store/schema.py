@@ -194,6 +194,16 @@ WHEN OLD.published IS NOT NEW.published OR OLD.title IS NOT NEW.title OR OLD.tex
 END;
 """
 
+# Each folder's names as the last build that listed it found them (ingest/scan.py, store/sources.py), so
+# that a folder listed again is compared with them and only its new names are stat-ed.
+_LISTINGS = """
+CREATE TABLE listings (
+    folder TEXT PRIMARY KEY,
+    names BLOB NOT NULL,
+    derivation INTEGER NOT NULL
+);
+"""
+
 # The full-text index (store/fulltext.py): its DDL, which the migration that adds it shares.
 _FULLTEXT = SCHEMA[SCHEMA.index("CREATE VIRTUAL TABLE search") : SCHEMA.index("INSERT INTO meta")]
 
@@ -411,6 +421,7 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     ALTER TABLE fragments_kept RENAME TO fragments;
     """
     + _STORIES,
+    _LISTINGS,
 )
 
 
@@ -419,7 +430,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def create(db: sqlite3.Connection) -> None:
     """A new store's schema, in the caller's transaction."""
-    for statement in _statements(SCHEMA + _DICTIONARIES + _STORIES):
+    for statement in _statements(SCHEMA + _DICTIONARIES + _STORIES + _LISTINGS):
         db.execute(statement)
     _fulltext_made(db)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 
 from feedtool.models import FolderMark, Rejection
 from feedtool.store.derivations import Derivations
+from feedtool.store.packing import pack_listing, unpack_listing
 from feedtool.store.records import FileStat, Known
 from feedtool.store.sql import in_chunks
 
@@ -88,6 +89,26 @@ class Sources(Derivations):
                 )
                 for path, mark in marks.items()
             ),
+        )
+
+    def folder_listing(self, folder: str) -> str | None:
+        """What the last build that listed a folder whole under the current derivation found in it, as
+        ingest/scan.py writes it, if one did."""
+        query = "SELECT names FROM listings WHERE folder = ? AND derivation = ?"
+        row = self.db.execute(query, (self.stored_path(folder), self.derivation)).fetchone()
+        return None if row is None else unpack_listing(row[0])
+
+    def set_folder_listings(self, listings: dict[str, str], reached: Set[str]) -> None:
+        """Keep these folders' listings; forget those of folders not reached by this build's walk, so that
+        a folder deleted and made again, or moved out of the inputs and back, is listed anew."""
+        derivation = self.derivation
+        there = {self.stored_path(folder) for folder in reached}
+        self.db.execute("DELETE FROM listings WHERE derivation <> ?", (derivation,))
+        stale = [(folder,) for (folder,) in self.db.execute("SELECT folder FROM listings") if folder not in there]
+        self.db.executemany("DELETE FROM listings WHERE folder = ?", stale)
+        self.db.executemany(
+            "INSERT OR REPLACE INTO listings (folder, names, derivation) VALUES (?, ?, ?)",
+            ((self.stored_path(folder), pack_listing(text), derivation) for folder, text in listings.items()),
         )
 
     def empty_inputs(self) -> list[str]:
