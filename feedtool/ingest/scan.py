@@ -98,9 +98,10 @@ class Scan:
 
 
 # A folder's listing as kept by the store: one "inode/name" a file ("0/name": stat it again), one
-# "d/name" a subfolder.
+# "d/name" a subfolder, and "./inode" of the folder itself.
 Listing = set[str]
 _SUBFOLDER = "d/"
+_ITSELF = "./"
 LISTED_APART = "\0"  # between the lines of a listing kept: no file name holds it
 
 
@@ -156,12 +157,15 @@ def scan(
                 folders.extend(f"{folder}/{name}" for name in mark.subfolders)
                 continue
             text = listing(folder)
-            kept = None if text is None else set(text.split(LISTED_APART)) if text else set()
+            kept = None if text is None else set(text.split(LISTED_APART))
+            itself = f"{_ITSELF}{st.st_ino}"
+            if kept is not None and itself not in kept:
+                kept = None  # the listing of another folder under this path, since deleted
             try:
                 if kept is None:
-                    files, subfolders, whole = walker.list_with_stats(folder)
+                    files, subfolders, whole = walker.list_with_stats(folder, itself)
                 else:
-                    files, subfolders, whole = walker.list_against(folder, kept)
+                    files, subfolders, whole = walker.list_against(folder, itself, kept)
             except OSError as exc:
                 log.warning("%s: cannot list: %s", folder, exc.strerror)
                 unreadable.add(folder)
@@ -217,7 +221,7 @@ class _Walker:
         self.recent = recent  # an mtime from which a file may still be being written
         self.seen: set[tuple[int, int]] = set()  # (device, inode) of the folders walked
 
-    def list_with_stats(self, folder: str) -> tuple[int, list[str], bool]:
+    def list_with_stats(self, folder: str, itself: str) -> tuple[int, list[str], bool]:
         """Append every file of the folder to the scan, stat-ed; return how many, its subfolders'
         names, and whether every name could be looked at (a folder with one that could not is
         listed again next time)."""
@@ -230,11 +234,11 @@ class _Walker:
                 listing.whole = False
         files = len(lines)
         if listing.whole:
-            lines += [_SUBFOLDER + name for name in listing.subfolders]
+            lines += [itself, *(_SUBFOLDER + name for name in listing.subfolders)]
             self.found.listings[folder] = LISTED_APART.join(lines)
         return files, listing.subfolders, listing.whole
 
-    def list_against(self, folder: str, kept: Listing) -> tuple[int, list[str], bool]:
+    def list_against(self, folder: str, itself: str, kept: Listing) -> tuple[int, list[str], bool]:
         """As `list_with_stats`, stat-ing only the files not in the folder's kept listing as they are:
         the others are unchanged (the rejected among them are rechecked, as in a folder not listed),
         and those of the kept listing not found again are gone, with every file under a subfolder
@@ -246,7 +250,7 @@ class _Walker:
         entries = self._files(listing)
         lines = [f"{entry.inode()}/{entry.name}" for entry in entries]
         found = set(lines)
-        found.update(_SUBFOLDER + name for name in listing.subfolders)
+        found.update([itself, *(_SUBFOLDER + name for name in listing.subfolders)])
         new = found - kept  # names not there before, there under another inode, or to stat again
         stated: dict[str, str] = {}  # line as found -> as kept, for the files stat-ed
         for line, entry in zip(lines, entries, strict=True) if new else ():
@@ -311,8 +315,9 @@ class _Walker:
         st = entry.stat()
         mtime_ns = min(st.st_mtime_ns, MTIME_MAX)
         self.found.listed.append((entry.path, st.st_size, mtime_ns))
-        # One modified so lately that it may still be being written is stat-ed again next time.
-        settled = mtime_ns < self.recent
+        # One modified so lately that it may still be being written is stat-ed again next time, as is
+        # a link followed (its inode is the link's, whatever its target becomes).
+        settled = mtime_ns < self.recent and not entry.is_symlink()
         return f"{entry.inode() if settled else 0}/{entry.name}"
 
     def _follow(self, path: str) -> bool:

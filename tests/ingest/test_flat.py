@@ -18,7 +18,7 @@ from helpers import age, dump, fresh_build, make_config, published
 
 import feedtool.ingest.run
 from feedtool.build import build
-from feedtool.ingest.scan import Scan
+from feedtool.ingest.scan import Scan, scan
 from feedtool.models import Rejection
 from feedtool.store import FileStat, Store
 from feedtool.store.sources import Sources
@@ -245,3 +245,36 @@ def test_a_listed_folder_holding_a_file_the_store_keeps_by_absolute_path(tmp_pat
     assert report.ingest is not None and (report.ingest.counts.new, report.ingest.counts.unchanged) == (1, 4)
     with Store(config.store, root=config.root) as store:
         assert store.stats()["files"] == 5
+
+
+def test_a_listing_kept_for_another_folder_under_the_same_path_is_not_trusted(tmp_path: Path) -> None:
+    """A folder deleted and made again between two builds has a new inode: the listing kept under its
+    path is another folder's, and every file of the new one is stat-ed, whatever inodes they have."""
+    dumps = tmp_path / "dumps"
+    files = _flat(dumps, 2)
+    lines = [f"{os.stat(path).st_ino}/{path.name}" for path in files]
+
+    def kept(inode: int) -> Scan:
+        text = "\0".join([*lines, f"./{inode}"])
+        return scan([dumps], {}, set(), now_ns=time.time_ns(), listing=lambda folder: text)
+
+    assert kept(os.stat(dumps).st_ino).listed == []
+    assert sorted(path for path, _, _ in kept(os.stat(dumps).st_ino + 1).listed) == sorted(map(str, files))
+
+
+def test_a_link_followed_out_of_the_inputs_is_stat_ed_whenever_its_folder_is_listed(tmp_path: Path) -> None:
+    """A link's inode is the link's own: its target rewritten in place (as a person may, outside the
+    archive) is seen when the folder is next listed, by a stat, as it was before listings were kept."""
+    dumps = tmp_path / "dumps"
+    _flat(dumps, 2)
+    target = _flat(tmp_path / "outside", 1, start=80)[0]
+    (dumps / "linked.txt").symlink_to(target)
+    age(dumps)
+    config = make_config(tmp_path, [dumps], build="follow_links = true")
+    build(config, workers=1)
+    target.write_text(dump(title="链接改了", url="https://www.rfi.fr/cn/a/80", stamp="1697291102080"))
+    _flat(dumps, 1, start=10)
+    age(dumps)
+    report = build(config, workers=1)
+    assert report.ingest is not None and (report.ingest.counts.new, report.ingest.counts.updated) == (1, 1)
+    assert "链接改了" in (config.output / "all" / "atom.xml").read_text("utf-8")
