@@ -6,7 +6,7 @@ A package of rooms, one per domain, composed into the one `Store` the stages cal
   transactions, and what the store says of itself (meta);
 - schema.py: the current schema and the migrations from every earlier one;
 - derivations.py: which rules the stored rows were made with, and which are stale;
-- sources.py: the dump files read, the file index, rejections, the folders listed;
+- sources.py: the dump files read, the file index, rejections, the folders listed and their names;
 - entries.py: entries and their topics (what merging reads and writes);
 - fulltext.py: the full-text index as callers see it: its searches, its count, its version;
 - indexing.py: the index's upkeep, `SearchIndex`, a collaborator each room that writes entries
