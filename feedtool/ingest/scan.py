@@ -156,8 +156,7 @@ def scan(
                 found.unchanged += mark.files
                 folders.extend(f"{folder}/{name}" for name in mark.subfolders)
                 continue
-            text = listing(folder)
-            kept = None if text is None else set(text.split(LISTED_APART))
+            kept = _parsed(listing(folder))
             itself = f"{_ITSELF}{st.st_ino}"
             if kept is not None and itself not in kept:
                 kept = None  # the listing of another folder under this path, since deleted
@@ -190,6 +189,10 @@ def scan(
     return found
 
 
+def _parsed(text: str | None) -> Listing | None:
+    return None if text is None else set(text.split(LISTED_APART))
+
+
 def _holds_files(root: str, found: Scan) -> bool:
     """Whether files found so far lie under `root`: an input inside another one was walked as part of
     it, and found nothing of its own. Asked only of an input whose own walk found no file."""
@@ -207,6 +210,7 @@ class _Listing:
 
     folder: str
     subfolders: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)  # the lines of links followed to files: stat-ed every time
     whole: bool = True
 
 
@@ -227,9 +231,9 @@ class _Walker:
         listed again next time)."""
         listing = _Listing(folder)
         lines: list[str] = []
-        for entry in self._files(listing):
+        for line in self._lines(listing):
             try:
-                lines.append(self._stat(entry))
+                lines.append(self._stat(folder, line))
             except OSError:
                 listing.whole = False
         files = len(lines)
@@ -245,60 +249,77 @@ class _Walker:
         no longer there.
 
         Set operations over the lines, in C: at a million names, a Python step a name is most of
-        the run."""
+        the run, and a Python object a name beyond its line hundreds of megabytes."""
         listing = _Listing(folder)
-        entries = self._files(listing)
-        lines = [f"{entry.inode()}/{entry.name}" for entry in entries]
-        found = set(lines)
+        found = set(self._lines(listing))
+        files = len(found)
         found.update([itself, *(_SUBFOLDER + name for name in listing.subfolders)])
         new = found - kept  # names not there before, there under another inode, or to stat again
-        stated: dict[str, str] = {}  # line as found -> as kept, for the files stat-ed
-        for line, entry in zip(lines, entries, strict=True) if new else ():
-            if line in new:
+        new.update(listing.links)
+        stated: dict[str, str] = {}  # a file's line as found -> as kept, for the files stat-ed
+        for line in new:
+            if line[0].isdigit():  # a file's (not a subfolder's, not the folder's own)
                 try:
-                    stated[line] = self._stat(entry)
+                    stated[line] = self._stat(folder, line)
                 except OSError:
                     listing.whole = False
                     stated[line] = ""
                 else:
-                    self.found.named.append(entry.path)
-        self.found.unchanged += len(lines) - len(stated)
+                    self.found.named.append(f"{folder}/{line.partition('/')[2]}")
+        self.found.unchanged += files - len(stated)
         gone = kept - found
         if gone and listing.whole:  # not found again, unless under another inode
             names = {line.partition("/")[2] for line in stated}
             for line in gone:
                 if line.startswith(_SUBFOLDER):
                     self.found.gone_folders.append(f"{folder}/{line[len(_SUBFOLDER) :]}")
-                elif (name := line.partition("/")[2]) not in names:
+                elif line[0].isdigit() and (name := line.partition("/")[2]) not in names:
                     self.found.gone.append(f"{folder}/{name}")
         if listing.whole and (gone or new):
             found -= stated.keys()
             found.update(stated.values())
             self.found.listings[folder] = LISTED_APART.join(found)
-        return len(lines), listing.subfolders, listing.whole
+        return files, listing.subfolders, listing.whole
 
-    def _files(self, listing: _Listing) -> list[os.DirEntry[str]]:
-        """The folder's files to take, by the rules on links and names; its subfolders and whether
-        every name could be looked at noted in `listing`. Raises OSError for the folder itself.
+    def _lines(self, listing: _Listing) -> list[str]:
+        """The folder's files to take, by the rules on links and names, as lines "inode/name" ("0/name"
+        for a link followed: its inode is the link's, whatever its target becomes); its subfolders
+        and whether every name could be looked at noted in `listing`. Raises OSError for the folder.
 
-        A plain file with an ASCII name, nearly every dump, is told from what the folder's listing
-        gives (its type), in C; any other name goes through the rules one by one."""
-        with os.scandir(listing.folder) as listed:
-            entries = [entry for entry in listed if entry.name[0] != "."]
-        files = [entry for entry in entries if entry.name.isascii() and entry.is_file(follow_symlinks=False)]
-        if len(files) == len(entries):
-            return files
-        for entry in entries:
-            if entry.name.isascii() and entry.is_file(follow_symlinks=False):
+        A plain file, nearly every dump, is told from what the folder's listing gives (its type) and
+        kept as its line alone, in C; any other name is set aside and goes through the rules one by
+        one. No DirEntry is kept: a million of them would be half a gigabyte."""
+        aside: list[os.DirEntry[str]] = []
+
+        def set_aside(entry: os.DirEntry[str]) -> bool:
+            aside.append(entry)
+            return False
+
+        folder = listing.folder
+        with os.scandir(folder) as listed:
+            lines = [
+                f"{entry.inode()}/{entry.name}"
+                for entry in listed
+                if (entry.name[0] != "." and entry.is_file(follow_symlinks=False)) or set_aside(entry)
+            ]
+        if not all(map(str.isascii, lines)):
+            named = [line for line in lines if line.isascii() or _utf8(line)]
+            for line in set(lines) - set(named):
+                path = f"{folder}/{line.partition('/')[2]}"
+                self.found.unnamed.append(os.fsencode(path).decode("utf-8", "backslashreplace"))
+                listing.whole = False  # listed again, and reported again, until it is renamed
+            lines = named
+        for entry in aside:
+            if entry.name[0] == ".":
                 continue
             try:
                 if entry.is_symlink() and not self._follow(entry.path):
                     continue
                 if not _utf8(entry.name):
                     self.found.unnamed.append(os.fsencode(entry.path).decode("utf-8", "backslashreplace"))
-                    listing.whole = False  # listed again, and reported again, until it is renamed
-                elif entry.is_file():
-                    files.append(entry)
+                    listing.whole = False
+                elif entry.is_file():  # a link followed (a plain file is not set aside)
+                    listing.links.append(f"0/{entry.name}")
                 elif entry.is_dir():
                     listing.subfolders.append(entry.name)
                 elif entry.is_symlink():  # followed, to nothing: an unmounted disk, a link broken for now
@@ -307,18 +328,18 @@ class _Walker:
                     listing.whole = False  # not listed whole: nothing under the link is taken for deleted
             except OSError:
                 listing.whole = False
-        return files
+        return lines + listing.links
 
-    def _stat(self, entry: os.DirEntry[str]) -> str:
-        """Add a file to the scan with its stat; return its line for the folder's listing. Raises
-        OSError, when it cannot be stat-ed."""
-        st = entry.stat()
+    def _stat(self, folder: str, line: str) -> str:
+        """Add a file to the scan with its stat; return its line for the folder's listing: as found,
+        or "0/name" for one modified so lately that it may still be being written, so that the
+        next build stats it again. Raises OSError, when it cannot be stat-ed."""
+        name = line.partition("/")[2]
+        path = f"{folder}/{name}"
+        st = os.stat(path)
         mtime_ns = min(st.st_mtime_ns, MTIME_MAX)
-        self.found.listed.append((entry.path, st.st_size, mtime_ns))
-        # One modified so lately that it may still be being written is stat-ed again next time, as is
-        # a link followed (its inode is the link's, whatever its target becomes).
-        settled = mtime_ns < self.recent and not entry.is_symlink()
-        return f"{entry.inode() if settled else 0}/{entry.name}"
+        self.found.listed.append((path, st.st_size, mtime_ns))
+        return line if mtime_ns < self.recent else f"0/{name}"
 
     def _follow(self, path: str) -> bool:
         """Whether to follow a link: out of the input folders, if the config says so; inside, never,
