@@ -8,8 +8,8 @@
 Each step runs the real `feedtool build -q` in a subprocess; wall time is measured around it and
 peak memory is the largest sum of resident memory over the process and its workers, sampled
 from /proc every 20 ms, beside the same sum of proportional memory (PSS: pages a forked worker
-shares with the build counted once), sampled every half second, as the kernel counts it by
-walking every page. When the `hugo` command is present (Debian package `hugo`), Hugo builds
+shares with the build counted once), sampled as often as a tenth of a core allows, as the kernel
+counts it by walking every page. When the `hugo` command is present (Debian package `hugo`), Hugo builds
 RSS for the same articles laid out as posts with front matter, in the same run, so the figures
 are ratios on the same machine. The steps that can be repeated without changing what they
 measure (the no-op rebuild, Hugo's cold build from an empty output folder) run three times and
@@ -62,7 +62,10 @@ class Measure:
 
 
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
-PSS_EVERY = 25  # samples between two readings of PSS
+# PSS is read again after PSS_SHARE times what reading it took: the kernel counts it by walking
+# every page (25 ms over a million-article build's 700 MB), so a build's sampler takes at most a
+# tenth of a core for it, and a small process's PSS is read at every sample.
+PSS_SHARE = 10
 
 
 def _tree(root: int) -> list[int]:
@@ -90,8 +93,7 @@ def _rss_kib(pid: int) -> int:
 
 
 def _pss_kib(pid: int) -> int:
-    """Proportional memory, which the kernel counts by walking the process's pages: read every
-    PSS_EVERY samples only, as reading it 50 times a second slowed the build it measured."""
+    """Proportional memory, which the kernel counts by walking the process's pages (PSS_SHARE)."""
     try:
         with open(f"/proc/{pid}/smaps_rollup") as fh:
             return next((int(line.split()[1]) for line in fh if line.startswith("Pss:")), 0)
@@ -122,13 +124,13 @@ def _run(step: str, command: list[str], cwd: Path) -> tuple[float, float, float]
 
     def sample() -> None:
         nonlocal peak, peak_pss
-        samples = 0
+        next_pss = 0.0
         while not done.is_set():
             tree = _tree(process.pid)
             peak = max(peak, sum(map(_rss_kib, tree)))
-            if samples % PSS_EVERY == 0:
+            if (now := time.monotonic()) >= next_pss:
                 peak_pss = max(peak_pss, sum(map(_pss_kib, tree)))
-            samples += 1
+                next_pss = now + PSS_SHARE * (time.monotonic() - now)
             time.sleep(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
