@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -139,8 +139,10 @@ def test_rescrape_under_url_variant_updates_the_one_entry(tmp_path: Path, seeds:
     ).replace("他说，美中之间", "（更新）他说，美中之间")
     rescrape = seeds / "zz-rescrape.txt"
     rescrape.write_text(edited, "utf-8")
-    later = (seeds / "002_f4e8022c18f30cb8.txt").stat().st_mtime + 3600
-    os.utime(rescrape, (later, later))  # scraped again an hour after the first dump
+    # Scraped again an hour after the first dump, at a whole microsecond: a float of seconds holds
+    # an mtime in nanoseconds to a microsecond or so, and the date compared below would be off by one.
+    later = ((seeds / "002_f4e8022c18f30cb8.txt").stat().st_mtime_ns // 1000 + 3_600_000_000) * 1000
+    os.utime(rescrape, ns=(later, later))
     report = build(config)
     assert (report.ingest.counts.new, report.ingest.counts.updated) == (0, 1)
     doc = json.loads((config.output / "outlets" / "zaobao" / "feed.json").read_text("utf-8"))
@@ -148,7 +150,8 @@ def test_rescrape_under_url_variant_updates_the_one_entry(tmp_path: Path, seeds:
     item = doc["items"][0]
     assert "（更新）" in item["content_html"]
     assert item["date_published"] == "2022-11-01T00:41:00Z"
-    assert item["date_modified"] == datetime.fromtimestamp(later, UTC).isoformat().replace("+00:00", "Z")
+    modified = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=later // 1000)
+    assert item["date_modified"] == modified.isoformat().replace("+00:00", "Z")
 
 
 def test_only_the_changed_entry_is_rendered_again_and_the_output_is_as_from_scratch(
