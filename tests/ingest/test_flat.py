@@ -18,6 +18,7 @@ from helpers import age, dump, fresh_build, make_config, published
 
 import feedtool.ingest.run
 from feedtool.build import build
+from feedtool.config import Config
 from feedtool.ingest.scan import Scan, scan
 from feedtool.models import Rejection
 from feedtool.store import FileStat, Store
@@ -61,17 +62,24 @@ def _same_as_fresh(tmp_path: Path, dumps: Path, output: Path) -> None:
     shutil.rmtree(tmp_path / "fresh")
 
 
-def test_a_flat_folder_listed_again_stats_only_its_new_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The folder's listing is compared with the one kept from the last build: the known dumps are
-    neither stat-ed nor looked up in the file index, only the new ones are."""
+def _built_then_grown(tmp_path: Path, known: int) -> tuple[Config, Path]:
+    """A flat folder of `known` dumps built, then the scraper's next run: three more dumps, the
+    folder's mtime moved."""
     dumps = tmp_path / "dumps"
-    known = 200
     _flat(dumps, known)
     age(dumps)
     config = make_config(tmp_path, [dumps])
     build(config, workers=1)
     _flat(dumps, 3, start=known)
     age(dumps)
+    return config, dumps
+
+
+def test_a_flat_folder_listed_again_stats_only_its_new_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The folder's listing is compared with the one kept from the last build: the known dumps are
+    neither stat-ed nor looked up in the file index, only the new ones are."""
+    known = 200
+    config, dumps = _built_then_grown(tmp_path, known)
     scans = _scans(monkeypatch)
     report = build(config, workers=1)
     assert report.ingest is not None and (report.ingest.counts.new, report.ingest.counts.unchanged) == (3, known)
@@ -85,14 +93,8 @@ def test_a_cron_run_over_a_flat_folder_converts_no_stored_path_per_known_dump(
 ) -> None:
     """The file index is matched against the listing as SQLite gives its rows: no stored path is made
     into a real one in Python for each known dump, only for what changed."""
-    dumps = tmp_path / "dumps"
     known = 200
-    _flat(dumps, known)
-    age(dumps)
-    config = make_config(tmp_path, [dumps])
-    build(config, workers=1)
-    _flat(dumps, 3, start=known)  # the scraper's next run: the folder's mtime moves
-    age(dumps)
+    config, _ = _built_then_grown(tmp_path, known)
     converted: list[str] = []
     real = Sources.real_path
 
