@@ -75,6 +75,18 @@ def _built_then_grown(tmp_path: Path, known: int) -> tuple[Config, Path]:
     return config, dumps
 
 
+def _written_in_place_and_read(config: Config, path: Path, title: str, url: str, stamp: str) -> None:
+    """A dump written again in place, and the folder of dumps listed again for a dump added to it:
+    the next build reads both, the one as updated, the other as new."""
+    path.write_text(dump(title=title, url=url, stamp=stamp))
+    (dumps,) = config.inputs
+    _flat(dumps, 1, start=10)
+    age(dumps)
+    report = build(config, workers=1)
+    assert report.ingest is not None and (report.ingest.counts.new, report.ingest.counts.updated) == (1, 1)
+    assert title in (config.output / "all" / "atom.xml").read_text("utf-8")
+
+
 def test_a_flat_folder_listed_again_stats_only_its_new_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The folder's listing is compared with the one kept from the last build: the known dumps are
     neither stat-ed nor looked up in the file index, only the new ones are."""
@@ -173,12 +185,7 @@ def test_a_dump_still_being_written_when_listed_is_stat_ed_again(tmp_path: Path)
     age(dumps)
     config = make_config(tmp_path, [dumps])
     build(config, workers=1)  # the dump was modified a moment ago
-    partial.write_text(dump(title="写完了", url="https://www.rfi.fr/cn/a/partial", stamp="1697291102050"))
-    _flat(dumps, 1, start=10)
-    age(dumps)
-    report = build(config, workers=1)
-    assert report.ingest is not None and (report.ingest.counts.new, report.ingest.counts.updated) == (1, 1)
-    assert "写完了" in (config.output / "all" / "atom.xml").read_text("utf-8")
+    _written_in_place_and_read(config, partial, "写完了", "https://www.rfi.fr/cn/a/partial", "1697291102050")
     _same_as_fresh(tmp_path, dumps, config.output)
 
 
@@ -274,9 +281,4 @@ def test_a_link_followed_out_of_the_inputs_is_stat_ed_whenever_its_folder_is_lis
     age(dumps)
     config = make_config(tmp_path, [dumps], build="follow_links = true")
     build(config, workers=1)
-    target.write_text(dump(title="链接改了", url="https://www.rfi.fr/cn/a/80", stamp="1697291102080"))
-    _flat(dumps, 1, start=10)
-    age(dumps)
-    report = build(config, workers=1)
-    assert report.ingest is not None and (report.ingest.counts.new, report.ingest.counts.updated) == (1, 1)
-    assert "链接改了" in (config.output / "all" / "atom.xml").read_text("utf-8")
+    _written_in_place_and_read(config, target, "链接改了", "https://www.rfi.fr/cn/a/80", "1697291102080")
