@@ -51,8 +51,8 @@ class Scan:
     """The files of the folders listed, and the marks to record once they are all in the store."""
 
     listed: list[tuple[str, int, int]] = field(default_factory=list)  # (path, size, mtime_ns)
-    rechecked: list[tuple[str, int, int]] = field(default_factory=list)  # rejected files in folders not listed
-    unchanged: int = 0  # files in folders not listed, less those rechecked
+    rechecked: list[tuple[str, int, int]] = field(default_factory=list)  # rejected, in folders not stat-ed whole
+    unchanged: int = 0  # files taken as unchanged without a stat, less those rechecked
     marks: dict[str, FolderMark] = field(default_factory=dict)
     # Names that are not UTF-8 (as the file system gave them, undecodable bytes as \xNN): the store
     # cannot key them, so they are reported as rejected on every build until renamed.
@@ -131,7 +131,7 @@ def scan(
     unreadable: set[str] = set()  # folders that could not be listed
     recent = now_ns - int(RACY_SECONDS * 1e9)
     roots = [os.path.realpath(root) for root in inputs]
-    walker = _Walker(roots, follow_links, found, rejected, recent)
+    walker = _Walker(roots, follow_links, found, recent)
     for root in inputs:
         if not root.is_dir():
             what = "is not a folder" if root.exists() else "does not exist"
@@ -217,11 +217,10 @@ class _Listing:
 class _Walker:
     """Lists folders into a Scan, deciding which names to take: the rules of `scan` on links and names."""
 
-    def __init__(self, roots: list[str], follow_links: bool, found: Scan, rejected: Set[str], recent: int) -> None:
+    def __init__(self, roots: list[str], follow_links: bool, found: Scan, recent: int) -> None:
         self.roots = roots
         self.follow_links = follow_links
         self.found = found
-        self.rejected = rejected
         self.recent = recent  # an mtime from which a file may still be being written
         self.seen: set[tuple[int, int]] = set()  # (device, inode) of the folders walked
 
