@@ -58,6 +58,34 @@ def test_any_pool_plugs_in_and_results_keep_their_order() -> None:
     assert made and set(made) == {"made"} and len(made) <= 2
 
 
+def test_a_few_jobs_are_shared_out_over_every_worker() -> None:
+    """A cron run's hundred dumps, in chunks of 32 on two workers, went 64 to one worker and 36 to
+    the other: cut finer, each worker takes a share, and a large map keeps its chunks whole."""
+    sizes: list[int] = []
+
+    @contextmanager
+    def recorded(workers: int, setup: Setup[Any]) -> Iterator[_Threads]:
+        with _threads(workers, setup) as pool:
+            submit = pool.submit
+
+            def noted(fn: Callable[[Any, T], R], chunk: list[T], seconds: float | None) -> Future[list[R]]:
+                sizes.append(len(chunk))
+                return submit(fn, chunk, seconds)
+
+            pool.submit = noted  # type: ignore[method-assign]
+            yield pool
+
+    few = parallel_map(_square, range(100), setup=Setup("ingest", _nothing, ()), workers=2, chunksize=32, pool=recorded)
+    assert list(few) == [n * n for n in range(100)]
+    assert len(sizes) >= 8 and max(sizes) <= 13, sizes
+    sizes.clear()
+    many = parallel_map(
+        _square, range(5000), setup=Setup("ingest", _nothing, ()), workers=2, chunksize=32, pool=recorded
+    )
+    assert list(many) == [n * n for n in range(5000)]
+    assert set(sizes[:-1]) == {32}
+
+
 def _note_pid(folder: Path) -> int:
     (folder / str(os.getpid())).touch()
     return os.getpid()
