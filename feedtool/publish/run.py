@@ -332,15 +332,20 @@ def _stale_fragments(store: Store, plan: Plan, jobs: list[_Job]) -> tuple[set[st
     An entry stale in one format is rendered in all the formats wanted: rendering Atom and RSS
     together costs little more than one of them.
     """
-    stored = store.fragment_keys(list(dict.fromkeys(i for page, _, _ in jobs for i in page.ids)))
+    # Each entry once, with every format a page of it wants: an entry is on a page of each of its
+    # feeds (all, its outlet's, its topics'), and its HTML key is a hash to make.
+    wanted: dict[tuple[Format, ...], set[str]] = {}
+    for page, _, page_formats in jobs:
+        wanted.setdefault(page_formats, set()).update(page.ids)
+    stored = store.fragment_keys(list(set().union(*wanted.values())))
     formats: set[Format] = set()
     stale: set[str] = set()
-    for page, _, page_formats in jobs:
-        for entry_id in page.ids:
-            missing = [fmt for fmt in page_formats if stored.get((entry_id, fmt)) != plan.key(entry_id, fmt)]
+    for page_formats, ids in wanted.items():
+        for fmt in page_formats:
+            missing = {i for i in ids if stored.get((i, fmt)) != plan.key(i, fmt)}
             if missing:
-                stale.add(entry_id)
-                formats.update(missing)
+                stale |= missing
+                formats.add(fmt)
     return stale, tuple(sorted(formats))
 
 
