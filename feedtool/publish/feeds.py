@@ -2,11 +2,12 @@
 
 Each feed (one per outlet, one per topic, one for all outlets) is a subscription document with
 the newest `max_items` entries plus RFC 5005 archive documents holding the rest, by month; a
-month of more than `archive_items` entries is cut into parts of that many, counted from its
-oldest entry. Following the archive links from any feed reaches each of its entries exactly once.
-An archive document changes only when its entries (or its neighbours) change, and it stays a
-size a feed reader will fetch: an edit to one old article rewrites one part of its month, however
-busy the month was, and new articles only ever add to a month's newest part. A query feed
+month of more than `archive_items` entries is cut into parts of at most that many, where its
+entries decide (publish/parts.py). Following the archive links from any feed reaches each of its
+entries exactly once. An archive document changes only when its entries (or its neighbours)
+change, and it stays a size a feed reader will fetch: an edit to one old article, or an article
+that comes late, rewrites the part it is in (now and then the one beside it too), however busy
+the month was, and new articles add to a month's newest part. A query feed
 (web/answers.py) is a page of a paged feed instead (RFC 5005 section 3): `first`, `previous` and
 `next` links to the pages of its answer, in JSON Feed `next_url`.
 
@@ -34,12 +35,14 @@ from datetime import UTC, datetime
 from functools import cache, cached_property
 from html import escape
 from itertools import chain, groupby, islice
-from typing import TYPE_CHECKING, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
 from feedtool.config import Site
 from feedtool.models import FeedKind, Format, StoredEntry
+from feedtool.publish import parts
 from feedtool.publish.messages import Messages
+from feedtool.publish.parts import L
 from feedtool.version import __version__
 
 if TYPE_CHECKING:  # feedgen loads only when a document is rendered, never for a no-op build
@@ -131,13 +134,13 @@ class Page:
 
 
 def page_title(page: Page, messages: Messages) -> str:
-    """The feed's title, and for an archive document its month and part, in the site's language."""
+    """The feed's title, and for an archive document its month and where its part begins, in the site's language."""
     if page.month is None:
         return page.feed.title
-    month, _, part = page.month.partition("/")
-    if part:
-        return messages.gettext("%(title)s (%(month)s, part %(part)s)") % {
-            "title": page.feed.title, "month": month, "part": part,
+    month, begins = page.month[:7], parts.start(page.month)
+    if begins:
+        return messages.gettext("%(title)s (%(month)s, from %(start)s)") % {
+            "title": page.feed.title, "month": month, "start": begins,
         }  # fmt: skip
     return messages.gettext("%(title)s (%(month)s)") % {"title": page.feed.title, "month": month}
 
@@ -147,28 +150,15 @@ def document_path(feed: FeedSpec, month: str | None, fmt: Format) -> str:
     return f"{folder}/{FILENAMES[fmt]}"
 
 
-class Listed(Protocol):
-    """What pagination needs of an entry (the store's index rows have it): no content, no markup."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def published(self) -> str: ...  # ISO 8601, UTC
-
-
-L = TypeVar("L", bound=Listed)
-
-
 def paginate(
     feed: FeedSpec, ordered: Iterable[L], max_items: int, archive_items: int
 ) -> Iterator[tuple[Page, list[L]]]:
     """Split entries, newest first, into the subscription page and the archives; each page with its entries.
 
-    An archive's key is its month ("2024-05"), then "2024-05/2", "2024-05/3" for the later parts
-    of a month too big for one document: the first part keeps the month's own address. Entries
-    are read as the pages are asked for, a month at a time (a page links to the part after it,
-    which may be the next month's): a feed of a million entries is never held whole.
+    An archive's key is its month ("2024-05"), then "2024-05/13-081502" and so on for the later
+    parts of a month too big for one document (publish/parts.py: where a month is cut, and why).
+    Entries are read as the pages are asked for, a month at a time (a page links to the part
+    after it, which may be the next month's): a feed of a million entries is never held whole.
     """
     entries = iter(ordered)
     head = list(islice(entries, max_items))
@@ -184,11 +174,10 @@ def paginate(
 
 
 def _parts(month: str, newest_first: list[L], archive_items: int) -> list[tuple[str, list[L]]]:
-    """A month's archive parts, newest first. Parts are counted from the oldest entry, so a new one
-    never moves an entry between parts."""
-    oldest_first = newest_first[::-1]
-    parts = [oldest_first[start : start + archive_items] for start in range(0, len(oldest_first), archive_items)]
-    return [(month if n == 1 else f"{month}/{n}", parts[n - 1][::-1]) for n in range(len(parts), 0, -1)]
+    """A month's archive parts with their keys, newest part first, each newest entry first."""
+    oldest_first = parts.cut(newest_first[::-1], archive_items)
+    named = parts.keys(month, [(part[0].published, part[0].id) for part in oldest_first])
+    return [(key, part[::-1]) for key, part in zip(named, oldest_first, strict=True)][::-1]
 
 
 # The document fragments are cut from: any page will do, as an entry's markup does not depend on it.

@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 from feedtool.config import Site
 from feedtool.errors import ConfigError
 from feedtool.models import FeedFormat, StoredEntry, Version
+from feedtool.publish import parts
 from feedtool.publish.feeds import (
     FILENAMES,
     FORMAT_NAMES,
@@ -184,6 +185,7 @@ class Pages:
             feed=page.feed,
             title=page_title(page, self.messages),
             month=page.month,
+            start=parts.start(page.month) if page.month else None,
             count=len(fragments),
             entries=markupsafe.Markup(b"".join(fragments).decode()),
             links=self.links(page.feed, here, page.query),

@@ -11,13 +11,14 @@ order (publish/run.py compares it with the one the document was written under). 
   was listed before (store.changes), and keeps each feed's newest entries and size and each
   archive part's oldest entry. Only the subscription documents and the archive parts the
   changes can have reached are planned: a part is found from the parts' oldest entries, and a
-  month is read again only from its oldest change on (parts are counted from a month's oldest
-  entry, so the parts before it are as they were). A cron run that brings a hundred dumps costs
-  a few queries per change, whatever the size of the archive.
+  month is read again only from the part before its oldest change on (a part's end depends only
+  on the entries since its start, so the parts before are as they were). The parts read again
+  are all planned, and only those whose entries or links changed are written: a late article
+  rewrites the part it falls in, not every later one (publish/parts.py). A cron run that brings
+  a hundred dumps costs a few queries per change, whatever the size of the archive.
 
-Planning by change splits the months it reads again as `paginate` does (parts of
-`archive_items`, counted from the oldest); a property test holds the two to the same output,
-byte for byte, over random series of changes.
+Planning by change cuts the months it reads again as `paginate` does (`parts.cut`); a property
+test holds the two to the same output, byte for byte, over random series of changes.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from itertools import chain, islice
+from itertools import chain, islice, takewhile
 from typing import Protocol
 
 from feedtool.config import Config
 from feedtool.models import Format
+from feedtool.publish import parts
 from feedtool.publish.feeds import ALL_FOLDER, STORIES_FOLDER, FeedSpec, OutletInfo, Page, document_path, paginate
 from feedtool.publish.messages import Messages
 from feedtool.publish.pages import Pages
@@ -349,7 +351,8 @@ class _FeedPlanner:
             (move.came if entry_id in head_before else move.left).append((row.published, entry_id))
 
         # Each month's parts as last published (the oldest entry of each), then as they are now:
-        # parts older than the oldest change are as they were; from there on, read again.
+        # parts before the oldest change's are as they were; from the part before it on (whose end
+        # may have been the changed entry's own cut), cut again (publish/parts.py).
         before_parts = store.parts(feed.folder)
         layouts = dict(before_parts)
         rows_of: dict[tuple[str, int], list[IndexRow]] = {}  # (month, part) -> its rows, oldest first
@@ -358,37 +361,45 @@ class _FeedPlanner:
             bounds = before_parts.get(month, [])
             changed = move.came + move.left
             if changed:
-                first = _part_of(bounds, min(changed, key=_oldest_first))
+                first = max(0, _part_of(bounds, min(changed, key=_oldest_first)) - 1)
                 rest = [r for r in store.feed_from(key, month, bounds[first] if first else None) if r.id not in head]
-                layouts[month] = bounds[:first] + [(r.published, r.id) for r in rest[::per_part]]
-                for n in range(len(layouts[month]) - first):
-                    rows_of[(month, first + n)] = rest[n * per_part : (n + 1) * per_part]
+                cut = parts.cut(rest, per_part)
+                layouts[month] = bounds[:first] + [(part[0].published, part[0].id) for part in cut]
+                rows_of.update(((month, first + n), part) for n, part in enumerate(cut))
                 wanted.setdefault(month, set()).update(range(first, len(layouts[month])))
                 if not layouts[month]:
                     del layouts[month]
             for stayed in move.stayed:
                 wanted.setdefault(month, set()).add(_part_of(layouts.get(month, []), stayed))
         archived = sorted(layouts)
+        named: dict[str, list[str]] = {}
+
+        def keys(month: str) -> list[str]:
+            if month not in named:
+                named[month] = parts.keys(month, layouts.get(month, []))
+            return named[month]
+
         for month in moves:
-            parts_before, parts_now = len(before_parts.get(month, [])), len(layouts.get(month, []))
-            if parts_now == parts_before:
+            keys_before, keys_now = parts.keys(month, before_parts.get(month, [])), keys(month)
+            for gone in sorted(set(keys_before) - set(keys_now)):
+                self.removed += [document_path(feed, gone, fmt) for fmt in self.formats]
+            if keys_now[-1:] == keys_before[-1:]:
                 continue
-            # The part that was or is now the newest: its newer link moved. So did the older link of
-            # the part after the month (or of the subscription document), and, for a month that
-            # came or went, the newer link of the part before it.
-            if parts_now:
-                wanted.setdefault(month, set()).add(min(parts_now, parts_before or parts_now) - 1)
+            # The month's newest part is another one now, or the month came or went: the newest
+            # part's newer link moved, and so did the older link of the part after the month (or of
+            # the subscription document), and, for a month that came or went, the newer link of
+            # the part before it.
+            if keys_now:
+                wanted.setdefault(month, set()).add(len(keys_now) - 1)
             newer = _neighbour(archived, month, older=False)
             if newer is not None:
                 wanted.setdefault(newer, set()).add(0)
             older = _neighbour(archived, month, older=True)
-            if older is not None and (parts_now == 0 or parts_before == 0):
+            if older is not None and not (keys_now and keys_before):
                 wanted.setdefault(older, set()).add(len(layouts[older]) - 1)
-            for part in range(parts_now, parts_before):
-                self.removed += [document_path(feed, _key(month, part), fmt) for fmt in self.formats]
 
         def newest_key(month: str) -> str:
-            return _key(month, len(layouts[month]) - 1)
+            return keys(month)[-1]
 
         first_key = newest_key(archived[-1]) if archived else None
         self.pages.append(Page(feed, None, tuple(r.id for r in head_rows), prev_archive=first_key))
@@ -396,15 +407,17 @@ class _FeedPlanner:
             count = len(layouts.get(month, []))
             for index in sorted(i for i in wanted[month] if i < count):
                 rows = rows_of.get((month, index))
-                if rows is None:
+                if rows is None:  # as many as a part can hold, up to the next part's oldest entry
                     rows = store.feed_from(key, month, layouts[month][index], per_part)
+                    if index + 1 < count:
+                        rows = _before(rows, layouts[month][index + 1])
                 rows = [r for r in rows if r.id not in head][::-1]  # newest first, as documents list them
                 self._keep(rows)
                 older = _neighbour(archived, month, older=True)
                 newer = _neighbour(archived, month, older=False)
-                prev_archive = _key(month, index - 1) if index else newest_key(older) if older else None
-                next_archive = _key(month, index + 1) if index + 1 < count else _key(newer, 0) if newer else None
-                self.pages.append(Page(feed, _key(month, index), tuple(r.id for r in rows), prev_archive, next_archive))
+                prev_archive = keys(month)[index - 1] if index else newest_key(older) if older else None
+                next_archive = keys(month)[index + 1] if index + 1 < count else keys(newer)[0] if newer else None
+                self.pages.append(Page(feed, keys(month)[index], tuple(r.id for r in rows), prev_archive, next_archive))
         # The layouts of the months the changes reached (an empty one: the month has no archive now).
         self.layouts[feed.folder] = {month: layouts.get(month, []) for month in moves}
         return Head([r.id for r in newest[: _kept(config)]], entries)
@@ -417,9 +430,9 @@ class _FeedPlanner:
         self.prints.add((r.id, r.revision, topics.get(r.id, []), reporters.get(r.id, "")) for r in fresh)
 
 
-def _key(month: str, index: int) -> str:
-    """The archive key of a month's part (index 0 is the oldest part, with the month's own key)."""
-    return month if index == 0 else f"{month}/{index + 1}"
+def _before(rows: list[IndexRow], end: Key) -> list[IndexRow]:
+    """The rows, oldest first, up to the one at `end` (the next part's oldest entry)."""
+    return list(takewhile(lambda r: (r.published, r.id) != end, rows))
 
 
 def _oldest_first(key: Key) -> tuple[str, tuple[int, ...]]:

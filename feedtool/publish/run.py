@@ -30,6 +30,7 @@ from pathlib import Path
 from feedtool.config import Config
 from feedtool.errors import PublishError
 from feedtool.models import Format, Progress, StoredEntry
+from feedtool.publish import parts
 from feedtool.publish.decision import PublishState, decide, facts_of
 from feedtool.publish.feeds import FILENAMES, OutletInfo, Page, Renderer
 from feedtool.publish.pages import Pages
@@ -248,7 +249,7 @@ def _config_digest(config: Config, html: Pages) -> str:
     return digest(
         [*entry_settings(config), str(config.output.resolve()), [asdict(o) for o in config.rules.outlets],
          config.formats, config.opml_format, config.max_items, config.archive_items,
-         html.fingerprint, asdict(config.stories)],
+         html.fingerprint, asdict(config.stories), parts.RULE],
     )  # fmt: skip
 
 

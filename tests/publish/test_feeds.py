@@ -250,11 +250,12 @@ def test_check_names_a_language_that_is_not_a_bcp47_tag(out: Path, tmp_path: Pat
     ]
 
 
-def _may_2023(folder: Path, n: int, body: str = "<p>正文。</p>") -> None:
-    """Article n of a busy May 2023, an hour after article n - 1."""
-    stamp = str(1682899200000 + n * 3_600_000)
-    url = f"https://www.rfi.fr/cn/中国/20230501-article-{n}"
-    (folder / f"{n:02d}.txt").write_text(dump(title=f"五月第{n}篇", url=url, body=body, stamp=stamp), "utf-8")
+def _may_2023(folder: Path, n: int, body: str = "<p>正文。</p>", minutes: int = 0) -> None:
+    """Article n of a busy May 2023, an hour after article n - 1 (and `minutes` more)."""
+    stamp = str(1682899200000 + n * 3_600_000 + minutes * 60_000)
+    url = f"https://www.rfi.fr/cn/中国/20230501-article-{n}" + (f"-{minutes}" if minutes else "")
+    name = f"{n:02d}-{minutes}.txt" if minutes else f"{n:02d}.txt"
+    (folder / name).write_text(dump(title=f"五月第{n}篇", url=url, body=body, stamp=stamp), "utf-8")
 
 
 def _archive_titles(out: Path) -> dict[str, list[str]]:
@@ -265,37 +266,67 @@ def _archive_titles(out: Path) -> dict[str, list[str]]:
     }
 
 
-def test_a_busy_month_is_archived_in_parts_that_new_and_edited_articles_leave_alone(tmp_path: Path) -> None:
+def _parts_rewritten(before: dict[str, tuple[int, bytes]], after: dict[str, tuple[int, bytes]]) -> set[str]:
+    """The all-outlets feed's archive parts any document of which was written, added or removed."""
+    changed = {path for path in before.keys() | after.keys() if before.get(path) != after.get(path)}
+    return {path.rsplit("/", 1)[0] for path in changed if path.startswith("all/archive/")}
+
+
+def test_a_busy_month_is_archived_in_parts_that_new_late_and_edited_articles_leave_alone(tmp_path: Path) -> None:
+    """A month of 80 articles in parts of at most 8, cut where the entries say (publish/parts.py).
+
+    Cut by count from the month's oldest entry, an article dated early in the month moved every
+    later entry on by one and rewrote every part after its own (here, every part); now it rewrites
+    its own part and those beside it whose cuts moved, and leaves the later ones alone.
+    """
     folder = tmp_path / "dumps"
     folder.mkdir()
-    for n in range(7):
+    for n in range(80):
         _may_2023(folder, n)
-    config = make_config(tmp_path, [folder], max_items=2, archive_items=2)
+    config = make_config(tmp_path, [folder], max_items=2, archive_items=8)
     build(config)
-    assert _archive_titles(config.output) == {
-        "2023-05": ["五月第1篇", "五月第0篇"],
-        "2023-05/2": ["五月第3篇", "五月第2篇"],
-        "2023-05/3": ["五月第4篇"],
-    }
-    assert parse(config.output / "all" / "archive" / "2023-05" / "2" / "atom.xml").feed.title.endswith(
-        "（2023-05，第 2 部分）"  # the site's language: zh-CN
+    parts = _archive_titles(config.output)
+    archived = [f"五月第{n}篇" for n in range(77, -1, -1)]  # the newest two are the subscription document's
+    assert [title for key in sorted(parts, key=lambda k: (k != "2023-05", k))[::-1] for title in parts[key]] == archived
+    assert len(parts) >= 10 and all(1 <= len(titles) <= 8 for titles in parts.values())
+    assert all(len(titles) >= 6 for key, titles in parts.items() if key != max(parts))  # three quarters, but the newest
+    for key, titles in parts.items():  # a later part is named by when its oldest entry was published
+        oldest = int(titles[-1].removeprefix("五月第").removesuffix("篇"))
+        if key != "2023-05":
+            assert key == f"2023-05/{1 + oldest // 24:02d}-{oldest % 24:02d}0000", (key, titles)
+    later = min(key for key in parts if key != "2023-05")
+    hour = int(later[-6:-4])
+    assert parse(config.output / "all" / "archive" / later / "atom.xml").feed.title.endswith(
+        f"（2023-05，2023-05-{later[8:10]} {hour:02d}:00:00 UTC 起）"  # the site's language: zh-CN
     )
     assert check_output(config.output)[0] == []  # the chain holds every entry once, every link resolves
 
     before = snapshot(config.output)
-    _may_2023(folder, 7)  # pushes article 5 out of the subscription document, into the newest part
-    _may_2023(folder, 1, body="<p>正文。更正：标题有误。</p>")  # an edited re-scrape of an old article
-    os.utime(folder / "01.txt", ns=(2_000_000_000_000_000_000, 2_000_000_000_000_000_000))
+    _may_2023(folder, 2, minutes=30)  # a late article, dated between the month's third and fourth
     build(config)
-    assert _archive_titles(config.output) == {
-        "2023-05": ["五月第1篇", "五月第0篇"],
-        "2023-05/2": ["五月第3篇", "五月第2篇"],
-        "2023-05/3": ["五月第5篇", "五月第4篇"],
-    }
     after = snapshot(config.output)
-    rewritten = {path for path in after if path.startswith("all/archive/") and after[path] != before.get(path)}
-    assert rewritten == {f"all/archive/2023-05/{part}{name}" for part in ("", "3/") for name in FILENAMES.values()}
+    rewritten = _parts_rewritten(before, after)  # its part, and a cut or two beside it moved
+    assert all(part < "all/archive/2023-05/01-12" for part in rewritten), sorted(rewritten)
+    assert len(_archive_parts(after) - rewritten) >= 8  # the month's later parts, as they were
     assert check_output(config.output)[0] == []
+
+    before = after
+    _may_2023(folder, 80)  # pushes article 78 out of the subscription document, into the newest part
+    _may_2023(folder, 9, body="<p>正文。更正：标题有误。</p>")  # an edited re-scrape of an old article
+    os.utime(folder / "09.txt", ns=(2_000_000_000_000_000_000, 2_000_000_000_000_000_000))
+    build(config)
+    after = snapshot(config.output)
+    parts_after = _archive_titles(config.output)
+    edited = next(f"all/archive/{key}" for key, titles in parts_after.items() if "五月第9篇" in titles)
+    newest = f"all/archive/{max(parts_after, key=lambda key: (key != '2023-05', key))}"
+    rewritten = _parts_rewritten(before, after)
+    assert edited in rewritten and rewritten <= {edited, newest, *(_archive_parts(after) - _archive_parts(before))}
+    assert check_output(config.output)[0] == []
+
+
+def _archive_parts(files: dict[str, tuple[int, bytes]]) -> set[str]:
+    """The all-outlets feed's archive parts in a snapshot of the output."""
+    return {path.rsplit("/", 1)[0] for path in files if path.startswith("all/archive/")}
 
 
 def test_opml_lists_every_feed_once(out: Path) -> None:

@@ -148,8 +148,8 @@ def test_the_feeds_titles_descriptions_and_opml_are_in_the_sites_language(tmp_pa
     assert everything.subtitle == "由抓取的文章重建的新聞訂閱源"  # [site] description unset: the catalogue's
     taiwan = json.loads((out / "topics" / "taiwan" / "feed.json").read_text("utf-8"))
     assert taiwan["description"] == "各媒體關於「台湾」的文章"
-    part = feedparser.parse((out / "all" / "archive" / "2023-10" / "2" / "atom.xml").read_bytes())
-    assert part.feed.title == "feedtool（2023-10，第 2 部分）"
+    part = feedparser.parse((out / "all" / "archive" / "2023-10" / "28-101501" / "atom.xml").read_bytes())
+    assert part.feed.title == "feedtool（2023-10，2023-10-28 10:15:01 UTC 起）"  # the part's oldest entry
     opml = (out / "feeds.opml").read_text("utf-8")
     assert '<outline text="全部媒體">' in opml and '<outline text="媒體">' in opml and '<outline text="專題">' in opml
 
@@ -343,7 +343,7 @@ PAGES = {
     "all": "all/",
     "stories": "stories/",
     "outlet": "outlets/rfi/",
-    "archive": "all/archive/2023-10/2/",
+    "archive": "all/archive/2023-10/28-101501/",  # the month's later part, from its oldest entry's time
     "topic": "topics/middle-east/",
     "search": "search?q=" + quote("布林肯") + "&since=2023-01-01",
     "search-help": "search",
