@@ -14,13 +14,14 @@ from pathlib import Path
 import feedparser
 import jsonschema
 import pytest
-from helpers import ROOT, SEEDS, dump, make_config, published, snapshot
+from helpers import ROOT, SEEDS, assert_as_fresh, dump, make_config, published, snapshot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feedtool.build import build
 from feedtool.config import load_config
 from feedtool.models import StoredEntry
+from feedtool.publish import parts
 from feedtool.publish.check import check_output
 from feedtool.publish.feeds import EPOCH, FILENAMES, OutletInfo, Page, Renderer
 from feedtool.publish.plan import feed_specs
@@ -285,16 +286,20 @@ def test_a_busy_month_is_archived_in_parts_that_new_late_and_edited_articles_lea
         _may_2023(folder, n)
     config = make_config(tmp_path, [folder], max_items=2, archive_items=8)
     build(config)
-    parts = _archive_titles(config.output)
+    by_part = _archive_titles(config.output)
     archived = [f"五月第{n}篇" for n in range(77, -1, -1)]  # the newest two are the subscription document's
-    assert [title for key in sorted(parts, key=lambda k: (k != "2023-05", k))[::-1] for title in parts[key]] == archived
-    assert len(parts) >= 10 and all(1 <= len(titles) <= 8 for titles in parts.values())
-    assert all(len(titles) >= 6 for key, titles in parts.items() if key != max(parts))  # three quarters, but the newest
-    for key, titles in parts.items():  # a later part is named by when its oldest entry was published
+    assert [
+        title for key in sorted(by_part, key=lambda k: (k != "2023-05", k))[::-1] for title in by_part[key]
+    ] == archived
+    assert len(by_part) >= 10 and all(1 <= len(titles) <= 8 for titles in by_part.values())
+    assert all(
+        len(titles) >= 6 for key, titles in by_part.items() if key != max(by_part)
+    )  # three quarters, but the newest
+    for key, titles in by_part.items():  # a later part is named by when its oldest entry was published
         oldest = int(titles[-1].removeprefix("五月第").removesuffix("篇"))
         if key != "2023-05":
             assert key == f"2023-05/{1 + oldest // 24:02d}-{oldest % 24:02d}0000", (key, titles)
-    later = min(key for key in parts if key != "2023-05")
+    later = min(key for key in by_part if key != "2023-05")
     hour = int(later[-6:-4])
     assert parse(config.output / "all" / "archive" / later / "atom.xml").feed.title.endswith(
         f"（2023-05，2023-05-{later[8:10]} {hour:02d}:00:00 UTC 起）"  # the site's language: zh-CN
@@ -322,6 +327,28 @@ def test_a_busy_month_is_archived_in_parts_that_new_late_and_edited_articles_lea
     rewritten = _parts_rewritten(before, after)
     assert edited in rewritten and rewritten <= {edited, newest, *(_archive_parts(after) - _archive_parts(before))}
     assert check_output(config.output)[0] == []
+
+
+def test_parts_published_under_another_rule_are_replaced_and_their_addresses_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An output whose months were cut by count, as feedtool cut them before, under "2023-05/2":
+    the next build publishes every document again, and no old address is left behind."""
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    for n in range(40):
+        _may_2023(folder, n)
+    config = make_config(tmp_path, [folder], max_items=2, archive_items=8)
+    with monkeypatch.context() as before:
+        before.setattr(parts, "RULE", "by count from the month's oldest entry")
+        before.setattr(parts, "cut", lambda rows, most: [list(rows[i : i + most]) for i in range(0, len(rows), most)])
+        before.setattr(
+            parts, "keys", lambda month, firsts: [f"{month}/{i + 1}" if i else month for i in range(len(firsts))]
+        )
+        build(config)
+    assert (config.output / "all" / "archive" / "2023-05" / "2" / "atom.xml").is_file()
+    build(config)
+    assert_as_fresh(config, [folder], tmp_path / "fresh", max_items=2, archive_items=8)
 
 
 def _archive_parts(files: dict[str, tuple[int, bytes]]) -> set[str]:
