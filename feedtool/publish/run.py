@@ -45,6 +45,7 @@ TEMP_SUFFIX = ".feedtool-tmp"
 OPML_NAME = "feeds.opml"
 PAGES_PER_TRANSACTION = 100
 FRAGMENTS_PER_JOB = 50  # entries a worker renders in one feedgen document
+FRAGMENT_KEYS_READ = 5_000  # entries whose stored fragment keys are read at once
 DOCUMENT_WEIGHT = 3  # a document's assembly (a page of fragments, in every format) costs about three dump parses
 INDEX_NAME = FILENAMES["html"]
 
@@ -338,15 +339,18 @@ def _stale_fragments(store: Store, plan: Plan, jobs: list[_Job]) -> tuple[set[st
     wanted: dict[tuple[Format, ...], set[str]] = {}
     for page, _, page_formats in jobs:
         wanted.setdefault(page_formats, set()).update(page.ids)
-    stored = store.fragment_keys(list(set().union(*wanted.values())))
     formats: set[Format] = set()
     stale: set[str] = set()
     for page_formats, ids in wanted.items():
-        for fmt in page_formats:
-            missing = {i for i in ids if stored.get((i, fmt)) != plan.key(i, fmt)}
-            if missing:
-                stale |= missing
-                formats.add(fmt)
+        # The stored keys a batch at a time: a run that re-scrapes old articles all over the archive
+        # reaches pages of most entries, and their keys at once were 700 MB at a million entries.
+        for batch in batched(ids, FRAGMENT_KEYS_READ):
+            stored = store.fragment_keys(batch)
+            for fmt in page_formats:
+                missing = {i for i in batch if stored.get((i, fmt)) != plan.key(i, fmt)}
+                if missing:
+                    stale |= missing
+                    formats.add(fmt)
     return stale, tuple(sorted(formats))
 
 
