@@ -351,6 +351,27 @@ def test_parts_published_under_another_rule_are_replaced_and_their_addresses_rem
     assert_as_fresh(config, [folder], tmp_path / "fresh", max_items=2, archive_items=8)
 
 
+def test_parts_that_begin_in_the_same_second_have_names_of_their_own(tmp_path: Path) -> None:
+    """Thirty articles stamped with one millisecond (a scraper's batch): every part begins in the
+    same second, so each after the first takes its oldest entry's hash, and the chain holds."""
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    for n in range(30):
+        url = f"https://www.rfi.fr/cn/中国/20230501-batch-{n}"
+        (folder / f"{n:02d}.txt").write_text(dump(title=f"同一秒第{n}篇", url=url, stamp="1682935200000"), "utf-8")
+    config = make_config(tmp_path, [folder], max_items=2, archive_items=4)
+    build(config)
+    keys = sorted(_archive_titles(config.output))
+    assert len(keys) >= 6 and keys[0] == "2023-05"
+    later = keys[1:]
+    assert all(re.fullmatch(r"2023-05/01-100000-[0-9a-f]{8}", key) for key in later), later
+    assert sum(titles for titles in map(len, _archive_titles(config.output).values())) == 28
+    title = parse(config.output / "all" / "archive" / later[-1] / "atom.xml").feed.title
+    assert title.endswith("（2023-05，2023-05-01 10:00:00 UTC 起）")
+    assert check_output(config.output)[0] == []
+    assert_as_fresh(config, [folder], tmp_path / "fresh", max_items=2, archive_items=4)
+
+
 def _archive_parts(files: dict[str, tuple[int, bytes]]) -> set[str]:
     """The all-outlets feed's archive parts in a snapshot of the output."""
     return {path.rsplit("/", 1)[0] for path in files if path.startswith("all/archive/")}
