@@ -43,6 +43,7 @@ def facts_of(state: PublishState, *, published_as: str, shaped_by: str, intact: 
     changes = state.changes
     return PublishFacts(
         marked=state.marker == published_as,
+        finished=state.marker != "",
         intact=intact,
         same_config=state.config == shaped_by,
         logged=changes is not None and state.stories is not None,
@@ -56,6 +57,7 @@ class PublishFacts:
     """What the store and the output say before a publish."""
 
     marked: bool  # the store and the config are as they were when everything was last published
+    finished: bool  # the last publish ran to its end: it was not killed or failed midway
     intact: bool  # every published file is still the one written then (same size and mtime)
     same_config: bool  # the config is the one the output was last published with, whole
     logged: bool  # the logs of changes say where every change was (entries', stories'; not overflowed)
@@ -65,9 +67,15 @@ class PublishFacts:
 
 def decide(facts: PublishFacts) -> PublishMode:
     """Nothing when nothing changed; by change when the log can say what the changes reached, over
-    an output that is as it was published, from the same config; otherwise every document."""
+    an output that is as it was published, from the same config; otherwise every document.
+
+    A publish stopped midway may have written documents a later plan by change knows nothing of:
+    parts of a layout it never recorded, in months the next run's changes do not reach. So the run
+    after it plans every document, and removes every recorded one it does not plan (publish/run.py
+    records each file before it is first written, for this)."""
     if facts.marked and facts.intact:
         return "nothing"
-    if facts.intact and facts.same_config and facts.logged and facts.feeds_known and facts.entries_kept:
+    by_change = (facts.finished, facts.intact, facts.same_config, facts.logged, facts.feeds_known, facts.entries_kept)
+    if all(by_change):
         return "by_change"
     return "whole"

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import cached_property, partial
+from itertools import chain
 from pathlib import Path
 
 from feedtool.config import Config
@@ -181,6 +182,13 @@ def _publish(
         if stale:
             jobs.append((page, fingerprint, stale))
     rerender, formats = _stale_fragments(store, plan, jobs)
+    site = list(_site_documents(config, store, plan, html, infos))
+    # Every file this run may write for the first time is recorded before it is written. Killed
+    # after writing it and before recording what it wrote, the run leaves a record that matches no
+    # file, so the next run plans whole (publish/decision.py) and removes the file if unwanted.
+    with store.transaction():
+        new = [page.path(fmt) for page, _, formats in jobs for fmt in formats]
+        store.expect_documents(path for path in chain(new, (path for path, _, _ in site)) if path not in state)
     # One pool for both maps, when their work together is worth starting one: apart, each might be
     # too little (a cron run's hundred fragments, then its fifty documents), and each would start its own.
     with pool.early(setup, when=pool.worth_a_pool(len(rerender) + DOCUMENT_WEIGHT * len(jobs))):
@@ -188,7 +196,7 @@ def _publish(
         _write_documents(store, plan, pool, (setup, infos), jobs, tally, progress)
     shaped_by, published_as = markers
     with store.transaction():
-        for path, fingerprint, render in _site_documents(config, store, plan, html, infos):
+        for path, fingerprint, render in site:
             if needs(path, fingerprint):
                 _record(store, tally, path, fingerprint, _put(out, path, render()))
             else:

@@ -203,6 +203,15 @@ class Published(Connection):
             (path, fingerprint, size, mtime_ns),
         )
 
+    def expect_documents(self, paths: Iterable[str]) -> None:
+        """Paths about to be written for the first time, recorded as written by no one yet (no
+        fingerprint, no size): a run killed after writing one and before recording it leaves no
+        file the store does not know of."""
+        self.db.executemany(
+            "INSERT OR IGNORE INTO documents (path, fingerprint, size, mtime_ns) VALUES (?, '', -1, -1)",
+            ((p,) for p in paths),
+        )
+
     def forget_documents(self, paths: Iterable[str]) -> None:
         self.db.executemany("DELETE FROM documents WHERE path = ?", ((p,) for p in paths))
 

@@ -16,7 +16,7 @@ from feedtool.publish.decision import PublishFacts, PublishState, decide, facts_
 from feedtool.store import Head, Placed, Store
 
 BY_CHANGE = PublishFacts(
-    marked=False, intact=True, same_config=True, logged=True, feeds_known=True, entries_kept=True
+    marked=False, finished=True, intact=True, same_config=True, logged=True, feeds_known=True, entries_kept=True
 )  # fmt: skip
 
 
@@ -33,7 +33,7 @@ def test_by_change_when_the_log_can_say_what_changed() -> None:
     assert decide(BY_CHANGE) == "by_change"
 
 
-@pytest.mark.parametrize("fact", ["same_config", "logged", "feeds_known", "entries_kept"])
+@pytest.mark.parametrize("fact", ["finished", "same_config", "logged", "feeds_known", "entries_kept"])
 def test_whole_when_any_fact_the_log_depends_on_fails(fact: str) -> None:
     assert decide(replace(BY_CHANGE, **{fact: False})) == "whole"
 
@@ -90,6 +90,8 @@ def test_the_facts_are_a_pure_function_of_the_state_read() -> None:
     assert not facts(replace(STATE, newest=None)).feeds_known
     assert not facts(replace(STATE, changes=None)).logged
     assert not facts(replace(STATE, placed={"a": STATE.placed["a"]})).entries_kept  # b left the store
+    assert not facts(replace(STATE, marker="")).finished  # the last publish was stopped midway
+    assert facts(replace(STATE, marker=None)).finished  # never published: no run was stopped
 
 
 def test_the_state_is_read_in_one_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
