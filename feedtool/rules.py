@@ -71,7 +71,7 @@ class StoryRules:
     (the rest of the rule is feedtool.stories.grouping.Rules, whose defaults these are)."""
 
     # Off unless asked for: a cron run's grouping grows with the square of the articles a day
-    # (docs/stories.md: 0.18 s of CPU at 27 a day, 54 s at 560), too much to spend unasked.
+    # (docs/stories.md: 0.12 s of CPU at 27 a day, 11 s at 560), too much to spend unasked.
     enabled: bool = False
     window_hours: float = 72.0  # two reports of one event are published within this many hours
     similarity: float = 0.3  # the score that links two articles (0 to 1)

@@ -45,7 +45,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
 from feedtool.errors import ConfigError
-from feedtool.stories.similarity import Signature, context, signature, similarity
+from feedtool.stories.similarity import Signature, context, signature, similarity, strongest
 from feedtool.stories.terms import Figures, counts, figures
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -83,6 +83,7 @@ class Rules:
     decay: float = 0.5  # the score's fall from the same moment to the window's edge
     context_days: int = 3  # rarity is counted among the articles of this many days either side
     signature_terms: int = 100
+    candidate_terms: int = 25  # two articles are compared when they share one of each one's heaviest this many
     title_weight: int = 1
     lead_chars: int = 600
     contradicting_figures: int = 1  # figures each of two articles states, none shared, that keep them apart
@@ -98,11 +99,11 @@ class Rules:
             )
         if (
             not 0 <= self.decay < 1 or self.context_days < 0 or self.signature_terms < 1 or self.title_weight < 1
-            or self.contradicting_figures < 1 or self.story_figures < 1
+            or self.candidate_terms < 1 or self.contradicting_figures < 1 or self.story_figures < 1
         ):  # fmt: skip
             raise ConfigError(
-                "[stories] decay, context_days, signature_terms, title_weight, contradicting_figures or"
-                " story_figures is out of range"
+                "[stories] decay, context_days, signature_terms, candidate_terms, title_weight,"
+                " contradicting_figures or story_figures is out of range"
             )
 
     @cached_property
@@ -250,7 +251,8 @@ def sweep(
     """Every pair of the articles `ordered[among]` that scores above 0, and each one's best match;
     `stated`: the figures of each article.
 
-    In time order: each article meets those of the last window that share a signature term.
+    In time order: each article meets those of the last window that share one of its
+    `candidate_terms` strongest terms among theirs (similarity.py says why not every term).
     """
     scored: list[tuple[float, str, str]] = []
     best: dict[str, Best] = {ordered[i].id: (0.0, "") for i in among}
@@ -258,7 +260,7 @@ def sweep(
     for i in among:
         report = ordered[i]
         seen: set[int] = set()
-        for term in sigs[i]:
+        for term in strongest(sigs[i], rules.candidate_terms):
             posted = postings.setdefault(term, deque())
             while posted and report.at - ordered[posted[0]].at > rules.window:
                 posted.popleft()

@@ -6,7 +6,7 @@ What one changed article (added, re-derived, or pruned) can reach, and so what i
    that day change (similarity.py: rarity is counted among the days either side). Those are
    weighed again: the *weighed* set.
 2. The scores of every pair with a weighed or removed article are computed again (its
-   candidates: the articles within the window that share a signature term).
+   candidates: the articles within the window that share one of its strongest terms).
 3. An article's best match changes only with its scores: best matches are found again for the
    weighed articles and every article that scored, before or now, with one of them.
 4. A link depends on a pair's score and the two best matches: the links of the articles of
@@ -43,7 +43,7 @@ from feedtool.stories.grouping import (
     stories_of,
     terms_of,
 )
-from feedtool.stories.similarity import Signature, context, signature
+from feedtool.stories.similarity import Signature, context, signature, strongest
 from feedtool.stories.terms import Figures
 
 
@@ -145,7 +145,7 @@ class Grouping:
         day = self._posted_day.pop(id_, None)
         if day is not None:
             terms = self._postings[day]
-            for term in self._sigs.pop(id_):
+            for term in strongest(self._sigs.pop(id_), self.rules.candidate_terms):
                 posted = terms[term]
                 posted.discard(id_)
                 if not posted:
@@ -170,7 +170,7 @@ class Grouping:
             self._sigs[id_] = sig
             self._posted_day[id_] = day
             terms = self._postings.setdefault(day, {})
-            for term in sig:
+            for term in strongest(sig, self.rules.candidate_terms):
                 terms.setdefault(term, set()).add(id_)
 
     def _score(self, id_: str) -> set[str]:
@@ -180,7 +180,7 @@ class Grouping:
         candidates: set[str] = set()
         for day in days:
             if (terms := self._postings.get(day)) is not None:
-                for term in sig:
+                for term in strongest(sig, rules.candidate_terms):
                     candidates.update(terms.get(term, ()))
         candidates.discard(id_)
         scored = set()

@@ -93,6 +93,25 @@ def test_articles_of_one_outlet_alone_or_far_apart_make_no_story() -> None:
     assert group([article("a", "rfi", 0, X), article("b", "rfa", RULES.window_hours + 1, X)]) == ()
 
 
+def test_two_articles_are_compared_only_through_their_strongest_terms() -> None:
+    """A pair sharing only a light term (a word of the week: 美国) is not even scored; a busy
+    window's every such pair is what made a day's links cost the square of its articles."""
+    from dataclasses import replace
+
+    from feedtool.stories.grouping import figures_of, sweep
+
+    a, b = article("a", "rfi", 0, "外长会谈"), article("b", "rfa", 1, "台风登陆")
+    stated = {r.id: figures_of(r, RULES) for r in (a, b)}
+
+    def heavy(prefix: str) -> dict[str, float]:
+        return {f"{prefix}{n:02d}": 1.0 - n / 100 for n in range(RULES.candidate_terms)}
+
+    sigs = [{**heavy("甲"), "美国": 0.01}, {**heavy("乙"), "美国": 0.01}]
+    assert sweep([a, b], sigs, stated, RULES, range(2))[0] == []
+    wider = replace(RULES, candidate_terms=RULES.candidate_terms + 1)
+    assert [(x, y) for _, x, y in sweep([a, b], sigs, stated, wider, range(2))[0]] == [("a", "b")]
+
+
 def quake(city: str, magnitude: str, hurt: int, cracked: int) -> str:
     return (
         f"{city}今天发生规模{magnitude}地震，截至目前已有{hurt}人受伤送医。气象部门表示，这次地震的震中位于{city}外海，"
