@@ -19,7 +19,7 @@ from filelock import FileLock
 from helpers import ROOT, SEEDS, dump, fresh_build, make_config, published, snapshot
 
 from feedtool.build import build
-from feedtool.config import Config, load_config
+from feedtool.config import load_config
 from feedtool.errors import PublishError
 from feedtool.publish.check import check_output
 from feedtool.publish.run import TEMP_SUFFIX
@@ -124,7 +124,7 @@ HOLDER = """
 import sys
 from pathlib import Path
 from feedtool.build import locked
-from feedtool.config import Config, load_config
+from feedtool.config import load_config
 with locked(load_config(Path(sys.argv[1]))):
     print("held", flush=True)
     sys.stdin.readline()
@@ -243,8 +243,25 @@ def test_a_build_stopped_mid_publish_leaves_no_mark_of_a_finished_one(tmp_path: 
     assert published(config.output) == before
 
 
-def _moved_month(tmp_path: Path) -> tuple[Path, Config]:
-    """Articles of October 2023 built, then one dated in June (a month of its own in the archive)."""
+@pytest.mark.parametrize(
+    ("stop", "after"),
+    [
+        # After the feeds' documents were written and recorded, before the site's pages and the
+        # feeds' layouts were: the part it wrote is one no later plan by change knows of.
+        ("_write_documents", True),
+        # After a worker wrote a document, before the build recorded it: on disk, nowhere in the store.
+        ("_record", False),
+    ],
+)
+def test_a_publish_stopped_midway_leaves_no_document_a_build_from_nothing_lacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stop: str, after: bool
+) -> None:
+    """Articles of October built, then one dated in June (a month of its own in the archive) and
+    the publish stopped midway, June's part written; then that article scraped again with front
+    matter that dates it in August, so that June's archive goes: the next build publishes what a
+    build from nothing does, and no file more."""
+    import feedtool.publish.run
+
     dumps = tmp_path / "dumps"
     dumps.mkdir()
     for n in range(4):
@@ -252,62 +269,24 @@ def _moved_month(tmp_path: Path) -> tuple[Path, Config]:
         (dumps / f"{n}.txt").write_text(dump(title=f"文章{n}", url=url, stamp=f"169729{n}102000"), "utf-8")
     config = make_config(tmp_path, [dumps], max_items=2)
     build(config, workers=1)
-    late = dump(title="六月的文章", url="https://www.rfi.fr/cn/中国/june", stamp="1686000000000")
-    (dumps / "june.txt").write_text(late, "utf-8")
-    return dumps, config
+    june = "https://www.rfi.fr/cn/中国/june"
+    (dumps / "june.txt").write_text(dump(title="六月的文章", url=june, stamp="1686000000000"), "utf-8")
+    real = getattr(feedtool.publish.run, stop)
 
+    def stopped(*args: Any) -> None:
+        if after:
+            real(*args)
+        raise PublishError("stopped here")
 
-def _redated(tmp_path: Path, dumps: Path, config: Config) -> None:
-    """The June article scraped again with front matter that dates it in August: June's archive
-    goes. The next build must publish what a build from nothing does, and no file more."""
-    again = dump(title="六月的文章", url="https://www.rfi.fr/cn/中国/june", front_matter="date: 2023-08-02")
+    monkeypatch.setattr(feedtool.publish.run, stop, stopped)
+    with pytest.raises(PublishError):
+        build(config, workers=1)
+    assert (config.output / "all" / "archive" / "2023-06" / "atom.xml").is_file()
+    monkeypatch.undo()
+    again = dump(title="六月的文章", url=june, front_matter="date: 2023-08-02")
     (dumps / "june-again.txt").write_text(again, "utf-8")
     build(config, workers=1)
     assert published(config.output) == published(fresh_build(tmp_path / "fresh", [dumps], max_items=2).output)
-
-
-def test_a_publish_stopped_after_writing_an_archive_part_leaves_it_to_the_next_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Stopped after the feeds' documents were written and recorded, before the site's pages and
-    the feeds' parts were: the part it wrote is one no later plan by change knows of, and must not
-    outlive the next build."""
-    import feedtool.publish.run
-
-    dumps, config = _moved_month(tmp_path)
-
-    written = feedtool.publish.run._write_documents
-
-    def stopped(*args: Any) -> None:
-        written(*args)
-        raise PublishError("stopped here")
-
-    monkeypatch.setattr(feedtool.publish.run, "_write_documents", stopped)
-    with pytest.raises(PublishError):
-        build(config, workers=1)
-    assert (config.output / "all" / "archive" / "2023-06" / "atom.xml").is_file()
-    monkeypatch.undo()
-    _redated(tmp_path, dumps, config)
-
-
-def test_a_publish_stopped_between_writing_a_document_and_recording_it_leaves_it_to_the_next_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Killed after a worker wrote a document and before the build recorded it: the file is on disk
-    and nowhere in the store, and must not outlive the next build either."""
-    import feedtool.publish.run
-
-    dumps, config = _moved_month(tmp_path)
-
-    def stopped(*args: object) -> None:
-        raise PublishError("stopped here")
-
-    monkeypatch.setattr(feedtool.publish.run, "_record", stopped)
-    with pytest.raises(PublishError):
-        build(config, workers=1)
-    assert (config.output / "all" / "archive" / "2023-06" / "atom.xml").is_file()
-    monkeypatch.undo()
-    _redated(tmp_path, dumps, config)
 
 
 def test_a_failed_publish_leaves_no_store_connection_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
