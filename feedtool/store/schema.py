@@ -194,6 +194,25 @@ WHEN OLD.published IS NOT NEW.published OR OLD.title IS NOT NEW.title OR OLD.tex
 END;
 """
 
+# An entry changed in what it publishes but not in what the grouping reads of it (its dates, title,
+# text and outlet): another author, image or tags, a re-scrape's front matter. Its links stand, so
+# its day is not marked (that makes again every link within a week of it); only the row of its
+# story, which digests its members' revisions, is made again (stories/kept.py).
+_REVISED = """
+CREATE TABLE story_revised (entry_id TEXT PRIMARY KEY) WITHOUT ROWID;
+DROP TRIGGER entries_story_changed;
+CREATE TRIGGER entries_story_changed AFTER UPDATE OF published, title, text, outlet ON entries
+WHEN OLD.published IS NOT NEW.published OR OLD.title IS NOT NEW.title OR OLD.text IS NOT NEW.text
+    OR OLD.outlet IS NOT NEW.outlet BEGIN
+    INSERT OR IGNORE INTO story_days (day) VALUES (substr(OLD.published, 1, 10)), (substr(NEW.published, 1, 10));
+END;
+CREATE TRIGGER entries_story_revised AFTER UPDATE OF revision ON entries
+WHEN OLD.revision IS NOT NEW.revision AND OLD.published IS NEW.published AND OLD.title IS NEW.title
+    AND OLD.text IS NEW.text AND OLD.outlet IS NEW.outlet BEGIN
+    INSERT OR IGNORE INTO story_revised (entry_id) VALUES (NEW.id);
+END;
+"""
+
 # Each folder's names as the last build that listed it found them (ingest/scan.py, store/sources.py), so
 # that a folder listed again is compared with them and only its new names are stat-ed.
 _LISTINGS = """
@@ -422,6 +441,7 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     """
     + _STORIES,
     _LISTINGS,
+    _REVISED,
 )
 
 
@@ -430,7 +450,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def create(db: sqlite3.Connection) -> None:
     """A new store's schema, in the caller's transaction."""
-    for statement in _statements(SCHEMA + _DICTIONARIES + _STORIES + _LISTINGS):
+    for statement in _statements(SCHEMA + _DICTIONARIES + _STORIES + _LISTINGS + _REVISED):
         db.execute(statement)
     _fulltext_made(db)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -8,6 +8,8 @@ made, and what it needs to make again only what a change reaches:
   `updated`, digests of what its members show) and members, each member with its date;
 - `story_days`: the days whose articles changed since the stories were last made, marked by
   SQLite's triggers on the entries (schema.py), whichever statement adds, changes or deletes one;
+- `story_revised`: the entries changed since then in what they publish but not in what the
+  grouping reads of them (another author, say): their stories' rows alone are made again;
 - `story_changes`: each story changed since the last publish with its date before (NULL for a
   new one), for publishing the feed of stories by change, as `changes` is for entries.
 """
@@ -57,7 +59,7 @@ class Stories(Connection):
         """Every story and link dropped, and every day marked, to be made again under the rules of
         `made_with`; whether there were any. The next publish plans every document."""
         had = self.db.execute("SELECT 1 FROM stories LIMIT 1").fetchone() is not None
-        for table in ("stories", "story_members", "story_links", "story_changes"):
+        for table in ("stories", "story_members", "story_links", "story_changes", "story_revised"):
             self.db.execute(f"DELETE FROM {table}")
         self.db.execute("INSERT OR IGNORE INTO story_days (day) SELECT DISTINCT substr(published, 1, 10) FROM entries")
         self.set_meta("stories", made_with)
@@ -73,6 +75,14 @@ class Stories(Connection):
     def days_done(self, days: Sequence[str]) -> None:
         for chunk, marks in in_chunks(days):
             self.db.execute(f"DELETE FROM story_days WHERE day IN ({marks})", chunk)
+
+    def revised(self) -> list[str]:
+        """The entries changed since the stories were last made in what they publish alone."""
+        return [i for (i,) in self.db.execute("SELECT entry_id FROM story_revised ORDER BY entry_id")]
+
+    def revised_done(self, ids: Sequence[str]) -> None:
+        for chunk, marks in in_chunks(ids):
+            self.db.execute(f"DELETE FROM story_revised WHERE entry_id IN ({marks})", chunk)
 
     def reports(self, since: str, before: str, lead: int) -> list[tuple[str, str, str, str, str]]:
         """(id, outlet, published, title, text's first `lead` characters) of the entries published in

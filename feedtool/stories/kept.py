@@ -2,7 +2,8 @@
 
 The store marks the days whose articles changed (store/stories.py); this makes again the links of
 those days' zones (zones.py), from the articles stored around them, and then the stories of every
-linked group those links touch: the stories `group` makes of every stored article, whatever
+linked group those links touch, or that holds an article changed only in what it publishes (its
+author, say: its links stand, its story's row changes): the stories `group` makes of every stored article, whatever
 order the articles came in, in whatever runs. A first build marks every day, and is one pass in
 pieces; a cron run's new articles cost the weeks around them, however large the archive.
 
@@ -66,19 +67,25 @@ def keep(store: Store, settings: StoryRules) -> Kept | None:
     if store.stories_made_with() != key:
         with store.transaction():
             store.forget_stories(key)
+    revised = store.revised()
     if not settings.enabled:
+        if revised:  # kept only for stories: while they are off, nothing reads them
+            with store.transaction():
+                store.revised_done(revised)
         return None
     rules = rules_of(settings)
     days = store.changed_days()
-    touched: set[str] = set()
+    # Entries changed in what they publish alone keep their links: their stories' rows are made again.
+    touched: set[str] = set(revised)
     for joined in zones((_day_number(day) for day in days), rules):
         articles = {_day_number(day): n for day, n in store.day_counts(_iso(joined[0]), _iso(joined[1]))}
         touched.update(_remade(store, rules, pieces(joined, articles, PIECE_ARTICLES)))
     changed = 0
-    if days:
+    if days or revised:
         with store.transaction():
             changed = _restory(store, sorted(touched), rules)
             store.days_done(days)
+            store.revised_done(revised)
     sizes = store.story_sizes()
     return Kept(changed, sum(sizes.values()), tuple(sorted(sizes.items())))
 

@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 import feedparser
 import pytest
-from helpers import ROOT, SEEDS, ServedArchive, assert_as_fresh, dump, make_config
+from helpers import ROOT, SEEDS, ServedArchive, assert_as_fresh, dump, fresh_build, make_config, published
 from stories_wire import reports as wire_reports
 
 from feedtool.build import build
@@ -92,6 +92,53 @@ def test_each_article_of_a_story_says_which_other_outlets_reported_it(tmp_path: 
     assert also in rfi and f'href="{RFA_VISIT}"' in rfi and ">自由亚洲电台<" in rfi
     others = page.replace(rfi, "")
     assert also not in others and 'class="also"' not in others  # RFI's other articles are of no story
+
+
+def test_an_article_changed_only_in_what_it_publishes_keeps_its_links_and_its_story_is_made_again(
+    tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RFI's report of Wang Yi's visit scraped again with an author in its front matter, its title
+    and text the same: what the grouping reads of it is as it was, so no link is made again (that
+    reads the articles of a week either side), and its story's row, which digests its members'
+    revisions, is made again: the stored stories and the output are a build from nothing's."""
+    import feedtool.stories.kept
+
+    config = make_config(tmp_path, [seeds], stories=True)
+    build(config, workers=1)
+    (rfi,) = seeds.glob("003_*.txt")
+    again = seeds / "003-again.txt"
+    again.write_text("---\nauthor: 法广记者\n---\n" + rfi.read_text("utf-8"), "utf-8")
+    later = rfi.stat().st_mtime + 3600
+    os.utime(again, (later, later))
+    remade: list[object] = []
+    real = feedtool.stories.kept.zone_links
+    monkeypatch.setattr(feedtool.stories.kept, "zone_links", lambda *a: remade.append(a[1]) or real(*a))
+    build(config, workers=1)
+    assert remade == []
+    entry = json.loads((config.output / "outlets" / "rfi" / "feed.json").read_text("utf-8"))["items"]
+    assert [i["authors"] for i in entry if i["url"] == RFI_VISIT] == [[{"name": "法广记者"}]]
+
+    def rows(store: Path) -> list[tuple[str, ...]]:
+        with sqlite3.connect(store) as db:
+            return list(db.execute("SELECT id, published, updated, revision, reporters, members FROM stories"))
+
+    monkeypatch.undo()
+    fresh = fresh_build(tmp_path / "fresh", [seeds], stories=True)
+    assert rows(config.store) == rows(fresh.store)
+    assert published(config.output) == published(fresh.output)
+
+
+def test_with_stories_off_the_entries_changed_only_in_what_they_publish_are_not_kept(
+    tmp_path: Path, seeds: Path
+) -> None:
+    """The store notes them for the stories alone: while stories are off, a build forgets them."""
+    config = make_config(tmp_path, [seeds])
+    build(config, workers=1)
+    (rfi,) = seeds.glob("003_*.txt")
+    (seeds / "003-again.txt").write_text("---\nauthor: 法广记者\n---\n" + rfi.read_text("utf-8"), "utf-8")
+    build(config, workers=1)
+    with sqlite3.connect(config.store) as db:
+        assert db.execute("SELECT count(*) FROM story_revised").fetchone() == (0,)
 
 
 def _serve(output: Path) -> tuple[subprocess.Popen[str], str]:
