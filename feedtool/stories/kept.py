@@ -3,8 +3,8 @@
 The store marks the days whose articles changed (store/stories.py); this makes again the links of
 those days' zones (zones.py), from the articles stored around them, and then the stories of every
 linked group those links touch, or that holds an article changed only in what it publishes (its
-author, say: its links stand, its story's row changes): the stories `group` makes of every stored article, whatever
-order the articles came in, in whatever runs. A first build marks every day, and is one pass in
+author, say: its links stand, its story's row changes): the stories `group` makes of every
+stored article, whatever order the articles came in, in whatever runs. A first build marks every day, and is one pass in
 pieces; a cron run's new articles cost the weeks around them, however large the archive.
 
 What changed is logged for publishing by change: each story made, changed or gone, with its date
