@@ -176,7 +176,7 @@ def paginate(
 def _parts(month: str, newest_first: list[L], archive_items: int) -> list[tuple[str, list[L]]]:
     """A month's archive parts with their keys, newest part first, each newest entry first."""
     oldest_first = parts.cut(newest_first[::-1], archive_items)
-    named = parts.keys(month, [(part[0].published, part[0].id) for part in oldest_first])
+    named = parts.keys(month, [parts.bound(part[0]) for part in oldest_first])
     return [(key, part[::-1]) for key, part in zip(named, oldest_first, strict=True)][::-1]
 
 

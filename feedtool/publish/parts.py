@@ -46,6 +46,11 @@ L = TypeVar("L", bound=Listed)
 RULE = "content-defined, named by their oldest entry"
 
 
+def bound(oldest: Listed) -> Key:
+    """What a part is known by in the store and its address: its oldest entry's date and id."""
+    return oldest.published, oldest.id
+
+
 def cut(oldest_first: Sequence[L], most: int) -> list[list[L]]:
     """A month's archived entries, oldest first, in parts of at most `most`, oldest part first.
 

@@ -197,7 +197,7 @@ def whole(config: Config, store: Listing, infos: dict[str, OutletInfo], html: Pa
             if rows:
                 dates[(feed.folder, page.month)] = max(r.updated for r in rows)
             if page.month is not None:  # an archive part, newest part first; its oldest entry last
-                months.setdefault(page.month[:7], []).insert(0, (rows[-1].published, rows[-1].id))
+                months.setdefault(page.month[:7], []).insert(0, parts.bound(rows[-1]))
         heads[feed.folder] = Head([r.id for r in first], counted.count)
     sizes = {folder: head.entries for folder, head in heads.items()}
     return Plan(
@@ -364,7 +364,7 @@ class _FeedPlanner:
                 first = max(0, _part_of(bounds, min(changed, key=_oldest_first)) - 1)
                 rest = [r for r in store.feed_from(key, month, bounds[first] if first else None) if r.id not in head]
                 cut = parts.cut(rest, per_part)
-                layouts[month] = bounds[:first] + [(part[0].published, part[0].id) for part in cut]
+                layouts[month] = bounds[:first] + [parts.bound(part[0]) for part in cut]
                 rows_of.update(((month, first + n), part) for n, part in enumerate(cut))
                 wanted.setdefault(month, set()).update(range(first, len(layouts[month])))
                 if not layouts[month]:
@@ -432,7 +432,7 @@ class _FeedPlanner:
 
 def _before(rows: list[IndexRow], end: Key) -> list[IndexRow]:
     """The rows, oldest first, up to the one at `end` (the next part's oldest entry)."""
-    return list(takewhile(lambda r: (r.published, r.id) != end, rows))
+    return list(takewhile(lambda r: parts.bound(r) != end, rows))
 
 
 def _oldest_first(key: Key) -> tuple[str, tuple[int, ...]]:
