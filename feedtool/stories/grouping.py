@@ -46,7 +46,7 @@ from functools import cached_property
 
 from feedtool.errors import ConfigError
 from feedtool.stories.similarity import Signature, context, signature, similarity, strongest
-from feedtool.stories.terms import Figures, counts, figures
+from feedtool.stories.terms import Figures, Reading, counts, figures, read
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -133,6 +133,11 @@ def terms_of(report: Report, rules: Rules) -> Counter[str]:
 
 def figures_of(report: Report, rules: Rules) -> Figures:
     return figures(report.title, report.text, lead_chars=rules.lead_chars)
+
+
+def reading_of(report: Report, rules: Rules) -> Reading:
+    """An article's terms and figures at once (a pass over many reads each article both ways)."""
+    return read(report.title, report.text, title_weight=rules.title_weight, lead_chars=rules.lead_chars)
 
 
 def contradict(a: Figures, b: Figures, least: int) -> bool:
@@ -235,8 +240,9 @@ def group(reports: Iterable[Report], rules: Rules = RULES) -> tuple[Story, ...]:
     ordered = sorted(reports, key=order)
     if len({r.id for r in ordered}) != len(ordered):
         raise ValueError("each report's id must be unique")
-    sigs = signatures(ordered, [terms_of(r, rules) for r in ordered], rules)
-    stated = {r.id: figures_of(r, rules) for r in ordered}
+    readings = [reading_of(r, rules) for r in ordered]
+    sigs = signatures(ordered, [found.terms for found in readings], rules)
+    stated = {r.id: found.figures for r, found in zip(ordered, readings, strict=True)}
     scored, best = sweep(ordered, sigs, stated, rules, range(len(ordered)))
     links = [(s, a, b) for s, a, b in scored if is_link(s, a, b, best, rules)]
     groups = clusters(links, {r.id: r.outlet for r in ordered}, stated, rules.story_figures)
@@ -253,10 +259,19 @@ def sweep(
 
     In time order: each article meets those of the last window that share one of its
     `candidate_terms` strongest terms among theirs (similarity.py says why not every term).
+
+    Of those, most are of its own outlet or state figures that contradict its own: `score` gives
+    such a pair 0. A week of a busy subject meets about five hundred articles an article and keeps
+    one in a hundred, so the others are set aside first, by set operations over the articles of
+    each outlet and of each figure, rather than pair by pair in Python.
     """
     scored: list[tuple[float, str, str]] = []
     best: dict[str, Best] = {ordered[i].id: (0.0, "") for i in among}
     postings: dict[str, deque[int]] = {}
+    of_outlet: dict[str, set[int]] = {}
+    stating: dict[str, set[int]] = {}  # a figure -> the articles that state it
+    few: set[int] = set()  # the articles stating too few figures for any to contradict them
+    least = rules.contradicting_figures
     for i in among:
         report = ordered[i]
         seen: set[int] = set()
@@ -266,6 +281,15 @@ def sweep(
                 posted.popleft()
             seen.update(posted)
             posted.append(i)
+        seen = seen.difference(of_outlet.setdefault(report.outlet, set()))
+        figures = stated[report.id].stated
+        if len(figures) >= least:
+            seen = (seen & few).union(*(seen & stating[f] for f in figures if f in stating))
+            for f in figures:
+                stating.setdefault(f, set()).add(i)
+        else:
+            few.add(i)
+        of_outlet[report.outlet].add(i)
         for j in seen:
             other = ordered[j]
             if (s := score(other, report, sigs[j], sigs[i], rules, (stated[other.id], stated[report.id]))) > 0:

@@ -43,6 +43,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
+from operator import itemgetter
 
 from feedtool.stories.terms import tf
 
@@ -58,8 +59,18 @@ def idf(docs: int, df: int) -> float:
 def signature(counts: Mapping[str, int], docs: int, df: Mapping[str, int], size: int) -> dict[str, float]:
     """An article's heaviest `size` terms, weighted by count and rarity among `docs` articles
     (`df`: how many of them hold each term), normalised to length one."""
-    weights = {term: tf(count) * idf(docs, df.get(term, 0)) for term, count in counts.items()}
-    top = sorted(weights.items(), key=_heaviest)[:size]
+    # The same floats as tf(count) * idf(docs, df[term]) term by term, made faster: an article's
+    # terms share a few values of df, each weighed once, and tf(1) is 1.0.
+    rarity: dict[int, float] = {}
+    weights: list[tuple[str, float]] = []
+    for term, count in counts.items():
+        held = df.get(term, 0)
+        if (weight := rarity.get(held)) is None:
+            weight = rarity[held] = idf(docs, held)
+        weights.append((term, weight if count == 1 else tf(count) * weight))
+    weights.sort()  # by the term (each is once), then stably by weight: heaviest first, ties by the term
+    weights.sort(key=itemgetter(1), reverse=True)
+    top = weights[:size]
     norm = math.sqrt(math.fsum(w * w for _, w in top))
     return {term: w / norm for term, w in top} if norm else {}
 
@@ -68,10 +79,6 @@ def strongest(sig: Signature, most: int) -> Iterator[str]:
     """A signature's `most` heaviest terms, those that find its candidates (`signature` keeps
     the terms heaviest first, ties by the term)."""
     return islice(sig, most)
-
-
-def _heaviest(item: tuple[str, float]) -> tuple[float, str]:
-    return (-item[1], item[0])
 
 
 def similarity(a: Signature, b: Signature) -> float:

@@ -33,8 +33,9 @@ from dataclasses import dataclass
 from feedtool.derive.topics import fold
 
 _CJK = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-_CJK_RUN = re.compile(f"[{_CJK}]{{2,}}")
+_BIGRAM = re.compile(f"(?=([{_CJK}]{{2}}))")  # every two Han or kana characters in a row, overlapping
 _FUNCTION = frozenset("的了与和在是对为将也并及其就于被把等而之以从向但或都又这那个们有说")
+_FUNCTION_AS_SPACE = str.maketrans(dict.fromkeys(_FUNCTION, " "))
 _FIGURE = re.compile(r"([0-9]+(?:\.[0-9]+)?)([日号]?)")  # a number, and 日 when it is a day of the month
 _YEAR = re.compile(r"(?:19|20)[0-9]{2}")
 _LATIN = re.compile(r"[0-9a-z](?:[0-9a-z]|(?<=[0-9]),(?=[0-9]{3})|(?<=[0-9])\.(?=[0-9]))*")
@@ -42,18 +43,18 @@ _LATIN = re.compile(r"[0-9a-z](?:[0-9a-z]|(?<=[0-9]),(?=[0-9]{3})|(?<=[0-9])\.(?
 
 def counts(title: str, text: str, *, title_weight: int, lead_chars: int) -> Counter[str]:
     """How often each term occurs in an article: its title `title_weight` times, then its lead."""
-    found: Counter[str] = Counter()
-    for part, times in ((title, title_weight), (text[:lead_chars], 1)):
-        folded = fold(part)
-        terms: list[str] = []
-        for run in _CJK_RUN.findall(folded):
-            terms += [pair for pair in map(str.__add__, run, run[1:]) if _FUNCTION.isdisjoint(pair)]
-        for word in _LATIN.findall(folded):
-            if len(word) > 1 or word.isdigit():
-                terms.append(word.replace(",", ""))
-        for term in terms:
-            found[term] += times
-    return found
+    return _counted(fold(title), fold(text[:lead_chars]), title_weight)
+
+
+def _counted(title: str, lead: str, title_weight: int) -> Counter[str]:
+    """`counts` of a title and lead already folded."""
+    terms: list[str] = []
+    for folded, times in ((title, title_weight), (lead, 1)):
+        # A function character made a space, every bigram left is one without any.
+        found = _BIGRAM.findall(folded.translate(_FUNCTION_AS_SPACE))
+        found += [word.replace(",", "") for word in _LATIN.findall(folded) if len(word) > 1 or word.isdigit()]
+        terms += found * times
+    return Counter(terms)
 
 
 def tf(count: int) -> float:
@@ -80,7 +81,27 @@ def figures(title: str, text: str, *, lead_chars: int) -> Figures:
     of a dateline is not the 13 ships of the day before's report (and "0112日", January the 12th,
     is the 12th).
     """
-    return Figures(_figures(fold(title)), _figures(fold(f"{title}\n{text[:lead_chars]}")))
+    return _stated(fold(title), fold(text[:lead_chars]))
+
+
+def _stated(title: str, lead: str) -> Figures:
+    """`figures` of a title and lead already folded (folding each apart is folding them joined by
+    a line break: OpenCC's phrases do not span one)."""
+    return Figures(_figures(title), _figures(f"{title}\n{lead}"))
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """An article as the grouping reads it: its terms, counted, and the figures it states."""
+
+    terms: Counter[str]
+    figures: Figures
+
+
+def read(title: str, text: str, *, title_weight: int, lead_chars: int) -> Reading:
+    """`counts` and `figures` together, the title and the lead folded once for both."""
+    title, lead = fold(title), fold(text[:lead_chars])
+    return Reading(_counted(title, lead, title_weight), _stated(title, lead))
 
 
 def _figures(folded: str) -> frozenset[str]:

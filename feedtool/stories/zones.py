@@ -30,11 +30,10 @@ from feedtool.stories.grouping import (
     _DAY,
     Report,
     Rules,
-    figures_of,
     is_link,
     order,
+    reading_of,
     sweep,
-    terms_of,
 )
 from feedtool.stories.similarity import Signature, context, signature
 
@@ -83,7 +82,8 @@ def zone_links(reports: Iterable[Report], zone: Zone, rules: Rules) -> list[tupl
     lo, hi = zone
     w = rules.window
     ordered = sorted(reports, key=order)
-    terms = [terms_of(r, rules) for r in ordered]
+    readings = [reading_of(r, rules) for r in ordered]
+    terms = [found.terms for found in readings]
     per_day: Counter[int] = Counter(r.day for r in ordered)
     df: dict[int, Counter[str]] = {}
     for report, found in zip(ordered, terms, strict=True):
@@ -97,7 +97,7 @@ def zone_links(reports: Iterable[Report], zone: Zone, rules: Rules) -> list[tupl
     sigs: list[Signature] = [{} for _ in ordered]
     for i in among:
         sigs[i] = signature(terms[i], *contexts[ordered[i].day], rules.signature_terms)
-    stated = {ordered[i].id: figures_of(ordered[i], rules) for i in among}
+    stated = {ordered[i].id: readings[i].figures for i in among}
     pairs, best = sweep(ordered, sigs, stated, rules, among)
     at = {ordered[i].id: ordered[i].at for i in among}
     return [

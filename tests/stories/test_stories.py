@@ -112,6 +112,38 @@ def test_two_articles_are_compared_only_through_their_strongest_terms() -> None:
     assert [(x, y) for _, x, y in sweep([a, b], sigs, stated, wider, range(2))[0]] == [("a", "b")]
 
 
+@pytest.mark.parametrize("make", [wire_reports, desk_reports])
+def test_the_pairs_set_aside_before_scoring_are_only_those_that_score_nothing(make: object) -> None:
+    """`sweep` sets aside, by set operations, the candidates of the same outlet and those whose
+    figures contradict; what it scores is every candidate pair that scores above 0, as comparing
+    each pair of the window that shares a strongest term would find."""
+    from feedtool.stories.grouping import order, reading_of, score, signatures, sweep
+    from feedtool.stories.similarity import strongest
+
+    ordered = sorted((r for r, _ in make(1)), key=order)  # type: ignore[operator]
+    readings = [reading_of(r, RULES) for r in ordered]
+    sigs = signatures(ordered, [found.terms for found in readings], RULES)
+    stated = {r.id: found.figures for r, found in zip(ordered, readings, strict=True)}
+    strong = [set(strongest(sig, RULES.candidate_terms)) for sig in sigs]
+    expected, aside = set(), {"outlet": 0, "figures": 0, "unstated": 0}
+    for i, j in itertools.combinations(range(len(ordered)), 2):
+        a, b = ordered[i], ordered[j]
+        if b.at - a.at > RULES.window or strong[i].isdisjoint(strong[j]):
+            continue
+        s = score(a, b, sigs[i], sigs[j], RULES, (stated[a.id], stated[b.id]))
+        if a.outlet == b.outlet:
+            aside["outlet"] += 1
+        elif s == 0:
+            aside["figures"] += 1
+        elif not stated[a.id].stated or not stated[b.id].stated:
+            aside["unstated"] += 1  # scored: no figure of one can contradict the other
+        if s > 0:
+            expected.add((s, *sorted((a.id, b.id))))
+    assert all(aside.values()), aside  # the corpus has candidates of each kind
+    found, _ = sweep(ordered, sigs, stated, RULES, range(len(ordered)))
+    assert sorted(found) == sorted(expected)
+
+
 def quake(city: str, magnitude: str, hurt: int, cracked: int) -> str:
     return (
         f"{city}今天发生规模{magnitude}地震，截至目前已有{hurt}人受伤送医。气象部门表示，这次地震的震中位于{city}外海，"
