@@ -20,7 +20,7 @@ none of each one's 25 heaviest terms scores too little to link. Every term found
 before, and a term as common as 美国 made each article meet nearly every other of its window:
 on bench/stories.py's corpora, the 25 heaviest link the same pairs but for a few (precision and
 recall 0.914 / 0.901 on A, against 0.910 / 0.903 with every term; on B the same, 0.912 / 0.932),
-and one day's links at 400 articles a day take 5.8 s of CPU instead of 17.3 (docs/stories.md).
+and one day's links at 400 articles a day take 5.1 s of CPU instead of 15.4 (docs/stories.md).
 
 Why rarity nearby in time, not over the whole archive: N and df are counted over the articles
 published within `context_days` days either side of the article's own UTC day. A whole-archive
