@@ -146,7 +146,7 @@ def build(
                 else None
             )
             # Before publishing: a prune since the last build, or new rules, change stories too.
-            stories = keep(store, config.stories)
+            stories = keep(store, config.stories, pools)
             published = publish(store, config, progress=publish_progress, workers=pools) if do_publish else None
         store.checkpoint()
     local = config.site.base_url if do_publish and not config.base_url_set else None

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -28,6 +28,7 @@ from feedtool.store import Member, Store, StoryRow, from_iso
 from feedtool.stories.grouping import RULES, Report, Rules, clusters, stories_of
 from feedtool.stories.terms import figures
 from feedtool.stories.zones import PIECE_ARTICLES, Zone, pieces, reads, zone_links, zones
+from feedtool.workers import Setup, Workers
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -61,8 +62,12 @@ def made_with(settings: StoryRules) -> str:
     return hashlib.sha1(f"{code_digest('feedtool.stories')}\0{shaping}".encode()).hexdigest()
 
 
-def keep(store: Store, settings: StoryRules) -> Kept | None:
-    """Make again the stories the entries changed since the last time reach; None when stories are off."""
+def keep(store: Store, settings: StoryRules, workers: Workers | None = None) -> Kept | None:
+    """Make again the stories the entries changed since the last time reach; None when stories are off.
+
+    The links of each piece of the zones are made on the build's `workers` when there are several
+    pieces (a first build's, or a run's re-scrapes all over the archive), each task carrying the
+    articles it reads; the build process writes them, a piece at a time, in order."""
     key = made_with(settings)
     if store.stories_made_with() != key:
         with store.transaction():
@@ -77,9 +82,11 @@ def keep(store: Store, settings: StoryRules) -> Kept | None:
     days = store.changed_days()
     # Entries changed in what they publish alone keep their links: their stories' rows are made again.
     touched: set[str] = set(revised)
+    cut: list[Zone] = []
     for joined in zones((_day_number(day) for day in days), rules):
         articles = {_day_number(day): n for day, n in store.day_counts(_iso(joined[0]), _iso(joined[1]))}
-        touched.update(_remade(store, rules, pieces(joined, articles, PIECE_ARTICLES)))
+        cut += pieces(joined, articles, PIECE_ARTICLES)
+    touched.update(_remade(store, rules, cut, workers or Workers()))
     changed = 0
     if days or revised:
         with store.transaction():
@@ -90,14 +97,22 @@ def keep(store: Store, settings: StoryRules) -> Kept | None:
     return Kept(changed, sum(sizes.values()), tuple(sorted(sizes.items())))
 
 
-def _remade(store: Store, rules: Rules, zones: Sequence[Zone]) -> set[str]:
+def _remade(store: Store, rules: Rules, zones: Sequence[Zone], workers: Workers) -> set[str]:
     """The links of each zone made again, one transaction a zone; the articles they touch."""
+
+    def jobs() -> Iterator[tuple[Zone, list[Report]]]:  # read as the map asks, a few zones ahead
+        for zone in zones:
+            first, last = reads(zone, rules)
+            found = store.reports(_day(first), _day(last + 1), rules.lead_chars)
+            yield zone, [Report(i, outlet, from_iso(at), title, text) for i, outlet, at, title, text in found]
+
+    # One zone is one task: a pool pays only when there are two to run side by side. Each carries
+    # up to PIECE_ARTICLES articles and their margins, so only one a worker is in flight.
+    made = workers.map(
+        _links, jobs(), setup=Setup("stories", _same, (rules,)), count=len(zones), chunksize=1, threshold=2, ahead=1
+    )
     touched: set[str] = set()
-    for zone in zones:
-        first, last = reads(zone, rules)
-        found = store.reports(_day(first), _day(last + 1), rules.lead_chars)
-        reports = [Report(i, outlet, from_iso(published), title, text) for i, outlet, published, title, text in found]
-        links = zone_links(reports, zone, rules)
+    for zone, links in zip(zones, made, strict=True):
         first_at, last_at = _iso(zone[0]), _iso(zone[1])
         # Every link of an article published in the zone now is made again here, and only those:
         # an article that moved out of it is another zone's, whichever is made first.
@@ -106,6 +121,17 @@ def _remade(store: Store, rules: Rules, zones: Sequence[Zone]) -> set[str]:
             store.replace_links(ends, links)
         touched.update(ends, store.members_within(first_at, last_at))
     return touched
+
+
+def _links(rules: Rules, job: tuple[Zone, list[Report]]) -> list[tuple[float, str, str]]:
+    """A worker's task: the links of one zone, from the articles it reads (stories/zones.py)."""
+    zone, reports = job
+    return zone_links(reports, zone, rules)
+
+
+def _same(rules: Rules) -> Rules:
+    """A worker's state for the stories: the rules alone."""
+    return rules
 
 
 def _restory(store: Store, touched: Sequence[str], rules: Rules) -> int:

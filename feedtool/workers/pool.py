@@ -45,6 +45,7 @@ def parallel_map(
     on_crash: Callable[[T, str], R] | None = None,
     job_seconds: float | None = None,
     threshold: int | None = None,
+    ahead: int = AHEAD,
 ) -> Iterator[R]:
     """fn(state, job) over jobs, in order, each worker's state made once by `setup`.
 
@@ -52,6 +53,8 @@ def parallel_map(
     goes, and memory stays bounded. `count` is how many jobs there will be (len(jobs) for a
     list), and `weight` how many dump parses one job is worth; together they decide whether a
     pool is worth starting: work of `threshold` parses or more (POOL_THRESHOLD unless given).
+    `ahead`: the chunks submitted per worker before the oldest is waited for (fewer for jobs that
+    each carry a large part of the archive).
 
     `on_crash`: the result of a job whose worker died on it (killed for its memory, a crash in a
     library, or ended by its watch after `job_seconds`), given the job and what happened. The
@@ -67,7 +70,7 @@ def parallel_map(
     # the full size, 100 dumps in 32s on two workers gave one 64 and the other 36, and the map
     # waited on the first.
     if count:
-        chunksize = max(1, min(chunksize, -(-count // (workers * AHEAD))))
+        chunksize = max(1, min(chunksize, -(-count // (workers * ahead))))
     if count * weight < (POOL_THRESHOLD if threshold is None else threshold) or (workers == 1 and pool is None):
         # The state is made only once there is a job: with none (a build with nothing to do)
         # it, and whatever it imports, is never built.
@@ -98,7 +101,7 @@ def parallel_map(
                         kept = chunk if on_crash is not None else []
                         window.append((kept, running.submit(fn, chunk, job_seconds)))
                         unsent = []
-                        if len(window) > AHEAD * workers:
+                        if len(window) > ahead * workers:
                             yield from _oldest(window)
                     while window:
                         yield from _oldest(window)

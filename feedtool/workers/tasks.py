@@ -16,7 +16,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
 
-Stage = Literal["ingest", "publish"]
+Stage = Literal["ingest", "stories", "publish"]
 
 
 @dataclass(frozen=True)

@@ -324,6 +324,45 @@ def test_a_build_killed_while_stories_are_made_is_finished_by_the_next(
     assert_as_fresh(config, [dumps], tmp_path / "fresh", stories=True)
 
 
+_RAN: list[Path] = []  # where `_noting_links` notes each task it runs: set by the test, inherited by forked workers
+
+
+def _noting_links(rules: object, job: tuple[tuple[int, int], list[Report]]) -> object:
+    """stories/kept.py's task, noting which process ran it on which zone."""
+    import feedtool.stories.kept as kept
+
+    (_RAN[0] / f"{os.getpid()}-{job[0][0]}").touch()
+    return kept.zone_links(job[1], job[0], rules)  # type: ignore[arg-type]
+
+
+def test_the_links_of_several_pieces_are_made_on_the_workers_as_one_pass_makes_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first build's zone cut into pieces, then a run whose articles fall far apart: each piece's
+    links are a task on the build's workers, carrying the articles it reads, and the build process
+    writes them; the stories are those one pass makes of the entries, the output a fresh build's."""
+    import feedtool.stories.kept as kept
+
+    ran = tmp_path / "ran"
+    ran.mkdir()
+    monkeypatch.setattr(sys.modules[__name__], "_RAN", [ran])
+    monkeypatch.setattr(kept, "_links", _noting_links)
+    monkeypatch.setattr(kept, "PIECE_ARTICLES", 30)
+    dumps = tmp_path / "dumps"
+    reports = sorted(corpus(), key=lambda r: r.published)
+    config = make_config(tmp_path, [dumps], stories=True)
+    for run, batch in enumerate((reports[::2], reports[1::2])):
+        write_dumps(dumps, batch, mtime=1_700_000_000 + run)
+        build(config, workers=2)
+        tasks = list(ran.iterdir())
+        assert len(tasks) > 2 and str(os.getpid()) not in {t.name.split("-")[0] for t in tasks}, f"run {run}"
+        assert stored_stories(config) == grouped_afresh(config), f"after run {run}"
+        for task in tasks:
+            task.unlink()
+    monkeypatch.undo()
+    assert_as_fresh(config, [dumps], tmp_path / "fresh", stories=True)
+
+
 def test_stories_turned_off_publish_no_stories_and_turned_on_make_them_all(tmp_path: Path) -> None:
     off = make_config(tmp_path, [SEEDS], extra="[stories]\nenabled = false")
     build(off, workers=1)
