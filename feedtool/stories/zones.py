@@ -94,10 +94,15 @@ def zone_links(reports: Iterable[Report], zone: Zone, rules: Rules) -> list[tupl
         return []
     among = range(scored[0], scored[-1] + 1)
     contexts = {day: context(day, rules.context_days, per_day, df) for day in {ordered[i].day for i in among}}
+    stated = {ordered[i].id: readings[i].figures for i in among}
+    del readings
+    # Each article's terms let go once it is signed: held beside every signature, they took a
+    # piece of 12,000 articles from 146 to 181 MiB.
+    done: Counter[str] = Counter()
     sigs: list[Signature] = [{} for _ in ordered]
     for i in among:
         sigs[i] = signature(terms[i], *contexts[ordered[i].day], rules.signature_terms)
-    stated = {ordered[i].id: readings[i].figures for i in among}
+        terms[i] = done
     pairs, best = sweep(ordered, sigs, stated, rules, among)
     at = {ordered[i].id: ordered[i].at for i in among}
     return [
