@@ -37,11 +37,10 @@ from feedtool.stories.grouping import (
     Story,
     better,
     clusters,
-    figures_of,
     is_link,
+    reading_of,
     score,
     stories_of,
-    terms_of,
 )
 from feedtool.stories.similarity import Signature, context, signature, strongest
 from feedtool.stories.terms import Figures
@@ -118,10 +117,11 @@ class Grouping:
         return self._relink(rematched, touched | stale)
 
     def _remember(self, report: Report) -> None:
-        found = terms_of(report, self.rules)
+        reading = reading_of(report, self.rules)
+        found = reading.terms
         self._reports[report.id] = report
         self._terms[report.id] = found
-        self._figures[report.id] = figures_of(report, self.rules)
+        self._figures[report.id] = reading.figures
         self._day_ids.setdefault(report.day, set()).add(report.id)
         self._df.setdefault(report.day, Counter()).update(found.keys())
 
