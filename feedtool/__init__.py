@@ -20,7 +20,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from feedtool.archive import Archive, CheckReport, Health, OutletCount, PruneReport, Reject, Stats, open_archive
-from feedtool.errors import ClusterError, ConfigError, FeedtoolError, InputError, LockHeld, PublishError, StoreError
+from feedtool.errors import (
+    ClusterError,
+    ConfigError,
+    FeedtoolError,
+    InputError,
+    LockHeld,
+    PublishError,
+    StoreError,
+    WorkerLost,
+)
 from feedtool.version import __version__
 
 if TYPE_CHECKING:  # loaded on first use (see __getattr__): `import feedtool` stays quick for the command
@@ -51,6 +60,7 @@ __all__ = [
     "Results",
     "Stats",
     "StoreError",
+    "WorkerLost",
     "__version__",
     "open_archive",
 ]  # fmt: skip

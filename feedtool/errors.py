@@ -33,6 +33,21 @@ class PublishError(FeedtoolError):
     """An output file could not be written; what was published before is left intact."""
 
 
+class WorkerLost(FeedtoolError):
+    """A worker process died under a task that no other can take over, publishing's or stories'
+    (on a cluster: a task that killed every worker it was given). Killed by the system, for its
+    memory most often; what the build committed and published stays, and the next build plans
+    what is left (exit 1)."""
+
+    def __init__(self, stage: str) -> None:
+        doing = {"ingest": "reading dumps", "stories": "linking stories", "publish": "publishing"}.get(stage, stage)
+        super().__init__(
+            f"a worker process died while {doing} (killed by the system, most often"
+            " for its memory: see dmesg); what was written before stays, and the next build finishes the job"
+        )
+        self.stage = stage
+
+
 class Busy(Exception):
     """`feedtool serve` is making as many answers from the store as it makes at once, and was for
     as long as a request waits its turn (web/budget.py): the client may try again (HTTP 503)."""

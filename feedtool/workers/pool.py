@@ -20,6 +20,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from feedtool.errors import WorkerLost
 from feedtool.workers.local import alone, processes
 from feedtool.workers.tasks import Outcome, PoolFactory, Setup, Stage
 
@@ -60,8 +61,9 @@ def parallel_map(
     library, or ended by its watch after `job_seconds`), given the job and what happened. The
     chunks in flight when a worker dies are run again one job a process, so the job that killed
     it is told from those that were only beside it; the rest go to a new local pool (or, on a
-    cluster, to the same one: its scheduler has moved on to the other workers). Without it,
-    a dead worker is an error, as for publishing, whose jobs come from the store.
+    cluster, to the same one: its scheduler has moved on to the other workers). Without it (for
+    publishing and stories, whose jobs come from the store and have no one dump to blame), a
+    dead worker is a WorkerLost naming the stage.
     """
     workers = workers or os.cpu_count() or 1
     if count is None:
@@ -107,8 +109,10 @@ def parallel_map(
                         yield from _oldest(window)
                 return
             except Exception as exc:
-                if on_crash is None or not isinstance(exc, broken):
+                if not isinstance(exc, broken):
                     raise
+                if on_crash is None:
+                    raise WorkerLost(setup.stage) from None
                 for chunk, outcome in [*window, (unsent, None)]:
                     if outcome is None:  # the chunk the broken pool refused
                         yield from (alone(fn, job, setup, job_seconds, on_crash) for job in chunk)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from corpus import generate
 from filelock import FileLock
-from helpers import ROOT, SEEDS, dump, fresh_build, make_config, published, snapshot
+from helpers import ROOT, SEEDS, assert_as_fresh, dump, fresh_build, make_config, published, snapshot
 
 from feedtool.build import build
 from feedtool.config import load_config
@@ -375,3 +375,51 @@ def test_an_output_that_cannot_be_changed_is_one_line(
     err = capsys.readouterr().err
     assert exit_.value.code == 1 and err.count("\n") == 1
     assert err.startswith("feedtool: error: cannot remove ") and "Read-only file system" in err
+
+
+# The CLI, with one stage's task dying in whichever worker process runs it (as the OOM killer ends
+# a worker): a wrapper around feedtool's own entry point, since no option of the CLI kills anything.
+_DYING_TASK = """
+import os, signal, sys
+import importlib
+stage = importlib.import_module(sys.argv[1])
+build = os.getpid()
+real = getattr(stage, sys.argv[2])
+
+def dying(*args):
+    if os.getpid() != build:  # in a worker, never in the build process itself
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(*args)
+
+setattr(stage, sys.argv[2], dying)
+import feedtool.stories.kept
+feedtool.stories.kept.PIECE_ARTICLES = 30  # a first build's stories in several pieces: a pool's work
+os.cpu_count = lambda: 2  # two workers on any machine, so that the task runs in one
+from feedtool.cli.main import main
+main(sys.argv[3:])
+"""
+
+
+@pytest.mark.parametrize(
+    ("module", "task", "doing"),
+    [("feedtool.publish.run", "_assemble", "publishing"), ("feedtool.stories.kept", "_links", "linking stories")],
+)
+def test_a_worker_killed_under_a_task_no_other_can_take_is_one_line_and_the_next_build_finishes_the_job(
+    tmp_path: Path, module: str, task: str, doing: str
+) -> None:
+    """Publishing's and stories' tasks come from the store, so a worker dying under one fails the
+    build (ingest's instead reject the dump): said in one line, as what it is, and mended by the next build."""
+    dumps = tmp_path / "dumps"
+    generate(dumps, 150, seed=3)
+    config = make_config(tmp_path, [dumps], stories=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run(
+        [sys.executable, "-c", _DYING_TASK, module, task, "build", "-q", "-c", str(config.path)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stderr
+    assert run.stderr.count("\n") == 1, run.stderr
+    assert run.stderr.startswith(f"feedtool: error: a worker process died while {doing}"), run.stderr
+    again = feedtool("build", "-q", "-c", str(config.path))
+    assert again.wait(300) == 0, again.communicate()
+    assert_as_fresh(config, [dumps], tmp_path / "fresh", stories=True)
