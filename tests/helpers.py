@@ -21,6 +21,7 @@ import pytest
 from feedtool.config import Config, load_config
 from feedtool.derive.topics import fold
 from feedtool.store import Store
+from feedtool.stories.grouping import Report
 from feedtool.web.answers import Archive
 from feedtool.web.app import App
 from feedtool.web.server import bind, make_server
@@ -204,3 +205,35 @@ def documents_in_index(store: Store) -> int:
     store.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.words USING fts5vocab(main, search, 'row')")
     query = "SELECT coalesce(sum(doc), 0) FROM temp.words WHERE term GLOB 'outlet[0-9a-f]*'"
     return int(store.db.execute(query).fetchone()[0])
+
+
+# Corpus A of the stories benchmark (bench/stories_wire.py) as dumps: one outlet's URLs a format.
+STORY_URLS = {
+    "rfi": "https://www.rfi.fr/cn/国际/{n}",
+    "zaobao": "https://www.zaobao.com/news/world/story{n}",
+    "rfa": "https://www.rfa.org/mandarin/yataibaodao/{n}.html",
+    "dw": "https://www.dw.com/zh/a-{n}",
+    "bbc": "https://www.bbc.com/zhongwen/simp/world-{n}",
+    "voa": "https://www.voachinese.com/a/{n}.html",
+}
+
+
+def story_corpus(events: int = 30, seed: int = 1) -> list[Report]:
+    """A slice of corpus A: its events' reports, commentary and other news, as dumps would give them."""
+    from stories_wire import reports
+
+    return [r for r, _ in reports(seed, events)]
+
+
+def write_reports(folder: Path, reports: list[Report], mtime: int = 1_700_000_000) -> None:
+    """Reports as dumps, one file each, their mtime the scrape's."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for report in reports:
+        outlet, number = report.id.split("/")
+        body = "".join(f"<p>{line}</p>" for line in report.text.split("\n"))
+        stamp = str(int(report.published.timestamp() * 1000))
+        path = folder / f"{outlet}-{int(number):05d}.txt"
+        path.write_text(
+            dump(title=report.title, url=STORY_URLS[outlet].format(n=number), body=body, stamp=stamp), "utf-8"
+        )
+        os.utime(path, (mtime, mtime))

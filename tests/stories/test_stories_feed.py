@@ -24,7 +24,18 @@ from urllib.parse import urlencode
 
 import feedparser
 import pytest
-from helpers import ROOT, SEEDS, ServedArchive, assert_as_fresh, dump, fresh_build, make_config, published
+from helpers import (
+    ROOT,
+    SEEDS,
+    STORY_URLS,
+    ServedArchive,
+    assert_as_fresh,
+    fresh_build,
+    make_config,
+    published,
+    story_corpus,
+    write_reports,
+)
 from stories_wire import reports as wire_reports
 
 from feedtool.build import build
@@ -36,14 +47,6 @@ from feedtool.stories.kept import rules_of
 
 RFI_VISIT = "https://www.rfi.fr/cn/%E4%B8%AD%E5%9B%BD/20231028-%E6%8B%9C%E7%99%BB%E6%95%A6%E4%BF%83%E4%B8%AD%E5%9B%BD%E5%90%88%E4%BD%9C-%E5%85%B1%E5%90%8C%E5%BA%94%E5%AF%B9%E5%85%A8%E7%90%83%E6%8C%91%E6%88%98"
 RFA_VISIT = "https://www.rfa.org/mandarin/Xinwen/6-10282023125450.html"
-URLS = {
-    "rfi": "https://www.rfi.fr/cn/国际/{n}",
-    "zaobao": "https://www.zaobao.com/news/world/story{n}",
-    "rfa": "https://www.rfa.org/mandarin/yataibaodao/{n}.html",
-    "dw": "https://www.dw.com/zh/a-{n}",
-    "bbc": "https://www.bbc.com/zhongwen/simp/world-{n}",
-    "voa": "https://www.voachinese.com/a/{n}.html",
-}
 
 
 def seed_ids(config: Config) -> dict[str, str]:
@@ -180,22 +183,6 @@ def test_a_feed_reader_reads_the_stories_feed_from_feedtool_serve(tmp_path: Path
 # -- the labelled corpus as dumps ---------------------------------------------------------------
 
 
-def corpus(events: int = 30, seed: int = 1) -> list[Report]:
-    """A slice of corpus A: its events' reports, commentary and other news, as dumps would give them."""
-    return [r for r, _ in wire_reports(seed, events)]
-
-
-def write_dumps(folder: Path, reports: list[Report], mtime: int = 1_700_000_000) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for report in reports:
-        outlet, number = report.id.split("/")
-        body = "".join(f"<p>{line}</p>" for line in report.text.split("\n"))
-        stamp = str(int(report.published.timestamp() * 1000))
-        path = folder / f"{outlet}-{int(number):05d}.txt"
-        path.write_text(dump(title=report.title, url=URLS[outlet].format(n=number), body=body, stamp=stamp), "utf-8")
-        os.utime(path, (mtime, mtime))
-
-
 def stored_stories(config: Config) -> list[tuple[str, tuple[str, ...]]]:
     """The stories the store keeps: (id, members in order), by their first members."""
     db = sqlite3.connect(config.store)
@@ -227,13 +214,13 @@ def test_the_stored_stories_are_those_of_one_pass_after_cron_runs_prunes_and_rul
     """Articles arriving in random runs, some edited or pruned, the rules changed: after every build
     the store keeps what `group` makes of its entries, and publishes what a build from nothing does."""
     rng = random.Random(seed)
-    reports = corpus()
+    reports = story_corpus()
     rng.shuffle(reports)
     dumps = tmp_path / "dumps"
     config = make_config(tmp_path, [dumps], max_items=5, archive_items=4, stories=True)
     cuts = sorted(rng.sample(range(1, len(reports)), 3))
     for run, (start, stop) in enumerate(zip([0, *cuts], [*cuts, len(reports)], strict=True)):
-        write_dumps(dumps, reports[start:stop], mtime=1_700_000_000 + run)
+        write_reports(dumps, reports[start:stop], mtime=1_700_000_000 + run)
         build(config, workers=1)
         assert stored_stories(config) == grouped_afresh(config), f"after run {run}"
         assert_as_fresh(config, [dumps], tmp_path / "fresh", max_items=5, archive_items=4, stories=True)
@@ -288,7 +275,7 @@ def _address(dump_file: Path) -> str:
     from feedtool.derive.urls import Canonicaliser
 
     outlet, number = dump_file.stem.split("-")
-    return Canonicaliser(load_config(None).rules).canonicalise(URLS[outlet].format(n=int(number)))
+    return Canonicaliser(load_config(None).rules).canonicalise(STORY_URLS[outlet].format(n=int(number)))
 
 
 @pytest.mark.slow
@@ -299,11 +286,11 @@ def test_a_build_killed_while_stories_are_made_is_finished_by_the_next(
     import feedtool.stories.kept as kept
 
     dumps = tmp_path / "dumps"
-    reports = sorted(corpus(), key=lambda r: r.published)
-    write_dumps(dumps, reports[: len(reports) // 2])
+    reports = sorted(story_corpus(), key=lambda r: r.published)
+    write_reports(dumps, reports[: len(reports) // 2])
     config = make_config(tmp_path, [dumps], stories=True)
     build(config, workers=1)
-    write_dumps(dumps, reports[len(reports) // 2 :], mtime=1_700_000_100)
+    write_reports(dumps, reports[len(reports) // 2 :], mtime=1_700_000_100)
     calls = 0
     real = kept.zone_links
 
@@ -349,10 +336,10 @@ def test_the_links_of_several_pieces_are_made_on_the_workers_as_one_pass_makes_t
     monkeypatch.setattr(kept, "_links", _noting_links)
     monkeypatch.setattr(kept, "PIECE_ARTICLES", 30)
     dumps = tmp_path / "dumps"
-    reports = sorted(corpus(), key=lambda r: r.published)
+    reports = sorted(story_corpus(), key=lambda r: r.published)
     config = make_config(tmp_path, [dumps], stories=True)
     for run, batch in enumerate((reports[::2], reports[1::2])):
-        write_dumps(dumps, batch, mtime=1_700_000_000 + run)
+        write_reports(dumps, batch, mtime=1_700_000_000 + run)
         build(config, workers=2)
         tasks = list(ran.iterdir())
         assert len(tasks) > 2 and str(os.getpid()) not in {t.name.split("-")[0] for t in tasks}, f"run {run}"
@@ -391,7 +378,7 @@ def test_the_stories_of_a_day_in_another_year_are_found(tmp_path: Path) -> None:
     dumps = tmp_path / "dumps"
     at = datetime(2031, 2, 3, 4, 5, tzinfo=UTC)
     text = "外长王毅与国务卿布林肯在华盛顿会谈，讨论芬太尼管制和两军沟通渠道，会谈持续约七十分钟。"
-    write_dumps(
+    write_reports(
         dumps, [Report("rfi/1", "rfi", at, "王毅布林肯会谈", text), Report("dw/2", "dw", at, "王毅与布林肯会谈", text)]
     )
     config = make_config(tmp_path, [dumps], stories=True)
@@ -406,7 +393,7 @@ def test_the_stories_feed_and_its_archives_pass_the_w3c_validator(tmp_path: Path
     from helpers import validate
 
     dumps = tmp_path / "dumps"
-    write_dumps(dumps, corpus())
+    write_reports(dumps, story_corpus())
     base = "https://feeds.example.org/news/"
     config = make_config(
         tmp_path, [dumps], max_items=5, archive_items=4, extra=f'[site]\nbase_url = "{base}"', stories=True
@@ -546,13 +533,13 @@ def test_a_feed_reader_follows_a_story_as_outlets_join_it(tmp_path: Path) -> Non
     sock = bind("127.0.0.1", 0)
     base = f"http://127.0.0.1:{sock.getsockname()[1]}/"
     config = make_config(tmp_path, [tmp_path / "dumps"], extra=f'[site]\nbase_url = "{base}"', stories=True)
-    write_dumps(tmp_path / "dumps", [r for r, _ in labelled if r.id != late.id])
+    write_reports(tmp_path / "dumps", [r for r, _ in labelled if r.id != late.id])
     build(config, workers=1)
     subscriber = make_reader(str(tmp_path / "reader.sqlite"))
     stories = base + "stories/atom.xml"
     first, joined = (
-        URLS[event[0].outlet].format(n=event[0].id.split("/")[1]),
-        URLS[late.outlet].format(n=late.id.split("/")[1]),
+        STORY_URLS[event[0].outlet].format(n=event[0].id.split("/")[1]),
+        STORY_URLS[late.outlet].format(n=late.id.split("/")[1]),
     )
     with make_server(App(config.output, Answers(config)), sock=sock).running():
         subscriber.add_feed(stories)
@@ -561,7 +548,7 @@ def test_a_feed_reader_follows_a_story_as_outlets_join_it(tmp_path: Path) -> Non
         assert feed.last_exception is None, feed.last_exception
         (before,) = [e for e in subscriber.get_entries(feed=stories) if first in e.content[0].value]
         assert joined not in before.content[0].value
-        write_dumps(tmp_path / "dumps", [late])
+        write_reports(tmp_path / "dumps", [late])
         build(config, workers=1)
         subscriber.update_feeds(scheduled=False)
         holding = [e for e in subscriber.get_entries(feed=stories) if joined in e.content[0].value]

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import make_config, published
+from helpers import make_config, published, story_corpus, write_reports
 
 from feedtool.build import build
 from feedtool.config import Config
@@ -140,6 +140,31 @@ def test_a_build_on_the_cluster_publishes_what_a_local_build_does(
     with Client(cluster.address, set_as_default=False) as client:  # type: ignore[no-untyped-call]
         ran = client.run(lambda dask_worker: dask_worker.state.executed_count)  # type: ignore[no-untyped-call]
     assert len(ran) == 2 and all(count > 0 for count in ran.values()), ran
+
+
+def test_stories_linked_on_the_cluster_are_those_a_local_build_links(
+    tmp_path: Path, cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first build's stories cut into pieces, each a task: on the cluster's workers, never in the
+    build process (where linking is made to fail), and the output a local build's, byte for byte."""
+    import feedtool.stories.kept as kept
+
+    dumps = tmp_path / "dumps"
+    write_reports(dumps, story_corpus())
+    monkeypatch.setattr(kept, "PIECE_ARTICLES", 30)
+    (tmp_path / "local").mkdir()
+    (tmp_path / "cluster").mkdir()
+    here = make_config(tmp_path / "local", [dumps], stories=True)
+    build(here, workers=2)
+    assert (here.output / "stories" / "atom.xml").read_bytes().count(b"<entry>") > 5
+
+    def not_here(*args: object) -> None:
+        raise AssertionError("a piece's links were made in the build process")
+
+    monkeypatch.setattr(kept, "zone_links", not_here)  # the workers' own processes import the real one
+    config = make_config(tmp_path / "cluster", [dumps], stories=True, build=f'executor = "dask:{cluster.address}"')
+    build(config)
+    assert differing(config.output, published(here.output)) == []
 
 
 def midway(tmp_path: Path, cluster: Cluster, corpus: Path) -> tuple[Config, subprocess.Popen[str]]:
