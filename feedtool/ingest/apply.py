@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from feedtool.derive.merge import Claim, Merged, merge, scrape_of, shows
 from feedtool.models import Entry
-from feedtool.store import FileStat, New, Placed, Stored
+from feedtool.store import FileStat, New, Placed, SourceRow, Stored
 
 Outcome = Literal["new", "updated", "unchanged", "pruned"]  # what merging one scrape did to its entry
 
@@ -32,16 +33,22 @@ class Merging(Protocol):
         self, stat: FileStat, sha256: str, entry_id: str, outlet: str, claim: Claim, warnings: Sequence[str],
         derivation: int,
     ) -> None: ...  # fmt: skip
+    def add_sources(self, rows: Sequence[SourceRow], derivation: int) -> None: ...
     def bump_generation(self, changes: int = 1) -> None: ...
     def claims(self, entry_id: str, derivation: int) -> list[Claim]: ...
+    def claims_by_path(self, ids: Sequence[str], derivation: int) -> dict[str, dict[str, Claim]]: ...
     def existing(self, ids: Sequence[str]) -> set[str]: ...
     def is_pruned(self, entry_id: str, outlet: str, published: str, cutoff: str | None) -> bool: ...
     def note_change(self, entry_id: str, before: Placed | None) -> None: ...
     def note_changes(self, changed: Sequence[tuple[str, Placed | None]]) -> None: ...
+    def owners(self, paths: Sequence[str]) -> dict[str, str | None]: ...
     def remove_entry(self, entry_id: str) -> None: ...
     def set_topics(self, entry_id: str, topics: Sequence[str], old: Sequence[str]) -> bool: ...
     def stored(self, entry_id: str, derivation: int) -> Stored | None: ...
+    def stored_many(self, ids: Sequence[str], derivation: int) -> dict[str, Stored]: ...
+    def stored_path(self, path: str) -> str: ...
     def topics(self, entry_id: str) -> list[str]: ...
+    def topics_many(self, ids: Sequence[str]) -> dict[str, list[str]]: ...
     def write_entry(self, entry_id: str, merged: Merged, derivation: int, *, new: bool) -> None: ...
 
 
@@ -93,23 +100,28 @@ def apply_batch(
     An entry the store does not hold yet, scraped once in the batch (most of a cold build, and of
     any build that brings new articles), has nothing to merge with: `merge` of it alone is its
     entry. Those are written together, one statement a table (`Store.add_new`), which gives the
-    store what a scrape at a time would. Every other scrape is merged one at a time, as entries
-    are independent of one another, in any order.
+    store what a scrape at a time would. The other scrapes are merged by `_merge_together`, which
+    reads and writes each table once for all of them, or one at a time where it cannot. Entries
+    are independent of one another, so either is what a scrape at a time in batch order gives.
     """
     scrapes = Counter(entry.id for _, entry, _ in batch)
     stored = store.existing([entry_id for entry_id, count in scrapes.items() if count == 1])
     derivation = store.derivation
-    outcomes: list[Outcome] = []
+    outcomes: list[Outcome | None] = []
     new: list[New] = []
+    merging: list[tuple[int, FileStat, Entry, Sequence[str]]] = []
+    outlets: list[tuple[str, str, str, str]] = []  # as merge_scrape names them, in batch order: the first one wins
     for stat, entry, topics in batch:
+        outlet = (entry.outlet, entry.outlet_name, entry.outlet_homepage, entry.language)
         if scrapes[entry.id] > 1 or entry.id in stored:
-            outcomes.append(merge_scrape(store, stat, entry, topics, cutoff))
+            merging.append((len(outcomes), stat, entry, topics))
+            outlets.append(outlet)
+            outcomes.append(None)
             continue
         scrape = scrape_of(stat.mtime_ns, entry)
         merged = merge(None, scrape, [scrape.claim])
-        outlet = (entry.outlet, entry.outlet_name, entry.outlet_homepage, entry.language)
         if store.is_pruned(entry.id, merged.shown.outlet, merged.published, cutoff):
-            store.add_outlet(*outlet)  # as merge_scrape does: the outlet is known, its entry kept out
+            outlets.append(outlet)  # as merge_scrape does: the outlet is known, its entry kept out
             store.add_pruned_source(stat, entry.source_sha256, entry.id, entry.outlet, derivation)
             outcomes.append("pruned")
             continue
@@ -117,8 +129,98 @@ def apply_batch(
             New(entry.id, merged, stat, entry.source_sha256, scrape.claim, entry.warnings, tuple(topics), outlet)
         )
         outcomes.append("new")
+    for outlet in dict.fromkeys(outlets):
+        store.add_outlet(*outlet)
+    if merging:
+        together = _merge_together(store, [(stat, entry, topics) for _, stat, entry, topics in merging], cutoff)
+        if together is None:  # one at a time, as the rule is written
+            together = [merge_scrape(store, stat, entry, topics, cutoff) for _, stat, entry, topics in merging]
+        for (index, *_), outcome in zip(merging, together, strict=True):
+            outcomes[index] = outcome
     if new:
         store.add_new(new, derivation)
         store.bump_generation(len(new))
         store.note_changes([(n.entry_id, None) for n in new])
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+@dataclass
+class _Merging:
+    """One entry as the batch's scrapes of it are merged in memory: what `merge_scrape` would read
+    back from the store before each of them."""
+
+    stored: Stored | None  # as the store holds it before the batch
+    claims: dict[str, Claim]  # its files' claims under this derivation, by stored path
+    topics: list[str]  # as the store lists them (sorted)
+    current: Merged | None = None
+    placed: Placed | None = None  # where it is listed now, as a change notes it
+    revision: str | None = None
+    topics_before: list[str] = field(default_factory=list)
+
+
+def _merge_together(
+    store: Merging, scrapes: Sequence[tuple[FileStat, Entry, Sequence[str]]], cutoff: str | None
+) -> list[Outcome] | None:
+    """The scrapes of stored entries (or of entries scraped more than once in the batch), merged as
+    `merge_scrape` merges them one at a time in this order, with each table read and written once
+    for all: a statement a scrape was most of the writer's time in a build of re-scrapes.
+
+    None, having written nothing, where a scrape needs what this does not follow: a file that now
+    holds another entry than the one recorded for its path (which changes that entry's claims), an
+    entry derived under other rules (rebuilt from its scrapes), or one a prune keeps out.
+    """
+    derivation = store.derivation
+    owners = store.owners([stat.path for stat, _, _ in scrapes])
+    if any(owners.get(store.stored_path(stat.path), entry.id) not in (entry.id, None) for stat, entry, _ in scrapes):
+        return None
+    ids = list(dict.fromkeys(entry.id for _, entry, _ in scrapes))
+    stored = store.stored_many(ids, derivation)
+    if any(s.merged is None for s in stored.values()):
+        return None
+    claims = store.claims_by_path(ids, derivation)
+    listed = store.topics_many(ids)
+    states = {}
+    for entry_id in ids:
+        held = stored.get(entry_id)
+        state = _Merging(held, claims.get(entry_id, {}), listed.get(entry_id, []))
+        if held is not None:
+            state.current, state.revision = held.merged, held.revision
+            state.placed = Placed(held.outlet, held.published, tuple(state.topics))
+        state.topics_before = list(state.topics)
+        states[entry_id] = state
+    outcomes: list[Outcome] = []
+    sources: list[SourceRow] = []
+    changes: list[tuple[str, Placed | None]] = []
+    bumps = 0
+    for stat, entry, topics in scrapes:
+        state = states[entry.id]
+        scrape = scrape_of(stat.mtime_ns, entry)
+        path = store.stored_path(stat.path)
+        if state.current is None:
+            state.claims = {path: scrape.claim}  # this scrape is the entry's only one yet
+        else:
+            state.claims[path] = scrape.claim
+        merged = merge(state.current, scrape, list(state.claims.values()))
+        if store.is_pruned(entry.id, merged.shown.outlet, merged.published, cutoff):
+            return None
+        sources.append((stat, entry.source_sha256, entry.id, entry.outlet, scrape.claim, entry.warnings))
+        topics_changed = shows(merged, scrape) and set(state.topics) != set(topics)
+        if topics_changed:
+            state.topics = sorted(topics)
+        before = state.revision
+        outcome: Outcome = "new" if before is None else "unchanged" if merged.revision == before else "updated"
+        if outcome != "unchanged" or topics_changed:
+            bumps += 1
+            changes.append((entry.id, state.placed))
+        state.current, state.revision = merged, merged.revision
+        state.placed = Placed(merged.shown.outlet, merged.published, tuple(state.topics))
+        outcomes.append(outcome)
+    for entry_id, state in states.items():
+        assert state.current is not None
+        store.write_entry(entry_id, state.current, derivation, new=state.stored is None)
+        store.set_topics(entry_id, state.topics, state.topics_before)
+    store.add_sources(sources, derivation)
+    if bumps:
+        store.bump_generation(bumps)
+        store.note_changes(changes)
     return outcomes

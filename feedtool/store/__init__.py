@@ -27,7 +27,7 @@ calls, so what a method answers depends on the store alone, not on what was call
 from __future__ import annotations
 
 from feedtool.store.boundary import translating
-from feedtool.store.entries import Entries, New, Stored
+from feedtool.store.entries import Entries, New, SourceRow, Stored
 from feedtool.store.fulltext import FullText
 from feedtool.store.indexing import Found, first_row
 from feedtool.store.listings import Listings
@@ -41,8 +41,8 @@ from feedtool.store.stories import Member, Stories, StoryRow
 
 __all__ = [
     "CHANGES_KEPT", "SCHEMA_VERSION", "FeedKey", "FileStat", "Found", "Head", "History", "IndexRow",
-    "Key", "Known", "Member", "New", "Placed", "Prune", "Store", "Stored", "StoryRow", "Unpacker", "first_row",
-    "from_iso", "split_markup",
+    "Key", "Known", "Member", "New", "Placed", "Prune", "SourceRow", "Store", "Stored", "StoryRow", "Unpacker",
+    "first_row", "from_iso", "split_markup",
 ]  # fmt: skip
 
 

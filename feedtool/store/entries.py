@@ -10,6 +10,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from feedtool.derive.indexed import index_values
 from feedtool.derive.merge import Claim, Merged, Shown
@@ -25,6 +26,10 @@ _MERGED = (
     "url", "title", "text", "outlet", "language", "author", "image", "tags",
     "published", "updated", "shown", "author_from", "image_from", "tags_from", "revision",
 )  # fmt: skip
+
+
+# A file's row as a merge writes it: (stat, sha256, entry id, outlet, the date it claims, warnings).
+SourceRow: TypeAlias = tuple[FileStat, str, str, str, Claim, Sequence[str]]
 
 
 @dataclass(frozen=True)
@@ -105,13 +110,7 @@ class Entries(Connection):
         derivation: int,
     ) -> None:  # fmt: skip
         """The file's row, replacing whatever its path held before: another article, or a rejection."""
-        self.db.execute(
-            "INSERT OR REPLACE INTO sources (path, size, mtime_ns, sha256, entry_id, text_hash, published,"
-            " published_rank, rejected, warnings, derivation, outlet)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
-            (self.stored_path(stat.path), stat.size, stat.mtime_ns, sha256, entry_id, claim.text_hash,
-             claim.published, claim.rank, json.dumps(list(warnings), ensure_ascii=False), derivation, outlet),
-        )  # fmt: skip
+        self.add_sources([(stat, sha256, entry_id, outlet, claim, warnings)], derivation)
 
     def existing(self, ids: Sequence[str]) -> set[str]:
         """Which of these entries are stored, under any derivation."""
@@ -143,20 +142,68 @@ class Entries(Connection):
                     made=shown.indexed,
                 ),
             )  # fmt: skip
+        self.add_sources(
+            [(n.stat, n.sha256, n.entry_id, n.merged.shown.outlet, n.claim, n.warnings) for n in new], derivation
+        )
+        self.db.executemany(
+            "INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)", [(n.entry_id, t) for n in new for t in n.topics]
+        )
+
+    def stored_many(self, ids: Sequence[str], derivation: int) -> dict[str, Stored]:
+        """`stored` for many entries at once: those the store holds, by id."""
+        found: dict[str, Stored] = {}
+        cursor = self.db.cursor()
+        cursor.row_factory = sqlite3.Row
+        for chunk, marks in in_chunks(ids):
+            query = f"SELECT id, {', '.join(_MERGED)}, derivation FROM entries WHERE id IN ({marks})"
+            for row in cursor.execute(query, chunk):
+                merged = _merged(self.codec, row) if row["derivation"] == derivation else None
+                found[row["id"]] = Stored(merged, row["outlet"], row["published"], row["revision"])
+        return found
+
+    def claims_by_path(self, ids: Sequence[str], derivation: int) -> dict[str, dict[str, Claim]]:
+        """`claims` for many entries at once, each file's by its stored path: entry id -> path -> claim."""
+        found: dict[str, dict[str, Claim]] = {}
+        for chunk, marks in in_chunks(ids):
+            query = (
+                "SELECT entry_id, path, published, published_rank, text_hash FROM sources"
+                f" WHERE entry_id IN ({marks}) AND derivation = ?"
+            )
+            for entry_id, path, *claim in self.db.execute(query, (*chunk, derivation)):
+                found.setdefault(entry_id, {})[path] = Claim(*claim)
+        return found
+
+    def topics_many(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        """`topics` for many entries at once: those with any, by id."""
+        found: dict[str, list[str]] = {}
+        for chunk, marks in in_chunks(ids):
+            query = f"SELECT entry_id, topic FROM entry_topics WHERE entry_id IN ({marks}) ORDER BY entry_id, topic"
+            for entry_id, topic in self.db.execute(query, chunk):
+                found.setdefault(entry_id, []).append(topic)
+        return found
+
+    def owners(self, paths: Sequence[str]) -> dict[str, str | None]:
+        """The entry each of these files is recorded against now (None: a rejection or a prune), by
+        stored path; a path the store has no row for is left out."""
+        found: dict[str, str | None] = {}
+        stored = [self.stored_path(path) for path in paths]
+        for chunk, marks in in_chunks(stored):
+            query = f"SELECT path, entry_id FROM sources WHERE path IN ({marks})"
+            found.update(self.db.execute(query, chunk).fetchall())
+        return found
+
+    def add_sources(self, rows: Sequence[SourceRow], derivation: int) -> None:
+        """`add_source` for many files at once: (stat, sha256, entry id, outlet, claim, warnings) each."""
         self.db.executemany(
             "INSERT OR REPLACE INTO sources (path, size, mtime_ns, sha256, entry_id, text_hash, published,"
             " published_rank, rejected, warnings, derivation, outlet)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
             [
-                (self.stored_path(n.stat.path), n.stat.size, n.stat.mtime_ns, n.sha256, n.entry_id,
-                 n.claim.text_hash, n.claim.published, n.claim.rank, json.dumps(list(n.warnings), ensure_ascii=False),
-                 derivation, n.merged.shown.outlet)
-                for n in new
+                (self.stored_path(stat.path), stat.size, stat.mtime_ns, sha256, entry_id, claim.text_hash,
+                 claim.published, claim.rank, json.dumps(list(warnings), ensure_ascii=False), derivation, outlet)
+                for stat, sha256, entry_id, outlet, claim, warnings in rows
             ],
         )  # fmt: skip
-        self.db.executemany(
-            "INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)", [(n.entry_id, t) for n in new for t in n.topics]
-        )
 
     def claims(self, entry_id: str, derivation: int) -> list[Claim]:
         """The date claims of every file of the entry read under this derivation."""
