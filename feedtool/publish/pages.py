@@ -105,7 +105,12 @@ class Pages:
         loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("feedtool.publish", "templates")]
         if self.templates is not None:
             loaders.insert(0, jinja2.FileSystemLoader(self.templates))
-        env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), bytecode_cache=_compiled(), **_SETTINGS)
+        # Not auto_reload: a build renders tens of thousands of fragments and pages, and Jinja would
+        # stat each template file (and every one it extends or includes) before each of them. The
+        # templates are read once a process, as `fingerprint` and `check` read them.
+        env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(loaders), bytecode_cache=_compiled(), auto_reload=False, **_SETTINGS
+        )
         env.policies.update(_POLICIES)
         env.install_gettext_translations(self.messages.translations, newstyle=_NEWSTYLE)  # type: ignore[attr-defined]
         env.filters["when"] = self.messages.when
