@@ -590,15 +590,22 @@ def test_a_retention_policy_prunes_by_age_on_every_build(project: Path, capsys, 
 
 
 def test_a_project_folder_moved_whole_builds_as_a_no_op(project: Path, capsys, monkeypatch) -> None:
-    """Dump paths are kept relative to the config's folder: moved elsewhere (input, config, store and
-    output together), nothing is read again, nothing rewritten, nothing stale listed."""
+    """Dump paths are kept relative to the config's folder, and so is the output the config's digest
+    names: moved elsewhere (input, config, store and output together), nothing is read again,
+    nothing planned or rewritten, nothing stale listed."""
     (project / "seeds" / "broken.txt").write_bytes(b"")
     run(capsys, "build", "-q")
     moved = project.parent / "moved"
     shutil.move(project, moved)
     monkeypatch.chdir(moved)
+    import feedtool.publish.run
+
+    decided = []
+    decide = feedtool.publish.run.decide
+    monkeypatch.setattr(feedtool.publish.run, "decide", lambda facts: decided.append(decide(facts)) or decided[-1])
     code, out, _ = run(capsys, "build")
     assert code == 0 and "0 new, 0 updated, 5 unchanged, 1 rejected; 0 files written, 0 removed" in out
+    assert decided == ["nothing"]  # not a plan of every document, which finds them all as they were
     assert run(capsys, "rejects")[1] == f"{moved / 'seeds' / 'broken.txt'}: empty file\n"
     assert json.loads(run(capsys, "stats", "--json")[1])["files"] == 6
 

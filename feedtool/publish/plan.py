@@ -134,6 +134,26 @@ def entry_settings(config: Config) -> list[object]:
     return [__version__, asdict(config.site), [asdict(t) for t in config.topics], messages.fingerprint]
 
 
+def config_digest(config: Config, html: Pages) -> str:
+    """Everything in the config that shapes the output (not the inputs, which reach it via the store).
+
+    The entries' settings, and what only documents depend on: where and how they are laid out.
+    """
+    return digest(
+        [*entry_settings(config), _output_folder(config), [asdict(o) for o in config.rules.outlets],
+         config.formats, config.opml_format, config.max_items, config.archive_items,
+         html.fingerprint, asdict(config.stories), parts.RULE],
+    )  # fmt: skip
+
+
+def _output_folder(config: Config) -> str:
+    """The output folder as the digest names it: relative to the project folder when it is inside it,
+    as the store keeps dump paths, so that a project moved whole (config, store, dumps and output)
+    publishes nothing new; elsewhere, where it is."""
+    out, root = config.output.resolve(), config.root.resolve()
+    return f"./{out.relative_to(root)}" if out.is_relative_to(root) else str(out)
+
+
 def digest(value: object) -> str:
     return hashlib.sha1(json.dumps(value, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 

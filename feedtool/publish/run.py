@@ -31,11 +31,10 @@ from pathlib import Path
 from feedtool.config import Config
 from feedtool.errors import PublishError
 from feedtool.models import Format, Progress, StoredEntry
-from feedtool.publish import parts
 from feedtool.publish.decision import PublishState, decide, facts_of
 from feedtool.publish.feeds import FILENAMES, OutletInfo, Page, Renderer
 from feedtool.publish.pages import Pages
-from feedtool.publish.plan import Plan, by_change, digest, entry_settings, feed_folders, whole
+from feedtool.publish.plan import Plan, by_change, config_digest, digest, feed_folders, whole
 from feedtool.publish.site import FeedSummary, opml, static_files
 from feedtool.store import Store, Unpacker, from_iso, split_markup
 from feedtool.workers import Setup, Workers, batched, fork_early
@@ -117,7 +116,7 @@ def publish(
     read = read_state(store)
     state = dict(read.documents)
     html = Pages(config.site, config.formats, config.templates)
-    shaped_by = _config_digest(config, html)
+    shaped_by = config_digest(config, html)
     published_as = digest([read.generation, shaped_by])
     infos = outlet_infos(config, read.outlets)
     facts = facts_of(
@@ -248,18 +247,6 @@ def _intact(out: Path, path: str, known: tuple[str, int, int]) -> bool:
     except OSError:
         return False
     return (st.st_size, st.st_mtime_ns) == known[1:]
-
-
-def _config_digest(config: Config, html: Pages) -> str:
-    """Everything in the config that shapes the output (not the inputs, which reach it via the store).
-
-    The entries' settings, and what only documents depend on: where and how they are laid out.
-    """
-    return digest(
-        [*entry_settings(config), str(config.output.resolve()), [asdict(o) for o in config.rules.outlets],
-         config.formats, config.opml_format, config.max_items, config.archive_items,
-         html.fingerprint, asdict(config.stories), parts.RULE],
-    )  # fmt: skip
 
 
 # -- rendering, in workers when there is enough of it: tasks carry their data, none opens the store --
