@@ -2,9 +2,11 @@
 
 The orchestration between the two: read the stored entry and its files' date claims, weigh the
 new scrape against them with `merge`, write the result and the file's row, re-match the topics
-when the text shown changed, and log the change for publishing by change. No rule lives here:
-every decision is derive/merge.py's, so that the derivation key (derive/keys.py), a hash of
-the derive package, covers all that shapes an entry.
+when the text shown changed, and log the change for publishing by change. `merge_scrape` does it
+for one scrape, as the rule is written; `apply_batch` does it for a batch, each table read and
+written once for all its scrapes, and gives the store `merge_scrape` would (tests/ingest/test_apply.py).
+No rule lives here: every decision is derive/merge.py's, so that the derivation key
+(derive/keys.py), a hash of the derive package, covers all that shapes an entry.
 """
 
 from __future__ import annotations
