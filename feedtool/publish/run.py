@@ -120,7 +120,7 @@ def publish(
     published_as = digest([read.generation, shaped_by])
     infos = outlet_infos(config, read.outlets)
     facts = facts_of(
-        read, published_as=published_as, shaped_by=shaped_by, intact=all(_intact(out, p, s) for p, s in state.items()),
+        read, published_as=published_as, shaped_by=shaped_by, intact=_all_intact(out, state),
         feeds=feed_folders(config, infos),
     )  # fmt: skip
     mode = decide(facts)
@@ -238,6 +238,20 @@ def _write_documents(
         done += len(batch)
         if progress:
             progress(done, len(jobs))
+
+
+def _all_intact(out: Path, documents: Mapping[str, tuple[str, int, int]]) -> bool:
+    """`_intact` of every document, in one loop: every build stats them all (150,000 at a million
+    articles), and a call and a generator's step for each were 70 ms of a build with nothing to do."""
+    folder, stat = f"{out}/", os.stat
+    for path, (_, size, mtime_ns) in documents.items():
+        try:
+            st = stat(folder + path)
+        except OSError:
+            return False
+        if st.st_size != size or st.st_mtime_ns != mtime_ns:
+            return False
+    return True
 
 
 def _intact(out: Path, path: str, known: tuple[str, int, int]) -> bool:

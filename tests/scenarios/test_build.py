@@ -105,6 +105,27 @@ def test_a_deleted_output_file_is_restored(tmp_path: Path) -> None:
     assert target.read_bytes() == data
 
 
+@pytest.mark.parametrize("edit", ["longer", "same size"])
+def test_an_output_file_edited_by_hand_is_put_back(tmp_path: Path, edit: str) -> None:
+    """Edited in place (its folder's mtime unmoved): told by its size, or by its mtime alone."""
+    config = make_config(tmp_path, [SEEDS])
+    build(config)
+    target = config.output / "outlets" / "rfi" / "index.html"
+    data = target.read_bytes()
+    written = target.stat().st_mtime_ns
+    with open(target, "r+b") as fh:
+        if edit == "longer":
+            fh.seek(0, os.SEEK_END)
+            fh.write(b"<!-- edited -->")
+        else:
+            fh.write(b"X" if data[:1] != b"X" else b"Y")
+    # Edited a second later than written: a clock tick coarser than the two writes could not tell them.
+    os.utime(target, ns=(written + 10**9, written + 10**9))
+    report = build(config)
+    assert report.publish.written == ("outlets/rfi/index.html",)
+    assert target.read_bytes() == data
+
+
 def test_new_batch_rewrites_only_affected_files(tmp_path: Path, seeds: Path) -> None:
     config = make_config(tmp_path, [seeds])
     build(config)
