@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from feedtool.derive.merge import Claim, Merged, merge, scrape_of, shows
@@ -149,15 +149,22 @@ def apply_batch(
 @dataclass
 class _Merging:
     """One entry as the batch's scrapes of it are merged in memory: what `merge_scrape` would read
-    back from the store before each of them."""
+    back from the store before each of them, starting from what the store holds before the batch."""
 
-    stored: Stored | None  # as the store holds it before the batch
+    held: bool  # the store holds it: its row is updated, not inserted
+    topics_before: list[str]  # as the store lists them (sorted) before the batch
     claims: dict[str, Claim]  # its files' claims under this derivation, by stored path
-    topics: list[str]  # as the store lists them (sorted)
-    current: Merged | None = None
-    placed: Placed | None = None  # where it is listed now, as a change notes it
-    revision: str | None = None
-    topics_before: list[str] = field(default_factory=list)
+    topics: list[str]
+    current: Merged | None
+    revision: str | None
+    placed: Placed | None  # where it is listed now, as a change notes it
+
+    @classmethod
+    def of(cls, held: Stored | None, claims: dict[str, Claim], topics: list[str]) -> _Merging:
+        if held is None:
+            return cls(False, topics, claims, list(topics), None, None, None)
+        placed = Placed(held.outlet, held.published, tuple(topics))
+        return cls(True, topics, claims, list(topics), held.merged, held.revision, placed)
 
 
 def _merge_together(
@@ -181,15 +188,7 @@ def _merge_together(
         return None
     claims = store.claims_by_path(ids, derivation)
     listed = store.topics_many(ids)
-    states = {}
-    for entry_id in ids:
-        held = stored.get(entry_id)
-        state = _Merging(held, claims.get(entry_id, {}), listed.get(entry_id, []))
-        if held is not None:
-            state.current, state.revision = held.merged, held.revision
-            state.placed = Placed(held.outlet, held.published, tuple(state.topics))
-        state.topics_before = list(state.topics)
-        states[entry_id] = state
+    states = {i: _Merging.of(stored.get(i), claims.get(i, {}), listed.get(i, [])) for i in ids}
     outcomes: list[Outcome] = []
     sources: list[SourceRow] = []
     changes: list[tuple[str, Placed | None]] = []
@@ -219,7 +218,7 @@ def _merge_together(
         outcomes.append(outcome)
     for entry_id, state in states.items():
         assert state.current is not None
-        store.write_entry(entry_id, state.current, derivation, new=state.stored is None)
+        store.write_entry(entry_id, state.current, derivation, new=not state.held)
         store.set_topics(entry_id, state.topics, state.topics_before)
     store.add_sources(sources, derivation)
     if bumps:
