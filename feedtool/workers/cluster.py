@@ -112,10 +112,7 @@ class _Outcome:
         except Exception as exc:
             if self.future.status == "error":  # the job's own exception, raised on a worker
                 raise
-            raise ClusterError(
-                f"lost the Dask scheduler at {self.address} midway ({_said(exc)}); what the build had written"
-                " stays, and the next build carries on from it"
-            ) from None
+            raise _scheduler_lost(self.address, exc) from None
 
     def done(self) -> bool:
         return bool(self.future.done())
@@ -133,7 +130,12 @@ class _DaskPool:
     broken_for_good = False
 
     def submit(self, fn: Callable[[Any, T], R], chunk: list[T], seconds: float | None) -> Outcome[list[R]]:
-        future = self.client.submit(_run_chunk, self.name, fn, chunk, pure=False)
+        try:
+            future = self.client.submit(_run_chunk, self.name, fn, chunk, pure=False)
+        except Exception as exc:
+            if (lost := _lost(self.client, self.address, exc)) is not None:
+                raise lost from None
+            raise
         return _Outcome(future, self.address)
 
 
@@ -147,14 +149,35 @@ def _on(client: Client, address: str, setup: Setup[Any]) -> Iterator[_DaskPool]:
     name = _plugin_name(setup)
     try:
         client.register_plugin(plugin, name=name)  # made on every worker before this returns
-    except (OSError, TimeoutError) as exc:
-        raise ClusterError(f"lost the Dask scheduler at {address}: {_said(exc)}") from None
+    except Exception as exc:
+        if (lost := _lost(client, address, exc)) is not None:
+            raise lost from None
+        raise  # a worker's own error in making the stage's state
     try:
         yield _DaskPool(client, name, address, (KilledWorker,))
     finally:
         if client.status == "running":
             with suppress(Exception):  # the cluster went away meanwhile, and its workers with it
                 client.unregister_worker_plugin(name)  # type: ignore[no-untyped-call]
+
+
+def _lost(client: Any, address: str, exc: Exception) -> ClusterError | None:
+    """The ClusterError a failure of the client stands for when the scheduler is gone; None when it
+    is not that. What Dask raises then depends on the moment: an OSError or a timeout while it
+    reconnects, a RuntimeError from a timeout already expiring (asyncio's, while the client has not
+    yet noticed the loss), an AttributeError from a client the loss has closed. So it is told by
+    the client's state, and by the type for the first three: a worker's own failure to make the
+    stage's state comes back as the exception it raised."""
+    if isinstance(exc, (OSError, TimeoutError, RuntimeError)) or client.status != "running":
+        return _scheduler_lost(address, exc)
+    return None
+
+
+def _scheduler_lost(address: str, exc: Exception) -> ClusterError:
+    return ClusterError(
+        f"lost the Dask scheduler at {address} midway ({_said(exc)}); what the build had written stays,"
+        " and the next build carries on from it"
+    )
 
 
 def _said(exc: BaseException) -> str:

@@ -203,6 +203,27 @@ def test_a_scheduler_lost_midway_fails_in_one_line_and_the_next_build_finishes_t
     assert differing(config.output, local) == []
 
 
+def test_a_stage_that_starts_after_the_scheduler_is_lost_is_a_cluster_error(cluster: Cluster) -> None:
+    """A build's stages each register with the scheduler as they start: one that starts after it is
+    gone meets whatever Dask raises then (a timeout reconnecting; then, from the client the loss
+    closed, an AttributeError), and says it in one line like a loss midway."""
+    from feedtool.workers.cluster import connected
+    from feedtool.workers.tasks import Setup
+
+    with connected(cluster.address) as pool:
+        with pool(2, Setup("publish", int)):  # a stage while the scheduler lives
+            pass
+        cluster.scheduler.send_signal(signal.SIGKILL)
+        cluster.scheduler.wait()
+        (client,) = [c.cell_contents for c in pool.__closure__ or () if type(c.cell_contents).__name__ == "Client"]
+        lost = r"^lost the Dask scheduler at tcp://127\.0\.0\.1:"
+        with pytest.raises(ClusterError, match=lost), pool(2, Setup("publish", int)):
+            pass  # reconnecting, it times out
+        until(lambda: client.status == "closed", "the client to close")
+        with pytest.raises(ClusterError, match=lost), pool(2, Setup("publish", int)):
+            pass  # closed, it has no scheduler to ask
+
+
 def test_an_unreachable_scheduler_is_one_line_within_its_time_and_nothing_is_written(tmp_path: Path) -> None:
     with socket_nobody_listens_on() as port:
         make_config(tmp_path, [tmp_path], build=f'executor = "dask:tcp://127.0.0.1:{port}"')
