@@ -60,7 +60,10 @@ def connected(address: str) -> Iterator[PoolFactory]:
         try:
             yield lambda _workers, setup: _on(client, address, setup)
         finally:
-            client.close(timeout=CONNECT_SECONDS)  # type: ignore[no-untyped-call]
+            # A client whose scheduler is gone can fail to close too (the same race as in `_lost`):
+            # that must not take the place of the ClusterError the build is ending with.
+            with suppress(Exception):
+                client.close(timeout=CONNECT_SECONDS)  # type: ignore[no-untyped-call]
 
 
 @contextmanager
