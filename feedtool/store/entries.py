@@ -73,14 +73,7 @@ class Entries(Connection):
         self.publish_whole()
 
     def stored(self, entry_id: str, derivation: int) -> Stored | None:
-        cursor = self.db.cursor()
-        cursor.row_factory = sqlite3.Row
-        query = f"SELECT {', '.join(_MERGED)}, derivation FROM entries WHERE id = ?"
-        row = cursor.execute(query, (entry_id,)).fetchone()
-        if row is None:
-            return None
-        merged = _merged(self.codec, row) if row["derivation"] == derivation else None
-        return Stored(merged, row["outlet"], row["published"], row["revision"])
+        return self.stored_many([entry_id], derivation).get(entry_id)
 
     def write_entry(self, entry_id: str, merged: Merged, derivation: int, *, new: bool) -> None:
         values = {**_merged_row(self.codec, merged), "derivation": derivation, "id": entry_id}
@@ -207,12 +200,10 @@ class Entries(Connection):
 
     def claims(self, entry_id: str, derivation: int) -> list[Claim]:
         """The date claims of every file of the entry read under this derivation."""
-        query = "SELECT published, published_rank, text_hash FROM sources WHERE entry_id = ? AND derivation = ?"
-        return [Claim(*row) for row in self.db.execute(query, (entry_id, derivation))]
+        return list(self.claims_by_path([entry_id], derivation).get(entry_id, {}).values())
 
     def topics(self, entry_id: str) -> list[str]:
-        query = "SELECT topic FROM entry_topics WHERE entry_id = ? ORDER BY topic"
-        return [t for (t,) in self.db.execute(query, (entry_id,))]
+        return self.topics_many([entry_id]).get(entry_id, [])
 
     def set_topics(self, entry_id: str, topics: Sequence[str], old: Sequence[str]) -> bool:
         """Set an entry's topics (`old` are those it has); True when they changed."""
