@@ -249,3 +249,34 @@ def test_two_days_of_a_series_headlined_with_their_own_figures_are_two_stories()
         Report("c", "dw", T0 + timedelta(hours=24), "共机39架次扰台", lead(39)),
     ]  # fmt: skip
     assert [s.members for s in group(reports)] == [("a", "b")]
+
+
+def test_an_articles_terms_are_every_pair_of_its_han_and_kana_runs_and_its_latin_words(normaliser: Normaliser) -> None:
+    """terms.py's regexes against a plain reading of what they find: each run of Han or kana
+    characters, cut at any other character and at every function character, gives every pair of
+    neighbours in it (at odd offsets as well as even ones); the title counts `title_weight` times."""
+    import re
+    from collections import Counter
+
+    from feedtool.stories.terms import _CJK, _FUNCTION, _LATIN, counts, fold
+
+    def pairs_of(text: str) -> list[str]:
+        found, run = [], ""
+        for ch in [*text, " "]:
+            if re.fullmatch(f"[{_CJK}]", ch) and not _FUNCTION.fullmatch(ch):
+                run += ch
+                continue
+            found += [run[i : i + 2] for i in range(len(run) - 1)]
+            run = ""
+        return found
+
+    def expected(title: str, lead: str, weight: int) -> Counter[str]:
+        words = [w.replace(",", "") for w in _LATIN.findall(lead) + _LATIN.findall(title) * weight]
+        return Counter(pairs_of(lead) + pairs_of(title) * weight + [w for w in words if len(w) > 1 or w.isdigit()])
+
+    texts = [(r.title, r.text) for r in seed_reports(normaliser).values()] + [
+        ("中国", "中国人民"), ("三个字", "五个字的句"), ("𠀀𠀁𠀂", "カタカナと漢字ひらがな"), ("", "的"), ("a中b国c", "中 国"),
+    ]  # fmt: skip
+    for title, text in texts:
+        assert counts(title, text, title_weight=2, lead_chars=600) == expected(fold(title), fold(text[:600]), 2)
+    assert counts("", "中国人民的朋友", title_weight=1, lead_chars=600) == Counter(["中国", "国人", "人民", "朋友"])
