@@ -21,6 +21,7 @@ import os
 import re
 import signal
 import threading
+import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,15 +55,21 @@ def _expire(signum: int, frame: Any) -> None:
 
 @contextmanager
 def deadline(seconds: float) -> Iterator[None]:
-    """Raise Overtime in the block once `seconds` have passed (in the main thread; elsewhere no bound).
+    """Raise Overtime in the block once `seconds` have passed.
 
-    A SIGALRM timer: it interrupts Python code, which is where a pathological dump spends its time
-    in feedtool's own rules; C code that never returns is the worker watch's to end. The handler
-    is installed on first use, and only the timer is set for each dump: a dump is read in about a
-    millisecond, and installing a handler costs tens of microseconds.
+    In a process's main thread, a SIGALRM timer: it interrupts Python code, which is where a
+    pathological dump spends its time in feedtool's own rules; C code that never returns is the
+    worker watch's to end. The handler is installed on first use, and only the timer is set for
+    each dump: a dump is read in about a millisecond, and installing a handler costs tens of
+    microseconds. In any other thread (a Dask worker runs its tasks in one; a program may build
+    from one of its own), where no signal arrives, the process's `_Watch` raises it instead.
     """
-    if seconds <= 0 or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
+    if seconds <= 0:
         yield
+        return
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
+        with _watch().over(seconds):
+            yield
         return
     if _installed[0] != os.getpid():  # once a process (a forked worker inherits the flag, not the need)
         signal.signal(signal.SIGALRM, _expire)
@@ -74,6 +81,65 @@ def deadline(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         _running.pop()
+
+
+class _Watch:
+    """One thread a process that raises Overtime in each thread whose deadline has passed, at its
+    next Python instruction, as a signal handler would in the main thread (C code it is in
+    finishes first, as it does for a signal).
+
+    CPython raises an exception in another thread only through PyThreadState_SetAsyncExc, by
+    ctypes; the libraries that wrap it are timeout decorators that start a thread a call (one a
+    dump) and are no longer kept up, so it is done here, in one thread for every deadline.
+    """
+
+    def __init__(self) -> None:
+        self.changed = threading.Condition()
+        self.due: dict[int, float] = {}  # thread -> when its block is over time (time.monotonic)
+        threading.Thread(target=self._run, name="feedtool-deadlines", daemon=True).start()
+
+    @contextmanager
+    def over(self, seconds: float) -> Iterator[None]:
+        thread = threading.get_ident()
+        with self.changed:
+            self.due[thread] = time.monotonic() + seconds
+            self.changed.notify()
+        try:
+            yield
+        finally:
+            with self.changed:
+                # Gone from `due` means raised: raised in the block already, or still pending, to be
+                # taken back so that it cannot go off after it. Raised here, it is this block's.
+                if self.due.pop(thread, None) is None:
+                    _raise_in(thread, None)
+
+    def _run(self) -> None:
+        with self.changed:
+            while True:
+                now = time.monotonic()
+                for thread, when in list(self.due.items()):
+                    if when <= now:
+                        del self.due[thread]
+                        _raise_in(thread, Overtime)
+                self.changed.wait(min(self.due.values()) - now if self.due else None)
+
+
+_watches: dict[int, _Watch] = {}  # by process: a forked child has its parent's object, not its thread
+
+
+def _watch() -> _Watch:
+    pid = os.getpid()
+    if pid not in _watches:
+        _watches.clear()
+        _watches[pid] = _Watch()
+    return _watches[pid]
+
+
+def _raise_in(thread: int, exc: type[BaseException] | None) -> None:
+    """`exc` raised in the thread at its next Python instruction; None takes back one not raised yet."""
+    import ctypes
+
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread), ctypes.py_object(exc) if exc else None)
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ plugin, so every worker, including one that joins midway, makes the stage's stat
 
 The workers read the dumps and write the published files through the same paths as the build
 process (a shared filesystem: docs/scale.md), and never open the store: the build process is its
-one writer. A job's own time bound (`[build] dump_seconds`) holds only in a worker's main thread,
-which is not where Dask runs tasks; a dump stuck in C code holds its worker until Dask's own
-limits (`--memory-limit`, the nanny) end it.
+one writer. A dump's time bound (`[build] dump_seconds`) holds in the thread Dask runs a task in
+as it does in a local worker (derive/limits.py); a dump stuck in C code, which no bound in
+Python interrupts, holds its worker until Dask's own limits (`--memory-limit`, the nanny) end it.
 """
 
 from __future__ import annotations

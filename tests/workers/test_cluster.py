@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import make_config, published, story_corpus, write_reports
+from helpers import dump, make_config, published, story_corpus, write_reports
 
 from feedtool.build import build
 from feedtool.config import Config
@@ -165,6 +165,32 @@ def test_stories_linked_on_the_cluster_are_those_a_local_build_links(
     config = make_config(tmp_path / "cluster", [dumps], stories=True, build=f'executor = "dask:{cluster.address}"')
     build(config)
     assert differing(config.output, published(here.output)) == []
+
+
+# A dump's time bound in the test below, for a busy machine: a worker's first dump (its imports
+# too) takes well under it; the slow dump's 400,000 links take four times it and more here.
+SLOW_SECONDS = 2
+
+
+def test_a_dump_slow_to_read_in_a_workers_thread_is_rejected_at_its_deadline(tmp_path: Path, cluster: Cluster) -> None:
+    """A Dask worker runs its tasks in a thread, where no SIGALRM arrives: `dump_seconds` holds
+    there too (derive/limits.py). A dump of 400,000 links, seconds of feedtool's own Python on any
+    machine, is rejected with the reason once its time is up, and the others are published."""
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    for n in range(80):  # enough for the map to go to the cluster
+        (dumps / f"{n:03d}.txt").write_text(dump(url=f"https://www.rfi.fr/cn/a/{n}", body=f"<p>正文 {n}。</p>"))
+    links = "".join(f"<a href=/{i}>x</a>" for i in range(400_000))
+    (dumps / "040-slow.txt").write_text(dump(url="https://www.rfi.fr/cn/slow", body=f"<p>{links}</p>"))
+    (tmp_path / "site").mkdir()
+    config = make_config(
+        tmp_path / "site", [dumps], build=f'executor = "dask:{cluster.address}"\ndump_seconds = {SLOW_SECONDS}'
+    )
+    report = build(config)
+    assert report.ingest is not None
+    reason = f"reading it took over {SLOW_SECONDS} s ([build] dump_seconds)"
+    assert [(Path(r.path).name, r.reason) for r in report.ingest.rejections] == [("040-slow.txt", reason)]
+    assert report.ingest.counts.new == 80
 
 
 def midway(tmp_path: Path, cluster: Cluster, corpus: Path) -> tuple[Config, subprocess.Popen[str]]:
