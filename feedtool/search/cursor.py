@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from feedtool.search.language import QueryError
+from feedtool.search.language import N_, QueryError
 
 Direction = Literal["after", "before"]  # the older hits past a place (a next page), or the newer (a previous one)
 ID_BYTES = 128  # of an id's UTF-8, held by a place: ids of one microsecond are ordered by them, then by a digest
@@ -92,7 +92,9 @@ class Cursor:
 def read(text: str) -> Cursor:
     """The cursor a token names; QueryError, one line, for anything `Cursor.token` did not make."""
     shown = text[:40] + ("…" if len(text) > 40 else "")
-    refused = QueryError(f"cursor={shown!r} is not a place this archive gave; follow a page's links")
+    refused = QueryError(
+        N_("cursor=%(shown)s is not a place this archive gave; follow a page's links"), shown=repr(shown)
+    )
     if not _TOKEN.fullmatch(text):
         raise refused
     try:

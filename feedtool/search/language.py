@@ -14,6 +14,7 @@ writes; and it is passed to SQLite as a bound parameter, never as SQL.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from feedtool.derive.indexed import phrase
@@ -27,7 +28,28 @@ _TOKEN = re.compile(r'\s*(?:(?P<open>\()|(?P<close>\))|"(?P<phrase>[^"]*)(?P<clo
 
 
 class QueryError(ValueError):
-    """A search that cannot be run, with the reason a person reads (one line)."""
+    """A search that cannot be run, with the reason a person reads (one line): in English as a
+    string, in a page's language by `said_in`.
+
+    `message` is the English, with `%(name)s` for each of `values`, so that the pages' catalogues
+    (publish/messages.py) can say it; a reason that quotes what came from outside whole (a
+    parameter's value, RE2's own words) is made as a plain string, and is English everywhere."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        super().__init__(message % values if values else message)
+        self.message = message
+        self.values = values
+
+    def said_in(self, gettext: Callable[[str], str]) -> str:
+        """The reason in the language `gettext` translates to (English where it has no translation)."""
+        said = gettext(self.message)
+        return said % self.values if self.values else said
+
+
+def N_(message: str) -> str:
+    """A reason marked for the catalogues (`pybabel extract` finds it), kept in English here. The
+    pages' own marker is publish/messages.py's; the search does not depend on publishing."""
+    return message
 
 
 @dataclass(frozen=True)
@@ -47,14 +69,14 @@ def _tokens(text: str) -> list[_Token]:
             break
         kind = "phrase" if m.group("phrase") is not None else m.lastgroup or "word"
         if kind == "phrase" and m.group("closed") is None:
-            raise QueryError("a quote '\"' is not closed")
+            raise QueryError(N_("a quote '\"' is not closed"))
         depth += {"open": 1, "close": -1}.get(kind, 0)
         if depth < 0:
-            raise QueryError("a closing bracket ')' has no opening one")
+            raise QueryError(N_("a closing bracket ')' has no opening one"))
         found.append(_Token(kind, m.group(kind) or ""))
         at = m.end()
     if depth > 0:
-        raise QueryError("a bracket '(' is not closed")
+        raise QueryError(N_("a bracket '(' is not closed"))
     return found
 
 
@@ -80,22 +102,23 @@ def to_match(text: str) -> str:
 def parse(text: str) -> Parsed:
     """The search compiled (see Parsed); QueryError when it has nothing to look for or is malformed."""
     if len(text) > MAX_QUERY:
-        raise QueryError(f"the search is {len(text)} characters long; at most {MAX_QUERY} are taken")
+        reason = N_("the search is %(length)s characters long; at most %(most)s are taken")
+        raise QueryError(reason, length=len(text), most=MAX_QUERY)
     if "\0" in text:
-        raise QueryError("the search holds a NUL character")
+        raise QueryError(N_("the search holds a NUL character"))
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:  # a command line's bytes that are not UTF-8, kept by Python as surrogates
-        raise QueryError("the search holds bytes that are not UTF-8 text") from None
+        raise QueryError(N_("the search holds bytes that are not UTF-8 text")) from None
     tokens = _tokens(text)
     if sum(t.kind in ("word", "phrase") for t in tokens) > MAX_TERMS:
-        raise QueryError(f"the search has more than {MAX_TERMS} terms")
+        raise QueryError(N_("the search has more than %(most)s terms"), most=MAX_TERMS)
     parser = _Parser(tokens)
     expression = parser.any_of(0)
     if parser.at < len(tokens):
-        raise QueryError("a closing bracket ')' has no opening one")
+        raise QueryError(N_("a closing bracket ')' has no opening one"))
     if expression is None:
-        raise QueryError("the search has no word to look for")
+        raise QueryError(N_("the search has no word to look for"))
     return Parsed(expression, tuple(parser.terms))
 
 
@@ -119,7 +142,7 @@ class _Parser:
         if len(alternatives) == 1:
             return kept[0] if kept else None
         if len(kept) < len(alternatives):
-            raise QueryError("OR needs something to look for on both sides")
+            raise QueryError(N_("OR needs something to look for on both sides"))
         return "(" + " OR ".join(kept) + ")"
 
     def all_of(self, depth: int) -> str | None:
@@ -135,13 +158,13 @@ class _Parser:
             if negated:
                 token = self._negated(token)
                 if token is None:
-                    raise QueryError("NOT needs a term after it")
+                    raise QueryError(N_("NOT needs a term after it"))
             atom = self._atom(token, depth, negated)
             if atom is not None:
                 (unwanted if negated else wanted).append(atom)
         if not wanted:
             if unwanted:
-                raise QueryError("a search needs a term to look for, not only terms to leave out")
+                raise QueryError(N_("a search needs a term to look for, not only terms to leave out"))
             return None
         expression = wanted[0] if len(wanted) == 1 else "(" + " AND ".join(wanted) + ")"
         for atom in unwanted:  # FTS5's NOT is binary: what is wanted, NOT each unwanted in turn
@@ -160,15 +183,15 @@ class _Parser:
     def _atom(self, token: _Token, depth: int, negated: bool) -> str | None:
         if token.kind == "open":
             if depth >= MAX_DEPTH:
-                raise QueryError(f"brackets are nested more than {MAX_DEPTH} deep")
+                raise QueryError(N_("brackets are nested more than %(most)s deep"), most=MAX_DEPTH)
             inner = self.any_of(depth + 1)
             closing = self._peek()
             if closing is None or closing.kind != "close":
-                raise QueryError("a bracket '(' is not closed")
+                raise QueryError(N_("a bracket '(' is not closed"))
             self.at += 1
             return inner
         if token.kind == "close":
-            raise QueryError("a closing bracket ')' has no opening one")
+            raise QueryError(N_("a closing bracket ')' has no opening one"))
         text, prefix = token.text, False
         if token.kind == "word":
             prefix = text.endswith("*") and len(text.rstrip("*")) > 0

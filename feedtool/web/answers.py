@@ -170,7 +170,7 @@ class Archive:
             try:
                 results = search(store, asked, {slug: info.timezone for slug, info in renderer.outlets.items()})
             except QueryError as exc:
-                status, error = 400, str(exc)
+                status, error = 400, exc.said_in(self.pages.messages.gettext)
         feed = "all" if not (outlet or topic) else f"outlets/{outlet}" if outlet else f"topics/{topic}"
         subscribe = self.pages.links(specs[feed], "search", FeedQuery(q=q).canonical()) if q and not error else []
 

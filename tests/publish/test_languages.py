@@ -263,6 +263,29 @@ def test_times_on_the_search_page_are_the_outlets_as_on_its_feeds_page(tmp_path:
     assert any("中欧" in shown for shown in found.values()) and any("北美东部" in shown for shown in found.values())
 
 
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("zh-Hans", "无法搜索<q>\"台湾</q>：引号 '\"' 没有闭合。"),
+        ("zh-Hant", "無法搜尋<q>\"台湾</q>：引號 '\"' 沒有閉合。"),
+        ("en", "Cannot search for <q>\"台湾</q>: a quote '\"' is not closed."),
+    ],
+)
+def test_a_search_that_cannot_be_run_says_why_in_the_sites_language(tmp_path: Path, language: str, said: str) -> None:
+    import html
+    import urllib.error
+
+    site = Served(tmp_path, language)
+    try:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            site.get("search?q=" + quote('"台湾'))
+        page = refused.value.read().decode()
+    finally:
+        site.close()
+    assert refused.value.code == 400
+    assert said in html.unescape(page).replace("<q>&quot;", '<q>"')
+
+
 # -- in Chromium, speaking the site's language ------------------------------------------------------
 
 # The text a reader sees, and the labels a screen reader says, leaving out the articles' own text
