@@ -94,20 +94,25 @@ class _Watch:
     """
 
     def __init__(self) -> None:
-        self.changed = threading.Condition()
+        # The blocks take the lock itself, not the condition: a Condition's __enter__ is Python code,
+        # where an Overtime already raised at this thread would go off with the lock taken and
+        # never released, and every deadline of the process would wait on it for good. A lock's
+        # is C, as is the `with` that holds it.
+        self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
         self.due: dict[int, float] = {}  # thread -> when its block is over time (time.monotonic)
         threading.Thread(target=self._run, name="feedtool-deadlines", daemon=True).start()
 
     @contextmanager
     def over(self, seconds: float) -> Iterator[None]:
         thread = threading.get_ident()
-        with self.changed:
+        with self.lock:
             self.due[thread] = time.monotonic() + seconds
             self.changed.notify()
         try:
             yield
         finally:
-            with self.changed:
+            with self.lock:
                 # Gone from `due` means raised: raised in the block already, or still pending, to be
                 # taken back so that it cannot go off after it. Raised here, it is this block's.
                 if self.due.pop(thread, None) is None:
@@ -124,15 +129,27 @@ class _Watch:
                 self.changed.wait(min(self.due.values()) - now if self.due else None)
 
 
-_watches: dict[int, _Watch] = {}  # by process: a forked child has its parent's object, not its thread
+_current: list[_Watch] = []  # this process's watch, made when a thread first needs one
+_making = [threading.Lock()]
 
 
 def _watch() -> _Watch:
-    pid = os.getpid()
-    if pid not in _watches:
-        _watches.clear()
-        _watches[pid] = _Watch()
-    return _watches[pid]
+    if not _current:
+        with _making[0]:
+            if not _current:  # two threads may have asked at once: one watch all the same
+                _current.append(_Watch())
+    return _current[0]
+
+
+def _forget() -> None:
+    """In a forked child: its parent's watch thread is not in it, and a lock some other thread held
+    at the fork would be held in it for good."""
+    _current.clear()
+    _making[0] = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget)
 
 
 def _raise_in(thread: int, exc: type[BaseException] | None) -> None:
