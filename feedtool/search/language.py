@@ -43,7 +43,10 @@ class QueryError(ValueError):
     def said_in(self, gettext: Callable[[str], str]) -> str:
         """The reason in the language `gettext` translates to (English where it has no translation)."""
         said = gettext(self.message)
-        return said % self.values if self.values else said
+        try:
+            return said % self.values if self.values else said
+        except (KeyError, TypeError, ValueError):  # an operator's catalogue that names other values
+            return str(self)
 
 
 def N_(message: str) -> str:

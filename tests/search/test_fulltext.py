@@ -113,6 +113,18 @@ def test_a_malformed_search_is_one_line_that_says_why(query: str, reason: str) -
     assert "\n" not in str(caught.value)
 
 
+def test_a_reason_said_in_a_catalogue_that_names_other_values_is_said_in_english() -> None:
+    """An operator's catalogue (`locale/` of their templates) is read as they wrote it: a translation
+    naming a value the reason does not have gives the English, not an error on the search page."""
+    with pytest.raises(QueryError) as caught:
+        to_match(" ".join(["a"] * 33))
+    said = {"the search has more than %(most)s terms": "搜索的词超过 %(many)s 个"}
+    assert caught.value.said_in(lambda m: said.get(m, m)) == "the search has more than 32 terms"
+    assert (
+        caught.value.said_in(lambda m: m.replace("the search", "your search")) == "your search has more than 32 terms"
+    )
+
+
 @pytest.mark.parametrize(
     "query", ['a" OR "b', "title:x", "NEAR(a b)", "a + b", "^a", '"', "a:b:c", "{title}: x", "*", "a**", "'"]
 )
