@@ -4,7 +4,7 @@ A package of rooms, one per domain, composed into the one `Store` the stages cal
 
 - connection.py: opening (a new store from the current schema, an older one migrated),
   transactions, and what the store says of itself (meta);
-- schema.py: the current schema and the migrations from every earlier one;
+- schema.py: the current schema; migrations.py: a new store made at it, and the migrations from every earlier one;
 - derivations.py: which rules the stored rows were made with, and which are stale;
 - sources.py: the dump files read, the file index, rejections, the folders listed and their names;
 - entries.py: entries and their topics (what merging reads and writes);
@@ -31,12 +31,12 @@ from feedtool.store.entries import Entries, New, SourceRow, Stored
 from feedtool.store.fulltext import FullText
 from feedtool.store.indexing import Found, first_row
 from feedtool.store.listings import Listings
+from feedtool.store.migrations import SCHEMA_VERSION
 from feedtool.store.packing import Unpacker, split_markup
 from feedtool.store.prunes import Prune, Prunes
 from feedtool.store.published import CHANGES_KEPT, Published
 from feedtool.store.records import FeedKey, FileStat, Head, IndexRow, Key, Known, Placed, from_iso
 from feedtool.store.reports import History, Reports
-from feedtool.store.schema import SCHEMA_VERSION
 from feedtool.store.stories import Member, Stories, StoryRow
 
 __all__ = [

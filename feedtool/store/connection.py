@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
 
-import feedtool.store.schema as schema
+import feedtool.store.migrations as migrations
 from feedtool.derive.merge import iso
 from feedtool.errors import StoreError
 from feedtool.store.boundary import store_failure
@@ -59,10 +59,10 @@ class Connection:
             store._index = SearchIndex(store.db, store.codec)
         except sqlite3.Error as exc:
             raise StoreError(f"{path}: cannot read the store ({exc}); run 'feedtool build' first") from None
-        if version != schema.SCHEMA_VERSION:
+        if version != migrations.SCHEMA_VERSION:
             store.db.close()
             raise StoreError(
-                f"{path}: the store has schema {version}, not {schema.SCHEMA_VERSION}; run 'feedtool build'"
+                f"{path}: the store has schema {version}, not {migrations.SCHEMA_VERSION}; run 'feedtool build'"
             )
         return store
 
@@ -85,16 +85,16 @@ class Connection:
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > schema.SCHEMA_VERSION:
+        if version > migrations.SCHEMA_VERSION:
             raise StoreError(f"{self.path}: the store is from a newer feedtool (schema {version}); upgrade feedtool")
         if version == 0 and self.db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is None:
             with self.transaction():
-                schema.create(self.db)
+                migrations.create(self.db)
                 self.set_meta("created", iso(datetime.now(UTC)))
             return
-        for step in range(version, schema.SCHEMA_VERSION):
+        for step in range(version, migrations.SCHEMA_VERSION):
             with self.transaction():
-                schema.migrate(self.db, step)
+                migrations.migrate(self.db, step)
 
     # -- paths: a dump's path as stored is relative to the project folder, so that the folder can move --
 

@@ -12,7 +12,7 @@ from helpers import ROOT, dump, fresh_build, make_config, published
 from feedtool.build import build
 from feedtool.errors import StoreError
 from feedtool.store import SCHEMA_VERSION, Store
-from feedtool.store import schema as schema_module
+from feedtool.store import migrations as migrations_module
 
 
 def test_a_new_store_is_versioned_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
@@ -65,7 +65,7 @@ def test_a_migrated_store_is_a_new_store_and_publishes_as_one(
 ) -> None:
     """Tables, columns, indexes and triggers as a new store has them; every entry kept, its text
     readable; and a build with it publishes what a build with a new store does."""
-    monkeypatch.setattr(schema_module, "MIGRATION_BATCH", 2)  # the seeds' entries span several batches
+    monkeypatch.setattr(migrations_module, "MIGRATION_BATCH", 2)  # the seeds' entries span several batches
     config = make_config(tmp_path, [seeds])
     config.store.parent.mkdir(parents=True)
     shutil.copy(old, config.store)
