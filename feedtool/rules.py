@@ -65,6 +65,12 @@ class Limits:
     dump_seconds: float = 20.0  # a large, cluttered article cleans in well under a second
 
 
+# What the stories read of an article's text: its first this many characters (stories/terms.py says
+# why the lead). The store digests the same characters (store/packing.py, `lead_digest`), to tell an
+# edit that changes what the stories read from one past it.
+STORY_LEAD_CHARS = 600
+
+
 @dataclass(frozen=True)
 class StoryRules:
     """Whether articles of several outlets about one event are grouped into stories, and by what

@@ -15,7 +15,7 @@ from typing import TypeAlias
 from feedtool.derive.indexed import index_values
 from feedtool.derive.merge import Claim, Merged, Shown
 from feedtool.store.connection import Connection
-from feedtool.store.packing import Codec
+from feedtool.store.packing import Codec, lead_digest
 from feedtool.store.records import FileStat
 from feedtool.store.sql import in_chunks
 
@@ -241,6 +241,7 @@ def _merged_row(codec: Codec, merged: Merged) -> dict[str, object]:
     return {
         "url": shown.url, "title": shown.title, "outlet": shown.outlet, "language": shown.language,
         "text": codec.pack_text(shown.summary, shown.content, shown.search_text),
+        "lead": lead_digest(shown.search_text),
         "author": merged.author, "image": merged.image,
         "tags": json.dumps(list(merged.tags), ensure_ascii=False), "published": merged.published,
         "updated": merged.updated, "shown": merged.key, "author_from": merged.filled[0],

@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from feedtool.store.packing import pack_text
-from feedtool.store.schema import DICTIONARIES, FULLTEXT, LISTINGS, REVISED, SCHEMA, STORIES, statements
+from feedtool.store.packing import Codec, lead_digest, pack_text
+from feedtool.store.schema import DICTIONARIES, FULLTEXT, LEADS, LISTINGS, REVISED, SCHEMA, STORIES, statements
 
 MIGRATION_BATCH = 1000  # rows read at a time by a migration: a large archive's text would not fit in memory at once
 
@@ -52,9 +52,23 @@ def _fulltext_made(db: sqlite3.Connection) -> None:
     db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('fulltext', ?)", (indexed.VERSION,))
 
 
+def _add_leads(db: sqlite3.Connection) -> None:
+    """Each entry's lead digested, before the triggers read it: filled after them, every entry
+    would be a change, and every day's links would be made again."""
+    db.execute("ALTER TABLE entries ADD COLUMN lead BLOB NOT NULL DEFAULT x''")
+    codec, last = Codec(db), 0
+    query = "SELECT rowid, text FROM entries WHERE rowid > ? ORDER BY rowid LIMIT ?"
+    while rows := db.execute(query, (last, MIGRATION_BATCH)).fetchall():
+        leads = [(lead_digest(codec.unpack_text(text)[2]), rowid) for rowid, text in rows]
+        db.executemany("UPDATE entries SET lead = ? WHERE rowid = ?", leads)
+        last = rows[-1][0]
+    for statement in statements(LEADS):
+        db.execute(statement)
+
+
 # Each migration takes the store from version i to i + 1; never edit one that has shipped. Most are
-# SQL; one that must rewrite values (compress them) is a function of the connection, run in the
-# same transaction.
+# SQL; one that must rewrite values (compress them, index them, digest their leads) is a function of
+# the connection, run in the same transaction.
 MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     """
     CREATE TABLE outlets (
@@ -233,6 +247,7 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     + STORIES,
     LISTINGS,
     REVISED,
+    _add_leads,
 )
 
 
@@ -241,7 +256,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def create(db: sqlite3.Connection) -> None:
     """A new store's schema, in the caller's transaction."""
-    for statement in statements(SCHEMA + DICTIONARIES + STORIES + LISTINGS + REVISED):
+    for statement in statements(SCHEMA + DICTIONARIES + STORIES + LISTINGS + REVISED + LEADS):
         db.execute(statement)
     _fulltext_made(db)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -14,10 +14,13 @@ store (`dictionaries`), written in the transaction of the first row that uses th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Callable
 from typing import Any, Literal
+
+from feedtool.rules import STORY_LEAD_CHARS
 
 Kind = Literal["text", "markup"]  # an entry's texts (entries.text), its rendered markup (fragments.markup)
 _KINDS: tuple[Kind, ...] = ("text", "markup")
@@ -179,3 +182,10 @@ def pack_text(summary: str, content: str, search_text: str) -> bytes:
 def _texts(summary: str, content: str, search_text: str) -> bytes:
     """An entry's texts as one frame holds them (Codec.unpack_text reads them back)."""
     return json.dumps([summary, content, search_text], ensure_ascii=False).encode()
+
+
+def lead_digest(search_text: str) -> bytes:
+    """What the stories read of an entry's text, its first STORY_LEAD_CHARS characters, in 8 bytes:
+    the store marks the entry's day for the stories when these change (store/schema.py), and only
+    its story's row when the text changes past them."""
+    return hashlib.blake2b(search_text[:STORY_LEAD_CHARS].encode(), digest_size=8).digest()

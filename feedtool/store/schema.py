@@ -32,7 +32,8 @@ CREATE TABLE entries (
     author_from TEXT NOT NULL DEFAULT '',
     image_from TEXT NOT NULL DEFAULT '',
     tags_from TEXT NOT NULL DEFAULT '',
-    text BLOB NOT NULL DEFAULT x''
+    text BLOB NOT NULL DEFAULT x'',
+    lead BLOB NOT NULL DEFAULT x''
 );
 CREATE TABLE sources (
     path TEXT PRIMARY KEY,
@@ -203,6 +204,25 @@ WHEN OLD.revision IS NOT NEW.revision AND OLD.published IS NEW.published AND OLD
     INSERT OR IGNORE INTO story_revised (entry_id) VALUES (NEW.id);
 END;
 """
+
+# What the grouping reads of an entry's text is its lead (`lead`: a digest, store/packing.py): an
+# edit past it (an update appended, a last paragraph corrected) changes what the entry publishes,
+# not its links, and marks it revised like another author would, rather than its day.
+LEADS = """
+DROP TRIGGER entries_story_changed;
+CREATE TRIGGER entries_story_changed AFTER UPDATE OF published, title, lead, outlet ON entries
+WHEN OLD.published IS NOT NEW.published OR OLD.title IS NOT NEW.title OR OLD.lead IS NOT NEW.lead
+    OR OLD.outlet IS NOT NEW.outlet BEGIN
+    INSERT OR IGNORE INTO story_days (day) VALUES (substr(OLD.published, 1, 10)), (substr(NEW.published, 1, 10));
+END;
+DROP TRIGGER entries_story_revised;
+CREATE TRIGGER entries_story_revised AFTER UPDATE OF revision ON entries
+WHEN OLD.revision IS NOT NEW.revision AND OLD.published IS NEW.published AND OLD.title IS NEW.title
+    AND OLD.lead IS NEW.lead AND OLD.outlet IS NEW.outlet BEGIN
+    INSERT OR IGNORE INTO story_revised (entry_id) VALUES (NEW.id);
+END;
+"""
+
 
 # Each folder's names as the last build that listed it found them (ingest/scan.py, store/sources.py), so
 # that a folder listed again is compared with them and only its new names are stat-ed.

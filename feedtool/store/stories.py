@@ -9,7 +9,8 @@ made, and what it needs to make again only what a change reaches:
 - `story_days`: the days whose articles changed since the stories were last made, marked by
   SQLite's triggers on the entries (schema.py), whichever statement adds, changes or deletes one;
 - `story_revised`: the entries changed since then in what they publish but not in what the
-  grouping reads of them (another author, say): their stories' rows alone are made again;
+  grouping reads of them (another author, say, or their text past its lead, `entries.lead`):
+  their stories' rows alone are made again;
 - `story_changes`: each story changed since the last publish with its date before (NULL for a
   new one), for publishing the feed of stories by change, as `changes` is for entries.
 """

@@ -45,6 +45,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
 from feedtool.errors import ConfigError
+from feedtool.rules import STORY_LEAD_CHARS
 from feedtool.stories.similarity import Signature, context, signature, similarity, strongest
 from feedtool.stories.terms import Figures, Reading, counts, figures, read
 
@@ -85,7 +86,7 @@ class Rules:
     signature_terms: int = 100
     candidate_terms: int = 25  # two articles are compared when they share one of each one's heaviest this many
     title_weight: int = 1
-    lead_chars: int = 600
+    lead_chars: int = STORY_LEAD_CHARS  # the store's lead digests cover these (rules.py)
     contradicting_figures: int = 1  # figures each of two articles states, none shared, that keep them apart
     story_figures: int = 2  # the same, for two articles of one story (linked through others)
 

@@ -131,6 +131,51 @@ def test_an_article_changed_only_in_what_it_publishes_keeps_its_links_and_its_st
     assert published(config.output) == published(fresh.output)
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "remade"),
+    [("以免误判。", "以免发生误判。", False), ("拜登周五与中国", "拜登周五在白宫与中国", True)],
+    ids=["past its lead", "in its lead"],
+)
+def test_an_article_edited_past_its_lead_keeps_its_links_and_one_edited_in_it_is_linked_again(
+    tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch, old: str, new: str, remade: bool
+) -> None:
+    """RFI's report of Wang Yi's visit, with a closing paragraph, scraped again with a word
+    changed. The grouping reads an article's first STORY_LEAD_CHARS characters: changed past them
+    (a last paragraph corrected), no link is made again, only its story's row; changed in them,
+    its week's links are. Either way the stored stories and the output are a build from nothing's."""
+    import feedtool.stories.kept
+    from feedtool.derive.normalise import Normaliser
+    from feedtool.rules import STORY_LEAD_CHARS
+
+    (rfi,) = seeds.glob("003_*.txt")
+    mtime = rfi.stat().st_mtime
+    closing = "<p>美国官员说，" + "双方同意继续保持沟通渠道畅通，" * 8 + "以免误判。</p>"
+    rfi.write_text(rfi.read_text("utf-8") + closing, "utf-8")
+    os.utime(rfi, (mtime, mtime))
+    config = make_config(tmp_path, [seeds], stories=True)
+    build(config, workers=1)
+    again = seeds / "003-again.txt"
+    again.write_text(rfi.read_text("utf-8").replace(old, new), "utf-8")
+    os.utime(again, (mtime + 3600, mtime + 3600))
+    edited = Normaliser(config.rules).file(again.read_bytes(), str(again))
+    assert (edited.search_text.index(new) >= STORY_LEAD_CHARS) is not remade  # type: ignore[union-attr]
+    made: list[object] = []
+    real = feedtool.stories.kept.zone_links
+    monkeypatch.setattr(feedtool.stories.kept, "zone_links", lambda *a: made.append(a[1]) or real(*a))
+    build(config, workers=1)
+    assert bool(made) is remade
+    assert new in (config.output / "outlets" / "rfi" / "feed.json").read_text("utf-8")
+
+    def rows(store: Path) -> list[tuple[str, ...]]:
+        with sqlite3.connect(store) as db:
+            return list(db.execute("SELECT id, published, updated, revision, reporters, members FROM stories"))
+
+    monkeypatch.undo()
+    fresh = fresh_build(tmp_path / "fresh", [seeds], stories=True)
+    assert rows(config.store) == rows(fresh.store)
+    assert published(config.output) == published(fresh.output)
+
+
 def test_with_stories_off_the_entries_changed_only_in_what_they_publish_are_not_kept(
     tmp_path: Path, seeds: Path
 ) -> None:
