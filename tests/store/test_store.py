@@ -86,6 +86,26 @@ def test_a_migrated_store_is_a_new_store_and_publishes_as_one(
     assert published(config.output) == published(fresh_build(tmp_path / "fresh2", [seeds]).output)
 
 
+def test_upgrading_to_lead_digests_digests_every_entry_and_marks_no_day_for_the_stories(tmp_path: Path) -> None:
+    """Schema 16 keeps a digest of what the stories read of each entry's text (store/packing.py):
+    filled for every entry before the triggers that compare it are made, so that the upgrade marks
+    no day (each would make about a month's links again). The store of schema 15 had stories on,
+    and every day's links made."""
+    from feedtool.store.packing import lead_digest
+
+    path = tmp_path / "state.sqlite3"
+    shutil.copy(STORES / "schema-15.sqlite3", path)
+    marks = (
+        "SELECT (SELECT count(*) FROM story_days), (SELECT count(*) FROM story_revised), (SELECT count(*) FROM stories)"
+    )
+    assert _rows(path, marks) == [(0, 0, 1)]
+    with Store(path) as store:
+        rows = store.db.execute("SELECT lead, text FROM entries").fetchall()
+        digested = [bytes(lead) == lead_digest(store.codec.unpack_text(text)[2]) for lead, text in rows]
+    assert digested == [True] * 5
+    assert _rows(path, marks) == [(0, 0, 1)]
+
+
 def test_fragment_keys_do_not_depend_on_the_order_outlets_were_first_seen(tmp_path: Path, seeds: Path) -> None:
     """The outlets' details are part of every fragment's key: read in another order, every fragment
     would be rendered again on the next publish."""
