@@ -97,6 +97,18 @@ def test_each_article_of_a_story_says_which_other_outlets_reported_it(tmp_path: 
     assert also not in others and 'class="also"' not in others  # RFI's other articles are of no story
 
 
+def _as_built_from_nothing(config: Config, fresh_root: Path, seeds: Path) -> None:
+    """The stored stories' rows and every published file are what a build from nothing makes."""
+
+    def rows(store: Path) -> list[tuple[str, ...]]:
+        with sqlite3.connect(store) as db:
+            return list(db.execute("SELECT id, published, updated, revision, reporters, members FROM stories"))
+
+    fresh = fresh_build(fresh_root, [seeds], stories=True)
+    assert rows(config.store) == rows(fresh.store)
+    assert published(config.output) == published(fresh.output)
+
+
 def test_an_article_changed_only_in_what_it_publishes_keeps_its_links_and_its_story_is_made_again(
     tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -121,14 +133,8 @@ def test_an_article_changed_only_in_what_it_publishes_keeps_its_links_and_its_st
     entry = json.loads((config.output / "outlets" / "rfi" / "feed.json").read_text("utf-8"))["items"]
     assert [i["authors"] for i in entry if i["url"] == RFI_VISIT] == [[{"name": "法广记者"}]]
 
-    def rows(store: Path) -> list[tuple[str, ...]]:
-        with sqlite3.connect(store) as db:
-            return list(db.execute("SELECT id, published, updated, revision, reporters, members FROM stories"))
-
     monkeypatch.undo()
-    fresh = fresh_build(tmp_path / "fresh", [seeds], stories=True)
-    assert rows(config.store) == rows(fresh.store)
-    assert published(config.output) == published(fresh.output)
+    _as_built_from_nothing(config, tmp_path / "fresh", seeds)
 
 
 @pytest.mark.parametrize(
@@ -166,14 +172,8 @@ def test_an_article_edited_past_its_lead_keeps_its_links_and_one_edited_in_it_is
     assert bool(made) is remade
     assert new in (config.output / "outlets" / "rfi" / "feed.json").read_text("utf-8")
 
-    def rows(store: Path) -> list[tuple[str, ...]]:
-        with sqlite3.connect(store) as db:
-            return list(db.execute("SELECT id, published, updated, revision, reporters, members FROM stories"))
-
     monkeypatch.undo()
-    fresh = fresh_build(tmp_path / "fresh", [seeds], stories=True)
-    assert rows(config.store) == rows(fresh.store)
-    assert published(config.output) == published(fresh.output)
+    _as_built_from_nothing(config, tmp_path / "fresh", seeds)
 
 
 def test_with_stories_off_the_entries_changed_only_in_what_they_publish_are_not_kept(
