@@ -13,7 +13,17 @@ import sqlite3
 from collections.abc import Callable
 
 from feedtool.store.packing import Codec, lead_digest, pack_text
-from feedtool.store.schema import DICTIONARIES, FULLTEXT, LEADS, LISTINGS, REVISED, SCHEMA, STORIES, statements
+from feedtool.store.schema import (
+    DICTIONARIES,
+    FEED_INDEXES,
+    FULLTEXT,
+    LEADS,
+    LISTINGS,
+    REVISED,
+    SCHEMA,
+    STORIES,
+    statements,
+)
 
 MIGRATION_BATCH = 1000  # rows read at a time by a migration: a large archive's text would not fit in memory at once
 
@@ -248,6 +258,9 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     LISTINGS,
     REVISED,
     _add_leads,
+    # The feeds' indexes made again in ascending time (schema.FEED_INDEXES says why); the
+    # migrations before this one made them descending, or (from the stories' on) not at all.
+    "DROP INDEX IF EXISTS entries_listing;\nDROP INDEX IF EXISTS stories_listing;\n" + FEED_INDEXES,
 )
 
 
@@ -256,7 +269,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def create(db: sqlite3.Connection) -> None:
     """A new store's schema, in the caller's transaction."""
-    for statement in statements(SCHEMA + DICTIONARIES + STORIES + LISTINGS + REVISED + LEADS):
+    for statement in statements(SCHEMA + DICTIONARIES + STORIES + LISTINGS + REVISED + LEADS + FEED_INDEXES):
         db.execute(statement)
     _fulltext_made(db)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

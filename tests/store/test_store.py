@@ -106,6 +106,37 @@ def test_upgrading_to_lead_digests_digests_every_entry_and_marks_no_day_for_the_
     assert _rows(path, marks) == [(0, 0, 1)]
 
 
+def test_an_archive_read_folder_by_folder_leaves_the_feeds_index_pages_full(tmp_path: Path) -> None:
+    """Entries arrive about oldest first (a scraper files its dumps by day): the index every feed is
+    listed from takes them at its end, and its pages are left full, not half empty."""
+    from corpus import generate
+
+    dumps = tmp_path / "dumps"
+    generate(dumps, 1500, seed=3)
+    config = make_config(tmp_path, [dumps])
+    build(config, workers=1, do_publish=False)
+    query = "SELECT count(*), sum(payload) * 1.0 / sum(pgsize) FROM dbstat WHERE name = 'entries_listing'"
+    ((pages, filled),) = _rows(config.store, query)
+    assert pages > 20 and filled > 0.8, (pages, filled)
+
+
+@pytest.mark.parametrize("feed", [("all", ""), ("outlet", "rfi"), ("stories", "")])
+def test_every_feed_is_listed_newest_first_and_month_by_month_from_its_index(
+    tmp_path: Path, feed: tuple[str, str]
+) -> None:
+    """Both orders a feed is read in (store/listings.py) are walks of its index: at a million
+    entries a sort would be most of a publish."""
+    from feedtool.store.listings import _feed_where
+
+    with Store(tmp_path / "state.sqlite3") as store:
+        source, where, args = _feed_where(feed)  # type: ignore[arg-type]
+        index = "stories_listing" if feed[0] == "stories" else "entries_listing"
+        for order in ("published DESC, id", "published, id DESC"):
+            plan = store.db.execute(f"EXPLAIN QUERY PLAN SELECT {source} WHERE {where} ORDER BY {order}", args)
+            steps = " / ".join(row[3] for row in plan)
+            assert f"INDEX {index}" in steps and "TEMP B-TREE" not in steps, (order, steps)
+
+
 def test_fragment_keys_do_not_depend_on_the_order_outlets_were_first_seen(tmp_path: Path, seeds: Path) -> None:
     """The outlets' details are part of every fragment's key: read in another order, every fragment
     would be rendered again on the next publish."""
