@@ -232,6 +232,48 @@ def test_a_store_indexed_by_another_version_of_the_index_is_indexed_anew(tmp_pat
     assert _titles(store, "加沙") == {"臺灣選舉"}
 
 
+def test_a_title_and_summary_the_body_repeats_are_indexed_once_and_still_found(tmp_path: Path, seeds: Path) -> None:
+    """The seeds' titles and summaries are in their bodies: the index holds their words in the body
+    alone, and a search for every word of the title, or of the summary's first or last sentence,
+    finds each seed as before (a phrase is one run of Han characters, or one Latin word)."""
+    config = make_config(tmp_path, [seeds])
+    build(config)
+    with Store(config.store, root=config.root) as store:
+        store.db.execute("CREATE VIRTUAL TABLE temp.terms USING fts5vocab(main, search, 'col')")
+        columns = dict(store.db.execute("SELECT col, count(*) FROM temp.terms GROUP BY col"))
+        assert columns.keys() >= {"body", "outlet"} and "title" not in columns and "summary" not in columns
+        entries = store.entries([f.entry_id for f in store.search(None, limit=100)]).values()
+        assert len(entries) == 5
+        for entry in entries:
+            sentences = [s for s in re.split(r"(?<=[。！？.!?])\s*", entry.summary.rstrip("…")) if s.strip()]
+            for text in (entry.title, sentences[0], sentences[-1]):
+                words = re.findall(r"[\u4e00-\u9fff]+|[^\W\u4e00-\u9fff]+", text)
+                found = {f.entry_id for f in store.search(to_match(" ".join(f'"{w}"' for w in words)), limit=100)}
+                assert entry.id in found, text
+
+
+@pytest.mark.parametrize(
+    ("part", "body", "repeated"),
+    [
+        ("台湾问题", "王毅谈台湾问题再起", True),  # a piece of a Han run: its bigrams are the run's
+        ("Blinken met\nWang Yi.", "Blinken met Wang Yi. The U.S.", True),
+        ("王毅谈台湾问题。美国总…", "王毅谈台湾问题。美国总统发表讲话。", True),  # cut by first_sentences
+        ("the U.S. elec…", "the U.S. elections are near", False),  # "elec" is no word of the body
+        ("lection", "election", False),
+        ("2023", "in 20234", False),
+        ("taiwan", "台taiwan湾", True),
+        ("王毅访美", "王毅谈台湾问题", False),
+        ("", "anything", True),
+    ],
+)
+def test_a_part_is_repeated_by_a_body_only_where_every_word_of_it_is_one_of_the_bodys(
+    part: str, body: str, repeated: bool
+) -> None:
+    from feedtool.derive.indexed import repeated as repeats
+
+    assert repeats(part, " ".join(body.split())) is repeated
+
+
 def test_newest_first_and_time_bounds(store: Store) -> None:
     ids = [f.entry_id for f in store.search(None, limit=10)]
     published = [e.published for e in map(store.entries(ids).get, ids) if e]
