@@ -258,9 +258,8 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     LISTINGS,
     REVISED,
     _add_leads,
-    # The feeds' indexes made again in ascending time (schema.FEED_INDEXES says why); the
-    # migrations before this one made them descending, or (from the stories' on) not at all.
-    "DROP INDEX IF EXISTS entries_listing;\nDROP INDEX IF EXISTS stories_listing;\n" + FEED_INDEXES,
+    # The feeds' indexes made again in ascending time (schema.FEED_INDEXES says why).
+    FEED_INDEXES,
 )
 
 
