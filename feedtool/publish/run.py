@@ -36,7 +36,7 @@ from feedtool.publish.feeds import FILENAMES, OutletInfo, Page, Renderer
 from feedtool.publish.pages import Pages
 from feedtool.publish.plan import Plan, by_change, config_digest, digest, feed_folders, whole
 from feedtool.publish.site import FeedSummary, opml, static_files
-from feedtool.store import Store, Unpacker, from_iso, split_markup
+from feedtool.store import Store, Unpacker, from_iso, split_markup, stored_key
 from feedtool.workers import Setup, Workers, batched, fork_early
 
 log = logging.getLogger("feedtool")
@@ -356,7 +356,7 @@ def _stale_fragments(store: Store, plan: Plan, jobs: list[_Job]) -> tuple[set[st
         for batch in batched(ids, FRAGMENT_KEYS_READ):
             stored = store.fragment_keys(batch)
             for fmt in page_formats:
-                missing = {i for i in batch if stored.get((i, fmt)) != plan.key(i, fmt)}
+                missing = {i for i in batch if stored.get((i, fmt)) != stored_key(plan.key(i, fmt))}
                 if missing:
                     stale |= missing
                     formats.add(fmt)

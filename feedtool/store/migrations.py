@@ -9,10 +9,11 @@ earlier version (tests/stores/) and compares it with a new one.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 
-from feedtool.store.packing import Codec, lead_digest, pack_text
+from feedtool.store.packing import Codec, join_keys, lead_digest, pack_text
 from feedtool.store.schema import (
     DICTIONARIES,
     FEED_INDEXES,
@@ -74,6 +75,19 @@ def _add_leads(db: sqlite3.Connection) -> None:
         last = rows[-1][0]
     for statement in statements(LEADS):
         db.execute(statement)
+
+
+def _compact_fragment_keys(db: sqlite3.Connection) -> None:
+    """Each fragment row's keys from JSON with whole keys to packing.join_keys's form: the same
+    formats, lengths and (shortened) keys, so that no fragment is rendered again."""
+    last = 0
+    query = "SELECT rowid, keys FROM fragments WHERE rowid > ? ORDER BY rowid LIMIT ?"
+    while rows := db.execute(query, (last, MIGRATION_BATCH)).fetchall():
+        db.executemany(
+            "UPDATE fragments SET keys = ? WHERE rowid = ?",
+            [(join_keys(map(tuple, json.loads(keys))), rowid) for rowid, keys in rows],
+        )
+        last = rows[-1][0]
 
 
 # Each migration takes the store from version i to i + 1; never edit one that has shipped. Most are
@@ -260,6 +274,8 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     _add_leads,
     # The feeds' indexes made again in ascending time (schema.FEED_INDEXES says why).
     FEED_INDEXES,
+    # Fragment rows' keys shortened (packing.KEY_CHARS says why).
+    _compact_fragment_keys,
 )
 
 

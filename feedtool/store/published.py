@@ -15,7 +15,7 @@ from typing import get_args
 
 from feedtool.models import Format
 from feedtool.store.connection import Connection
-from feedtool.store.packing import frame_dictionary, split_markup
+from feedtool.store.packing import frame_dictionary, join_keys, read_keys, split_markup
 from feedtool.store.records import Head, Key, Placed
 from feedtool.store.sql import in_chunks
 
@@ -126,7 +126,8 @@ class Published(Connection):
     # -- rendered entries ---------------------------------------------------------------------
 
     def fragment_keys(self, ids: Sequence[str]) -> dict[tuple[str, str], str]:
-        """(entry id, format) -> the key its stored fragment was rendered under, for these entries.
+        """(entry id, format) -> the key its stored fragment was rendered under, for these entries, as
+        the row keeps it (packing.stored_key).
 
         Asked only for the entries of documents about to be written, so a small build reads a
         small part of the table however large the archive is.
@@ -135,7 +136,7 @@ class Published(Connection):
         for chunk, marks in in_chunks(ids):
             query = f"SELECT entry_id, keys FROM fragments WHERE entry_id IN ({marks})"
             for entry_id, keys in self.db.execute(query, chunk):
-                found.update(((entry_id, fmt), key) for fmt, key, _ in json.loads(keys))
+                found.update(((entry_id, fmt), key) for fmt, key, _ in read_keys(keys))
         return found
 
     def set_fragments(self, rows: Iterable[tuple[str, str, str, bytes]]) -> None:
@@ -188,7 +189,7 @@ class Published(Connection):
     def _fragment_row(self, entry_id: str, formats: dict[str, tuple[str, bytes]]) -> tuple[str, str, bytes]:
         """One entry's markup in every format, end to end in one zstd frame; `keys` says where each is."""
         order = sorted(formats)
-        keys = json.dumps([[fmt, formats[fmt][0], len(formats[fmt][1])] for fmt in order])
+        keys = join_keys((fmt, formats[fmt][0], len(formats[fmt][1])) for fmt in order)
         return entry_id, keys, self.codec.pack("markup", b"".join(formats[fmt][1] for fmt in order))
 
     # -- published documents ------------------------------------------------------------------

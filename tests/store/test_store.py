@@ -10,6 +10,7 @@ import pytest
 from helpers import ROOT, dump, fresh_build, make_config, published
 
 from feedtool.build import build
+from feedtool.config import load_config
 from feedtool.errors import StoreError
 from feedtool.store import SCHEMA_VERSION, Store
 from feedtool.store import migrations as migrations_module
@@ -135,6 +136,38 @@ def test_every_feed_is_listed_newest_first_and_month_by_month_from_its_index(
             plan = store.db.execute(f"EXPLAIN QUERY PLAN SELECT {source} WHERE {where} ORDER BY {order}", args)
             steps = " / ".join(row[3] for row in plan)
             assert f"INDEX {index}" in steps and "TEMP B-TREE" not in steps, (order, steps)
+
+
+def test_upgrading_to_short_fragment_keys_keeps_every_fragment_current(
+    tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Schema 18 keeps a fragment row's keys short (store/packing.py): the store of schema 17 was
+    built from the seeds with this project's config, and the build after the upgrade renders no
+    fragment again, and publishes what a build with a new store does."""
+    import feedtool.publish.run as publishing
+
+    for project in (tmp_path / "old", tmp_path / "new"):
+        project.mkdir()
+        (project / "feedtool.toml").write_text('[build]\ninputs = ["seeds"]\n[stories]\nenabled = true\n', "utf-8")
+        shutil.copytree(seeds, project / "seeds")
+    (tmp_path / "old" / ".feedtool").mkdir()
+    shutil.copy(STORES / "schema-17.sqlite3", tmp_path / "old" / ".feedtool" / "state.sqlite3")
+    config = load_config(tmp_path / "old" / "feedtool.toml")
+    rendered: list[str] = []
+    refresh = publishing._refresh_fragments
+    monkeypatch.setattr(
+        publishing,
+        "_refresh_fragments",
+        lambda *a: rendered.extend(a[4]) or refresh(*a),  # type: ignore[func-returns-value]
+    )
+    build(config, workers=1)
+    assert _rows(config.store, "SELECT count(*) FROM fragments") == [(6,)]
+    assert rendered == []
+    keys = [keys.split() for (keys,) in _rows(config.store, "SELECT keys FROM fragments")]
+    assert all(len(k) == 12 and {len(key) for key in k[1::3]} == {16} for k in keys), keys
+    fresh = load_config(tmp_path / "new" / "feedtool.toml")
+    build(fresh, workers=1)
+    assert published(config.output) == published(fresh.output)
 
 
 def test_fragment_keys_do_not_depend_on_the_order_outlets_were_first_seen(tmp_path: Path, seeds: Path) -> None:
