@@ -63,6 +63,9 @@ def _titles(store: Store, query: str) -> set[str]:
         ("起", {"台湾问题再起"}),  # the last character of a run
         ("台湾问题", {"台湾问题再起"}),  # a longer word is a phrase of bigrams
         ("湾问", {"台湾问题再起"}),  # any substring is found, as topics find it
+        ("总。", {"台湾问题再起"}),  # one character, punctuation after it: still the start of a bigram
+        ('"问题。美国"', {"台湾问题再起"}),  # a phrase of two runs, as the text has them
+        ('"王毅，台湾"', set()),
         ("问题 NOT 总统", set()),
         ("台湾 -加沙", {"台湾问题再起"}),
         ("加沙 OR 总统", {"台湾问题再起", "臺灣選舉"}),
@@ -262,6 +265,10 @@ def test_a_title_and_summary_the_body_repeats_are_indexed_once_and_still_found(t
         ("lection", "election", False),
         ("2023", "in 20234", False),
         ("taiwan", "台taiwan湾", True),
+        ("Price is 100", "Price is 100₽ today.", False),  # unicode61 takes what Unicode 6.1 lacked into a word
+        ("said Ali", "said Ali\u2069 today", False),
+        ("covid", "covid🦠 cases", False),
+        ("王毅说", "王毅说，「台湾」", True),
         ("王毅访美", "王毅谈台湾问题", False),
         ("", "anything", True),
     ],
