@@ -31,12 +31,13 @@ from dataclasses import dataclass
 
 from feedtool.derive.topics import fold
 
-VERSION = "3"  # raise when index_values or the cutting changes: stores indexed before are indexed again
+VERSION = "4"  # raise when index_values or the cutting changes: stores indexed before are indexed again
 
 _CJK = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _CJK_RUN = re.compile(f"[{_CJK}]+")
 _CJK_CHAR = re.compile(f"[{_CJK}]")
-_AFTER_WORDS = re.compile(r"\W+$")  # what follows a term's last word: punctuation, spaces
+_WORD_CHAR = re.compile(r"[^\W_]")  # a character unicode61 keeps in a word, near enough (not "_")
+_APART = re.compile(r"[PSZ]|Cc")  # the categories unicode61 splits words at
 _HAS_CJK = re.compile(f"[{_CJK}]")
 
 _WORD = re.compile(r"\w+")  # what unicode61 keeps as a word, near enough to tell a term with none
@@ -157,14 +158,16 @@ def _apart(neighbour: str, edge: str) -> bool:
 
 def _in_word(char: str) -> bool:
     """Whether unicode61 may take the character into a word: anything but a space, a control, a
-    punctuation mark or a symbol. unicode61 knows characters as Unicode 6.1 did, and takes one
-    that 6.1 did not have (the ruble sign, newer emoji, the bidi isolates) into a word, so a
-    character is told apart only by Unicode 3.2 (the oldest table Python keeps), where it must be
-    known already: one it does not know may be in a word."""
+    punctuation mark or a symbol. unicode61 knows characters as Unicode 6.1 did, which Python does
+    not keep: it takes one that 6.1 did not have (the ruble sign, newer emoji, the bidi isolates)
+    into a word, and some that were symbols once are letters since (the tone marks ˇ ˊ ˋ). So a
+    character is apart from words only where Unicode 3.2 (the oldest table Python keeps) and
+    Python's own both say so; tests/search/test_fulltext.py asks FTS5 about every one."""
     if char.isascii():
         return char.isalnum()
-    category = unicodedata.ucd_3_2_0.category(char)
-    return category[0] not in "PSZ" and category != "Cc"
+    return not all(
+        _APART.match(category) for category in (unicodedata.ucd_3_2_0.category(char), unicodedata.category(char))
+    )
 
 
 def phrase(term: str, *, prefix: bool = False) -> str | None:
@@ -173,17 +176,16 @@ def phrase(term: str, *, prefix: bool = False) -> str | None:
     folded = fold(term)
     if not _WORD.search(folded):
         return None
-    runs = _CJK_RUN.findall(folded)
-    single = bool(runs) and len(runs[-1]) == 1 and _AFTER_WORDS.sub("", folded).endswith(runs[-1])
-    # The last run is cut into bigrams without its final character: "问题" is the bigram "问题",
-    # found in "台湾问题" (台湾 湾问 问题 题). A lone character ending the term, punctuation after it
-    # or not ("总。"), is looked for as the start of a bigram. A run before another keeps its final
-    # character, as the index does, so that "台湾，美国" is the phrase of the text it is in.
-    found = list(_CJK_RUN.finditer(folded))
-    pieces, start = [], 0
-    for n, run in enumerate(found):
-        pieces += [folded[start : run.start()], _bigrams(run.group(), final=n < len(found) - 1)]
-        start = run.end()
+    # A run that ends the term's words is cut into bigrams without its final character: "问题" is
+    # the bigram "问题", found in "台湾问题" (台湾 湾问 问题 题), and a lone character ending them,
+    # punctuation after it or not ("总。"), is looked for as the start of a bigram. A run with a
+    # word after it keeps its final character, as the index does, so that "台湾，美国" and
+    # "美国CDC" are the phrases of the texts they are in.
+    pieces, start, single = [], 0, False
+    for run in _CJK_RUN.finditer(folded):
+        followed = bool(_WORD_CHAR.search(folded, run.end()))
+        pieces += [folded[start : run.start()], _bigrams(run.group(), final=followed)]
+        start, single = run.end(), len(run.group()) == 1 and not followed
     text = "".join(pieces) + folded[start:]
     words = " ".join(text.split())
     quoted = '"' + words.replace('"', '""') + '"'

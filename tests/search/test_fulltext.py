@@ -66,6 +66,7 @@ def _titles(store: Store, query: str) -> set[str]:
         ("总。", {"台湾问题再起"}),  # one character, punctuation after it: still the start of a bigram
         ('"问题。美国"', {"台湾问题再起"}),  # a phrase of two runs, as the text has them
         ('"王毅，台湾"', set()),
+        ("总_", {"台湾问题再起"}),  # "_" is no part of a word for the index
         ("问题 NOT 总统", set()),
         ("台湾 -加沙", {"台湾问题再起"}),
         ("加沙 OR 总统", {"台湾问题再起", "臺灣選舉"}),
@@ -269,6 +270,8 @@ def test_a_title_and_summary_the_body_repeats_are_indexed_once_and_still_found(t
         ("said Ali", "said Ali\u2069 today", False),
         ("covid", "covid🦠 cases", False),
         ("王毅说", "王毅说，「台湾」", True),
+        ("Protests in Tver", "Protests in Tverʹ continue.", False),  # a symbol in Unicode 3.2, a letter since
+        ("写作ㄋㄧ", "写作ㄋㄧˇ，读作nǐ。", False),
         ("王毅访美", "王毅谈台湾问题", False),
         ("", "anything", True),
     ],
@@ -279,6 +282,37 @@ def test_a_part_is_repeated_by_a_body_only_where_every_word_of_it_is_one_of_the_
     from feedtool.derive.indexed import repeated as repeats
 
     assert repeats(part, " ".join(body.split())) is repeated
+
+
+def test_a_character_the_index_splits_words_at_is_one_the_index_splits_words_at() -> None:
+    """Every character that `repeated` takes for no part of a word, asked of FTS5's own tokenizer:
+    "a", the character, "b" are two words there. A title or summary is left out of the index on
+    the strength of this (indexed.py), and unicode61 reads characters as Unicode 6.1 did."""
+    import sqlite3
+
+    from feedtool.derive.indexed import _in_word
+
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE s USING fts5(b, content='', tokenize='unicode61 remove_diacritics 2')")
+    db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(s, 'instance')")
+    apart = [c for c in map(chr, range(1, 0x30000)) if not 0xD800 <= ord(c) < 0xE000 and not _in_word(c)]
+    db.executemany("INSERT INTO s (rowid, b) VALUES (?, ?)", [(ord(c), f"a{c}b") for c in apart])
+    words = dict(db.execute("SELECT doc, count(*) FROM v GROUP BY doc"))
+    assert len(apart) > 3000
+    assert [hex(ord(c)) for c in apart if words.get(ord(c)) != 2] == []
+
+
+def test_a_term_of_chinese_and_latin_finds_the_text_it_is_in(tmp_path: Path) -> None:
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    body = "<p>美国CDC周五发布2024年报告，台湾abc美国。</p>"
+    (folder / "cdc.txt").write_text(dump(title="报告", url="https://www.rfi.fr/cn/a/9", body=body), "utf-8")
+    config = make_config(tmp_path, [folder])
+    build(config)
+    with Store(config.store, root=config.root) as store:
+        for query in ("美国CDC", '"美国cdc周五"', "CDC周五", "2024年", "台湾abc", "abc美国", '"报告，台湾"'):
+            assert [f.entry_id for f in store.search(to_match(query))] == ["https://www.rfi.fr/cn/a/9"], query
+        assert store.search(to_match("美国CDC报告")) == []
 
 
 def test_newest_first_and_time_bounds(store: Store) -> None:
