@@ -16,7 +16,7 @@ from feedtool.derive.indexed import index_values
 from feedtool.derive.merge import Claim, Merged, Shown
 from feedtool.store.connection import Connection
 from feedtool.store.packing import Codec, lead_digest
-from feedtool.store.records import FileStat
+from feedtool.store.records import FileStat, filled_from, kept_from
 from feedtool.store.sql import in_chunks
 
 # The entries columns the full-text index is made from (indexed.index_values), and its order.
@@ -244,8 +244,9 @@ def _merged_row(codec: Codec, merged: Merged) -> dict[str, object]:
         "lead": lead_digest(shown.search_text),
         "author": merged.author, "image": merged.image,
         "tags": json.dumps(list(merged.tags), ensure_ascii=False), "published": merged.published,
-        "updated": merged.updated, "shown": merged.key, "author_from": merged.filled[0],
-        "image_from": merged.filled[1], "tags_from": merged.filled[2], "revision": merged.revision,
+        "updated": merged.updated, "shown": merged.key, "author_from": kept_from(merged.filled[0], merged.key),
+        "image_from": kept_from(merged.filled[1], merged.key), "tags_from": kept_from(merged.filled[2], merged.key),
+        "revision": merged.revision,
     }  # fmt: skip
 
 
@@ -255,6 +256,10 @@ def _merged(codec: Codec, row: sqlite3.Row) -> Merged:
     return Merged(
         shown=Shown(**shown), key=row["shown"],
         author=row["author"], image=row["image"], tags=tuple(json.loads(row["tags"])),
-        filled=(row["author_from"], row["image_from"], row["tags_from"]), published=row["published"],
+        filled=(
+            filled_from(row["author_from"], row["shown"]), filled_from(row["image_from"], row["shown"]),
+            filled_from(row["tags_from"], row["shown"]),
+        ),
+        published=row["published"],
         updated=row["updated"], revision=row["revision"],
     )  # fmt: skip

@@ -276,6 +276,14 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     FEED_INDEXES,
     # Fragment rows' keys shortened (packing.KEY_CHARS says why).
     _compact_fragment_keys,
+    # A field filled from the scrape shown kept as a mark, not its key again (records.SAME_AS_SHOWN).
+    """
+    UPDATE entries SET
+        author_from = CASE WHEN author_from = shown THEN '=' ELSE author_from END,
+        image_from = CASE WHEN image_from = shown THEN '=' ELSE image_from END,
+        tags_from = CASE WHEN tags_from = shown THEN '=' ELSE tags_from END
+    WHERE shown <> '' AND shown IN (author_from, image_from, tags_from);
+    """,
 )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence, Set
 from feedtool.models import FolderMark, Rejection
 from feedtool.store.derivations import Derivations
 from feedtool.store.packing import pack_listing, unpack_listing
-from feedtool.store.records import FileStat, Known
+from feedtool.store.records import FileStat, Known, filled_from
 from feedtool.store.sql import in_chunks
 
 # A stored path made real in SQL, the project folder its parameter: "./a/b.txt" -> root + "/a/b.txt".
@@ -132,8 +132,9 @@ class Sources(Derivations):
         ).fetchone()
         if row is None:
             return None
-        entry_id, rejected, text_hash, published, rank, warnings, *keys = row
-        return Known(entry_id, rejected, text_hash, published, rank, warnings, tuple(k for k in keys if k is not None))
+        entry_id, rejected, text_hash, published, rank, warnings, shown, *filled = row
+        keys = () if shown is None else (shown, *(filled_from(k, shown) for k in filled))
+        return Known(entry_id, rejected, text_hash, published, rank, warnings, keys)
 
     def add_copy(self, stat: FileStat, sha256: str, known: Known, published: str | None) -> None:
         """The same bytes under another path, inert (Known.inert): recorded against the same entry, not

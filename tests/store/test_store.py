@@ -170,6 +170,25 @@ def test_upgrading_to_short_fragment_keys_keeps_every_fragment_current(
     assert published(config.output) == published(fresh.output)
 
 
+def test_a_field_filled_from_the_scrape_shown_is_kept_as_a_mark_and_upgrading_marks_them(
+    tmp_path: Path, seeds: Path
+) -> None:
+    """An entry's image, byline or tags filled from the scrape it shows name it by a mark, not by
+    that scrape's key again (store/records.py): in a new store, and in one of schema 18 upgraded,
+    which then publishes what a new store does."""
+    marks = "SELECT count(*), sum(image_from = '='), sum(image_from = shown), sum(author_from = shown) FROM entries"
+    config = make_config(tmp_path, [seeds])
+    build(config)
+    assert _rows(config.store, marks) == [(5, 5, 0, 0)]
+    path = tmp_path / "old" / "state.sqlite3"
+    path.parent.mkdir()
+    shutil.copy(STORES / "schema-18.sqlite3", path)
+    assert _rows(path, marks) == [(5, 0, 5, 1)]
+    Store(path).close()
+    assert _rows(path, marks) == [(5, 5, 0, 0)]
+    assert _rows(path, "SELECT count(*) FROM entries WHERE author_from = '='") == [(1,)]
+
+
 def test_fragment_keys_do_not_depend_on_the_order_outlets_were_first_seen(tmp_path: Path, seeds: Path) -> None:
     """The outlets' details are part of every fragment's key: read in another order, every fragment
     would be rendered again on the next publish."""
