@@ -35,7 +35,6 @@ VERSION = "4"  # raise when index_values or the cutting changes: stores indexed 
 
 _CJK = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _CJK_RUN = re.compile(f"[{_CJK}]+")
-_CJK_CHAR = re.compile(f"[{_CJK}]")
 _WORD_CHAR = re.compile(r"[^\W_]")  # a character unicode61 keeps in a word, near enough (not "_")
 _APART = re.compile(r"[PSZ]|Cc")  # the categories unicode61 splits words at
 _HAS_CJK = re.compile(f"[{_CJK}]")
@@ -151,7 +150,7 @@ def repeated(part: str, body: str) -> bool:
 
 def _apart(neighbour: str, edge: str) -> bool:
     """Whether a character of the body next to a part's edge character leaves the edge's word whole."""
-    if not neighbour or _CJK_CHAR.match(edge) or _CJK_CHAR.match(neighbour):
+    if not neighbour or _HAS_CJK.match(edge) or _HAS_CJK.match(neighbour):
         return True  # a Han or kana run is cut into bigrams apart from the words beside it
     return not (_in_word(neighbour) and _in_word(edge))
 
