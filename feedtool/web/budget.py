@@ -6,7 +6,8 @@ and a flag the server sets when the client hangs up), checked between entries by
 loop and every few thousand SQLite steps by the store's progress handler; past it, the answer
 stops where it is. A slot to make answers in is granted by `FairSlots`: one client address makes
 one answer at a time, however many it asks for at once, and among those waiting the address
-whose answers have cost least lately goes first: a crowd of requests from one place, or of
+whose answers have cost least lately goes first, a request with regular expressions counted
+as though it had spent its whole allowance already: a crowd of requests from one place, or of
 costly ones from many, waits behind the readers asking ordinary questions.
 """
 
@@ -100,13 +101,22 @@ class TooMany(Exception):
 
 class FairSlots:
     """SLOTS answers at a time. An address already making one waits until it is done, so no
-    client holds every slot; of the others waiting, the address whose answers cost least CPU
-    lately (halving every COST_HALF_LIFE seconds) goes first, then a request without regular
-    expressions before one with (`costly`: they are what can take a second), then the one that
-    came first. Lives in the event loop. `client` is client_key's: an address, or an IPv6 /64."""
+    client holds every slot; of the others waiting, the request whose address would have spent
+    least once it is answered goes first: what the address's answers cost in CPU lately (halving
+    every COST_HALF_LIFE seconds), plus, for a request with regular expressions (`costly`), the
+    whole allowance of an answer, which is what those can take. Then the one that came first.
 
-    def __init__(self, slots: int = SLOTS, *, turn: float = TURN_SECONDS, waiting: int = WAITING_PER_CLIENT) -> None:
+    Without that allowance, an address the server has not seen (nothing spent) would go before
+    every reader who has asked before, however little they spent: thirty new addresses with slow
+    expressions would keep a reader waiting for fifteen of their answers. Lives in the event loop.
+    `client` is client_key's: an address, or an IPv6 /64."""
+
+    def __init__(
+        self, slots: int = SLOTS, *, turn: float = TURN_SECONDS, waiting: int = WAITING_PER_CLIENT,
+        allowance: float = CPU_SECONDS,
+    ) -> None:  # fmt: skip
         self.slots, self.free, self.turn, self.most_waiting = slots, slots, turn, waiting
+        self.allowance = allowance
         self.running: dict[str, int] = {}
         self.waiters: list[tuple[str, bool, asyncio.Future[None]]] = []  # (client, costly, granted)
         self.costs: dict[str, tuple[float, float]] = {}  # address -> (CPU seconds, as of when)
@@ -172,16 +182,17 @@ class FairSlots:
             raise Busy(f"every one of the {self.slots} answers at a time was busy for {self.turn:g} s")
 
     def _dispatch(self) -> None:
-        """Free slots to the waiting addresses not making an answer already, cheapest first."""
+        """Free slots to the waiting addresses not making an answer already, cheapest first (see the class)."""
         now = time.monotonic()
         while self.free:
             ready = [
-                (self._cost(who, now), costly, n) for n, (who, costly, _) in enumerate(self.waiters)
+                (self._cost(who, now) + (self.allowance if costly else 0.0), n)
+                for n, (who, costly, _) in enumerate(self.waiters)
                 if not self.running.get(who)
-            ]  # fmt: skip
+            ]
             if not ready:
                 return
-            who, _, waiter = self.waiters.pop(min(ready)[2])
+            who, _, waiter = self.waiters.pop(min(ready)[1])
             self.free -= 1
             self.running[who] = 1
             waiter.set_result(None)
