@@ -6,9 +6,9 @@ and a flag the server sets when the client hangs up), checked between entries by
 loop and every few thousand SQLite steps by the store's progress handler; past it, the answer
 stops where it is. A slot to make answers in is granted by `FairSlots`: one client address makes
 one answer at a time, however many it asks for at once, and among those waiting the address
-whose answers have cost least lately goes first, a request with regular expressions counted
-as though it had spent its whole allowance already: a crowd of requests from one place, or of
-costly ones from many, waits behind the readers asking ordinary questions.
+whose answers have cost least lately goes first, an address not seen before counted as having
+spent an answer's allowance: a crowd of requests from one place, or of costly ones from many,
+new or not, waits behind the readers asking ordinary questions.
 """
 
 from __future__ import annotations
@@ -101,22 +101,26 @@ class TooMany(Exception):
 
 class FairSlots:
     """SLOTS answers at a time. An address already making one waits until it is done, so no
-    client holds every slot; of the others waiting, the request whose address would have spent
-    least once it is answered goes first: what the address's answers cost in CPU lately (halving
-    every COST_HALF_LIFE seconds), plus, for a request with regular expressions (`costly`), the
-    whole allowance of an answer, which is what those can take. Then the one that came first.
+    client holds every slot; of the others waiting, the address whose answers cost least CPU
+    lately (halving every COST_HALF_LIFE seconds) goes first, then a request without regular
+    expressions before one with (`costly`: they are what can take a second), then the one that
+    came first. Lives in the event loop. `client` is client_key's: an address, or an IPv6 /64.
 
-    Without that allowance, an address the server has not seen (nothing spent) would go before
-    every reader who has asked before, however little they spent: thirty new addresses with slow
-    expressions would keep a reader waiting for fifteen of their answers. Lives in the event loop.
-    `client` is client_key's: an address, or an IPv6 /64."""
+    An address the server has not seen counts as having spent `unseen` (an answer's whole
+    allowance) until its first answer is charged, when what that answer cost takes its place.
+    Counted as nothing, every new address would go before every reader who has asked before,
+    however little they spent: thirty new addresses with slow expressions, or with plain
+    questions as dear, kept a reader waiting for fifteen of their answers. So a reader whose
+    answers cost under an allowance lately goes before any crowd of new addresses; one who spent
+    more waits behind their first answers, as behind anyone who spent less.
+    """
 
     def __init__(
         self, slots: int = SLOTS, *, turn: float = TURN_SECONDS, waiting: int = WAITING_PER_CLIENT,
-        allowance: float = CPU_SECONDS,
+        unseen: float = CPU_SECONDS,
     ) -> None:  # fmt: skip
         self.slots, self.free, self.turn, self.most_waiting = slots, slots, turn, waiting
-        self.allowance = allowance
+        self.unseen = unseen
         self.running: dict[str, int] = {}
         self.waiters: list[tuple[str, bool, asyncio.Future[None]]] = []  # (client, costly, granted)
         self.costs: dict[str, tuple[float, float]] = {}  # address -> (CPU seconds, as of when)
@@ -134,7 +138,8 @@ class FairSlots:
     def charge(self, client: str, seconds: float) -> None:
         """What an answer for `client` cost: its next requests wait behind cheaper addresses'."""
         now = time.monotonic()
-        self.costs[client] = (self._cost(client, now) + seconds, now)
+        spent = self._cost(client, now) if client in self.costs else 0.0  # an unseen one's first: its own
+        self.costs[client] = (spent + seconds, now)
         if len(self.costs) > TRACKED:  # forget the addresses that cost least
             for address, _ in sorted(self.costs.items(), key=lambda item: item[1][0])[: TRACKED // 2]:
                 del self.costs[address]
@@ -146,7 +151,7 @@ class FairSlots:
             waiter.cancel()
 
     def _cost(self, client: str, now: float) -> float:
-        spent, when = self.costs.get(client, (0.0, now))
+        spent, when = self.costs.get(client, (self.unseen, now))
         return float(spent * 0.5 ** ((now - when) / COST_HALF_LIFE))
 
     async def _acquire(self, client: str, gone: asyncio.Event, costly: bool) -> None:
@@ -182,17 +187,16 @@ class FairSlots:
             raise Busy(f"every one of the {self.slots} answers at a time was busy for {self.turn:g} s")
 
     def _dispatch(self) -> None:
-        """Free slots to the waiting addresses not making an answer already, cheapest first (see the class)."""
+        """Free slots to the waiting addresses not making an answer already, cheapest first."""
         now = time.monotonic()
         while self.free:
             ready = [
-                (self._cost(who, now) + (self.allowance if costly else 0.0), n)
-                for n, (who, costly, _) in enumerate(self.waiters)
+                (self._cost(who, now), costly, n) for n, (who, costly, _) in enumerate(self.waiters)
                 if not self.running.get(who)
-            ]
+            ]  # fmt: skip
             if not ready:
                 return
-            who, _, waiter = self.waiters.pop(min(ready)[1])
+            who, _, waiter = self.waiters.pop(min(ready)[2])
             self.free -= 1
             self.running[who] = 1
             waiter.set_result(None)
