@@ -6,9 +6,10 @@ and a flag the server sets when the client hangs up), checked between entries by
 loop and every few thousand SQLite steps by the store's progress handler; past it, the answer
 stops where it is. A slot to make answers in is granted by `FairSlots`: one client address makes
 one answer at a time, however many it asks for at once, and among those waiting the address
-whose answers have cost least lately goes first, an address not seen before counted as having
-spent an answer's allowance: a crowd of requests from one place, or of costly ones from many,
-new or not, waits behind the readers asking ordinary questions.
+whose answers have cost least lately goes first, a request with regular expressions counted as
+though it had spent its allowance already and a new address as though it had asked some
+tens of questions: a crowd of requests from one place, or of costly ones from many, new or not, waits
+behind the readers asking ordinary questions.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ CPU_SECONDS = 0.5
 COST_HALF_LIFE = 60.0  # seconds for what an address's answers cost to count half as much
 MAX_WAITING = 64  # requests waiting for a slot, all addresses together; past them a 503 at once
 TRACKED = 10_000  # addresses whose recent cost is remembered
+UNSEEN_SECONDS = 0.1  # what an address not seen before counts as having spent (FairSlots says why)
 # Wall time, waiting on Python's one lock behind other answers included: past it the server is too
 # busy to answer this well (a 503), whatever the query.
 WALL_SECONDS = 10.0
@@ -101,26 +103,30 @@ class TooMany(Exception):
 
 class FairSlots:
     """SLOTS answers at a time. An address already making one waits until it is done, so no
-    client holds every slot; of the others waiting, the address whose answers cost least CPU
-    lately (halving every COST_HALF_LIFE seconds) goes first, then a request without regular
-    expressions before one with (`costly`: they are what can take a second), then the one that
-    came first. Lives in the event loop. `client` is client_key's: an address, or an IPv6 /64.
+    client holds every slot; of the others waiting, the request whose address would have spent
+    least once it is answered goes first: what the address's answers cost in CPU lately (halving
+    every COST_HALF_LIFE seconds), plus an answer's whole allowance for a request with regular
+    expressions (`costly`: they are what take it). Then the one that came first. Lives in the
+    event loop. `client` is client_key's: an address, or an IPv6 /64.
 
-    An address the server has not seen counts as having spent `unseen` (an answer's whole
-    allowance) until its first answer is charged, when what that answer cost takes its place.
-    Counted as nothing, every new address would go before every reader who has asked before,
-    however little they spent: thirty new addresses with slow expressions, or with plain
-    questions as dear, kept a reader waiting for fifteen of their answers. So a reader whose
-    answers cost under an allowance lately goes before any crowd of new addresses; one who spent
-    more waits behind their first answers, as behind anyone who spent less.
+    An address not seen before counts as having spent `unseen`, what some tens of searches cost
+    (a search takes a few milliseconds of CPU, a feed's page tens of them), until its first
+    answer is charged, when what that answer cost takes its place. Counted as nothing, every new
+    address would go before every reader who has asked before: thirty new addresses with slow
+    expressions kept a reader's search waiting for fifteen of their answers. Counted as a whole
+    allowance, a new reader would wait until the busiest readers had each spent that much:
+    seconds, on a busy server. So a crowd of new addresses goes behind the readers who asked a
+    little lately and before the busiest, and its expressions behind every search from an address
+    that spent less than an allowance more. What that costs an expression: while searches from
+    such addresses keep every slot busy, it waits, and after TURN_SECONDS it gets a 503.
     """
 
     def __init__(
         self, slots: int = SLOTS, *, turn: float = TURN_SECONDS, waiting: int = WAITING_PER_CLIENT,
-        unseen: float = CPU_SECONDS,
+        unseen: float = UNSEEN_SECONDS, allowance: float = CPU_SECONDS,
     ) -> None:  # fmt: skip
         self.slots, self.free, self.turn, self.most_waiting = slots, slots, turn, waiting
-        self.unseen = unseen
+        self.unseen, self.allowance = unseen, allowance
         self.running: dict[str, int] = {}
         self.waiters: list[tuple[str, bool, asyncio.Future[None]]] = []  # (client, costly, granted)
         self.costs: dict[str, tuple[float, float]] = {}  # address -> (CPU seconds, as of when)
@@ -187,16 +193,17 @@ class FairSlots:
             raise Busy(f"every one of the {self.slots} answers at a time was busy for {self.turn:g} s")
 
     def _dispatch(self) -> None:
-        """Free slots to the waiting addresses not making an answer already, cheapest first."""
+        """Free slots to the waiting addresses not making an answer already, cheapest first (see the class)."""
         now = time.monotonic()
         while self.free:
             ready = [
-                (self._cost(who, now), costly, n) for n, (who, costly, _) in enumerate(self.waiters)
+                (self._cost(who, now) + (self.allowance if costly else 0.0), n)
+                for n, (who, costly, _) in enumerate(self.waiters)
                 if not self.running.get(who)
-            ]  # fmt: skip
+            ]
             if not ready:
                 return
-            who, _, waiter = self.waiters.pop(min(ready)[2])
+            who, _, waiter = self.waiters.pop(min(ready)[1])
             self.free -= 1
             self.running[who] = 1
             waiter.set_result(None)
