@@ -139,7 +139,9 @@ def _restory(store: Store, touched: Sequence[str], rules: Rules) -> int:
     links, written where they changed and logged; how many were made, changed or gone."""
     reached, links = _linked_groups(store, touched)
     before = store.story_rows(sorted(set(store.stories_of(sorted(reached)).values())))
-    members = store.members(sorted(reached), rules.lead_chars)
+    # Only an article with a link can be in a story: one with none stands alone, and nothing of
+    # it is read (its text's lead, its figures). Most touched articles have none.
+    members = store.members(sorted({i for _, a, b in links for i in (a, b)}), rules.lead_chars)
     stated = {i: figures(m.title, m.lead, lead_chars=rules.lead_chars) for i, m in members.items()}
     groups = clusters(links, {i: members[i].outlet for i in members}, stated, rules.story_figures)
     made = {story.id: _row(story.id, story.members, members) for story in stories_of(groups, _times(members))}
@@ -156,7 +158,7 @@ def _restory(store: Store, touched: Sequence[str], rules: Rules) -> int:
     # An article's pages say who else reported it: those whose reporters changed are logged too.
     was = {m: row.reporters for row in before.values() for m in row.members}
     now = {m: row.reporters for row in made.values() for m in row.members}
-    shown = sorted(i for i in was.keys() | now.keys() if was.get(i) != now.get(i) and i in members)
+    shown = sorted(i for i in was.keys() | now.keys() if was.get(i) != now.get(i))  # `placed` leaves out the pruned
     for entry_id, placed in store.placed(shown).items():
         store.note_change(entry_id, placed)
     store.bump_generation(len(written) + len(gone))
