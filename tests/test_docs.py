@@ -62,7 +62,7 @@ def test_the_search_page_of_the_docs_says_the_bounds_the_code_keeps() -> None:
     from feedtool.web import answers, app, budget
 
     words = {0.5: "half a second", 2: "two", 8: "eight", 10.0: "ten seconds", 15.0: "fifteen\n  seconds",
-             20: "twenty"}  # fmt: skip
+             20: "twenty", 0.1: "a tenth of a second", 60.0: "half after a minute"}  # fmt: skip
     text = (ROOT / "docs" / "search.md").read_text("utf-8")
     for phrase in (
         f"at most {feedquery.MAX_ITEMS} entries a page",
@@ -75,6 +75,8 @@ def test_the_search_page_of_the_docs_says_the_bounds_the_code_keeps() -> None:
         f"at most {words[budget.SLOTS]} answers are made at once",
         f"waits {words[budget.TURN_SECONDS]} at most",
         f"past {budget.MAX_WAITING} waiting in all",
+        f"started as though it had spent {words[budget.UNSEEN_SECONDS]}",
+        f"what an answer cost counts {words[budget.COST_HALF_LIFE]}",
         f"at most {feedquery.MAX_PROGRAM:,} steps",
         f"the first {feedquery.MAX_FILTERED:,} characters",
         f"more than {words[budget.WAITING_PER_CLIENT]} waiting",

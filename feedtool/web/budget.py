@@ -7,9 +7,9 @@ loop and every few thousand SQLite steps by the store's progress handler; past i
 stops where it is. A slot to make answers in is granted by `FairSlots`: one client address makes
 one answer at a time, however many it asks for at once, and among those waiting the address
 whose answers have cost least lately goes first, a request with regular expressions counted as
-though it had spent its allowance already and a new address as though it had asked some
-tens of questions: a crowd of requests from one place, or of costly ones from many, new or not, waits
-behind the readers asking ordinary questions.
+though it had spent its allowance already, and every address as though it had asked some tens
+of questions before its first: a crowd of requests from one place, or of costly ones from many,
+new or not, waits behind the readers who asked a little lately.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from feedtool.errors import Busy, OverBudget
 # or a filtered feed takes milliseconds to tens of them; half a second is a pattern that should not run.
 CPU_SECONDS = 0.5
 COST_HALF_LIFE = 60.0  # seconds for what an address's answers cost to count half as much
-MAX_WAITING = 64  # requests waiting for a slot, all addresses together; past them a 503 at once
+MAX_WAITING = 64  # requests waiting for a slot, all addresses together; past them a 503 (FairSlots says whose)
 TRACKED = 10_000  # addresses whose recent cost is remembered
-UNSEEN_SECONDS = 0.1  # what an address not seen before counts as having spent (FairSlots says why)
+UNSEEN_SECONDS = 0.1  # what an address counts as having spent before its first answer (FairSlots says why)
 # Wall time, waiting on Python's one lock behind other answers included: past it the server is too
 # busy to answer this well (a 503), whatever the query.
 WALL_SECONDS = 10.0
@@ -103,22 +103,27 @@ class TooMany(Exception):
 
 class FairSlots:
     """SLOTS answers at a time. An address already making one waits until it is done, so no
-    client holds every slot; of the others waiting, the request whose address would have spent
-    least once it is answered goes first: what the address's answers cost in CPU lately (halving
-    every COST_HALF_LIFE seconds), plus an answer's whole allowance for a request with regular
-    expressions (`costly`: they are what take it). Then the one that came first. Lives in the
-    event loop. `client` is client_key's: an address, or an IPv6 /64.
+    client holds every slot; of the others waiting, the request of least rank goes first, then
+    the one that came first. A request's rank is what its address's answers cost in CPU lately
+    (halving every COST_HALF_LIFE seconds), plus an answer's whole allowance for a request with
+    regular expressions (`costly`: they are what take it). Lives in the event loop. `client` is
+    client_key's: an address, or an IPv6 /64.
 
-    An address not seen before counts as having spent `unseen`, what some tens of searches cost
-    (a search takes a few milliseconds of CPU, a feed's page tens of them), until its first
-    answer is charged, when what that answer cost takes its place. Counted as nothing, every new
-    address would go before every reader who has asked before: thirty new addresses with slow
-    expressions kept a reader's search waiting for fifteen of their answers. Counted as a whole
-    allowance, a new reader would wait until the busiest readers had each spent that much:
-    seconds, on a busy server. So a crowd of new addresses goes behind the readers who asked a
-    little lately and before the busiest, and its expressions behind every search from an address
-    that spent less than an allowance more. What that costs an expression: while searches from
-    such addresses keep every slot busy, it waits, and after TURN_SECONDS it gets a 503.
+    An address starts as though it had spent `unseen`, what some tens of searches cost (a search
+    takes a few milliseconds of CPU, a feed's page tens of them), and its answers are added to
+    that, which fades as the rest does. Starting from nothing, a crowd of new addresses would go
+    before every reader who has asked before: with questions as dear as an allowance, thirty
+    of them would keep a reader's search waiting for fifteen of their answers (as thirty with
+    slow expressions did before expressions counted their allowance), and one cheap request, a
+    404, would buy any address that place. Starting from a whole allowance, a new reader would
+    wait until the busiest readers had each spent that much: seconds, on a busy server.
+
+    What the ranks do not give: a reader who counts more than `unseen` (one who spent more
+    lately, or came within a minute or so) waits behind new addresses' first answers; an
+    expression waits while requests of addresses that spent less than an allowance more keep
+    every slot busy, and gets a 503 after TURN_SECONDS. Past MAX_WAITING requests waiting, a new
+    one of lower rank than the dearest waiting takes its place, which gets a 503, and one of no
+    lower rank gets the 503.
     """
 
     def __init__(
@@ -144,10 +149,11 @@ class FairSlots:
     def charge(self, client: str, seconds: float) -> None:
         """What an answer for `client` cost: its next requests wait behind cheaper addresses'."""
         now = time.monotonic()
-        spent = self._cost(client, now) if client in self.costs else 0.0  # an unseen one's first: its own
-        self.costs[client] = (spent + seconds, now)
-        if len(self.costs) > TRACKED:  # forget the addresses that cost least
-            for address, _ in sorted(self.costs.items(), key=lambda item: item[1][0])[: TRACKED // 2]:
+        self.costs[client] = (self._cost(client, now) + seconds, now)
+        if len(self.costs) > TRACKED:
+            # Forget the addresses that cost least now, faded: an address forgotten counts as
+            # `unseen` again, more than those cost, and less than the dearest, which are kept.
+            for address in sorted(self.costs, key=lambda address: self._cost(address, now))[: TRACKED // 2]:
                 del self.costs[address]
 
     def stop(self) -> None:
@@ -155,18 +161,22 @@ class FairSlots:
         self.stopped = True
         for _, _, waiter in self.waiters:
             waiter.cancel()
+        self.waiters.clear()  # none of them is granted a slot an answer ending now frees
 
     def _cost(self, client: str, now: float) -> float:
         spent, when = self.costs.get(client, (self.unseen, now))
         return float(spent * 0.5 ** ((now - when) / COST_HALF_LIFE))
 
+    def _rank(self, client: str, costly: bool, now: float) -> float:
+        return self._cost(client, now) + (self.allowance if costly else 0.0)
+
     async def _acquire(self, client: str, gone: asyncio.Event, costly: bool) -> None:
         if self.stopped:
             raise Busy("the server is stopping; try again soon")
-        if len(self.waiters) >= MAX_WAITING:
-            raise Busy(f"{MAX_WAITING} requests are waiting for an answer already")
         if sum(1 for who, _, _ in self.waiters if who == client) >= self.most_waiting:
             raise TooMany(f"{self.most_waiting} requests from this address are waiting already")
+        if len(self.waiters) >= MAX_WAITING:
+            self._make_room(client, costly)
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.waiters.append((client, costly, waiter))
         self._dispatch()
@@ -176,7 +186,7 @@ class FairSlots:
         try:
             await asyncio.wait((waiter, hangup), timeout=self.turn, return_when=asyncio.FIRST_COMPLETED)
         except BaseException:  # the request's task cancelled
-            if waiter.done() and not waiter.cancelled():
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 self._release(client)
             raise
         finally:
@@ -191,13 +201,25 @@ class FairSlots:
             if self.stopped:
                 raise Busy("the server is stopping; try again soon")
             raise Busy(f"every one of the {self.slots} answers at a time was busy for {self.turn:g} s")
+        if (pushed := waiter.exception()) is not None:
+            raise pushed
+
+    def _make_room(self, client: str, costly: bool) -> None:
+        """MAX_WAITING requests wait: the dearest of them gets a 503, if this one ranks lower;
+        else this one does. A full queue does not refuse a reader behind a crowd's requests."""
+        now = time.monotonic()
+        rank, n = max((self._rank(who, dear, now), n) for n, (who, dear, _) in enumerate(self.waiters))
+        if self._rank(client, costly, now) >= rank:
+            raise Busy(f"{MAX_WAITING} requests are waiting for an answer already")
+        _, _, pushed = self.waiters.pop(n)
+        pushed.set_exception(Busy(f"{MAX_WAITING} requests are waiting, and cheaper ones came; try again soon"))
 
     def _dispatch(self) -> None:
         """Free slots to the waiting addresses not making an answer already, cheapest first (see the class)."""
         now = time.monotonic()
         while self.free:
             ready = [
-                (self._cost(who, now) + (self.allowance if costly else 0.0), n)
+                (self._rank(who, costly, now), n)
                 for n, (who, costly, _) in enumerate(self.waiters)
                 if not self.running.get(who)
             ]

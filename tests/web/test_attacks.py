@@ -469,9 +469,9 @@ def test_a_client_that_never_reads_its_answer_is_dropped(watched: Server) -> Non
 
 def test_costly_answers_from_many_addresses_do_not_starve_a_reader(watched: Server) -> None:
     """Thirty addresses each asking a slow expression again and again; a reader's searches are
-    answered throughout, each soon: an address new to the server counts as having spent an
-    answer's allowance, so thirty of them do not go before a reader who has asked before, and
-    once answered they have cost much."""
+    answered throughout, each soon: an expression counts as though its address had spent an
+    answer's allowance already, so thirty addresses new to the server do not go before a reader
+    who has asked before, and once answered they have cost much."""
     stop = time.monotonic() + SECONDS
     statuses: list[int] = []
     waits: list[float] = []
