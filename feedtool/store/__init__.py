@@ -32,7 +32,7 @@ from feedtool.store.fulltext import FullText
 from feedtool.store.indexing import Found, first_row
 from feedtool.store.listings import Listings
 from feedtool.store.migrations import SCHEMA_VERSION
-from feedtool.store.packing import Unpacker, split_markup, stored_key
+from feedtool.store.packing import Unpacker, split_markup, stored_key, texts_of
 from feedtool.store.prunes import Prune, Prunes
 from feedtool.store.published import CHANGES_KEPT, Published
 from feedtool.store.records import FeedKey, FileStat, Head, IndexRow, Key, Known, Placed, from_iso
@@ -42,7 +42,7 @@ from feedtool.store.stories import Member, Stories, StoryRow
 __all__ = [
     "CHANGES_KEPT", "SCHEMA_VERSION", "FeedKey", "FileStat", "Found", "Head", "History", "IndexRow",
     "Key", "Known", "Member", "New", "Placed", "Prune", "SourceRow", "Store", "Stored", "StoryRow", "Unpacker",
-    "first_row", "from_iso", "split_markup", "stored_key",
+    "first_row", "from_iso", "split_markup", "stored_key", "texts_of",
 ]  # fmt: skip
 
 

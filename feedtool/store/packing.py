@@ -144,14 +144,26 @@ class Codec:
         row = self.db.execute("SELECT data FROM dictionaries WHERE id = ?", (number,)).fetchone()
         return bytes(row[0]) if row is not None else None
 
+    def dictionaries_of(self, blobs: Iterable[bytes], known: dict[int, bytes]) -> dict[int, bytes]:
+        """The dictionaries these frames name, for a worker to unpack them (`Unpacker`), not the
+        one writer. Read into `known` the first time a frame names one: the caller's for a whole
+        stage, the same object in every job, so that each is read once and sent once in a chunk
+        of jobs (pickle writes an object it meets again as a reference)."""
+        named = {frame_dictionary(blob) for blob in blobs} - {0}
+        for number in named - known.keys():
+            data = self.dictionary(number)
+            if data is None:
+                raise sqlite3.DatabaseError(f"a row needs compression dictionary {number}, which the store lacks")
+            known[number] = data
+        return {number: known[number] for number in named}
+
     def pack_text(self, summary: str, content: str, search_text: str) -> bytes:
         """An entry's three long texts in one frame: the summary and the folded text repeat the
         content, which zstd only sees when they are compressed together (half the size of three)."""
         return self.pack("text", _texts(summary, content, search_text))
 
     def unpack_text(self, blob: bytes) -> tuple[str, str, str]:
-        summary, content, search_text = json.loads(self.unpack(blob))
-        return summary, content, search_text
+        return texts_of(self.unpack(blob))
 
     def committed(self) -> None:
         self._trained.clear()
@@ -204,8 +216,14 @@ def pack_text(summary: str, content: str, search_text: str) -> bytes:
 
 
 def _texts(summary: str, content: str, search_text: str) -> bytes:
-    """An entry's texts as one frame holds them (Codec.unpack_text reads them back)."""
+    """An entry's texts as one frame holds them (`texts_of` reads them back)."""
     return json.dumps([summary, content, search_text], ensure_ascii=False).encode()
+
+
+def texts_of(data: bytes) -> tuple[str, str, str]:
+    """(summary, content, search text) of an entry's text frame, decompressed (Unpacker.unpack)."""
+    summary, content, search_text = json.loads(data)
+    return summary, content, search_text
 
 
 def lead_digest(search_text: str) -> bytes:

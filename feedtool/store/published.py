@@ -9,13 +9,12 @@ whose fingerprint and file are as recorded.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import get_args
 
 from feedtool.models import Format
 from feedtool.store.connection import Connection
-from feedtool.store.packing import frame_dictionary, join_keys, read_keys, split_markup
+from feedtool.store.packing import join_keys, read_keys, split_markup
 from feedtool.store.records import Head, Key, Placed
 from feedtool.store.sql import in_chunks
 
@@ -160,22 +159,13 @@ class Published(Connection):
         self, ids: Sequence[str], known: dict[int, bytes]
     ) -> tuple[dict[str, tuple[str, bytes]], dict[int, bytes]]:
         """Entry id -> (keys, markup row) as stored, compressed, and the dictionaries they name: for a
-        worker to unpack (packing.Unpacker, packing.split_markup), not the one writer.
-
-        The dictionaries come from `known`, the caller's for the publish, read into it the first
-        time a row names one: the same object in every job, so each is read once and sent once in
-        a chunk of jobs (pickle writes an object it meets again as a reference)."""
+        worker to unpack (packing.Unpacker, packing.split_markup), not the one writer. `known`:
+        the publish's dictionaries read so far (Codec.dictionaries_of)."""
         rows: dict[str, tuple[str, bytes]] = {}
         for chunk, marks in in_chunks(ids):
             query = f"SELECT entry_id, keys, markup FROM fragments WHERE entry_id IN ({marks})"
             rows.update((entry_id, (keys, markup)) for entry_id, keys, markup in self.db.execute(query, chunk))
-        named = {frame_dictionary(markup) for _, markup in rows.values()} - {0}
-        for number in named - known.keys():
-            data = self.codec.dictionary(number)
-            if data is None:
-                raise sqlite3.DatabaseError(f"a row needs compression dictionary {number}, which the store lacks")
-            known[number] = data
-        return rows, {number: known[number] for number in named}
+        return rows, self.codec.dictionaries_of((markup for _, markup in rows.values()), known)
 
     def _fragment_rows(self, ids: Sequence[str]) -> dict[str, dict[str, tuple[str, bytes]]]:
         """entry id -> format -> (key, markup), unpacked."""

@@ -85,14 +85,16 @@ class Stories(Connection):
         for chunk, marks in in_chunks(ids):
             self.db.execute(f"DELETE FROM story_revised WHERE entry_id IN ({marks})", chunk)
 
-    def reports(self, since: str, before: str, lead: int) -> list[tuple[str, str, str, str, str]]:
-        """(id, outlet, published, title, text's first `lead` characters) of the entries published in
-        [since, before): what the grouping reads of an article."""
+    def packed_reports(
+        self, since: str, before: str, known: dict[int, bytes]
+    ) -> tuple[list[tuple[str, str, str, str, bytes]], dict[int, bytes]]:
+        """(id, outlet, published, title, text frame as stored) of the entries published in
+        [since, before), what the grouping reads of an article, and the dictionaries the frames
+        name: for a worker to unpack (packing.Unpacker, packing.texts_of), not the one writer.
+        `known`: the dictionaries read so far (Codec.dictionaries_of)."""
         query = "SELECT id, outlet, published, title, text FROM entries WHERE published >= ? AND published < ?"
-        return [
-            (entry_id, outlet, published, title, self.codec.unpack_text(text)[2][:lead])
-            for entry_id, outlet, published, title, text in self.db.execute(query, (since, before))
-        ]
+        rows = self.db.execute(query, (since, before)).fetchall()
+        return rows, self.codec.dictionaries_of((text for *_, text in rows), known)
 
     def day_counts(self, first: str, last: str) -> list[tuple[str, int]]:
         """How many entries each day in [first, last] has: how the grouping cuts its work."""

@@ -18,13 +18,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from feedtool.derive.keys import code_digest
 from feedtool.derive.merge import iso
 from feedtool.rules import StoryRules
-from feedtool.store import Member, Store, StoryRow, from_iso
+from feedtool.store import Member, Store, StoryRow, Unpacker, from_iso, texts_of
 from feedtool.stories.grouping import RULES, Report, Rules, clusters, stories_of
 from feedtool.stories.terms import figures
 from feedtool.stories.zones import PIECE_ARTICLES, Zone, pieces, reads, zone_links, zones
@@ -99,18 +99,20 @@ def keep(store: Store, settings: StoryRules, workers: Workers | None = None) -> 
 
 def _remade(store: Store, rules: Rules, zones: Sequence[Zone], workers: Workers) -> set[str]:
     """The links of each zone made again, one transaction a zone; the articles they touch."""
+    known: dict[int, bytes] = {}  # the compression dictionaries read so far, sent by reference
 
-    def jobs() -> Iterator[tuple[Zone, list[Report]]]:  # read as the map asks, a few zones ahead
+    def jobs() -> Iterator[_Zone]:  # read as the map asks, a few zones ahead
         for zone in zones:
             first, last = reads(zone, rules)
-            found = store.reports(_day(first), _day(last + 1), rules.lead_chars)
-            yield zone, [Report(i, outlet, from_iso(at), title, text) for i, outlet, at, title, text in found]
+            yield zone, *store.packed_reports(_day(first), _day(last + 1), known)
 
     # One zone is one task: a pool pays only when there are two to run side by side. Each carries
-    # up to PIECE_ARTICLES articles and their margins, so only one a worker is in flight.
+    # up to PIECE_ARTICLES articles and their margins, so only one a worker is in flight. Their
+    # texts go as the store keeps them, compressed: the worker unpacks them, not the writer.
     made = workers.map(
-        _links, jobs(), setup=Setup("stories", _same, (rules,)), count=len(zones), chunksize=1, threshold=2, ahead=1
-    )
+        _links, jobs(), setup=Setup("stories", _reading, (rules,)), count=len(zones), chunksize=1, threshold=2,
+        ahead=1,
+    )  # fmt: skip
     touched: set[str] = set()
     for zone, links in zip(zones, made, strict=True):
         first_at, last_at = _iso(zone[0]), _iso(zone[1])
@@ -123,15 +125,34 @@ def _remade(store: Store, rules: Rules, zones: Sequence[Zone], workers: Workers)
     return touched
 
 
-def _links(rules: Rules, job: tuple[Zone, list[Report]]) -> list[tuple[float, str, str]]:
+# A zone's task: the zone, its articles (id, outlet, published, title, text frame), the dictionaries.
+_Zone = tuple[Zone, list[tuple[str, str, str, str, bytes]], dict[int, bytes]]
+
+
+@dataclass
+class _Reading:
+    """A worker's state for the stories: the rules, and the dictionaries the tasks so far carried."""
+
+    rules: Rules
+    dictionaries: dict[int, bytes] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.unpacker = Unpacker(self.dictionaries.get)
+
+
+def _reading(rules: Rules) -> _Reading:
+    return _Reading(rules)
+
+
+def _links(state: _Reading, job: _Zone) -> list[tuple[float, str, str]]:
     """A worker's task: the links of one zone, from the articles it reads (stories/zones.py)."""
-    zone, reports = job
-    return zone_links(reports, zone, rules)
-
-
-def _same(rules: Rules) -> Rules:
-    """A worker's state for the stories: the rules alone."""
-    return rules
+    zone, rows, dictionaries = job
+    state.dictionaries.update(dictionaries)
+    lead, unpack = state.rules.lead_chars, state.unpacker.unpack
+    reports = [
+        Report(i, outlet, from_iso(at), title, texts_of(unpack(text))[2][:lead]) for i, outlet, at, title, text in rows
+    ]
+    return zone_links(reports, zone, state.rules)
 
 
 def _restory(store: Store, touched: Sequence[str], rules: Rules) -> int:

@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import feedparser
@@ -42,6 +43,7 @@ from feedtool.build import build
 from feedtool.config import Config
 from feedtool.models import Entry
 from feedtool.store import Store, from_iso
+from feedtool.stories import kept as kept_module
 from feedtool.stories.grouping import Report, group
 from feedtool.stories.kept import rules_of
 
@@ -243,8 +245,11 @@ def stored_stories(config: Config) -> list[tuple[str, tuple[str, ...]]]:
 def grouped_afresh(config: Config) -> list[tuple[str, tuple[str, ...]]]:
     """The stories `group` makes of the store's entries, in one pass."""
     with Store(config.store) as store:
-        found = store.reports("0000", "9999", 10**9)
-    reports = [Report(i, outlet, from_iso(published), title, text) for i, outlet, published, title, text in found]
+        found, _ = store.packed_reports("0000", "9999", {})
+        reports = [
+            Report(i, outlet, from_iso(published), title, store.codec.unpack_text(text)[2])
+            for i, outlet, published, title, text in found
+        ]
     made = group(reports, rules_of(config.stories))
     return sorted(
         ((s.id, s.members) for s in made), key=lambda s: (min(r.published for r in reports if r.id == s[1][0]), s[0])
@@ -359,12 +364,13 @@ def test_a_build_killed_while_stories_are_made_is_finished_by_the_next(
 _RAN: list[Path] = []  # where `_noting_links` notes each task it runs: set by the test, inherited by forked workers
 
 
-def _noting_links(rules: object, job: tuple[tuple[int, int], list[Report]]) -> object:
+def _noting_links(state: Any, job: tuple[Any, ...]) -> Any:
     """stories/kept.py's task, noting which process ran it on which zone."""
-    import feedtool.stories.kept as kept
-
     (_RAN[0] / f"{os.getpid()}-{job[0][0]}").touch()
-    return kept.zone_links(job[1], job[0], rules)  # type: ignore[arg-type]
+    return _LINKS(state, job)
+
+
+_LINKS = kept_module._links  # the task itself, kept before the test puts `_noting_links` in its place
 
 
 def test_the_links_of_several_pieces_are_made_on_the_workers_as_one_pass_makes_them(

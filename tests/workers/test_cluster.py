@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import dump, make_config, published, story_corpus, write_reports
@@ -146,8 +147,11 @@ def test_stories_linked_on_the_cluster_are_those_a_local_build_links(
     tmp_path: Path, cluster: Cluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A first build's stories cut into pieces, each a task: on the cluster's workers, never in the
-    build process (where linking is made to fail), and the output a local build's, byte for byte."""
+    build process (where linking is made to fail), and the output a local build's, byte for byte.
+    Each task carries its articles' texts as the store keeps them: the build process reads them
+    and unpacks none."""
     import feedtool.stories.kept as kept
+    from feedtool.store import Unpacker
 
     dumps = tmp_path / "dumps"
     write_reports(dumps, story_corpus())
@@ -162,9 +166,23 @@ def test_stories_linked_on_the_cluster_are_those_a_local_build_links(
         raise AssertionError("a piece's links were made in the build process")
 
     monkeypatch.setattr(kept, "zone_links", not_here)  # the workers' own processes import the real one
+    unpacked: list[int] = []  # frames the build process unpacked while the zones' links were made
+    remade, unpack = kept._remade, Unpacker.unpack
+
+    def counted(*args: Any) -> set[str]:
+        def counting(self: Unpacker, blob: bytes) -> bytes:
+            unpacked.append(len(blob))
+            return unpack(self, blob)
+
+        with monkeypatch.context() as patched:
+            patched.setattr(Unpacker, "unpack", counting)
+            return remade(*args)
+
+    monkeypatch.setattr(kept, "_remade", counted)
     config = make_config(tmp_path / "cluster", [dumps], stories=True, build=f'executor = "dask:{cluster.address}"')
     build(config)
     assert differing(config.output, published(here.output)) == []
+    assert unpacked == []
 
 
 # A dump's time bound in the test below, for a busy machine: a worker's first dump (its imports
