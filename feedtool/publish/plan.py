@@ -256,6 +256,19 @@ class _Moves:
     stayed: list[Key] = field(default_factory=list)
 
 
+def _newest_now(store: Listing, newest_before: str, changed: list[str]) -> str:
+    """The newest `updated` in the store now, from the one last published and the changed entries':
+    theirs when one is as new (every other entry is as it was), else the store's own. A changed entry
+    may have held the newest and moved back: a later scrape of it deleted, its entry is merged again
+    from the earlier ones. Entries only came or changed (by_change's condition), so only then is the
+    store asked, which reads its whole listing index."""
+    if not changed:
+        return newest_before
+    if max(changed) >= newest_before:
+        return max(changed)
+    return store.newest_updated() or newest_before
+
+
 def by_change(
     config: Config,
     store: Listing,
@@ -277,8 +290,7 @@ def by_change(
     feeds = feed_specs(config, infos)
     newest_before = store.published_newest()
     assert newest_before and all(feed.folder in before for feed in feeds) and len(now) == len(changes)
-    # Entries only came or changed: the newest date in the store is the newest of before and theirs.
-    newest = max([newest_before, *(r.updated for r in store.rows(list(changes)).values())])
+    newest = _newest_now(store, newest_before, [r.updated for r in store.rows(list(changes)).values()])
     prints = _Fingerprints(config, infos, html)
     planner = _FeedPlanner(config, store, prints)
     heads: dict[str, Head] = {}
