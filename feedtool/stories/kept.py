@@ -158,8 +158,7 @@ def _links(state: _Reading, job: _Zone) -> list[tuple[float, str, str]]:
 def _restory(store: Store, touched: Sequence[str], rules: Rules) -> int:
     """The stories of every linked group that holds a touched article made again from the stored
     links, written where they changed and logged; how many were made, changed or gone."""
-    reached, links = _linked_groups(store, touched)
-    before = store.story_rows(sorted(set(store.stories_of(sorted(reached)).values())))
+    links, before = _linked_groups(store, touched)
     # Only an article with a link can be in a story: one with none stands alone, and nothing of
     # it is read (its text's lead, its figures). Most touched articles have none.
     members = store.members(sorted({i for _, a, b in links for i in (a, b)}), rules.lead_chars)
@@ -186,18 +185,27 @@ def _restory(store: Store, touched: Sequence[str], rules: Rules) -> int:
     return len(written) + len(gone)
 
 
-def _linked_groups(store: Store, start: Iterable[str]) -> tuple[set[str], list[tuple[float, str, str]]]:
-    """The articles linked, by any chain of stored links, to those given (them included), and their links."""
+def _linked_groups(store: Store, start: Iterable[str]) -> tuple[list[tuple[float, str, str]], dict[str, StoryRow]]:
+    """The links and the stories (as they stand) of the articles reached from those given, them
+    included, by any chain of stored links and of stored stories' members.
+
+    A story that loses a link may keep others, between articles no change touched (the far end
+    of a link lies up to a window outside the zone that made it again): its members are reached
+    through the story, so that what is left of it is made into a story again, not dropped."""
     reached = set(start)
     links: set[tuple[float, str, str]] = set()
+    stories: dict[str, StoryRow] = {}
     frontier = sorted(reached)
     while frontier:
         found = store.links_of(frontier)
         links.update(found)
-        fresh = {i for _, a, b in found for i in (a, b)} - reached
+        held = store.story_rows(sorted(set(store.stories_of(frontier).values()) - stories.keys()))
+        stories.update(held)
+        fresh = {i for _, a, b in found for i in (a, b)} | {m for row in held.values() for m in row.members}
+        fresh -= reached
         reached |= fresh
         frontier = sorted(fresh)
-    return reached, sorted(links)
+    return sorted(links), stories
 
 
 def _row(story_id: str, ids: Sequence[str], members: dict[str, Member]) -> StoryRow:
