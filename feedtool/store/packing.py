@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
 
@@ -53,30 +54,41 @@ def unpack_listing(blob: bytes) -> str:
 
 class Unpacker:
     """Decompression of frames that may name a dictionary, found by its id with `find` (in the
-    store, or among those a publishing job carries)."""
+    store, or among those a job of the publish or of the stories carries).
+
+    Its decompressors are each thread's own: zstd's objects must not be used by two threads at
+    once, and a Dask worker started with more than one thread runs tasks side by side on one
+    worker's state."""
 
     def __init__(self, find: Callable[[int], bytes | None]) -> None:
         self.find = find
-        self._decompressors: dict[int, Any] = {}
+        self._local = threading.local()
 
     def unpack(self, blob: bytes) -> bytes:
         wanted = frame_dictionary(blob)
-        decompressor = self._decompressors.get(wanted) or self._decompressor(wanted)
+        decompressor = self._decompressors().get(wanted) or self._decompressor(wanted)
         return decompressor.decompress(blob)  # type: ignore[no-any-return]
 
     def forget(self, number: int) -> None:
-        self._decompressors.pop(number, None)
+        self._decompressors().pop(number, None)
+
+    def _decompressors(self) -> dict[int, Any]:
+        made: dict[int, Any] | None = getattr(self._local, "made", None)
+        if made is None:
+            made = self._local.made = {}
+        return made
 
     def _decompressor(self, number: int) -> Any:
         zstd = _zstd()
+        made = self._decompressors()
         if number == 0:
-            self._decompressors[0] = zstd.ZstdDecompressor()
-            return self._decompressors[0]
+            made[0] = zstd.ZstdDecompressor()
+            return made[0]
         data = self.find(number)
         if data is None:
             raise sqlite3.DatabaseError(f"a row needs compression dictionary {number}, which the store lacks")
-        self._decompressors[number] = zstd.ZstdDecompressor(dict_data=zstd.ZstdCompressionDict(data))
-        return self._decompressors[number]
+        made[number] = zstd.ZstdDecompressor(dict_data=zstd.ZstdCompressionDict(data))
+        return made[number]
 
 
 # A markup row's `keys` (fragments.keys): "format key length" for each format in the row, in its

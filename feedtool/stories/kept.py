@@ -99,7 +99,7 @@ def keep(store: Store, settings: StoryRules, workers: Workers | None = None) -> 
 
 def _remade(store: Store, rules: Rules, zones: Sequence[Zone], workers: Workers) -> set[str]:
     """The links of each zone made again, one transaction a zone; the articles they touch."""
-    known: dict[int, bytes] = {}  # the compression dictionaries read so far, sent by reference
+    known: dict[int, bytes] = {}  # the compression dictionaries, each read once; a task carries those it names
 
     def jobs() -> Iterator[_Zone]:  # read as the map asks, a few zones ahead
         for zone in zones:

@@ -339,3 +339,28 @@ def test_every_public_method_of_the_store_raises_only_store_errors(tmp_path: Pat
     with pytest.raises(StoreError), store.transaction():
         store.set_meta("k", "v")
         store.db.close()  # its COMMIT, at the transaction's exit, fails
+
+
+def test_an_unpacker_shared_by_threads_gives_each_its_own_decompressors() -> None:
+    """A worker's state (publishing's, the stories') is shared by the threads of a Dask worker
+    started with several: zstd's objects must not be used by two at once, so each thread makes its own."""
+    import threading
+
+    from feedtool.store import Unpacker
+    from feedtool.store.packing import pack_text, texts_of
+
+    frame = pack_text("summary", "content", "text")
+    unpacker = Unpacker(lambda number: None)
+    used: list[object] = []  # the decompressors themselves: an id alone may be reused once one is freed
+
+    def unpack() -> None:
+        assert texts_of(unpacker.unpack(frame)) == ("summary", "content", "text")
+        used.append(unpacker._decompressors()[0])
+
+    threads = [threading.Thread(target=unpack) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    unpack()
+    assert len(used) == 3 and len({id(d) for d in used}) == 3
