@@ -156,8 +156,9 @@ def _links(state: _Reading, job: _Zone) -> list[tuple[float, str, str]]:
 
 
 def _restory(store: Store, touched: Sequence[str], rules: Rules) -> int:
-    """The stories of every linked group that holds a touched article made again from the stored
-    links, written where they changed and logged; how many were made, changed or gone."""
+    """The stories of the articles a touched article reaches, by links or through a story they were
+    in, made again from the stored links, written where they changed and logged; how many were
+    made, changed or gone."""
     links, before = _linked_groups(store, touched)
     # Only an article with a link can be in a story: one with none stands alone, and nothing of
     # it is read (its text's lead, its figures). Most touched articles have none.
