@@ -262,10 +262,9 @@ def _newest_now(store: Listing, newest_before: str, changed: list[str]) -> str:
     may have held the newest and moved back: a later scrape of it deleted, its entry is merged again
     from the earlier ones. Entries only came or changed (by_change's condition), so only then is the
     store asked, which reads its whole listing index."""
-    if not changed:
-        return newest_before
-    if max(changed) >= newest_before:
-        return max(changed)
+    newest = max(changed, default=newest_before)
+    if newest >= newest_before:
+        return newest
     return store.newest_updated() or newest_before
 
 

@@ -24,7 +24,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from functools import cached_property, partial
+from functools import partial
 from itertools import chain
 from pathlib import Path
 
@@ -295,11 +295,7 @@ class Rendering:
     pages: Pages
     out: Path
     made: Renderers | None = None
-    dictionaries: dict[int, bytes] = field(default_factory=dict)  # those the jobs so far carried
-
-    @cached_property
-    def unpacker(self) -> Unpacker:
-        return Unpacker(self.dictionaries.get)
+    unpacker: Unpacker = field(default_factory=Unpacker)  # with the dictionaries the jobs so far carried
 
     def renderers(self, infos: dict[str, OutletInfo]) -> Renderers:
         if self.made is None or self.made.feeds.outlets != infos:
@@ -402,7 +398,7 @@ def _newest(plan: Plan, page: Page) -> datetime:
 
 
 def _assemble(state: Rendering, job: _Assembly) -> list[tuple[bool, int, int]]:
-    state.dictionaries.update(job.dictionaries)
+    state.unpacker.carry(job.dictionaries)
     renderers, page = state.renderers(job.infos), job.page
     fragments = {
         entry_id: {fmt: markup for fmt, (_, markup) in split_markup(keys, state.unpacker.unpack(row)).items()}

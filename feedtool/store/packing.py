@@ -18,7 +18,7 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Literal
 
 from feedtool.rules import STORY_LEAD_CHARS
@@ -54,15 +54,21 @@ def unpack_listing(blob: bytes) -> str:
 
 class Unpacker:
     """Decompression of frames that may name a dictionary, found by its id with `find` (in the
-    store, or among those a job of the publish or of the stories carries).
+    store); without one, among those the jobs so far carried (`carry`): a worker's, for the
+    frames a job of the publish or of the stories brings (Codec.dictionaries_of).
 
     Its decompressors are each thread's own: zstd's objects must not be used by two threads at
     once, and a Dask worker started with more than one thread runs tasks side by side on one
     worker's state."""
 
-    def __init__(self, find: Callable[[int], bytes | None]) -> None:
-        self.find = find
+    def __init__(self, find: Callable[[int], bytes | None] | None = None) -> None:
+        self._carried: dict[int, bytes] = {}
+        self.find = find or self._carried.get
         self._local = threading.local()
+
+    def carry(self, dictionaries: Mapping[int, bytes]) -> None:
+        """The dictionaries a job brings, for its frames and those of the jobs after it."""
+        self._carried.update(dictionaries)
 
     def unpack(self, blob: bytes) -> bytes:
         wanted = frame_dictionary(blob)

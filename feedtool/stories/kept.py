@@ -134,10 +134,7 @@ class _Reading:
     """A worker's state for the stories: the rules, and the dictionaries the tasks so far carried."""
 
     rules: Rules
-    dictionaries: dict[int, bytes] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.unpacker = Unpacker(self.dictionaries.get)
+    unpacker: Unpacker = field(default_factory=Unpacker)
 
 
 def _reading(rules: Rules) -> _Reading:
@@ -147,7 +144,7 @@ def _reading(rules: Rules) -> _Reading:
 def _links(state: _Reading, job: _Zone) -> list[tuple[float, str, str]]:
     """A worker's task: the links of one zone, from the articles it reads (stories/zones.py)."""
     zone, rows, dictionaries = job
-    state.dictionaries.update(dictionaries)
+    state.unpacker.carry(dictionaries)
     lead, unpack = state.rules.lead_chars, state.unpacker.unpack
     reports = [
         Report(i, outlet, from_iso(at), title, texts_of(unpack(text))[2][:lead]) for i, outlet, at, title, text in rows
