@@ -55,8 +55,17 @@ def write(
     db: sqlite3.Connection, removed: list[tuple[Any, ...]], added: dict[str, tuple[str, tuple[str, ...]]]
 ) -> None:
     """Entries out of the index (their row numbers and the values they were indexed with) and
-    into it (id -> published, values): the row map first, then FTS5's writes in two runs."""
+    into it (id -> published, values): the row map first, then FTS5's writes in two runs, each in
+    the order of the row numbers.
+
+    The order is what keeps the writes at the price of a bulk load. FTS5 gathers a transaction's
+    terms in memory only while the row numbers it is given ascend, and writes what it gathered
+    as a segment of its own at every step back: a batch in the order its dumps were read (by
+    path, not by publication) made a segment for about every other entry, which FTS5 then spent
+    its time merging (the 20,000-article benchmark's rows took 2.7 s of CPU that way, 1.4 s in
+    order)."""
     if removed:
+        removed = sorted(removed, key=lambda row: int(row[0]))
         db.executemany("DELETE FROM search_rows WHERE rowid = ?", [(row[0],) for row in removed])
     taken: set[int] = set()
     rows = []
@@ -64,6 +73,7 @@ def write(
         number = row_number(db, entry_id, published, taken)
         taken.add(number)
         rows.append((number, entry_id, values))
+    rows.sort(key=lambda row: row[0])
     db.executemany("INSERT INTO search_rows (rowid, entry_id) VALUES (?, ?)", [(n, i) for n, i, _ in rows])
     if removed:
         db.executemany(

@@ -227,6 +227,27 @@ def test_a_build_killed_midway_leaves_the_index_in_step_with_what_it_committed(
         assert _titles(store, "加沙") == {"臺灣選舉"}
 
 
+def test_a_batch_read_newest_first_goes_into_the_index_as_one_segment(tmp_path: Path) -> None:
+    """The index's writes are made in the order of its row numbers (the published time), whatever
+    the order the dumps were read in: FTS5 gathers a transaction's terms while the row numbers
+    ascend and writes a segment of its own at every step back, which it then has to merge. A
+    first build of forty dumps named oldest last, one batch, leaves one segment."""
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    for n in range(40):
+        stamp = str((1_700_000_000 - n * 3600) * 1000)  # read by name: the newest first
+        body = f"<p>Report {n} on the harbour strike, day {n}.</p>"
+        url = f"https://www.dw.com/en/report-{n}"
+        (folder / f"{n:03}.txt").write_text(dump(title=f"Report {n}", url=url, body=body, stamp=stamp), "utf-8")
+    config = make_config(tmp_path, [folder])
+    build(config, workers=1)
+    with Store(config.store, root=config.root) as store:
+        assert store.indexed() == 40
+        segments = store.db.execute("SELECT count(DISTINCT segid) FROM search_idx").fetchone()[0]
+        assert segments == 1
+        assert len(_titles(store, "harbour")) == 40
+
+
 def test_a_store_indexed_by_another_version_of_the_index_is_indexed_anew(tmp_path: Path, store: Store) -> None:
     store.set_meta("fulltext", "0")
     store.db.execute("INSERT INTO search (search) VALUES ('delete-all')")  # as if cut otherwise
