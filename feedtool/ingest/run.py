@@ -259,13 +259,14 @@ def _ingest_changed(
             copies: list[tuple[FileStat, str, Known]] = []
             rejected: list[tuple[FileStat, Entry | Rejection, tuple[str, ...]]] = []
             parse: list[Job] = []
+            seen = store.known(sha256 for _, sha256 in batch if isinstance(sha256, str) and len(sha256) == 64)
             for stat, sha256 in batch:
                 if isinstance(sha256, Rejection):
                     rejected.append((stat, sha256, ()))
                 elif len(sha256) != 64:  # what the system said
                     log.warning("%s: cannot read: %s", stat.path, sha256)
                     unread.append(stat.path)
-                elif (known := store.known(sha256)) is not None and known.inert(stat, sha256):
+                elif (known := seen.get(sha256)) is not None and known.inert(stat, sha256):
                     copies.append((stat, sha256, known))
                 else:
                     canonical = ids.get((stat.path, stat.size, stat.mtime_ns))

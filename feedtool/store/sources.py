@@ -122,19 +122,26 @@ class Sources(Derivations):
     def set_empty_inputs(self, folders: Sequence[str]) -> None:
         self.set_meta("empty_inputs", json.dumps([self.stored_path(f) for f in folders], ensure_ascii=False))
 
-    def known(self, sha256: str) -> Known | None:
-        """What these bytes gave under the current derivation, if they gave an entry or a rejection."""
-        row = self.db.execute(
-            "SELECT s.entry_id, s.rejected, s.text_hash, s.published, s.published_rank, s.warnings,"
-            " e.shown, e.author_from, e.image_from, e.tags_from FROM sources s LEFT JOIN entries e ON e.id = s.entry_id"
-            " WHERE s.sha256 = ? AND s.derivation = ? AND (s.entry_id IS NOT NULL OR s.rejected IS NOT NULL) LIMIT 1",
-            (sha256, self.derivation),
-        ).fetchone()
-        if row is None:
-            return None
-        entry_id, rejected, text_hash, published, rank, warnings, shown, *filled = row
-        keys = () if shown is None else (shown, *(filled_from(k, shown) for k in filled))
-        return Known(entry_id, rejected, text_hash, published, rank, warnings, keys)
+    def known(self, hashes: Iterable[str]) -> dict[str, Known]:
+        """What each of these contents gave under the current derivation, where it gave an entry or
+        a rejection, by hash: a build asks for each batch of files it hashed at once."""
+        found: dict[str, Known] = {}
+        derivation = self.derivation
+        for chunk, marks in in_chunks(sorted(set(hashes))):
+            query = (
+                "SELECT s.sha256, s.entry_id, s.rejected, s.text_hash, s.published, s.published_rank,"
+                " s.warnings, e.shown, e.author_from, e.image_from, e.tags_from"
+                " FROM sources s LEFT JOIN entries e ON e.id = s.entry_id"
+                f" WHERE s.sha256 IN ({marks}) AND s.derivation = ?"
+                " AND (s.entry_id IS NOT NULL OR s.rejected IS NOT NULL)"
+            )
+            for sha256, entry_id, rejected, text_hash, published, rank, warnings, shown, *filled in self.db.execute(
+                query, (*chunk, derivation)
+            ):
+                if sha256 not in found:  # the first row of a content's, as its index gives them
+                    keys = () if shown is None else (shown, *(filled_from(k, shown) for k in filled))
+                    found[sha256] = Known(entry_id, rejected, text_hash, published, rank, warnings, keys)
+        return found
 
     def add_copy(self, stat: FileStat, sha256: str, known: Known, published: str | None) -> None:
         """The same bytes under another path, inert (Known.inert): recorded against the same entry, not
