@@ -261,7 +261,7 @@ def _newest_now(store: Listing, newest_before: str, changed: list[str]) -> str:
     theirs when one is as new (every other entry is as it was), else the store's own. A changed entry
     may have held the newest and moved back: a later scrape of it deleted, its entry is merged again
     from the earlier ones. Entries only came or changed (by_change's condition), so only then is the
-    store asked, which reads its whole listing index."""
+    store asked (the end of its index of `updated`: schema.NEWEST)."""
     newest = max(changed, default=newest_before)
     if newest >= newest_before:
         return newest

@@ -20,6 +20,7 @@ from feedtool.store.schema import (
     FULLTEXT,
     LEADS,
     LISTINGS,
+    NEWEST,
     REVISED,
     SCHEMA,
     STORIES,
@@ -284,6 +285,8 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
         tags_from = CASE WHEN tags_from = shown THEN '=' ELSE tags_from END
     WHERE shown <> '' AND shown IN (author_from, image_from, tags_from);
     """,
+    # The newest `updated` from an index of its own (schema.NEWEST says why).
+    NEWEST,
 )
 
 
@@ -292,7 +295,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def create(db: sqlite3.Connection) -> None:
     """A new store's schema, in the caller's transaction."""
-    for statement in statements(SCHEMA + DICTIONARIES + STORIES + LISTINGS + REVISED + LEADS + FEED_INDEXES):
+    for statement in statements(SCHEMA + DICTIONARIES + STORIES + LISTINGS + REVISED + LEADS + FEED_INDEXES + NEWEST):
         db.execute(statement)
     _fulltext_made(db)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

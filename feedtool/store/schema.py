@@ -247,6 +247,15 @@ CREATE TABLE listings (
 );
 """
 
+# The store's newest `updated`, read from the end of an index rather than from every entry's row: a
+# publish by change asks for it when no changed entry is as new as the newest published (one may
+# have held it and moved back; publish/plan._newest_now), which is every run that brings re-scrapes
+# of old articles or articles dated late. A scan of the listing index took 0.2 s warm, more cold, at
+# a million articles.
+NEWEST = """
+CREATE INDEX entries_updated ON entries(updated);
+"""
+
 # The full-text index (store/fulltext.py): its DDL, which the migration that adds it shares.
 FULLTEXT = SCHEMA[SCHEMA.index("CREATE VIRTUAL TABLE search") : SCHEMA.index("INSERT INTO meta")]
 
