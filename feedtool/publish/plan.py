@@ -256,18 +256,6 @@ class _Moves:
     stayed: list[Key] = field(default_factory=list)
 
 
-def _newest_now(store: Listing, newest_before: str, changed: list[str]) -> str:
-    """The newest `updated` in the store now, from the one last published and the changed entries':
-    theirs when one is as new (every other entry is as it was), else the store's own. A changed entry
-    may have held the newest and moved back: a later scrape of it deleted, its entry is merged again
-    from the earlier ones. Entries only came or changed (by_change's condition), so only then is the
-    store asked (the end of its index of `updated`: schema.NEWEST)."""
-    newest = max(changed, default=newest_before)
-    if newest >= newest_before:
-        return newest
-    return store.newest_updated() or newest_before
-
-
 def by_change(
     config: Config,
     store: Listing,
@@ -289,7 +277,10 @@ def by_change(
     feeds = feed_specs(config, infos)
     newest_before = store.published_newest()
     assert newest_before and all(feed.folder in before for feed in feeds) and len(now) == len(changes)
-    newest = _newest_now(store, newest_before, [r.updated for r in store.rows(list(changes)).values()])
+    # Empty documents are dated as a whole publish dates them, by the store's newest update: not the
+    # newest of the last published and the changed entries', as a changed entry may have held it and
+    # moved back (a later scrape of it deleted). One step down its index of `updated` (schema.NEWEST).
+    newest = store.newest_updated() or newest_before
     prints = _Fingerprints(config, infos, html)
     planner = _FeedPlanner(config, store, prints)
     heads: dict[str, Head] = {}

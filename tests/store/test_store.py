@@ -320,10 +320,9 @@ def _frame_dictionary(blob: bytes) -> int:
 
 
 def test_the_newest_update_is_read_from_an_index_not_from_every_entry(tmp_path: Path) -> None:
-    """A publish by change asks for the store's newest `updated` whenever no changed entry is as
-    new as the newest published (publish/plan._newest_now): a cron run bringing re-scrapes of old
-    articles does, and at a million entries a scan of them was a tenth of its time. It is read
-    from the end of an index, in steps that do not grow with the entries."""
+    """Every publish, a cron run's included, dates its empty documents by the store's newest
+    `updated` (publish/plan.py): at a million entries a scan of them was a tenth of a cron run.
+    It is read from the end of an index, in steps that do not grow with the entries."""
     with Store(tmp_path / "state.sqlite3") as store:
         with store.transaction():
             store.db.execute(
