@@ -21,15 +21,6 @@ from feedtool.store.boundary import store_failure
 from feedtool.store.indexing import SearchIndex
 from feedtool.store.packing import Codec
 
-# The page cache of the connection that builds write through, in KiB. SQLite's default is 2 MB,
-# 500 pages: a cron run at a million articles reads the fragment keys of the 37,000 entries on
-# the archive parts it rewrites, then their fragments again to write those parts, and with 500
-# pages every one was read from the file twice (178,000 reads of a page in one run; 35,000 with
-# this cache). The cache fills only as pages are read, so a small build stays small; a cold
-# build at a million articles grows by at most this much. The server's read-only connections,
-# one a thread, keep SQLite's default.
-CACHE_KIB = 64 * 1024
-
 
 class Connection:
     """The SQLite connection the store's rooms share, and the facts the store keeps about itself (meta)."""
@@ -44,7 +35,6 @@ class Connection:
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA foreign_keys = ON")
-            self.db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             self.codec = Codec(self.db)
             self._index = SearchIndex(self.db, self.codec)
             self._migrate()

@@ -24,22 +24,6 @@ def test_a_new_store_is_versioned_in_wal_mode_with_foreign_keys(tmp_path: Path) 
         assert store.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
 
 
-def test_builds_write_through_a_page_cache_the_size_of_a_cron_run_and_readers_keep_the_default(
-    tmp_path: Path,
-) -> None:
-    from feedtool.store.connection import CACHE_KIB, Connection
-
-    path = tmp_path / "state.sqlite3"
-    with Store(path) as store:
-        assert store.db.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB
-        default = sqlite3.connect(":memory:").execute("PRAGMA cache_size").fetchone()[0]
-    reader = Connection.reader(path)
-    try:
-        assert reader.db.execute("PRAGMA cache_size").fetchone()[0] == default
-    finally:
-        reader.db.close()
-
-
 def test_reopening_keeps_the_data(tmp_path: Path) -> None:
     with Store(tmp_path / "state.sqlite3") as store, store.transaction():
         store.set_meta("k", "v")
